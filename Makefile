@@ -1,0 +1,54 @@
+# ipvs-proxy. On a fresh Debian machine, as root: `make demo`, then `make test`.
+# Kernel tests, the demo and the benchmark need a kernel with IPVS: they run in a throwaway qemu
+# VM (test/vm/run.sh) when this machine's kernel has none.
+
+SHELL := /bin/bash
+NODE_TEST := node --import tsx --test --test-reporter=spec
+VM := test/vm/run.sh
+DEB_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static ipvsadm ipset iptables conntrack \
+                iproute2 kmod cpio redis-server unzip curl
+UNIT_TESTS = $(shell find test/unit -name '*.test.ts' | sort)
+KERNEL_TESTS = $(shell find test/kernel -name '*.test.ts' | sort)
+
+.PHONY: all deps build addon ts test test-unit test-kernel demo bench clean
+
+all: build
+
+# Debian packages (when root and something is missing) and node_modules (when the lock changed).
+deps: node_modules/.installed
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "deps: installing $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "deps: missing Debian packages (run as root to install): $$missing" >&2; exit 1; fi; \
+	fi
+
+node_modules/.installed: package.json package-lock.json binding.gyp
+	npm ci --no-audit --no-fund
+	@touch $@
+
+addon: deps
+	npx node-gyp build --silent
+
+ts: deps
+	npx tsc -p tsconfig.json
+
+build: addon ts
+
+test: build test-unit test-kernel
+
+test-unit: build
+	NO_COLOR=1 $(NODE_TEST) $(UNIT_TESTS)
+
+test-kernel: build
+	NO_COLOR=1 $(VM) --timeout 2400 -- $(NODE_TEST) --test-concurrency=1 $(KERNEL_TESTS)
+
+demo: build
+	$(VM) --timeout 900 -- bash examples/demo.sh
+
+bench: build
+	$(VM) --timeout 1800 --mem 8192 -- bash bench/run.sh
+
+clean:
+	rm -rf build dist .vm node_modules/.installed

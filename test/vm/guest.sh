@@ -1,0 +1,28 @@
+#!/bin/sh
+# Second stage inside the VM, on the host's root (overlaid): a minimal system for one command.
+# Writes the command's exit status to /vmjob/rc, then powers off at once.
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /run
+mkdir -p /run/netns /run/lock
+mount -t tmpfs tmpfs /var/tmp
+hostname ipvs-vm
+ip link set lo up
+echo 1 > /proc/sys/kernel/sysrq
+# The modules the tests and the demo use; each is optional here, tests check what they need.
+for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_sh ip_vs_mh dummy veth nf_conntrack \
+         nf_conntrack_netlink xt_ipvs ip_set; do
+  modprobe -q "$m" 2>/dev/null || true
+done
+echo "vm: guest kernel $(uname -r)"
+sh /vmjob/command.sh
+rc=$?
+echo "$rc" > /vmjob/rc
+sync
+exec > /dev/null 2>&1
+echo o > /proc/sysrq-trigger
+sleep 10
