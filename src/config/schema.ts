@@ -1,0 +1,172 @@
+// Validation of one layer of settings (the config file's keys or the flags), each key parsed from
+// what a user writes into the typed value Settings holds. Every problem is collected, none thrown
+// on its own, so one run names every bad key at once.
+import { z } from 'zod';
+import { parseDurationMs } from './duration.js';
+import { ConfigIssue, ConfigSource } from './errors.js';
+import { formatBindAddress, isCidr, parseBindAddress, parsePortRange } from './network.js';
+import {
+  CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, Scheduler,
+  SchedulerFlag, optionSpec,
+} from './options.js';
+
+const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value));
+
+/** A string, or a scalar YAML may have typed (14, true) taken as its text. */
+const scalarText = z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value).trim());
+
+/** Comma-separated text or a list of such texts, flattened; entries trimmed, empty ones dropped. */
+const listText = z
+  .union([scalarText, z.array(scalarText)])
+  .transform((value) => (Array.isArray(value) ? value : [value]).flatMap((item) => item.split(',')))
+  .transform((items) => items.map((item) => item.trim()).filter((item) => item !== ''));
+
+function checked<T>(base: z.ZodType<string>, parse: (text: string) => T | undefined) {
+  return base.transform((text, ctx): T => {
+    const parsed = parse(text);
+    if (parsed === undefined) {
+      ctx.addIssue({ code: 'custom', message: `${show(text)} is not valid` });
+      return z.NEVER;
+    }
+    return parsed;
+  });
+}
+
+function oneOf<const T extends readonly string[]>(values: T) {
+  return checked(scalarText, (text) => (values as readonly string[]).includes(text) ? (text as T[number]) : undefined);
+}
+
+/** Optional text; '' means "explicitly unset" (null), so a flag can clear a file's value. */
+const optionalText = scalarText.transform((text) => (text === '' ? null : text));
+
+const durationMs = checked(scalarText, parseDurationMs);
+const positiveDurationMs = checked(scalarText, (text) => {
+  const ms = parseDurationMs(text);
+  return ms !== undefined && ms > 0 ? ms : undefined;
+});
+const timeoutSeconds = checked(scalarText, (text) => {
+  const ms = parseDurationMs(text);
+  return ms !== undefined && ms % 1000 === 0 ? ms / 1000 : undefined;
+});
+const boolean = checked(scalarText, (text) => (text === 'true' ? true : text === 'false' ? false : undefined));
+
+function cidrList() {
+  return listText.superRefine((items, ctx) => {
+    for (const item of items) {
+      if (!isCidr(item)) ctx.addIssue({ code: 'custom', message: `${show(item)} is not a CIDR` });
+    }
+  });
+}
+
+const nodeportAddresses = listText.superRefine((items, ctx) => {
+  if (items.includes('primary')) {
+    if (items.length > 1) ctx.addIssue({ code: 'custom', message: "'primary' cannot be combined with CIDRs" });
+    return;
+  }
+  for (const item of items) {
+    if (!isCidr(item)) ctx.addIssue({ code: 'custom', message: `${show(item)} is neither a CIDR nor 'primary'` });
+  }
+});
+
+const schedulerFlags = listText.transform((items, ctx): SchedulerFlag[] => {
+  const bad = items.filter((item) => !(SCHEDULER_FLAGS as readonly string[]).includes(item));
+  if (bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `${bad.map(show).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not valid` });
+    return z.NEVER;
+  }
+  return [...new Set(items)] as SchedulerFlag[];
+});
+
+const masqueradeBit = checked(scalarText, (text) => {
+  if (!/^\d+$/.test(text)) return undefined;
+  const bit = Number(text);
+  return bit <= 31 ? bit : undefined;
+});
+
+function bindAddress() {
+  return checked(scalarText, (text) => {
+    const parsed = parseBindAddress(text);
+    return parsed ? formatBindAddress(parsed) : undefined;
+  });
+}
+
+const absolutePath = checked(scalarText, (text) => (text.startsWith('/') ? text : undefined));
+
+const redisUrl = scalarText.transform((text, ctx) => {
+  if (text === '') return null;
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    ctx.addIssue({ code: 'custom', message: `${show(text)} is not a redis:// or rediss:// URL` });
+    return z.NEVER;
+  }
+  return text;
+});
+
+export const layerSchema = z.strictObject({
+  kubeconfig: optionalText,
+  manifests: optionalText,
+  nodeName: optionalText,
+  serviceProxyName: optionalText,
+  scheduler: oneOf(SCHEDULERS),
+  schedulerFlags,
+  syncPeriod: positiveDurationMs,
+  minSyncPeriod: durationMs,
+  nodeportAddresses,
+  nodeportRange: checked(scalarText, parsePortRange),
+  serviceCidrs: cidrList(),
+  excludeCidrs: cidrList(),
+  strictArp: boolean,
+  tcpTimeout: timeoutSeconds,
+  tcpfinTimeout: timeoutSeconds,
+  udpTimeout: timeoutSeconds,
+  gracefulTerminationTimeout: durationMs,
+  masqueradeAll: boolean,
+  clusterCidr: cidrList(),
+  masqueradeBit,
+  healthzBindAddress: bindAddress(),
+  metricsBindAddress: bindAddress(),
+  stateDir: absolutePath,
+  logLevel: oneOf(LOG_LEVELS),
+  logFormat: oneOf(LOG_FORMATS),
+  statusRedis: redisUrl,
+  statusRedisPasswordFile: optionalText,
+} satisfies Record<ConfigKey, z.ZodType>).partial();
+
+export type SettingsLayer = z.output<typeof layerSchema>;
+export type RawLayer = Partial<Record<string, unknown>>;
+
+export interface LayerResult {
+  layer: SettingsLayer;
+  issues: ConfigIssue[];
+}
+
+/**
+ * Validates one layer. `keyName` turns a config key into the name the user wrote (a flag, a file
+ * key, or a kube-proxy field). A null value counts as absent, as YAML writes an empty key.
+ */
+export function validateLayer(raw: RawLayer, source: ConfigSource, keyName: (key: string) => string): LayerResult {
+  const present = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== null && value !== undefined));
+  const result = layerSchema.safeParse(present);
+  if (result.success) return { layer: result.data, issues: [] };
+  const issues: ConfigIssue[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        issues.push({ key: keyName(key), source, problem: 'unknown key', allowed: `one of the keys ${CONFIG_KEYS.join(', ')}` });
+      }
+      continue;
+    }
+    const key = String(issue.path[0]);
+    const allowed = optionSpec(key as ConfigKey).allowed;
+    const problem = issue.code === 'custom' ? issue.message : `${show(present[key])} has the wrong type`;
+    issues.push({ key: keyName(key), source, problem, allowed });
+  }
+  return { layer: {}, issues };
+}
+
+export type { Scheduler };
