@@ -1,0 +1,72 @@
+// Which iptables the node uses, nft or legacy, decided the way the iptables-wrapper in
+// kube-proxy's image decides: a kubelet hint chain first, then whichever has more rules, nft when
+// in doubt. Mixing the two on one node breaks traffic, so we follow what is already there.
+import type { Family } from '../ipvs/types.js';
+import { CommandFailedError, CommandNotFoundError } from './errors.js';
+import type { CommandRunner } from './runner.js';
+import { countSavedRules } from './save.js';
+
+export type Backend = 'nft' | 'legacy';
+
+export interface BackendCommands {
+  save: string;
+  restore: string;
+  /** The plain binary, for --version. */
+  binary: string;
+}
+
+export function commandsFor(backend: Backend, family: Family): BackendCommands {
+  const base = family === 'inet' ? 'iptables' : 'ip6tables';
+  return { save: `${base}-${backend}-save`, restore: `${base}-${backend}-restore`, binary: `${base}-${backend}` };
+}
+
+/** Saved rules of both families under one backend, as text; '' when its tools are missing or fail. */
+export interface BackendSaves {
+  nft: string;
+  legacy: string;
+}
+
+// The kubelet creates these in the mangle table of the backend it uses.
+const HINT = /^:(KUBE-IPTABLES-HINT|KUBE-KUBELET-CANARY) /m;
+
+/** Pure choice from the save outputs of both backends. */
+export function chooseBackend(saves: BackendSaves): Backend {
+  if (HINT.test(saves.nft)) return 'nft';
+  if (HINT.test(saves.legacy)) return 'legacy';
+  return countSavedRules(saves.legacy) > countSavedRules(saves.nft) ? 'legacy' : 'nft';
+}
+
+async function saveAll(runner: CommandRunner, backend: Backend): Promise<string> {
+  let text = '';
+  for (const family of ['inet', 'inet6'] as const) {
+    try {
+      const r = await runner.run(commandsFor(backend, family).save, []);
+      if (r.code === 0) text += r.stdout;
+    } catch (err) {
+      // A missing backend simply has no rules; anything else is a real failure.
+      if (!(err instanceof CommandNotFoundError)) throw err;
+    }
+  }
+  return text;
+}
+
+/** Run both backends' save tools and choose. */
+export async function detectBackend(runner: CommandRunner): Promise<Backend> {
+  const [legacy, nft] = [await saveAll(runner, 'legacy'), await saveAll(runner, 'nft')];
+  return chooseBackend({ nft, legacy });
+}
+
+/** MASQUERADE --random-fully needs iptables 1.6.2 or newer. Pure, from `iptables --version`. */
+export function supportsRandomFully(versionOutput: string): boolean {
+  const m = /v(\d+)\.(\d+)\.(\d+)/.exec(versionOutput);
+  if (m === null) return false;
+  const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  return major > 1 || (major === 1 && (minor > 6 || (minor === 6 && patch >= 2)));
+}
+
+export async function detectRandomFully(runner: CommandRunner, backend: Backend): Promise<boolean> {
+  const bin = commandsFor(backend, 'inet').binary;
+  const r = await runner.run(bin, ['--version']);
+  if (r.code !== 0) throw new CommandFailedError(bin, ['--version'], r.code, r.stderr);
+  return supportsRandomFully(r.stdout);
+}

@@ -1,0 +1,186 @@
+// Keeps the node's iptables rules and ipsets equal to the desired state, with as few kernel writes
+// as possible: one `ipset restore` for the set contents, one `iptables-restore --noflush` per family
+// when the rules themselves differ, nothing at all when nothing changed. The kernel is read at the
+// first sync and after requestVerification(); in between, what was last applied is trusted.
+import type { Family } from '../ipvs/types.js';
+import type { DesiredState } from '../model/types.js';
+import { commandsFor, detectBackend, detectRandomFully, type Backend } from './backend.js';
+import { CommandFailedError, CommandNotFoundError } from './errors.js';
+import {
+  conflictingSets,
+  expectedSaved,
+  renderIpsetDestroy,
+  renderIpsetRestore,
+  renderIptablesCleanup,
+  renderIptablesFlush,
+  renderIptablesRestore,
+} from './restore.js';
+import type { RuleOptions } from './rules.js';
+import type { CommandRunner } from './runner.js';
+import { parseIpsetSave, parseIptablesSave, type SavedRules } from './save.js';
+import { isOwnSetName, ruleDataFrom, type IpSetMap, type IptablesSettings } from './sets.js';
+
+export interface IptablesManagerOptions {
+  runner: CommandRunner;
+  settings: IptablesSettings;
+  /** Use this backend instead of detecting the one the node uses. */
+  backend?: Backend;
+  /** Force MASQUERADE --random-fully on or off instead of asking iptables for its version. */
+  randomFully?: boolean;
+  /** Extra arguments for iptables-restore; default waits up to 5 s for the xtables lock. */
+  restoreArgs?: readonly string[];
+}
+
+interface KernelView {
+  sets: IpSetMap;
+  rules: Map<Family, SavedRules>;
+}
+
+const ALL_FAMILIES: readonly Family[] = ['inet', 'inet6'];
+
+export class IptablesManager {
+  private readonly runner: CommandRunner;
+  private readonly settings: IptablesSettings;
+  private readonly restoreArgs: readonly string[];
+  private chosenBackend: Backend | undefined;
+  private randomFully: boolean | undefined;
+  /** What the kernel holds after our last successful sync; undefined means "read it first". */
+  private applied: KernelView | undefined;
+
+  constructor(options: IptablesManagerOptions) {
+    this.runner = options.runner;
+    this.settings = options.settings;
+    this.chosenBackend = options.backend;
+    this.randomFully = options.randomFully;
+    this.restoreArgs = options.restoreArgs ?? ['-w', '5'];
+  }
+
+  /** The backend in use (detected once, on first need). */
+  async backend(): Promise<Backend> {
+    this.chosenBackend ??= await detectBackend(this.runner);
+    return this.chosenBackend;
+  }
+
+  private async ruleOptions(): Promise<RuleOptions> {
+    this.randomFully ??= await detectRandomFully(this.runner, await this.backend());
+    return { randomFully: this.randomFully };
+  }
+
+  /** Make the next sync read the kernel instead of trusting memory (periodic verification). */
+  requestVerification(): void {
+    this.applied = undefined;
+  }
+
+  /**
+   * Bring sets and rules to the desired state. Returns the number of kernel writes made (each
+   * ipset or iptables-restore run is one); 0 when everything already matched.
+   */
+  async sync(state: DesiredState): Promise<number> {
+    const desiredSets = ruleDataFrom(state, this.settings);
+    const options = await this.ruleOptions();
+    const backend = await this.backend();
+    try {
+      const kernel = this.applied ?? (await this.readKernel(backend));
+      let writes = 0;
+      const rules = new Map(kernel.rules);
+
+      // A set of ours with the wrong type can only be replaced once no rule references it.
+      if (conflictingSets(kernel.sets, desiredSets).length > 0) {
+        for (const family of this.settings.families) {
+          const text = renderIptablesFlush(rules.get(family) ?? new Map());
+          if (text === '') continue;
+          await this.restore(backend, family, text);
+          writes++;
+          rules.set(family, await this.saveRules(backend, family));
+        }
+      }
+
+      const setsText = renderIpsetRestore(kernel.sets, desiredSets);
+      if (setsText !== '') {
+        await this.ipset(['restore'], setsText);
+        writes++;
+      }
+      for (const family of this.settings.families) {
+        const text = renderIptablesRestore(family, this.settings, options, rules.get(family));
+        if (text === '') continue;
+        await this.restore(backend, family, text);
+        writes++;
+      }
+      const served = new Set(this.settings.families);
+      const stale = [...kernel.sets.values()].filter((s) => served.has(s.family) && !desiredSets.has(s.name));
+      if (stale.length > 0) {
+        await this.ipset(['restore'], renderIpsetDestroy(stale.map((s) => s.name)));
+        writes++;
+      }
+
+      const appliedRules = new Map<Family, SavedRules>();
+      for (const family of this.settings.families) appliedRules.set(family, expectedSaved(family, this.settings, options));
+      this.applied = { sets: desiredSets, rules: appliedRules };
+      return writes;
+    } catch (err) {
+      this.applied = undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Remove every chain and set of ours, and every rule that jumps to our chains, from both
+   * backends and both families; nothing else is touched. Returns the number of kernel writes.
+   */
+  async cleanup(): Promise<number> {
+    this.applied = undefined;
+    const primary = await this.backend();
+    let writes = 0;
+    for (const backend of [primary, primary === 'nft' ? 'legacy' : 'nft'] as const) {
+      for (const family of ALL_FAMILIES) {
+        // Only the backend and families we run on must be readable; elsewhere a missing tool or
+        // an unsupported family simply holds nothing of ours.
+        const required = backend === primary && this.settings.families.includes(family);
+        let saved: SavedRules;
+        try {
+          saved = await this.saveRules(backend, family);
+        } catch (err) {
+          if (required || !(err instanceof CommandFailedError || err instanceof CommandNotFoundError)) throw err;
+          continue;
+        }
+        const text = renderIptablesCleanup(saved);
+        if (text === '') continue;
+        await this.restore(backend, family, text);
+        writes++;
+      }
+    }
+    const own = [...parseIpsetSave(await this.ipset(['save'])).keys()].filter(isOwnSetName);
+    if (own.length > 0) {
+      await this.ipset(['restore'], renderIpsetDestroy(own));
+      writes++;
+    }
+    return writes;
+  }
+
+  private async readKernel(backend: Backend): Promise<KernelView> {
+    const sets = parseIpsetSave(await this.ipset(['save']));
+    const rules = new Map<Family, SavedRules>();
+    for (const family of this.settings.families) rules.set(family, await this.saveRules(backend, family));
+    return { sets, rules };
+  }
+
+  private async saveRules(backend: Backend, family: Family): Promise<SavedRules> {
+    const cmd = commandsFor(backend, family).save;
+    const r = await this.runner.run(cmd, []);
+    if (r.code !== 0) throw new CommandFailedError(cmd, [], r.code, r.stderr);
+    return parseIptablesSave(r.stdout, cmd);
+  }
+
+  private async restore(backend: Backend, family: Family, text: string): Promise<void> {
+    const cmd = commandsFor(backend, family).restore;
+    const args = ['--noflush', ...this.restoreArgs];
+    const r = await this.runner.run(cmd, args, text);
+    if (r.code !== 0) throw new CommandFailedError(cmd, args, r.code, r.stderr);
+  }
+
+  private async ipset(args: string[], stdin?: string): Promise<string> {
+    const r = await this.runner.run('ipset', args, stdin);
+    if (r.code !== 0) throw new CommandFailedError('ipset', args, r.code, r.stderr);
+    return r.stdout;
+  }
+}
