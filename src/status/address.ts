@@ -1,0 +1,81 @@
+// Addresses as ipvsadm prints and sorts them. ipvsadm formats with glibc's inet_ntop(), whose
+// IPv6 text differs from RFC 5952 in places (a lone zero group is not compressed, ::ffff:a.b.c.d
+// and ::a.b.c.d keep the dotted tail), so the text is rebuilt from the bytes here rather than
+// trusting whatever spelling the caller holds.
+import ipaddr from 'ipaddr.js';
+import type { Family } from '../ipvs/types.js';
+
+/** An address string that is not an address of the family it is filed under. */
+export class InvalidAddressError extends Error {
+  constructor(readonly family: Family, readonly address: string) {
+    super(`not an ${family} address: ${address}`);
+    this.name = 'InvalidAddressError';
+  }
+}
+
+export function addressBytes(family: Family, address: string): number[] {
+  if (family === 'inet') {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(address)) throw new InvalidAddressError(family, address);
+    return ipaddr.IPv4.parse(address).toByteArray();
+  }
+  if (!ipaddr.IPv6.isValid(address)) throw new InvalidAddressError(family, address);
+  return ipaddr.IPv6.parse(address).toByteArray();
+}
+
+/** glibc inet_ntop(AF_INET6) text of 16 bytes. */
+export function ipv6Text(bytes: readonly number[]): string {
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push((bytes[2 * i] << 8) | bytes[2 * i + 1]);
+  // The longest run of zero words wins; on a tie the first; a run of one is not compressed.
+  let bestBase = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) { bestBase = i; bestLen = j - i; }
+    i = j;
+  }
+  if (bestLen < 2) bestBase = -1;
+  let text = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase !== -1 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) text += ':';
+      continue;
+    }
+    if (i !== 0) text += ':';
+    const embedsIpv4 = i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff));
+    if (embedsIpv4) return text + bytes.slice(12, 16).join('.');
+    text += words[i].toString(16);
+  }
+  if (bestBase !== -1 && bestBase + bestLen === 8) text += ':';
+  return text;
+}
+
+/** The address as ipvsadm -n prints it (without brackets). */
+export function addressText(family: Family, address: string): string {
+  const bytes = addressBytes(family, address);
+  return family === 'inet' ? bytes.join('.') : ipv6Text(bytes);
+}
+
+/** "10.0.0.1:80" or "[fd00::1]:80", as ipvsadm's addrport_to_anyname() with -n. */
+export function addressPortText(family: Family, address: string, port: number): string {
+  const text = addressText(family, address);
+  return family === 'inet' ? `${text}:${port}` : `[${text}]:${port}`;
+}
+
+/**
+ * The address as four host-order 32-bit words, the way libipvs reads its nf_inet_addr union
+ * when sorting: an IPv4 address fills the first word and leaves the other three zero.
+ */
+export function addressWords(family: Family, address: string): [number, number, number, number] {
+  const b = addressBytes(family, address);
+  const word = (i: number): number => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+  return family === 'inet' ? [word(0), 0, 0, 0] : [word(0), word(4), word(8), word(12)];
+}
+
+/** A prefix length as the dotted-quad netmask inet_ntoa() prints, e.g. 24 -> 255.255.255.0. */
+export function prefixToDottedMask(prefix: number): string {
+  const bits = prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffff : (0xffffffff << (32 - prefix)) >>> 0;
+  return [bits >>> 24, (bits >>> 16) & 0xff, (bits >>> 8) & 0xff, bits & 0xff].join('.');
+}

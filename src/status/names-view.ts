@@ -1,0 +1,83 @@
+// `status --names`: the ipvsadm listing with a comment on each line saying which Kubernetes
+// object it serves, from the agent's record. The ipvsadm columns are left untouched so the
+// lines still read (and grep) like ipvsadm's; the annotation follows after "  # ".
+import { formatBanner, formatListTitle, formatRealLine, formatServiceLine, orderEntries, type ListOptions } from './list-view.js';
+import {
+  canonicalMap,
+  canonicalServiceKey,
+  lookupReal,
+  ownerText,
+  type OwnedRealServer,
+  type OwnedVirtualServer,
+  type OwnershipRecord,
+} from './ownership.js';
+import type { RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../ipvs/types.js';
+
+export const NOT_OURS = 'not ours';
+export const NOT_RECORDED = 'not in the agent record';
+
+export function serviceAnnotation(s: VirtualServerStatus, owned: OwnedVirtualServer | undefined): string {
+  if (owned === undefined) return NOT_OURS;
+  return `${ownerText(owned.owner, s.fwmark === undefined ? s.port : undefined)} ${owned.owner.kind}`;
+}
+
+export function realAnnotation(r: OwnedRealServer | undefined): string {
+  if (r === undefined) return NOT_RECORDED;
+  const parts: string[] = [];
+  if (r.pod !== undefined) parts.push(`pod ${r.pod.namespace}/${r.pod.name}`);
+  if (r.nodeName !== undefined) parts.push(`node ${r.nodeName}`);
+  return parts.length > 0 ? parts.join(' ') : 'no pod';
+}
+
+/** The entries the agent owns (by its record), in the order given. */
+export function ownedEntries(entries: readonly VirtualServerEntry[], record: OwnershipRecord): VirtualServerEntry[] {
+  const owned = canonicalMap(record.virtualServers);
+  return entries.filter((e) => owned.has(canonicalServiceKey(e.service)));
+}
+
+export interface NamedRealServer {
+  real: RealServerStatus;
+  owned: OwnedRealServer | undefined;
+}
+
+export interface NamedVirtualServer {
+  entry: VirtualServerEntry;
+  owned: OwnedVirtualServer | undefined;
+  reals: NamedRealServer[];
+}
+
+/** Pairs each kernel object with what the record says about it (undefined: not recorded). */
+export function nameEntries(entries: readonly VirtualServerEntry[], record: OwnershipRecord): NamedVirtualServer[] {
+  const services = canonicalMap(record.virtualServers);
+  return entries.map((entry) => {
+    const owned = services.get(canonicalServiceKey(entry.service));
+    const reals = owned === undefined ? undefined : canonicalMap(owned.reals);
+    const port = entry.service.fwmark === undefined ? entry.service.port : 0;
+    return {
+      entry,
+      owned,
+      reals: entry.reals.map((real) => ({
+        real,
+        owned: reals === undefined ? undefined : lookupReal(reals, real, port)?.value,
+      })),
+    };
+  });
+}
+
+/** The default (or --thresholds, --persistent-conn …) listing, annotated. */
+export function formatNamedList(
+  info: Parameters<typeof formatBanner>[0],
+  entries: readonly VirtualServerEntry[],
+  record: OwnershipRecord,
+  opts: ListOptions,
+): string {
+  const lines = [formatBanner(info), ...formatListTitle(opts.view)];
+  for (const named of nameEntries(orderEntries(entries, opts.sort), record)) {
+    lines.push(`${formatServiceLine(named.entry.service, opts)}  # ${serviceAnnotation(named.entry.service, named.owned)}`);
+    for (const r of named.reals) {
+      const line = formatRealLine(r.real, opts);
+      lines.push(named.owned === undefined ? line : `${line}  # ${realAnnotation(r.owned)}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
