@@ -1,0 +1,403 @@
+// The N-API surface. Every kernel call runs in Execute() on a libuv thread and touches only
+// C++ data; JS values are built only in OnOK. Arguments are checked synchronously.
+#include <linux/netlink.h>
+#include <napi.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "ipvs_handle.h"
+#include "link_handle.h"
+#include "records.h"
+
+namespace {
+
+struct Constructors {
+  Napi::FunctionReference ipvs;
+  Napi::FunctionReference links;
+};
+
+std::string errno_code(int err) {
+  const char* name = strerrorname_np(err);
+  return name != nullptr ? name : "E" + std::to_string(err);
+}
+
+Napi::Error make_error(Napi::Env env, const nl::Error& e) {
+  Napi::Error err = Napi::Error::New(env, e.what());
+  err.Set("errno", Napi::Number::New(env, e.err));
+  err.Set("code", Napi::String::New(env, errno_code(e.err)));
+  err.Set("op", Napi::String::New(env, e.op));
+  err.Set("kind", Napi::String::New(env, nl::kind_name(e.kind)));
+  return err;
+}
+
+// One promise-returning kernel call: work() runs off the JS thread, done() builds the value.
+template <typename R>
+class Task : public Napi::AsyncWorker {
+ public:
+  using Work = std::function<R()>;
+  using Done = std::function<Napi::Value(Napi::Env, R&)>;
+  Task(Napi::Env env, Work work, Done done)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)), done_(std::move(done)) {}
+  static Napi::Promise Start(Napi::Env env, Work work, Done done) {
+    auto* t = new Task(env, std::move(work), std::move(done));
+    Napi::Promise p = t->deferred_.Promise();
+    t->Queue();
+    return p;
+  }
+  void Execute() override {
+    try {
+      result_ = work_();
+    } catch (const nl::Error& e) {
+      error_.emplace(e);
+    } catch (const std::exception& e) {
+      error_.emplace(nl::ErrorKind::Errno, EIO, "native", e.what());
+    }
+  }
+  void OnOK() override {
+    Napi::HandleScope scope(Env());
+    if (error_) {
+      deferred_.Reject(make_error(Env(), *error_).Value());
+      return;
+    }
+    try {
+      deferred_.Resolve(done_(Env(), *result_));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Work work_;
+  Done done_;
+  std::optional<R> result_;
+  std::optional<nl::Error> error_;
+};
+
+struct Unit {};
+Napi::Value undefined_value(Napi::Env env, Unit&) { return env.Undefined(); }
+
+std::string netns_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return std::string();
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), "netns must be a path string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+int timeout_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return 5000;
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "timeoutMs must be a number");
+  int v = info[i].As<Napi::Number>().Int32Value();
+  if (v <= 0) throw Napi::TypeError::New(info.Env(), "timeoutMs must be positive");
+  return v;
+}
+
+Napi::Buffer<uint8_t> to_buffer(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  auto* heap = new std::vector<uint8_t>(std::move(bytes));
+  return Napi::Buffer<uint8_t>::New(env, heap->data(), heap->size(),
+                                    [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, heap);
+}
+
+std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+// Failures only, as [index, errno, code, message] rows: a batch of 100k mostly succeeds.
+template <typename Result>
+Napi::Value failures(Napi::Env env, const std::vector<Result>& results) {
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (results[i].err == 0) continue;
+    Napi::Array row = Napi::Array::New(env, 4);
+    row.Set(0u, Napi::Number::New(env, static_cast<double>(i)));
+    row.Set(1u, Napi::Number::New(env, results[i].err));
+    row.Set(2u, Napi::String::New(env, errno_code(results[i].err)));
+    row.Set(3u, Napi::String::New(env, results[i].message));
+    out.Set(n++, row);
+  }
+  return out;
+}
+
+class IpvsWrap : public Napi::ObjectWrap<IpvsWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "IpvsHandle",
+                       {InstanceMethod("apply", &IpvsWrap::Apply), InstanceMethod("dump", &IpvsWrap::Dump),
+                        InstanceMethod("info", &IpvsWrap::Info), InstanceMethod("getTimeouts", &IpvsWrap::GetTimeouts),
+                        InstanceMethod("setTimeouts", &IpvsWrap::SetTimeouts), InstanceMethod("flush", &IpvsWrap::Flush),
+                        InstanceMethod("zero", &IpvsWrap::Zero), InstanceMethod("close", &IpvsWrap::Close)});
+  }
+  explicit IpvsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<IpvsWrap>(info) {}
+  std::shared_ptr<ipvs::Handle> handle;
+
+ private:
+  Napi::Value Apply(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "apply expects a Buffer of op records");
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    std::vector<ipvs::Op> ops;
+    try {
+      ops = records::read_ops(buf.Data(), buf.Length());
+    } catch (const nl::MalformedError& e) {
+      throw Napi::TypeError::New(info.Env(), std::string("bad op records: ") + e.what());
+    }
+    auto h = handle;
+    auto shared_ops = std::make_shared<std::vector<ipvs::Op>>(std::move(ops));
+    return Task<std::vector<ipvs::OpResult>>::Start(
+        info.Env(), [h, shared_ops] { return h->apply(*shared_ops); },
+        [](Napi::Env env, std::vector<ipvs::OpResult>& r) { return failures(env, r); });
+  }
+  Napi::Value Dump(const Napi::CallbackInfo& info) {
+    auto h = handle;
+    return Task<std::vector<uint8_t>>::Start(
+        info.Env(),
+        [h] {
+          records::Writer w;
+          records::write_dump(w, h->dump());
+          return std::move(w.out);
+        },
+        [](Napi::Env env, std::vector<uint8_t>& bytes) -> Napi::Value { return to_buffer(env, std::move(bytes)); });
+  }
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    auto h = handle;
+    return Task<ipvs::Info>::Start(info.Env(), [h] { return h->info(); }, [](Napi::Env env, ipvs::Info& i) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("version", Napi::Number::New(env, i.version));
+      o.Set("connTableSize", Napi::Number::New(env, i.conn_tab_size));
+      return o;
+    });
+  }
+  Napi::Value GetTimeouts(const Napi::CallbackInfo& info) {
+    auto h = handle;
+    return Task<ipvs::Timeouts>::Start(info.Env(), [h] { return h->get_timeouts(); },
+                                       [](Napi::Env env, ipvs::Timeouts& t) -> Napi::Value {
+                                         Napi::Object o = Napi::Object::New(env);
+                                         o.Set("tcp", Napi::Number::New(env, t.tcp));
+                                         o.Set("tcpFin", Napi::Number::New(env, t.tcp_fin));
+                                         o.Set("udp", Napi::Number::New(env, t.udp));
+                                         return o;
+                                       });
+  }
+  Napi::Value SetTimeouts(const Napi::CallbackInfo& info) {
+    if (info.Length() < 3 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber())
+      throw Napi::TypeError::New(info.Env(), "setTimeouts expects (tcp, tcpFin, udp)");
+    ipvs::Timeouts t{info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value(),
+                     info[2].As<Napi::Number>().Uint32Value()};
+    auto h = handle;
+    return Task<Unit>::Start(info.Env(), [h, t] { h->set_timeouts(t); return Unit{}; }, undefined_value);
+  }
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    auto h = handle;
+    return Task<Unit>::Start(info.Env(), [h] { h->flush(); return Unit{}; }, undefined_value);
+  }
+  Napi::Value Zero(const Napi::CallbackInfo& info) {
+    auto h = handle;
+    return Task<Unit>::Start(info.Env(), [h] { h->zero(); return Unit{}; }, undefined_value);
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    // Marks the handle closed now; the sockets are released off-thread once any running call ends.
+    auto h = handle;
+    h->mark_closed();
+    return Task<Unit>::Start(info.Env(), [h] { h->close(); return Unit{}; }, undefined_value);
+  }
+};
+
+class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "LinkHandle",
+                       {InstanceMethod("ensureDummyLink", &LinksWrap::EnsureDummy), InstanceMethod("linkIndex", &LinksWrap::LinkIndex),
+                        InstanceMethod("deleteLink", &LinksWrap::DeleteLink), InstanceMethod("listAddresses", &LinksWrap::ListAddresses),
+                        InstanceMethod("applyAddresses", &LinksWrap::ApplyAddresses), InstanceMethod("close", &LinksWrap::Close)});
+  }
+  explicit LinksWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinksWrap>(info) {}
+  std::shared_ptr<rtnl::Handle> handle;
+
+ private:
+  Napi::Value EnsureDummy(const Napi::CallbackInfo& info) {
+    std::string name = string_arg(info, 0, "link name");
+    auto h = handle;
+    return Task<rtnl::Handle::Ensured>::Start(info.Env(), [h, name] { return h->ensure_dummy(name); },
+                                              [](Napi::Env env, rtnl::Handle::Ensured& r) -> Napi::Value {
+                                                Napi::Object o = Napi::Object::New(env);
+                                                o.Set("ifindex", Napi::Number::New(env, r.ifindex));
+                                                o.Set("created", Napi::Boolean::New(env, r.created));
+                                                return o;
+                                              });
+  }
+  Napi::Value LinkIndex(const Napi::CallbackInfo& info) {
+    std::string name = string_arg(info, 0, "link name");
+    auto h = handle;
+    return Task<std::optional<int32_t>>::Start(info.Env(), [h, name] { return h->link_index(name); },
+                                               [](Napi::Env env, std::optional<int32_t>& r) -> Napi::Value {
+                                                 return r ? Napi::Number::New(env, *r) : env.Undefined();
+                                               });
+  }
+  Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
+    std::string name = string_arg(info, 0, "link name");
+    auto h = handle;
+    return Task<bool>::Start(info.Env(), [h, name] { return h->delete_link(name); },
+                             [](Napi::Env env, bool& r) -> Napi::Value { return Napi::Boolean::New(env, r); });
+  }
+  Napi::Value ListAddresses(const Napi::CallbackInfo& info) {
+    std::optional<int32_t> ifindex;
+    if (info.Length() > 0 && info[0].IsNumber()) ifindex = info[0].As<Napi::Number>().Int32Value();
+    auto h = handle;
+    return Task<std::vector<rtnl::NamedAddr>>::Start(
+        info.Env(), [h, ifindex] { return h->list_addresses(ifindex); },
+        [](Napi::Env env, std::vector<rtnl::NamedAddr>& list) -> Napi::Value {
+          Napi::Array out = Napi::Array::New(env, list.size());
+          for (size_t i = 0; i < list.size(); ++i) {
+            const rtnl::NamedAddr& a = list[i];
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("ifindex", Napi::Number::New(env, a.addr.ifindex));
+            o.Set("ifname", Napi::String::New(env, a.ifname));
+            o.Set("family", Napi::String::New(env, a.addr.af == AF_INET6 ? "inet6" : "inet"));
+            o.Set("address", Napi::String::New(env, ipvs::format_addr(a.addr.af, a.addr.addr)));
+            o.Set("prefixLen", Napi::Number::New(env, a.addr.prefix_len));
+            out.Set(static_cast<uint32_t>(i), o);
+          }
+          return out;
+        });
+  }
+  Napi::Value ApplyAddresses(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "applyAddresses expects an array");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    auto ops = std::make_shared<std::vector<rtnl::AddrOp>>(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsObject()) throw Napi::TypeError::New(env, "address op must be an object");
+      Napi::Object o = v.As<Napi::Object>();
+      rtnl::AddrOp& op = (*ops)[i];
+      std::string kind = o.Get("op").ToString().Utf8Value();
+      if (kind != "add" && kind != "delete") throw Napi::TypeError::New(env, "address op must be add or delete");
+      op.add = kind == "add";
+      op.ifindex = o.Get("ifindex").ToNumber().Int32Value();
+      std::string family = o.Get("family").ToString().Utf8Value();
+      op.af = family == "inet6" ? AF_INET6 : AF_INET;
+      std::string text = o.Get("address").ToString().Utf8Value();
+      uint32_t prefix = o.Get("prefixLen").ToNumber().Uint32Value();
+      if ((family != "inet" && family != "inet6") || !ipvs::parse_addr(op.af, text, op.addr))
+        op.invalid = "invalid " + family + " address '" + text + "'";
+      else if (prefix > (op.af == AF_INET6 ? 128u : 32u))
+        op.invalid = "prefix length " + std::to_string(prefix) + " out of range";
+      op.prefix_len = static_cast<uint8_t>(prefix);
+    }
+    auto h = handle;
+    return Task<std::vector<rtnl::AddrResult>>::Start(
+        env, [h, ops] { return h->apply(*ops); },
+        [](Napi::Env e, std::vector<rtnl::AddrResult>& r) { return failures(e, r); });
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    auto h = handle;
+    h->mark_closed();
+    return Task<Unit>::Start(info.Env(), [h] { h->close(); return Unit{}; }, undefined_value);
+  }
+};
+
+Napi::Value OpenIpvs(const Napi::CallbackInfo& info) {
+  std::string netns = netns_arg(info, 0);
+  int timeout = timeout_arg(info, 1);
+  return Task<std::shared_ptr<ipvs::Handle>>::Start(
+      info.Env(), [netns, timeout] { return std::make_shared<ipvs::Handle>(netns, timeout); },
+      [](Napi::Env env, std::shared_ptr<ipvs::Handle>& h) -> Napi::Value {
+        Napi::Object obj = env.GetInstanceData<Constructors>()->ipvs.New({});
+        IpvsWrap::Unwrap(obj)->handle = h;
+        return obj;
+      });
+}
+
+Napi::Value OpenLinks(const Napi::CallbackInfo& info) {
+  std::string netns = netns_arg(info, 0);
+  int timeout = timeout_arg(info, 1);
+  return Task<std::shared_ptr<rtnl::Handle>>::Start(
+      info.Env(), [netns, timeout] { return std::make_shared<rtnl::Handle>(netns, timeout); },
+      [](Napi::Env env, std::shared_ptr<rtnl::Handle>& h) -> Napi::Value {
+        Napi::Object obj = env.GetInstanceData<Constructors>()->links.New({});
+        LinksWrap::Unwrap(obj)->handle = h;
+        return obj;
+      });
+}
+
+// Test hooks without a kernel: op records -> netlink requests, and back.
+Napi::Value EncodeOps(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "encodeOps expects a Buffer");
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  try {
+    std::vector<ipvs::Op> ops = records::read_ops(buf.Data(), buf.Length());
+    nl::MsgBuilder b;
+    uint32_t seq = 1;
+    for (const ipvs::Op& op : ops) {
+      if (!op.invalid.empty()) throw Napi::TypeError::New(info.Env(), op.invalid);
+      ipvs::encode_op(b, 0x1d, seq++, op);
+    }
+    std::vector<uint8_t> bytes = b.bytes();
+    return to_buffer(info.Env(), std::move(bytes));
+  } catch (const nl::MalformedError& e) {
+    throw Napi::TypeError::New(info.Env(), e.what());
+  }
+}
+
+Napi::Value DecodeOps(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "decodeOps expects a Buffer");
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  try {
+    std::vector<ipvs::Op> ops;
+    for (const nl::Msg& m : nl::split_messages(buf.Data(), buf.Length())) ops.push_back(ipvs::decode_op_msg(m));
+    records::Writer w;
+    records::write_ops(w, ops);
+    return to_buffer(info.Env(), std::move(w.out));
+  } catch (const nl::MalformedError& e) {
+    throw Napi::Error::New(info.Env(), std::string("malformed: ") + e.what());
+  }
+}
+
+// Decodes captured dump replies: one buffer of service messages and, per service, one of
+// real-server messages; returns the same dump records as IpvsHandle.dump().
+Napi::Value DecodeDump(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsBuffer() || !info[1].IsArray())
+    throw Napi::TypeError::New(env, "decodeDump expects (Buffer, Buffer[])");
+  auto svc = info[0].As<Napi::Buffer<uint8_t>>();
+  Napi::Array dests = info[1].As<Napi::Array>();
+  try {
+    std::vector<ipvs::ServiceEntry> entries;
+    for (const nl::Msg& m : nl::split_messages(svc.Data(), svc.Length()))
+      if (m.type >= NLMSG_MIN_TYPE) entries.push_back(ipvs::decode_service_msg(m));
+    if (dests.Length() != entries.size()) throw Napi::TypeError::New(env, "one real-server buffer per service expected");
+    for (uint32_t i = 0; i < dests.Length(); ++i) {
+      Napi::Value v = dests.Get(i);
+      if (!v.IsBuffer()) throw Napi::TypeError::New(env, "real-server replies must be Buffers");
+      auto d = v.As<Napi::Buffer<uint8_t>>();
+      for (const nl::Msg& m : nl::split_messages(d.Data(), d.Length()))
+        if (m.type >= NLMSG_MIN_TYPE) entries[i].dests.push_back(ipvs::decode_dest_msg(m, entries[i].spec.key.af));
+    }
+    records::Writer w;
+    records::write_dump(w, entries);
+    return to_buffer(env, std::move(w.out));
+  } catch (const nl::MalformedError& e) {
+    throw Napi::Error::New(env, std::string("malformed: ") + e.what());
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* ctors = new Constructors();
+  ctors->ipvs = Napi::Persistent(IpvsWrap::Define(env));
+  ctors->links = Napi::Persistent(LinksWrap::Define(env));
+  env.SetInstanceData<Constructors>(ctors);
+  exports.Set("openIpvs", Napi::Function::New(env, OpenIpvs));
+  exports.Set("openLinks", Napi::Function::New(env, OpenLinks));
+  exports.Set("encodeOps", Napi::Function::New(env, EncodeOps));
+  exports.Set("decodeOps", Napi::Function::New(env, DecodeOps));
+  exports.Set("decodeDump", Napi::Function::New(env, DecodeDump));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(ipvs_native, Init)

@@ -1,0 +1,53 @@
+// IPVS operations over generic netlink. Plain C++ (no node): the addon's workers call these
+// on libuv threads; the mutex serialises operations of one handle.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ipvs_wire.h"
+#include "nl_socket.h"
+
+namespace ipvs {
+
+struct OpResult {
+  int err = 0;
+  std::string message;
+};
+
+class Handle {
+ public:
+  // Opens a socket and resolves the "IPVS" family; throws Unavailable without it.
+  Handle(std::string netns, int timeout_ms);
+
+  std::vector<OpResult> apply(const std::vector<Op>& ops);
+  std::vector<ServiceEntry> dump();
+  Info info();
+  Timeouts get_timeouts();
+  void set_timeouts(const Timeouts& t);
+  void flush();
+  void zero();
+  // Rejects every later call at once; close() then frees the sockets.
+  void mark_closed() { closed_ = true; }
+  void close();
+
+ private:
+  // The live socket, reopened after a timeout or lost replies made the old one unusable.
+  nl::Socket& sock();
+  std::unique_ptr<nl::Socket> open_socket();
+  void dump_dests(nl::Socket& s, ServiceEntry& e);
+  void simple_ack(uint8_t cmd, const std::string& op);
+
+  std::mutex mu_;
+  std::string netns_;
+  int timeout_ms_;
+  uint16_t family_ = 0;
+  std::atomic<bool> closed_{false};
+  std::unique_ptr<nl::Socket> sock_;
+  std::vector<std::unique_ptr<nl::Socket>> dump_pool_;
+};
+
+}  // namespace ipvs

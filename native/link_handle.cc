@@ -1,0 +1,127 @@
+#include "link_handle.h"
+
+#include <linux/rtnetlink.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+namespace rtnl {
+
+Handle::Handle(std::string netns, int timeout_ms) : netns_(std::move(netns)), timeout_ms_(timeout_ms) {
+  sock_ = std::make_unique<nl::Socket>(NETLINK_ROUTE, netns_, timeout_ms_);
+}
+
+nl::Socket& Handle::sock() {
+  if (closed_) throw nl::Error(nl::ErrorKind::Closed, EBADF, "links", "the link handle is closed");
+  if (!sock_ || sock_->broken()) {
+    sock_.reset();
+    sock_ = std::make_unique<nl::Socket>(NETLINK_ROUTE, netns_, timeout_ms_);
+  }
+  return *sock_;
+}
+
+std::optional<int32_t> Handle::index_locked(const std::string& name) {
+  nl::Socket& s = sock();
+  nl::MsgBuilder b;
+  uint32_t seq = s.next_seq();
+  encode_get_link(b, seq, name);
+  int32_t idx = 0;
+  try {
+    s.request(b, seq, "linkIndex", [&](const nl::Msg& m) { idx = decode_link(m).ifindex; });
+  } catch (const nl::Error& e) {
+    if (e.kind == nl::ErrorKind::Errno && e.err == ENODEV) return std::nullopt;
+    throw;
+  }
+  return idx;
+}
+
+Handle::Ensured Handle::ensure_dummy(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  nl::Socket& s = sock();
+  nl::MsgBuilder b;
+  uint32_t seq = s.next_seq();
+  encode_new_dummy(b, seq, name);
+  int e = s.request_ack(b, seq, "ensureDummyLink");
+  if (e != 0 && e != EEXIST) throw nl::Error(nl::ErrorKind::Errno, e, "ensureDummyLink", std::strerror(e));
+  std::optional<int32_t> idx = index_locked(name);
+  if (!idx) throw nl::Error(nl::ErrorKind::Errno, ENODEV, "ensureDummyLink", "link " + name + " vanished after creation");
+  if (e == EEXIST) {
+    b.clear();
+    seq = sock().next_seq();
+    encode_set_up(b, seq, *idx);
+    int up = sock().request_ack(b, seq, "ensureDummyLink");
+    if (up != 0) throw nl::Error(nl::ErrorKind::Errno, up, "ensureDummyLink", std::strerror(up));
+  }
+  return Ensured{*idx, e == 0};
+}
+
+std::optional<int32_t> Handle::link_index(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return index_locked(name);
+}
+
+bool Handle::delete_link(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  nl::Socket& s = sock();
+  nl::MsgBuilder b;
+  uint32_t seq = s.next_seq();
+  encode_del_link(b, seq, name);
+  int e = s.request_ack(b, seq, "deleteLink");
+  if (e == ENODEV) return false;
+  if (e != 0) throw nl::Error(nl::ErrorKind::Errno, e, "deleteLink", std::strerror(e));
+  return true;
+}
+
+std::vector<NamedAddr> Handle::list_addresses(std::optional<int32_t> ifindex) {
+  std::lock_guard<std::mutex> lock(mu_);
+  nl::Socket& s = sock();
+  std::map<int32_t, std::string> names;
+  nl::MsgBuilder b;
+  uint32_t seq = s.next_seq();
+  encode_dump(b, seq, RTM_GETLINK);
+  s.dump(b, seq, "listAddresses", [&](const nl::Msg& m) {
+    if (m.type != RTM_NEWLINK) return;
+    LinkInfo l = decode_link(m);
+    names[l.ifindex] = l.name;
+  });
+  std::vector<NamedAddr> out;
+  b.clear();
+  seq = s.next_seq();
+  encode_dump(b, seq, RTM_GETADDR);
+  s.dump(b, seq, "listAddresses", [&](const nl::Msg& m) {
+    if (m.type != RTM_NEWADDR) return;
+    std::optional<AddrInfo> a = decode_addr(m);
+    if (!a || (ifindex && a->ifindex != *ifindex)) return;
+    out.push_back(NamedAddr{*a, names[a->ifindex]});
+  });
+  return out;
+}
+
+std::vector<AddrResult> Handle::apply(const std::vector<AddrOp>& ops) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<AddrResult> results(ops.size());
+  std::vector<size_t> to_send;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].invalid.empty()) to_send.push_back(i);
+    else results[i] = AddrResult{EINVAL, ops[i].invalid};
+  }
+  if (to_send.empty()) return results;
+  std::vector<int> errs = sock().batch(to_send.size(), "applyAddresses", [&](size_t k, nl::MsgBuilder& b, uint32_t seq) {
+    const AddrOp& op = ops[to_send[k]];
+    encode_addr(b, seq, op.add, op.ifindex, op.af, op.addr, op.prefix_len);
+  });
+  for (size_t k = 0; k < to_send.size(); ++k) {
+    const AddrOp& op = ops[to_send[k]];
+    if (errs[k] != 0) results[to_send[k]] = AddrResult{errs[k], addr_error_text(op.add, errs[k])};
+  }
+  return results;
+}
+
+void Handle::close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  sock_.reset();
+}
+
+}  // namespace rtnl

@@ -1,0 +1,63 @@
+// Links and addresses over rtnetlink (the kube-ipvs0 dummy link and its VIPs). Plain C++.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nl_socket.h"
+#include "rtnl_wire.h"
+
+namespace rtnl {
+
+struct AddrOp {
+  bool add = true;
+  int32_t ifindex = 0;
+  uint16_t af = 0;
+  std::array<uint8_t, 16> addr{};
+  uint8_t prefix_len = 0;
+  std::string invalid;  // reported as EINVAL, never sent
+};
+
+struct AddrResult {
+  int err = 0;
+  std::string message;
+};
+
+struct NamedAddr {
+  AddrInfo addr;
+  std::string ifname;
+};
+
+class Handle {
+ public:
+  Handle(std::string netns, int timeout_ms);
+
+  struct Ensured {
+    int32_t ifindex;
+    bool created;
+  };
+  Ensured ensure_dummy(const std::string& name);
+  std::optional<int32_t> link_index(const std::string& name);
+  bool delete_link(const std::string& name);
+  std::vector<NamedAddr> list_addresses(std::optional<int32_t> ifindex);
+  std::vector<AddrResult> apply(const std::vector<AddrOp>& ops);
+  // Rejects every later call at once; close() then frees the sockets.
+  void mark_closed() { closed_ = true; }
+  void close();
+
+ private:
+  nl::Socket& sock();
+  std::optional<int32_t> index_locked(const std::string& name);
+
+  std::mutex mu_;
+  std::string netns_;
+  int timeout_ms_;
+  std::atomic<bool> closed_{false};
+  std::unique_ptr<nl::Socket> sock_;
+};
+
+}  // namespace rtnl

@@ -1,0 +1,201 @@
+#include "records.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+namespace records {
+
+const uint8_t* Reader::take(size_t n) {
+  if (n > len_ - off_) throw nl::MalformedError("operation record truncated");
+  const uint8_t* p = data_ + off_;
+  off_ += n;
+  return p;
+}
+
+uint8_t Reader::u8() { return *take(1); }
+uint16_t Reader::u16() {
+  uint16_t v;
+  std::memcpy(&v, take(2), 2);
+  return v;
+}
+uint32_t Reader::u32() {
+  uint32_t v;
+  std::memcpy(&v, take(4), 4);
+  return v;
+}
+std::string Reader::str() {
+  size_t n = u8();
+  const uint8_t* p = take(n);
+  return std::string(reinterpret_cast<const char*>(p), n);
+}
+
+void Writer::u16(uint16_t v) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&v);
+  out.insert(out.end(), p, p + 2);
+}
+void Writer::u32(uint32_t v) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&v);
+  out.insert(out.end(), p, p + 4);
+}
+void Writer::u64(uint64_t v) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&v);
+  out.insert(out.end(), p, p + 8);
+}
+void Writer::str(const std::string& s) {
+  size_t n = s.size() > 255 ? 255 : s.size();
+  u8(static_cast<uint8_t>(n));
+  out.insert(out.end(), s.begin(), s.begin() + static_cast<long>(n));
+}
+
+namespace {
+
+const char* family_name(uint16_t af) { return af == AF_INET6 ? "IPv6" : "IPv4"; }
+
+void read_addr_into(Reader& r, uint16_t af, std::array<uint8_t, 16>& out, ipvs::Op& op, const char* role) {
+  std::string text = r.str();
+  if (af != AF_INET && af != AF_INET6) {
+    if (op.invalid.empty()) op.invalid = std::string("unknown address family for ") + role;
+    return;
+  }
+  if (!ipvs::parse_addr(af, text, out) && op.invalid.empty())
+    op.invalid = std::string("invalid ") + family_name(af) + " address '" + text + "' for " + role;
+}
+
+bool has_service_settings(ipvs::OpKind k) { return k == ipvs::OpKind::AddService || k == ipvs::OpKind::UpdateService; }
+bool is_real_op(ipvs::OpKind k) { return k >= ipvs::OpKind::AddReal; }
+bool has_real_settings(ipvs::OpKind k) { return k == ipvs::OpKind::AddReal || k == ipvs::OpKind::UpdateReal; }
+
+}  // namespace
+
+std::vector<ipvs::Op> read_ops(const uint8_t* data, size_t len) {
+  Reader r(data, len);
+  uint32_t count = r.u32();
+  if (count > len) throw nl::MalformedError("operation count exceeds the record size");
+  std::vector<ipvs::Op> ops;
+  ops.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    ipvs::Op op;
+    uint8_t kind = r.u8();
+    if (kind < 1 || kind > 6) throw nl::MalformedError("unknown operation kind " + std::to_string(kind));
+    op.kind = static_cast<ipvs::OpKind>(kind);
+    ipvs::ServiceKey& k = op.svc.key;
+    k.af = r.u8();
+    uint8_t proto = r.u8();
+    k.port = r.u16();
+    uint32_t fwmark = r.u32();
+    if (proto == 0) {
+      k.is_fwmark = true;
+      k.fwmark = fwmark;
+      r.str();
+      if (fwmark == 0 && op.invalid.empty()) op.invalid = "firewall mark 0 is not a service";
+      if (k.af != AF_INET && k.af != AF_INET6 && op.invalid.empty()) op.invalid = "unknown service family";
+    } else {
+      k.protocol = proto;
+      read_addr_into(r, k.af, k.addr, op, "the virtual server");
+    }
+    if (has_service_settings(op.kind)) {
+      op.svc.sched = r.str();
+      op.svc.flags = r.u32();
+      op.svc.timeout = r.u32();
+      op.svc.netmask_prefix = r.u32();
+      op.svc.pe = r.str();
+      uint32_t max_prefix = k.af == AF_INET6 ? 128 : 32;
+      if (op.svc.netmask_prefix > max_prefix && op.invalid.empty())
+        op.invalid = "netmask prefix " + std::to_string(op.svc.netmask_prefix) + " out of range";
+    }
+    if (is_real_op(op.kind)) {
+      op.dest.af = r.u8();
+      read_addr_into(r, op.dest.af, op.dest.addr, op, "the real server");
+      op.dest.port = r.u16();
+    }
+    if (has_real_settings(op.kind)) {
+      op.dest.fwd = r.u8();
+      op.dest.weight = r.u32();
+      op.dest.u_thresh = r.u32();
+      op.dest.l_thresh = r.u32();
+      op.dest.has_tun = r.u8() != 0;
+      op.dest.tun_type = r.u8();
+      op.dest.tun_port = r.u16();
+      op.dest.tun_flags = r.u16();
+      if (op.dest.fwd > 3 && op.invalid.empty()) op.invalid = "unknown forwarding method";
+    }
+    ops.push_back(std::move(op));
+  }
+  if (!r.done()) throw nl::MalformedError("trailing bytes after the operation records");
+  return ops;
+}
+
+void write_ops(Writer& w, const std::vector<ipvs::Op>& ops) {
+  w.u32(static_cast<uint32_t>(ops.size()));
+  for (const ipvs::Op& op : ops) {
+    const ipvs::ServiceKey& k = op.svc.key;
+    w.u8(static_cast<uint8_t>(op.kind));
+    w.u8(static_cast<uint8_t>(k.af));
+    w.u8(k.is_fwmark ? 0 : static_cast<uint8_t>(k.protocol));
+    w.u16(k.port);
+    w.u32(k.fwmark);
+    w.str(k.is_fwmark ? std::string() : ipvs::format_addr(k.af, k.addr));
+    if (has_service_settings(op.kind)) {
+      w.str(op.svc.sched);
+      w.u32(op.svc.flags);
+      w.u32(op.svc.timeout);
+      w.u32(op.svc.netmask_prefix);
+      w.str(op.svc.pe);
+    }
+    if (is_real_op(op.kind)) {
+      w.u8(static_cast<uint8_t>(op.dest.af));
+      w.str(ipvs::format_addr(op.dest.af, op.dest.addr));
+      w.u16(op.dest.port);
+    }
+    if (has_real_settings(op.kind)) {
+      w.u8(static_cast<uint8_t>(op.dest.fwd));
+      w.u32(op.dest.weight);
+      w.u32(op.dest.u_thresh);
+      w.u32(op.dest.l_thresh);
+      w.u8(op.dest.has_tun ? 1 : 0);
+      w.u8(op.dest.tun_type);
+      w.u16(op.dest.tun_port);
+      w.u16(op.dest.tun_flags);
+    }
+  }
+}
+
+void write_dump(Writer& w, const std::vector<ipvs::ServiceEntry>& entries) {
+  w.u32(static_cast<uint32_t>(entries.size()));
+  for (const ipvs::ServiceEntry& e : entries) {
+    const ipvs::ServiceKey& k = e.spec.key;
+    w.u8(static_cast<uint8_t>(k.af));
+    w.u8(k.is_fwmark ? 0 : static_cast<uint8_t>(k.protocol));
+    w.u16(k.port);
+    w.u32(k.fwmark);
+    w.u32(e.spec.flags);
+    w.u32(e.spec.timeout);
+    w.u32(e.spec.netmask_prefix);
+    w.str(k.is_fwmark ? std::string() : ipvs::format_addr(k.af, k.addr));
+    w.str(e.spec.sched);
+    w.str(e.spec.pe);
+    for (uint64_t v : e.stats.v) w.u64(v);
+    w.u32(static_cast<uint32_t>(e.dests.size()));
+    for (const ipvs::DestEntry& d : e.dests) {
+      w.u8(static_cast<uint8_t>(d.spec.af));
+      w.u8(static_cast<uint8_t>(d.spec.fwd));
+      w.u16(d.spec.port);
+      w.str(ipvs::format_addr(d.spec.af, d.spec.addr));
+      w.u32(d.spec.weight);
+      w.u32(d.spec.u_thresh);
+      w.u32(d.spec.l_thresh);
+      w.u32(d.active);
+      w.u32(d.inactive);
+      w.u32(d.persist);
+      w.u8(d.spec.has_tun ? 1 : 0);
+      w.u8(d.spec.tun_type);
+      w.u16(d.spec.tun_port);
+      w.u16(d.spec.tun_flags);
+      for (uint64_t v : d.stats.v) w.u64(v);
+    }
+  }
+}
+
+}  // namespace records
