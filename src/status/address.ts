@@ -13,13 +13,48 @@ export class InvalidAddressError extends Error {
   }
 }
 
-export function addressBytes(family: Family, address: string): number[] {
-  if (family === 'inet') {
-    if (!ipaddr.IPv4.isValidFourPartDecimal(address)) throw new InvalidAddressError(family, address);
-    return ipaddr.IPv4.parse(address).toByteArray();
+function ipv4Bytes(text: string): number[] | undefined {
+  if (!ipaddr.IPv4.isValidFourPartDecimal(text)) return undefined;
+  return ipaddr.IPv4.parse(text).toByteArray();
+}
+
+/**
+ * inet_pton(AF_INET6). Parsed by hand because ipaddr.js reads "::10.1.2.3" (an IPv4-compatible
+ * address) as "::ffff:10.1.2.3".
+ */
+export function parseIpv6(text: string): number[] | undefined {
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  const words: number[] = [];
+  const all = [...head, ...(halves.length === 2 ? ['::'] : []), ...tail];
+  let ipv4: number[] | undefined;
+  for (let i = 0; i < all.length; i++) {
+    const g = all[i];
+    if (g === '::') continue;
+    if (i === all.length - 1 && g.includes('.')) {
+      ipv4 = ipv4Bytes(g);
+      if (ipv4 === undefined) return undefined;
+      continue;
+    }
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
   }
-  if (!ipaddr.IPv6.isValid(address)) throw new InvalidAddressError(family, address);
-  return ipaddr.IPv6.parse(address).toByteArray();
+  const explicit = head.length + tail.length + (ipv4 !== undefined ? 1 : 0);
+  if (halves.length === 1 ? explicit !== 8 : explicit > 7) return undefined;
+  const toWords = (list: string[]): number[] => list.filter((g) => !g.includes('.')).map((g) => Number.parseInt(g, 16));
+  words.push(...toWords(head));
+  if (halves.length === 2) for (let i = explicit; i < 8; i++) words.push(0);
+  words.push(...toWords(tail));
+  const bytes = words.flatMap((w) => [w >> 8, w & 0xff]);
+  return ipv4 !== undefined ? [...bytes, ...ipv4] : bytes;
+}
+
+export function addressBytes(family: Family, address: string): number[] {
+  const bytes = family === 'inet' ? ipv4Bytes(address) : parseIpv6(address);
+  if (bytes === undefined) throw new InvalidAddressError(family, address);
+  return bytes;
 }
 
 /** glibc inet_ntop(AF_INET6) text of 16 bytes. */
