@@ -1,0 +1,72 @@
+// IpvsClient over the native addon: the real kernel table, in this or another network
+// namespace. Same contract as the in-memory fake (src/ipvs/fake.ts); the contract suite in
+// test/kernel/contract-ipvs.test.ts runs both.
+import { loadNative, type NativeIpvsHandle } from '../native/binding.js';
+import { native } from '../native/errors.js';
+import { decodeDump, encodeOps } from '../native/records.js';
+import type { IpvsClient, IpvsInfo, IpvsOp, IpvsTimeouts, OpResult, VirtualServerEntry } from './types.js';
+
+export interface OpenOptions {
+  /** A network namespace path (e.g. /run/netns/foo) whose IPVS table this handle programs. */
+  netns?: string;
+  /** Deadline for every netlink wait, in milliseconds (default 5000). */
+  timeoutMs?: number;
+}
+
+const OK: OpResult = { ok: true };
+
+class AddonIpvsClient implements IpvsClient {
+  constructor(private readonly handle: NativeIpvsHandle) {}
+
+  async info(): Promise<IpvsInfo> {
+    const i = await native(this.handle.info());
+    const v = i.version;
+    return { version: `${(v >> 16) & 0xff}.${(v >> 8) & 0xff}.${v & 0xff}`, connTableSize: i.connTableSize };
+  }
+
+  async dump(): Promise<VirtualServerEntry[]> {
+    return decodeDump(await native(this.handle.dump()));
+  }
+
+  async apply(ops: readonly IpvsOp[]): Promise<OpResult[]> {
+    if (ops.length === 0) return [];
+    const failures = await native(this.handle.apply(encodeOps(ops)));
+    const results: OpResult[] = new Array<OpResult>(ops.length).fill(OK);
+    for (const [index, errno, code, message] of failures) results[index] = { ok: false, errno, code, message };
+    return results;
+  }
+
+  async getTimeouts(): Promise<IpvsTimeouts> {
+    return native(this.handle.getTimeouts());
+  }
+
+  async setTimeouts(t: IpvsTimeouts): Promise<void> {
+    for (const [name, v] of Object.entries(t)) {
+      if (!Number.isInteger(v) || v < 0) throw new TypeError(`timeout ${name} must be a non-negative integer`);
+    }
+    await native(this.handle.setTimeouts(t.tcp, t.tcpFin, t.udp));
+  }
+
+  async flush(): Promise<void> {
+    await native(this.handle.flush());
+  }
+
+  async zero(): Promise<void> {
+    await native(this.handle.zero());
+  }
+
+  close(): void {
+    // Later calls reject at once; the sockets are released off-thread.
+    this.handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Opens a handle on the kernel's IPVS table. Rejects with IpvsUnavailableError when the kernel
+ * has no IPVS (the ip_vs module is not loaded).
+ */
+export async function openIpvs(opts: OpenOptions = {}): Promise<IpvsClient> {
+  const addon = loadNative();
+  const handle = await native(addon.openIpvs(opts.netns, opts.timeoutMs ?? 5000));
+  return new AddonIpvsClient(handle);
+}

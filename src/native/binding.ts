@@ -1,0 +1,83 @@
+// The raw addon (build/Release/ipvs_native.node) behind a typed interface. Loaded on first
+// use, never at import time. Everything above this file talks to src/ipvs/client.ts and
+// src/netif/client.ts instead.
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import fs from 'node:fs';
+
+/** Failed operations of a batch only: [index, errno, code, message]. */
+export type NativeFailure = [index: number, errno: number, code: string, message: string];
+
+export interface NativeIpvsHandle {
+  /** Takes op records (src/native/records.ts). */
+  apply(records: Buffer): Promise<NativeFailure[]>;
+  /** Returns dump records (src/native/records.ts). */
+  dump(): Promise<Buffer>;
+  info(): Promise<{ version: number; connTableSize: number }>;
+  getTimeouts(): Promise<{ tcp: number; tcpFin: number; udp: number }>;
+  setTimeouts(tcp: number, tcpFin: number, udp: number): Promise<void>;
+  flush(): Promise<void>;
+  zero(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface NativeAddress {
+  ifindex: number;
+  ifname: string;
+  family: 'inet' | 'inet6';
+  address: string;
+  prefixLen: number;
+}
+
+export interface NativeAddressOp {
+  op: 'add' | 'delete';
+  ifindex: number;
+  family: 'inet' | 'inet6';
+  address: string;
+  prefixLen: number;
+}
+
+export interface NativeLinkHandle {
+  ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }>;
+  linkIndex(name: string): Promise<number | undefined>;
+  deleteLink(name: string): Promise<boolean>;
+  listAddresses(ifindex?: number): Promise<NativeAddress[]>;
+  applyAddresses(ops: readonly NativeAddressOp[]): Promise<NativeFailure[]>;
+  close(): Promise<void>;
+}
+
+export interface NativeAddon {
+  openIpvs(netns: string | undefined, timeoutMs: number): Promise<NativeIpvsHandle>;
+  openLinks(netns: string | undefined, timeoutMs: number): Promise<NativeLinkHandle>;
+  /** Test hook: op records -> the netlink requests they become (family id 0x1d). */
+  encodeOps(records: Buffer): Buffer;
+  /** Test hook: netlink requests -> op records. */
+  decodeOps(wire: Buffer): Buffer;
+  /** Test hook: captured service and per-service real-server replies -> dump records. */
+  decodeDump(services: Buffer, reals: readonly Buffer[]): Buffer;
+}
+
+/** Where the built addon is looked for: the repository's build/Release. */
+export function addonPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.resolve(here, '..', '..', 'build', 'Release', 'ipvs_native.node');
+}
+
+export class AddonMissingError extends Error {
+  constructor(readonly path: string) {
+    super(`native addon not built: ${path} is missing (run npm ci or npx node-gyp rebuild)`);
+    this.name = 'AddonMissingError';
+  }
+}
+
+let loaded: NativeAddon | undefined;
+
+export function loadNative(): NativeAddon {
+  if (loaded) return loaded;
+  const file = addonPath();
+  if (!fs.existsSync(file)) throw new AddonMissingError(file);
+  const require = createRequire(import.meta.url);
+  loaded = require(file) as NativeAddon;
+  return loaded;
+}

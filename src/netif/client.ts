@@ -1,0 +1,59 @@
+// LinkClient over the native addon (rtnetlink), in this or another network namespace.
+// Same contract as the fake (src/netif/fake.ts); test/kernel/contract-netif.test.ts runs both.
+import type { OpenOptions } from '../ipvs/client.js';
+import type { OpResult } from '../ipvs/types.js';
+import { loadNative, type NativeLinkHandle } from '../native/binding.js';
+import { DumpInterruptedError, native } from '../native/errors.js';
+import type { AddressOp, LinkAddress, LinkClient } from './types.js';
+
+const DUMP_ATTEMPTS = 3;
+const OK: OpResult = { ok: true };
+
+class AddonLinkClient implements LinkClient {
+  constructor(private readonly handle: NativeLinkHandle) {}
+
+  /** Equivalent to: ip link add NAME type dummy; ip link set NAME up. */
+  ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }> {
+    return native(this.handle.ensureDummyLink(name));
+  }
+
+  linkIndex(name: string): Promise<number | undefined> {
+    return native(this.handle.linkIndex(name));
+  }
+
+  /** Equivalent to: ip link del NAME. */
+  deleteLink(name: string): Promise<boolean> {
+    return native(this.handle.deleteLink(name));
+  }
+
+  /** Equivalent to: ip -o addr show [dev IFINDEX]. A dump the kernel flags as interrupted is retried. */
+  async listAddresses(ifindex?: number): Promise<LinkAddress[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await native(this.handle.listAddresses(ifindex));
+      } catch (e) {
+        if (!(e instanceof DumpInterruptedError) || attempt >= DUMP_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  /** Equivalent to: ip addr add|del ADDR/LEN dev IFINDEX, many per sendmsg. */
+  async applyAddresses(ops: readonly AddressOp[]): Promise<OpResult[]> {
+    if (ops.length === 0) return [];
+    const failures = await native(this.handle.applyAddresses(ops));
+    const results: OpResult[] = new Array<OpResult>(ops.length).fill(OK);
+    for (const [index, errno, code, message] of failures) results[index] = { ok: false, errno, code, message };
+    return results;
+  }
+
+  close(): void {
+    this.handle.close().catch(() => undefined);
+  }
+}
+
+/** Opens an rtnetlink handle, optionally inside the network namespace at opts.netns. */
+export async function openLinks(opts: OpenOptions = {}): Promise<LinkClient> {
+  const addon = loadNative();
+  const handle = await native(addon.openLinks(opts.netns, opts.timeoutMs ?? 5000));
+  return new AddonLinkClient(handle);
+}
