@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CommandFailedError, CommandNotFoundError } from '../../../src/iptables/errors.js';
+import { FakeKernel } from '../../../src/iptables/fake.js';
+import { IptablesManager } from '../../../src/iptables/manager.js';
+import { Chain } from '../../../src/iptables/rules.js';
+import { setName, SetRole, type IptablesSettings } from '../../../src/iptables/sets.js';
+import { manyServices, real, SETTINGS, stateOf, vs } from './fixtures.js';
+
+function manager(kernel: FakeKernel, settings: IptablesSettings = SETTINGS): IptablesManager {
+  return new IptablesManager({ runner: kernel, settings, backend: 'nft' });
+}
+
+function ruleLines(kernel: FakeKernel, backend = 'nft', family: 'inet' | 'inet6' = 'inet'): string[] {
+  const out: string[] = [];
+  for (const [table, chains] of kernel.tablesOf(backend, family)) for (const [c, rules] of chains) for (const r of rules) out.push(`${table} ${c} ${r}`);
+  return out;
+}
+
+const FOREIGN = '*nat\n:DOCKER - [0:0]\n-A DOCKER -d 10.9.0.1/32 -j RETURN\n-A PREROUTING -j DOCKER\n-A POSTROUTING -s 172.18.0.0/16 -j MASQUERADE\nCOMMIT\n';
+
+describe('IptablesManager against the fake kernel', () => {
+  it('programs sets and rules in two writes, then makes no write when nothing changed', async () => {
+    const kernel = new FakeKernel();
+    const m = manager(kernel);
+    assert.equal(await m.sync(manyServices(3)), 2);
+    assert.equal(kernel.sets.get(setName('inet', SetRole.CLUSTER_IP))?.entries.size, 3);
+    assert.equal(await m.sync(manyServices(3)), 0);
+    // A new manager (a restart) reads the kernel and finds nothing to do.
+    const before = kernel.writes;
+    assert.equal(await manager(kernel).sync(manyServices(3)), 0);
+    assert.equal(kernel.writes, before);
+  });
+
+  it('keeps the rule count equal at 1 and 1,000 services; only set contents change, in one write', async () => {
+    const kernel = new FakeKernel();
+    const m = manager(kernel);
+    await m.sync(manyServices(1));
+    const atOne = ruleLines(kernel);
+    assert.equal(await m.sync(manyServices(1000)), 1, 'one ipset restore');
+    assert.deepEqual(ruleLines(kernel), atOne);
+    assert.equal(kernel.sets.get(setName('inet', SetRole.NODE_PORT))?.entries.size, 1000);
+    assert.equal(await m.sync(manyServices(1)), 1);
+    assert.equal(kernel.sets.get(setName('inet', SetRole.NODE_PORT))?.entries.size, 1);
+    const last = kernel.calls.at(-1);
+    assert.ok(last?.stdin.split('\n').every((l) => l === '' || l.startsWith('del ')), 'shrinking only deletes');
+  });
+
+  it('sends only the entries that changed when an endpoint moves', async () => {
+    const kernel = new FakeKernel();
+    const m = manager(kernel);
+    const withReal = (ip: string) => stateOf([vs({ kind: 'ClusterIP', address: '10.96.0.1', port: 80, reals: [real(ip, 8080)] })]);
+    await m.sync(withReal('10.244.0.5'));
+    assert.equal(await m.sync(withReal('10.244.0.6')), 1);
+    assert.deepEqual(kernel.calls.at(-1)?.stdin.trim().split('\n').sort(), [
+      'add IPVS-PROXY-LOOP-BACK 10.244.0.6,tcp:8080,10.244.0.6 -exist',
+      'del IPVS-PROXY-LOOP-BACK 10.244.0.5,tcp:8080,10.244.0.5 -exist',
+    ]);
+  });
+
+  it('leaves foreign chains and rules alone through sync and cleanup, and cleanup leaves nothing of ours', async () => {
+    const kernel = new FakeKernel();
+    await kernel.run('iptables-nft-restore', ['--noflush'], FOREIGN);
+    await kernel.run('ipset', ['restore'], 'create KUBE-CLUSTER-IP hash:ip,port family inet\nadd KUBE-CLUSTER-IP 10.96.0.1,tcp:443\n');
+    const foreign = ruleLines(kernel);
+    const m = new IptablesManager({ runner: kernel, settings: { ...SETTINGS, families: ['inet', 'inet6'] }, backend: 'nft' });
+    assert.equal(await m.sync(manyServices(5)), 3);
+    for (const rule of foreign) assert.ok(ruleLines(kernel).includes(rule), `kept: ${rule}`);
+    assert.ok(ruleLines(kernel).some((r) => r.startsWith(`nat PREROUTING `) && r.endsWith(`-j ${Chain.SERVICES}`)));
+
+    assert.equal(await m.cleanup(), 3);
+    assert.deepEqual(ruleLines(kernel), foreign);
+    assert.deepEqual([...kernel.tablesOf('nft', 'inet').get('nat')?.keys() ?? []], ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'DOCKER']);
+    assert.deepEqual(ruleLines(kernel, 'nft', 'inet6'), []);
+    assert.deepEqual([...kernel.sets.keys()], ['KUBE-CLUSTER-IP']);
+    assert.equal(await m.cleanup(), 0, 'nothing left to remove');
+  });
+
+  it('repairs drift on verification: a flushed chain, a deleted jump, a deleted entry', async () => {
+    const kernel = new FakeKernel();
+    const m = manager(kernel);
+    const state = manyServices(2);
+    await m.sync(state);
+    const good = ruleLines(kernel);
+    await kernel.run('iptables-nft-restore', ['--noflush'], `*nat\n:${Chain.SERVICES} - [0:0]\nCOMMIT\n*filter\n-D INPUT -m comment --comment "ipvs-proxy VIP filter and source ranges" -j ${Chain.INPUT}\nCOMMIT\n`);
+    await kernel.run('ipset', ['restore'], `del ${setName('inet', SetRole.VIP)} 10.96.0.1\n`);
+    assert.equal(await m.sync(state), 0, 'memory is trusted between verifications');
+    m.requestVerification();
+    assert.equal(await m.sync(state), 2);
+    assert.deepEqual(ruleLines(kernel).sort(), good.sort());
+    assert.ok(kernel.sets.get(setName('inet', SetRole.VIP))?.entries.has('10.96.0.1'));
+  });
+
+  it('replaces a set of ours that has the wrong type although rules reference it', async () => {
+    const kernel = new FakeKernel();
+    await manager(kernel).sync(manyServices(1));
+    // Simulate an older layout: same name, other type, still referenced by our rules.
+    const vip = kernel.sets.get(setName('inet', SetRole.VIP));
+    assert.ok(vip);
+    vip.type = 'hash:net';
+    const writes = await manager(kernel).sync(manyServices(1));
+    assert.equal(writes, 3, 'flush our chains, recreate the set, restore the rules');
+    assert.equal(kernel.sets.get(setName('inet', SetRole.VIP))?.type, 'hash:ip');
+    assert.equal(await manager(kernel).sync(manyServices(1)), 0);
+  });
+
+  it('changes only the rules when a setting changes', async () => {
+    const kernel = new FakeKernel();
+    await manager(kernel).sync(manyServices(2));
+    const m = manager(kernel, { ...SETTINGS, masqueradeAll: true });
+    assert.equal(await m.sync(manyServices(2)), 1);
+    assert.ok(kernel.calls.at(-1)?.cmd === 'iptables-nft-restore');
+    assert.ok(ruleLines(kernel).some((r) => r.includes('masquerade all ClusterIP traffic')));
+  });
+
+  it('throws a typed error on a failed write and reads the kernel again next time', async () => {
+    const kernel = new FakeKernel();
+    const m = manager(kernel);
+    kernel.failNext = 'iptables-nft-restore';
+    await assert.rejects(m.sync(manyServices(1)), (err: unknown) => {
+      assert.ok(err instanceof CommandFailedError);
+      assert.equal(err.command, 'iptables-nft-restore');
+      assert.equal(err.code, 1);
+      assert.match(err.stderr, /injected/);
+      return true;
+    });
+    const saves = kernel.calls.filter((c) => c.cmd === 'ipset' && c.args[0] === 'save').length;
+    assert.equal(await m.sync(manyServices(1)), 1, 'the sets were in place; only the rules are written');
+    assert.equal(kernel.calls.filter((c) => c.cmd === 'ipset' && c.args[0] === 'save').length, saves + 1);
+  });
+
+  it('detects the backend in use and --random-fully support', async () => {
+    const kernel = new FakeKernel();
+    await kernel.run('iptables-legacy-restore', ['--noflush'], FOREIGN);
+    const m = new IptablesManager({ runner: kernel, settings: SETTINGS });
+    assert.equal(await m.backend(), 'legacy');
+    await m.sync(manyServices(1));
+    assert.ok(ruleLines(kernel, 'legacy').some((r) => r.endsWith('-j MASQUERADE --random-fully')));
+    assert.equal(ruleLines(kernel, 'nft').length, 0);
+
+    const fresh = new FakeKernel();
+    fresh.missing.add('iptables-legacy-save').add('ip6tables-legacy-save');
+    assert.equal(await new IptablesManager({ runner: fresh, settings: SETTINGS }).backend(), 'nft');
+    const noRandom = new IptablesManager({ runner: fresh, settings: SETTINGS, randomFully: false });
+    await noRandom.sync(manyServices(1));
+    assert.equal(ruleLines(fresh).some((r) => r.includes('random-fully')), false);
+  });
+
+  it('reports a missing ipset as CommandNotFoundError', async () => {
+    const kernel = new FakeKernel();
+    kernel.missing.add('ipset');
+    await assert.rejects(manager(kernel).sync(manyServices(1)), CommandNotFoundError);
+  });
+});
