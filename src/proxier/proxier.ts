@@ -1,0 +1,445 @@
+// The reconciler: keeps the kernel's IPVS table and kube-ipvs0 equal to the desired state.
+// start() reads the kernel once and adopts what is ours; sync() trusts the applied table and
+// touches only changed keys; verify() reads the kernel again and repairs drift; drainCheck()
+// finishes graceful termination; cleanup() removes everything owned and nothing else.
+import { keyOf, realKey, serviceKey } from '../ipvs/keys.js';
+import type { VirtualServerEntry } from '../ipvs/types.js';
+import type { DesiredChange, DesiredState } from '../model/types.js';
+import type { LinkAddress } from '../netif/types.js';
+import { appliedFromEntry, codeOf, executePlan, messageOf } from './apply.js';
+import { diffAddresses, diffVirtualServers, emptyPlan, type AppliedTable, type IpvsPlan } from './diff.js';
+import { DrainTracker, type DrainEntry } from './graceful.js';
+import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, type AdoptionContext, type Verdict } from './ownership.js';
+import { composeRecord, type StateRecord } from './state-record.js';
+import { canDumpReals, type ForeignObject, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
+import { VipLink } from './vips.js';
+
+const DEFAULT_LINK = 'kube-ipvs0';
+
+interface PassTally {
+  writes: number;
+  errors: ObjectError[];
+  needsVerification: boolean;
+  foreign: ForeignObject[];
+}
+
+function tally(): PassTally {
+  return { writes: 0, errors: [], needsVerification: false, foreign: [] };
+}
+
+export class Proxier {
+  private readonly applied: AppliedTable = new Map();
+  private readonly vips: VipLink;
+  private readonly ownership: Ownership;
+  private readonly drains: DrainTracker;
+  private readonly serviceCidrs: CidrSet;
+  private retryServices = new Set<string>();
+  private retryAddresses = new Set<string>();
+  /** The first sync after start() diffs everything: the applied table was just read in full. */
+  private fullNext = true;
+  private record: StateRecord | undefined;
+  private recordJson = '';
+  private lastState: DesiredState | undefined;
+
+  constructor(private readonly deps: ProxierDeps) {
+    this.vips = new VipLink(deps.links, deps.linkName ?? DEFAULT_LINK);
+    this.ownership = new Ownership(new CidrSet(deps.settings.excludeCidrs));
+    this.serviceCidrs = new CidrSet(deps.settings.serviceCidrs);
+    this.drains = new DrainTracker(deps.settings.gracefulTerminationTimeoutMs);
+  }
+
+  /** Read the kernel in full (one IPVS dump, one address dump), adopt what is ours, set node settings. */
+  async start(state?: DesiredState): Promise<SyncResult> {
+    const t = tally();
+    const [entries, addresses, ifindex, loaded] = await Promise.all([
+      this.deps.ipvs.dump(),
+      this.deps.links.listAddresses(),
+      this.deps.links.linkIndex(this.vips.name),
+      this.deps.stateStore.load(),
+    ]);
+    if (loaded.corrupt) t.errors.push({ object: 'state record', operation: 'load', code: 'EBADMSG', message: `${loaded.corrupt}; rebuilt from the kernel` });
+    this.record = loaded.record;
+    const nodeAddresses = new Set(addresses.filter((a) => a.ifindex !== ifindex).map((a) => a.address));
+    this.adopt(entries, addresses, ifindex, {
+      record: loaded.record,
+      desired: state,
+      serviceCidrs: this.serviceCidrs,
+      excludeCidrs: this.ownership.exclude,
+      nodeAddresses,
+      nodePortRange: this.deps.settings.nodePortRange,
+    }, t);
+    const t0 = this.deps.clock.now();
+    await this.applyNodeSettings(t);
+    this.fullNext = true;
+    this.lastState = state;
+    await this.saveRecord(state, t);
+    return this.result(t, t0, this.deps.clock.now());
+  }
+
+  /** Incremental: only the changed keys (and those that failed before) are diffed and written. */
+  async sync(change: DesiredChange): Promise<SyncResult> {
+    if (this.fullNext) {
+      this.fullNext = false;
+      return this.pass(change.state, undefined, undefined, [], tally());
+    }
+    const vsKeys = new Set([...change.changedVirtualServers, ...this.retryServices]);
+    const addrKeys = new Set([...change.changedAddresses, ...this.retryAddresses]);
+    return this.pass(change.state, vsKeys, addrKeys, [], tally());
+  }
+
+  /** Full read and compare: repairs drift made by hand, finishes drains the dump shows idle. */
+  async verify(state: DesiredState): Promise<SyncResult> {
+    const t = tally();
+    const [entries, addresses, ifindex] = await Promise.all([
+      this.deps.ipvs.dump(),
+      this.deps.links.listAddresses(),
+      this.deps.links.linkIndex(this.vips.name),
+    ]);
+    // Once running, only the record (what we created) and exact matches are ours: a virtual
+    // server someone adds by hand inside the service CIDRs is not deleted.
+    this.adopt(entries, addresses, ifindex, {
+      record: composeRecord(this.ownership.virtualServers, this.ownership.addresses, undefined, undefined),
+      desired: state,
+      serviceCidrs: new CidrSet([]),
+      excludeCidrs: this.ownership.exclude,
+      nodeAddresses: new Set(),
+      nodePortRange: this.deps.settings.nodePortRange,
+    }, t);
+    const conns = connectionsOf(entries);
+    const due = this.drains.due(this.deps.clock.now(), (vsKey, rk) => conns.get(`${vsKey}|${rk}`));
+    await this.applyNodeSettings(t);
+    this.fullNext = false;
+    return this.pass(state, undefined, undefined, due, t);
+  }
+
+  /** Delete draining real servers whose connections reached 0 or whose time ran out. */
+  async drainCheck(): Promise<SyncResult> {
+    const t = tally();
+    const t0 = this.deps.clock.now();
+    if (this.drains.size === 0) return this.result(t, t0, t0);
+    const conns = new Map<string, number>();
+    try {
+      const ipvs = this.deps.ipvs;
+      if (canDumpReals(ipvs)) {
+        for (const { vsKey, service } of this.drains.services()) {
+          for (const r of await ipvs.dumpReals(service)) conns.set(`${vsKey}|${realKey(r)}`, r.activeConns + r.inactiveConns);
+        }
+      } else {
+        for (const [k, v] of connectionsOf(await ipvs.dump())) conns.set(k, v);
+      }
+    } catch (err) {
+      t.errors.push({ object: 'draining real servers', operation: 'dump', code: codeOf(err), message: messageOf(err) });
+      t.needsVerification = true;
+      return this.result(t, t0, this.deps.clock.now());
+    }
+    // A real server missing from the dump was deleted by someone else: due() forgets it.
+    const due = this.drains.due(this.deps.clock.now(), (vsKey, rk) => conns.get(`${vsKey}|${rk}`));
+    const plan = emptyPlan();
+    this.addDrainDeletes(plan, due, this.lastState);
+    const exec = await executePlan(this.deps.ipvs, plan, this.applied, (k, rk) => this.nameOf(k, rk, this.lastState));
+    for (const p of exec.succeeded) if (p.realKey) this.drains.cancel(p.vsKey, p.realKey);
+    t.writes += exec.writes;
+    t.errors.push(...exec.errors);
+    t.needsVerification ||= exec.needsVerification;
+    return this.result(t, t0, this.deps.clock.now());
+  }
+
+  /** When the runner should call drainCheck() next; undefined when nothing drains. */
+  nextDrainCheckAt(): number | undefined {
+    if (this.drains.size === 0) return undefined;
+    const poll = this.deps.clock.now() + (this.deps.drainPollMs ?? 1000);
+    return Math.min(poll, this.drains.nextDeadline() ?? poll);
+  }
+
+  /** Remove every owned virtual server, kube-ipvs0 address and (when empty) the link; nothing else. */
+  async cleanup(): Promise<SyncResult> {
+    const t = tally();
+    const [entries, addresses, ifindex, loaded] = await Promise.all([
+      this.deps.ipvs.dump(),
+      this.deps.links.listAddresses(),
+      this.deps.links.linkIndex(this.vips.name),
+      this.deps.stateStore.load(),
+    ]);
+    const known = composeRecord(
+      [...this.ownership.virtualServers, ...Object.keys(loaded.record?.virtualServers ?? {})],
+      [...this.ownership.addresses, ...(loaded.record?.addresses ?? [])],
+      undefined,
+      loaded.record,
+    );
+    this.record = loaded.record;
+    this.adopt(entries, addresses, ifindex, {
+      record: known,
+      desired: undefined,
+      serviceCidrs: this.serviceCidrs,
+      excludeCidrs: this.ownership.exclude,
+      nodeAddresses: new Set(addresses.filter((a) => a.ifindex !== ifindex).map((a) => a.address)),
+      nodePortRange: this.deps.settings.nodePortRange,
+    }, t);
+    const empty: DesiredState = { virtualServers: new Map(), addresses: new Map() };
+    this.drains.forgetAll();
+    const t0 = this.deps.clock.now();
+    const plan = diffVirtualServers(empty.virtualServers, this.applied, { mayTouch: (k, s) => this.ownership.mayTouchService(k, s), isDraining: () => false, gracefulTcp: false });
+    // Deleting a virtual server deletes its real servers with it.
+    plan.deleteReals = [];
+    const exec = await executePlan(this.deps.ipvs, plan, this.applied, (k) => this.nameOf(k, undefined, undefined));
+    this.absorb(t, exec);
+    for (const p of exec.succeeded) this.ownership.virtualServers.delete(p.vsKey);
+    const addrPlan = diffAddresses(empty.addresses, this.vips.applied, { mayTouch: (a) => this.ownership.mayTouchAddress(a), onOtherLinks: this.vips.onOtherLinks });
+    const unbound = await this.vips.unbind(addrPlan);
+    this.absorb(t, unbound);
+    for (const a of unbound.done) this.ownership.addresses.delete(a);
+    if (this.vips.ifindex !== undefined && this.vips.present.size === 0) {
+      await this.guard(t, `link ${this.vips.name}`, 'delete link', async () => {
+        t.writes += await this.vips.deleteLink();
+      });
+    }
+    const iptables = this.deps.iptables;
+    if (iptables?.cleanup) {
+      const cleanupIptables = iptables.cleanup.bind(iptables);
+      await this.guard(t, 'iptables rules', 'cleanup', async () => {
+        t.writes += await cleanupIptables();
+      });
+    }
+    const lastAck = this.deps.clock.now();
+    await this.saveRecord(undefined, t);
+    return this.result(t, t0, lastAck);
+  }
+
+  /** Keys of the virtual servers and addresses currently owned (for status and tests). */
+  owned(): { virtualServers: string[]; addresses: string[] } {
+    return { virtualServers: [...this.ownership.virtualServers].sort(), addresses: [...this.ownership.addresses].sort() };
+  }
+
+  // ---- one pass: diff, record, write ----
+
+  private async pass(state: DesiredState, vsKeys: Set<string> | undefined, addrKeys: Set<string> | undefined, due: DrainEntry[], t: PassTally): Promise<SyncResult> {
+    this.lastState = state;
+    const t0 = this.deps.clock.now();
+    const plan = diffVirtualServers(state.virtualServers, this.applied, {
+      keys: vsKeys,
+      mayTouch: (k, s) => this.ownership.mayTouchService(k, s),
+      isDraining: (k, rk) => this.drains.isDraining(k, rk),
+      gracefulTcp: this.deps.settings.gracefulTerminationTimeoutMs > 0,
+    });
+    this.addDrainDeletes(plan, due, state);
+    const addrPlan = diffAddresses(state.addresses, this.vips.applied, {
+      keys: addrKeys,
+      mayTouch: (a) => this.ownership.mayTouchAddress(a),
+      onOtherLinks: this.vips.onOtherLinks,
+    });
+    for (const key of plan.blocked) {
+      t.errors.push({ object: this.nameOf(key, undefined, state), operation: 'addService', code: 'EEXIST', message: 'a virtual server this agent does not own (foreign or in --exclude-cidrs) holds this key; left alone' });
+    }
+    for (const a of addrPlan.blocked) {
+      t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
+    }
+    if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
+      await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
+        t.writes += await this.vips.ensure();
+      });
+    }
+    // Claim before programming, so a crash mid-sync leaves a record that covers the kernel.
+    const claimed = [...plan.addServices.map((p) => p.vsKey), ...plan.addReals.map((p) => p.vsKey)].filter((k) => !this.ownership.virtualServers.has(k));
+    const claimedAddresses = addrPlan.add.map((a) => a.address).filter((a) => !this.ownership.addresses.has(a));
+    if (claimed.length > 0 || claimedAddresses.length > 0) {
+      for (const k of claimed) this.ownership.virtualServers.add(k);
+      for (const a of claimedAddresses) this.ownership.addresses.add(a);
+      await this.saveRecord(state, t);
+    }
+    const bound = await this.vips.bind(addrPlan);
+    const exec = await executePlan(this.deps.ipvs, plan, this.applied, (k, rk) => this.nameOf(k, rk, state));
+    const unbound = await this.vips.unbind(addrPlan);
+    this.absorb(t, bound);
+    this.absorb(t, exec);
+    this.absorb(t, unbound);
+    await this.afterWrites(plan, exec.succeeded, t);
+    for (const a of unbound.done) this.ownership.addresses.delete(a);
+    this.retryServices = exec.failedKeys;
+    this.retryAddresses = new Set([...bound.failed, ...unbound.failed]);
+    const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
+    const iptables = this.deps.iptables;
+    if (iptables && changed) {
+      await this.guard(t, 'iptables rules', 'sync', async () => {
+        t.writes += await iptables.sync(state);
+      });
+    }
+    const lastAck = this.deps.clock.now();
+    await this.saveRecord(state, t);
+    return this.result(t, t0, lastAck);
+  }
+
+  /** Graceful-termination bookkeeping and conntrack flushes for what the kernel acknowledged. */
+  private async afterWrites(plan: IpvsPlan, succeeded: readonly { vsKey: string; realKey?: string; intent: string; op: { op: string } }[], t: PassTally): Promise<void> {
+    const now = this.deps.clock.now();
+    const flushes: { protocol: 'UDP' | 'SCTP'; address: string; port: number; name: string }[] = [];
+    for (const p of succeeded) {
+      const rk = p.realKey;
+      if (p.op.op === 'deleteService') {
+        this.drains.forgetService(p.vsKey);
+        this.ownership.virtualServers.delete(p.vsKey);
+      } else if (rk && p.intent === 'drain') {
+        const have = this.applied.get(p.vsKey);
+        const real = have?.reals.get(rk);
+        if (have && real) this.drains.start(p.vsKey, rk, keyOf(have.service), real, now);
+      } else if (rk && (p.intent === 'restore' || p.op.op === 'deleteReal' || p.op.op === 'addReal')) {
+        this.drains.cancel(p.vsKey, rk);
+      }
+      if (rk && p.op.op === 'deleteReal') {
+        const svc = this.applied.get(p.vsKey)?.service;
+        if (svc?.protocol === 'UDP' || svc?.protocol === 'SCTP') {
+          const [address, port] = splitRealKey(rk);
+          flushes.push({ protocol: svc.protocol, address, port, name: this.nameOf(p.vsKey, rk, this.lastState) });
+        }
+      }
+    }
+    for (const d of plan.drainWithoutWrite) {
+      const have = this.applied.get(d.vsKey);
+      const real = have?.reals.get(d.realKey);
+      if (have && real) this.drains.start(d.vsKey, d.realKey, keyOf(have.service), real, now);
+    }
+    for (const c of plan.cancelDrains) this.drains.cancel(c.vsKey, c.realKey);
+    await Promise.all(
+      flushes.map((f) =>
+        this.guard(t, f.name, 'conntrack flush', async () => {
+          t.writes += await this.deps.conntrack.flush({ protocol: f.protocol, address: f.address, port: f.port });
+        }),
+      ),
+    );
+  }
+
+  private addDrainDeletes(plan: IpvsPlan, due: readonly DrainEntry[], state: DesiredState | undefined): void {
+    for (const e of due) {
+      // Wanted again meanwhile: the diff restores it instead.
+      if (state?.virtualServers.get(e.vsKey)?.reals.some((r) => realKey(r) === e.realKey)) continue;
+      if (!this.applied.get(e.vsKey)?.reals.has(e.realKey)) {
+        this.drains.cancel(e.vsKey, e.realKey);
+        continue;
+      }
+      plan.deleteReals.push({ op: { op: 'deleteReal', service: e.service, real: e.real }, vsKey: e.vsKey, realKey: e.realKey, intent: 'delete' });
+    }
+  }
+
+  // ---- adoption ----
+
+  private adopt(entries: readonly VirtualServerEntry[], addresses: readonly LinkAddress[], ifindex: number | undefined, ctx: AdoptionContext, t: PassTally): void {
+    this.applied.clear();
+    this.ownership.virtualServers.clear();
+    this.ownership.foreignVirtualServers.clear();
+    for (const entry of entries) {
+      const key = serviceKey(entry.service);
+      const verdict = classifyVirtualServer(entry, ctx);
+      if (verdict === 'owned') {
+        this.applied.set(key, appliedFromEntry(entry));
+        this.ownership.virtualServers.add(key);
+      } else {
+        this.ownership.foreignVirtualServers.add(key);
+        this.report(t, 'virtual server', key, verdict);
+      }
+    }
+    this.ownership.addresses.clear();
+    this.ownership.foreignAddresses.clear();
+    const verdicts = new Map<string, Verdict>();
+    const notOwned = this.vips.load(addresses, ifindex, (a) => {
+      const v = classifyAddress(a, ctx);
+      verdicts.set(a, v);
+      return v === 'owned';
+    });
+    for (const a of this.vips.applied.keys()) this.ownership.addresses.add(a);
+    for (const a of notOwned) {
+      this.ownership.foreignAddresses.add(a);
+      this.report(t, 'address', a, verdicts.get(a) ?? 'foreign');
+    }
+  }
+
+  private report(t: PassTally, kind: ForeignObject['kind'], key: string, verdict: Verdict): void {
+    if (verdict === 'owned' || !this.ownership.firstReport(kind, key)) return;
+    t.foreign.push({ kind, key, reason: verdict });
+  }
+
+  // ---- node settings, record, names, results ----
+
+  private async applyNodeSettings(t: PassTally): Promise<void> {
+    await this.guard(t, 'node settings', 'sysctl', async () => {
+      const r = await this.deps.sysctl.apply();
+      t.writes += r.writes;
+      t.errors.push(...r.errors);
+    });
+    const { tcpTimeout: tcp, tcpFinTimeout: tcpFin, udpTimeout: udp } = this.deps.settings;
+    if (tcp === 0 && tcpFin === 0 && udp === 0) return;
+    await this.guard(t, 'IPVS timeouts', 'set timeouts', async () => {
+      const now = await this.deps.ipvs.getTimeouts();
+      const differs = (want: number, have: number): boolean => want !== 0 && want !== have;
+      if (differs(tcp, now.tcp) || differs(tcpFin, now.tcpFin) || differs(udp, now.udp)) {
+        await this.deps.ipvs.setTimeouts({ tcp, tcpFin, udp });
+        t.writes += 1;
+      }
+    });
+  }
+
+  private async saveRecord(state: DesiredState | undefined, t: PassTally): Promise<void> {
+    const record = composeRecord(this.ownership.virtualServers, this.ownership.addresses, state, this.record);
+    const json = JSON.stringify(record);
+    if (json === this.recordJson) return;
+    await this.guard(t, 'state record', 'save', async () => {
+      await this.deps.stateStore.save(record);
+      this.record = record;
+      this.recordJson = json;
+    });
+  }
+
+  private nameOf(vsKey: string, rk: string | undefined, state: DesiredState | undefined): string {
+    const want = state?.virtualServers.get(vsKey);
+    const owner = want?.owner ?? this.record?.virtualServers[vsKey]?.owner;
+    const vs = owner ? `virtual server ${owner.namespace}/${owner.name}:${owner.portName || owner.kind} ${vsKey}` : `virtual server ${vsKey}`;
+    if (rk === undefined) return vs;
+    const pod = want?.reals.find((r) => realKey(r) === rk)?.pod;
+    return `real server ${rk}${pod ? ` (pod ${pod.namespace}/${pod.name})` : ''} of ${vs}`;
+  }
+
+  private async guard(t: PassTally, object: string, operation: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      t.errors.push({ object, operation, code: codeOf(err), message: messageOf(err) });
+      const code = codeOf(err);
+      if (code === 'ENOBUFS' || code === 'ETIMEDOUT') t.needsVerification = true;
+    }
+  }
+
+  private absorb(t: PassTally, o: { writes: number; errors: ObjectError[]; needsVerification: boolean }): void {
+    t.writes += o.writes;
+    t.errors.push(...o.errors);
+    t.needsVerification ||= o.needsVerification;
+  }
+
+  private result(t: PassTally, t0: number, lastAck: number): SyncResult {
+    let reals = 0;
+    for (const v of this.applied.values()) reals += v.reals.size;
+    return {
+      virtualServers: this.applied.size,
+      realServers: reals,
+      addresses: this.vips.applied.size,
+      kernelWrites: t.writes,
+      durationMs: Math.max(0, lastAck - t0),
+      errors: t.errors,
+      needsVerification: t.needsVerification,
+      foreign: t.foreign,
+    };
+  }
+}
+
+/** ActiveConn + InActConn of every real server in a dump, by "vsKey|realKey". */
+function connectionsOf(entries: readonly VirtualServerEntry[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of entries) {
+    const k = serviceKey(e.service);
+    for (const r of e.reals) out.set(`${k}|${realKey(r)}`, r.activeConns + r.inactiveConns);
+  }
+  return out;
+}
+
+/** "10.244.1.7/9376" or "fd00::7/9376" -> address and port. */
+function splitRealKey(rk: string): [string, number] {
+  const i = rk.lastIndexOf('/');
+  return [rk.slice(0, i), Number(rk.slice(i + 1))];
+}

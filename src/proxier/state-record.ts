@@ -1,0 +1,171 @@
+// The ownership record in --state-dir: which virtual servers and kube-ipvs0 addresses this agent
+// created (so it never touches anything else), and the Kubernetes names behind them for
+// `status --names`. Written atomically (temp file, fsync, rename, fsync of the directory) so a
+// crash leaves either the old or the new record, never a torn one.
+import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { realKey } from '../ipvs/keys.js';
+import type { DesiredState } from '../model/types.js';
+import type { StateStore } from './types.js';
+
+const serviceRefSchema = z.object({
+  namespace: z.string(),
+  name: z.string(),
+  portName: z.string(),
+  kind: z.enum(['ClusterIP', 'NodePort', 'ExternalIP', 'LoadBalancer']),
+});
+
+const realNamesSchema = z.object({
+  pod: z.string().optional(),
+  node: z.string().optional(),
+});
+
+const recordSchema = z.object({
+  version: z.literal(1),
+  /** By serviceKey(); owner and reals are known only for virtual servers programmed from desired state. */
+  virtualServers: z.record(
+    z.string(),
+    z.object({
+      owner: serviceRefSchema.optional(),
+      /** By realKey(). */
+      reals: z.record(z.string(), realNamesSchema),
+    }),
+  ),
+  /** kube-ipvs0 addresses this agent bound. */
+  addresses: z.array(z.string()),
+});
+
+export type StateRecord = z.infer<typeof recordSchema>;
+export type RecordedVirtualServer = StateRecord['virtualServers'][string];
+
+export const STATE_FILE = 'ipvs-proxy-state.json';
+
+export function emptyRecord(): StateRecord {
+  return { version: 1, virtualServers: {}, addresses: [] };
+}
+
+/** Parse a record; throws StateRecordError on anything malformed. */
+export function parseRecord(text: string, path: string): StateRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new StateRecordError(path, `not JSON: ${(e as Error).message}`);
+  }
+  const parsed = recordSchema.safeParse(raw);
+  if (!parsed.success) throw new StateRecordError(path, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+export class StateRecordError extends Error {
+  constructor(readonly path: string, readonly reason: string) {
+    super(`state record ${path} is unusable: ${reason}`);
+    this.name = 'StateRecordError';
+  }
+}
+
+/** The record as a file in a directory. */
+export class FileStateStore implements StateStore {
+  readonly path: string;
+  constructor(private readonly dir: string) {
+    this.path = join(dir, STATE_FILE);
+  }
+
+  async load(): Promise<{ record: StateRecord | undefined; corrupt?: string }> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { record: undefined };
+      return { record: undefined, corrupt: (e as Error).message };
+    }
+    try {
+      return { record: parseRecord(text, this.path) };
+    } catch (e) {
+      return { record: undefined, corrupt: (e as Error).message };
+    }
+  }
+
+  async save(record: StateRecord): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(JSON.stringify(record));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    try {
+      await rename(tmp, this.path);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    // The rename is durable only once the directory entry is on disk.
+    const dirHandle = await open(this.dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  }
+}
+
+/** Read the record for status views; undefined when there is none or it is unusable. */
+export async function readStateRecord(dir: string): Promise<StateRecord | undefined> {
+  return (await new FileStateStore(dir).load()).record;
+}
+
+/** A record kept in memory (tests, and `--once` runs that keep no state). */
+export class MemoryStateStore implements StateStore {
+  /** Every record saved, oldest first, so tests can see what was on disk at each moment. */
+  readonly saved: StateRecord[] = [];
+  constructor(private current: StateRecord | undefined = undefined, private corrupt?: string) {}
+
+  async load(): Promise<{ record: StateRecord | undefined; corrupt?: string }> {
+    return { record: this.current === undefined ? undefined : structuredClone(this.current), corrupt: this.corrupt };
+  }
+
+  async save(record: StateRecord): Promise<void> {
+    this.current = structuredClone(record);
+    this.corrupt = undefined;
+    this.saved.push(this.current);
+  }
+
+  get record(): StateRecord | undefined {
+    return this.current;
+  }
+}
+
+/**
+ * The record for a set of owned keys and addresses: names come from the desired state when the
+ * key is desired, else from the previous record (a key being drained or deleted keeps its name).
+ */
+export function composeRecord(
+  virtualServers: Iterable<string>,
+  addresses: Iterable<string>,
+  desired: DesiredState | undefined,
+  previous: StateRecord | undefined,
+): StateRecord {
+  const out = emptyRecord();
+  for (const key of [...virtualServers].sort()) {
+    const want = desired?.virtualServers.get(key);
+    if (!want) {
+      out.virtualServers[key] = previous?.virtualServers[key] ?? { reals: {} };
+      continue;
+    }
+    const reals: RecordedVirtualServer['reals'] = {};
+    for (const r of want.reals) {
+      if (!r.pod && !r.nodeName) continue;
+      const names: RecordedVirtualServer['reals'][string] = {};
+      if (r.pod) names.pod = `${r.pod.namespace}/${r.pod.name}`;
+      if (r.nodeName) names.node = r.nodeName;
+      reals[realKey(r)] = names;
+    }
+    out.virtualServers[key] = { owner: { ...want.owner }, reals };
+  }
+  out.addresses = [...addresses].sort();
+  return out;
+}

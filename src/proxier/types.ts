@@ -1,0 +1,107 @@
+// Contracts of the proxier: its injectable dependencies and what each of its passes reports.
+import type { Settings } from '../config/settings.js';
+import type { IpvsClient, Protocol, RealServerStatus, VirtualServerKey } from '../ipvs/types.js';
+import type { DesiredState } from '../model/types.js';
+import type { LinkClient } from '../netif/types.js';
+import type { StateRecord } from './state-record.js';
+
+/** Time and timers, injectable so tests can run the runner and draining on a fake clock. */
+export interface Clock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Removes conntrack entries whose reply comes from one real server (UDP/SCTP deletions). */
+export interface ConntrackFlusher {
+  /** Resolves with the number of kernel writes made (a tool run counts one); never throws for "no entries". */
+  flush(target: { protocol: Protocol; address: string; port: number }): Promise<number>;
+}
+
+/** What the proxier needs of the node-settings writer (src/sysctl/). */
+export interface NodeSettingsApplier {
+  /** Read every wanted setting, write those that differ (unless check-only). */
+  apply(): Promise<{ writes: number; errors: ObjectError[] }>;
+}
+
+/** Where the ownership record lives (a file in --state-dir; in memory for tests). */
+export interface StateStore {
+  /** The record, or undefined when missing; `corrupt` is set when a file existed but could not be read. */
+  load(): Promise<{ record: StateRecord | undefined; corrupt?: string }>;
+  save(record: StateRecord): Promise<void>;
+}
+
+/** The iptables side (src/iptables/), optional so the proxier runs without it in tests. */
+export interface IptablesSyncer {
+  /** Bring rules and sets in line with the state; resolves with kernel writes made (0 when unchanged). */
+  sync(state: DesiredState): Promise<number>;
+  /** Remove every chain and set it owns; resolves with kernel writes made. */
+  cleanup?(): Promise<number>;
+}
+
+/** A per-service dump of real servers; used for drain checks when the client offers it. */
+export interface RealServerDumper {
+  dumpReals(service: VirtualServerKey): Promise<RealServerStatus[]>;
+}
+
+export function canDumpReals(c: IpvsClient): c is IpvsClient & RealServerDumper {
+  return typeof (c as Partial<RealServerDumper>).dumpReals === 'function';
+}
+
+export type ProxierSettings = Pick<
+  Settings,
+  | 'serviceCidrs'
+  | 'excludeCidrs'
+  | 'nodePortRange'
+  | 'gracefulTerminationTimeoutMs'
+  | 'tcpTimeout'
+  | 'tcpFinTimeout'
+  | 'udpTimeout'
+>;
+
+export interface ProxierDeps {
+  ipvs: IpvsClient;
+  links: LinkClient;
+  iptables?: IptablesSyncer;
+  conntrack: ConntrackFlusher;
+  sysctl: NodeSettingsApplier;
+  stateStore: StateStore;
+  clock: Clock;
+  settings: ProxierSettings;
+  /** Name of the dummy link that holds the VIPs. Default kube-ipvs0. */
+  linkName?: string;
+  /** How often draining real servers are checked for remaining connections. Default 1000 ms. */
+  drainPollMs?: number;
+}
+
+/** A problem with one object; the caller logs it with the name and the next sync retries. */
+export interface ObjectError {
+  /** e.g. "virtual server default/web:http TCP/10.96.0.10/80" */
+  object: string;
+  operation: string;
+  code: string;
+  message: string;
+}
+
+/** Something found in the kernel that is not ours: reported once, never touched. */
+export interface ForeignObject {
+  kind: 'virtual server' | 'address';
+  key: string;
+  reason: 'foreign' | 'excluded';
+}
+
+export interface SyncResult {
+  /** Virtual servers, real servers and kube-ipvs0 addresses owned after the pass. */
+  virtualServers: number;
+  realServers: number;
+  addresses: number;
+  kernelWrites: number;
+  /** From the start of the diff to the last kernel acknowledgement. */
+  durationMs: number;
+  errors: ObjectError[];
+  /** The kernel may differ from what the proxier believes: run a verification soon. */
+  needsVerification: boolean;
+  /** Foreign or excluded objects seen for the first time in this pass. */
+  foreign: ForeignObject[];
+}
