@@ -30,7 +30,7 @@ export class Recorder implements SourceHandlers {
 }
 
 /** Polls until check() is true; fails with what after timeoutMs. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
