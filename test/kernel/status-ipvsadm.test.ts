@@ -98,7 +98,9 @@ async function buildTable(): Promise<void> {
   await ipvsadm('-A', '-t', '10.96.0.60:80', '-s', 'rr');
   await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.244.6.1:80', '-i', '--tun-type', 'ipip');
   await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.244.6.2:80', '-i', '--tun-type', 'gue', '--tun-port', '6080', '--tun-csum');
-  await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.244.6.3:80', '-i', '--tun-type', 'gre', '--tun-remcsum');
+  await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.244.6.3:80', '-i', '--tun-type', 'gre', '--tun-csum');
+  await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.244.6.6:80', '-i', '--tun-type', 'gre', '--tun-nocsum');
+  await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.244.6.7:80', '-i', '--tun-type', 'gue', '--tun-port', '6082', '--tun-remcsum');
   await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.244.6.4:80', '-i', '--tun-type', 'gue', '--tun-port', '6081', '--tun-nocsum');
   await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.244.6.5:8080', '-g', '-w', '0');
   await ipvsadm('-a', '-t', '10.96.0.60:80', '-r', '10.96.0.50:80', '-g', '-w', '100000');
