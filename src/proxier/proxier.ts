@@ -59,6 +59,7 @@ export class Proxier {
     ]);
     if (loaded.corrupt) t.errors.push({ object: 'state record', operation: 'load', code: 'EBADMSG', message: `${loaded.corrupt}; rebuilt from the kernel` });
     this.record = loaded.record;
+    this.recordJson = loaded.record ? JSON.stringify(loaded.record) : '';
     const nodeAddresses = new Set(addresses.filter((a) => a.ifindex !== ifindex).map((a) => a.address));
     this.adopt(entries, addresses, ifindex, {
       record: loaded.record,

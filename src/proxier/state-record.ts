@@ -164,7 +164,9 @@ export function composeRecord(
       if (r.nodeName) names.node = r.nodeName;
       reals[realKey(r)] = names;
     }
-    out.virtualServers[key] = { owner: { ...want.owner }, reals };
+    const { namespace, name, portName, kind } = want.owner;
+    // Fixed key order, so an unchanged record serialises to the same text as the one loaded.
+    out.virtualServers[key] = { owner: { namespace, name, portName, kind }, reals };
   }
   out.addresses = [...addresses].sort();
   return out;

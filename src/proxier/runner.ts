@@ -1,0 +1,214 @@
+// A bounded-frequency runner (kube-proxy's BoundedFrequencyRunner, extended): change requests are
+// coalesced into syncs no more often than minIntervalMs (with a burst), a verification runs every
+// verifyIntervalMs and whenever a pass leaves the kernel in doubt, drain checks run when the
+// proxier asks for them. Passes never overlap, and every pass has a deadline (kubernetes#71071).
+import type { Clock, SyncResult } from './types.js';
+
+export type PassKind = 'sync' | 'verify' | 'drain';
+
+export interface RunnerTasks {
+  /** Incremental sync of what changed since the last pass. */
+  sync(): Promise<SyncResult>;
+  /** Full read of the kernel and repair (it also applies every pending change). */
+  verify(): Promise<SyncResult>;
+  drainCheck(): Promise<SyncResult>;
+  /** Clock time of the next wanted drain check, or undefined. */
+  nextDrainCheckAt(): number | undefined;
+}
+
+export interface RunnerOptions {
+  clock: Clock;
+  /** Minimum time between syncs (--min-sync-period); 0 syncs at once. */
+  minIntervalMs: number;
+  /** Time between verifications (--sync-period). */
+  verifyIntervalMs: number;
+  /** Syncs allowed back to back before minIntervalMs applies. Default 2. */
+  burst?: number;
+  /** A pass running longer than this is reported and abandoned. Default max(60 s, 2 x verifyIntervalMs). */
+  deadlineMs?: number;
+  onResult?(kind: PassKind, result: SyncResult): void;
+  onError?(kind: PassKind, error: Error): void;
+}
+
+export class PassDeadlineError extends Error {
+  constructor(readonly kind: PassKind, readonly deadlineMs: number) {
+    super(`${kind} pass did not finish within ${deadlineMs} ms; abandoned, a verification follows`);
+    this.name = 'PassDeadlineError';
+  }
+}
+
+export class SyncRunner {
+  private pendingSync = false;
+  private pendingVerify = false;
+  private pendingDrain = false;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private tokens: number;
+  private lastRefill: number;
+  private wakeTimer: unknown;
+  private verifyTimer: unknown;
+  private drainTimer: unknown;
+  private failures = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** Passes run so far, by kind (for tests and metrics). */
+  readonly counts: Record<PassKind, number> = { sync: 0, verify: 0, drain: 0 };
+
+  constructor(private readonly tasks: RunnerTasks, private readonly opts: RunnerOptions) {
+    this.tokens = this.burst;
+    this.lastRefill = opts.clock.now();
+  }
+
+  private get burst(): number {
+    return Math.max(1, this.opts.burst ?? 2);
+  }
+
+  /** Begin periodic verification; the first one runs after verifyIntervalMs. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.armVerify(this.opts.verifyIntervalMs);
+    this.schedule();
+  }
+
+  /** Something changed: sync soon (coalesced with everything else that arrives meanwhile). */
+  request(): void {
+    this.pendingSync = true;
+    this.schedule();
+  }
+
+  /** Read the kernel and repair as soon as the running pass ends. */
+  requestVerify(): void {
+    this.pendingVerify = true;
+    this.schedule();
+  }
+
+  /** Stop scheduling; resolves once the running pass (if any) has ended. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of [this.wakeTimer, this.verifyTimer, this.drainTimer]) if (t !== undefined) this.opts.clock.clearTimeout(t);
+    this.wakeTimer = this.verifyTimer = this.drainTimer = undefined;
+    await this.running;
+    this.releaseIdle();
+  }
+
+  /** Resolves when nothing runs and nothing is pending. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private isIdle(): boolean {
+    return this.running === undefined && !this.pendingSync && !this.pendingVerify && !this.pendingDrain;
+  }
+
+  private releaseIdle(): void {
+    if (!this.isIdle() && !this.stopped) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private refill(now: number): void {
+    const min = this.opts.minIntervalMs;
+    this.tokens = min <= 0 ? this.burst : Math.min(this.burst, this.tokens + (now - this.lastRefill) / min);
+    this.lastRefill = now;
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.running) return;
+    if (this.wakeTimer !== undefined) {
+      this.opts.clock.clearTimeout(this.wakeTimer);
+      this.wakeTimer = undefined;
+    }
+    const now = this.opts.clock.now();
+    this.refill(now);
+    let at = Number.POSITIVE_INFINITY;
+    if (this.pendingVerify || this.pendingDrain) at = now;
+    if (this.pendingSync) at = Math.min(at, this.tokens >= 1 ? now : now + (1 - this.tokens) * this.opts.minIntervalMs);
+    if (at <= now) {
+      this.running = this.runNext().finally(() => {
+        this.running = undefined;
+        this.schedule();
+        this.releaseIdle();
+      });
+    } else if (Number.isFinite(at)) {
+      this.wakeTimer = this.opts.clock.setTimeout(() => {
+        this.wakeTimer = undefined;
+        this.schedule();
+      }, at - now);
+    } else {
+      this.releaseIdle();
+    }
+  }
+
+  private async runNext(): Promise<void> {
+    let kind: PassKind;
+    if (this.pendingVerify) {
+      kind = 'verify';
+      // A verification applies the whole desired state: pending changes are part of it.
+      this.pendingVerify = this.pendingSync = false;
+    } else if (this.pendingSync) {
+      kind = 'sync';
+      this.pendingSync = false;
+      this.tokens -= 1;
+    } else {
+      kind = 'drain';
+      this.pendingDrain = false;
+    }
+    this.counts[kind]++;
+    const task = kind === 'verify' ? this.tasks.verify() : kind === 'sync' ? this.tasks.sync() : this.tasks.drainCheck();
+    try {
+      const result = await this.withDeadline(kind, task);
+      this.failures = 0;
+      this.opts.onResult?.(kind, result);
+      if (result.needsVerification) this.pendingVerify = true;
+      if (kind === 'verify') this.armVerify(this.opts.verifyIntervalMs);
+    } catch (err) {
+      this.failures++;
+      this.opts.onError?.(kind, err instanceof Error ? err : new Error(String(err)));
+      // In doubt: verify, backing off while the failures go on (1 s, 2 s, ... up to the period).
+      const backoff = Math.min(this.opts.verifyIntervalMs, 1000 * 2 ** Math.min(this.failures - 1, 10));
+      this.armVerify(backoff);
+    }
+    this.armDrain();
+  }
+
+  private withDeadline(kind: PassKind, task: Promise<SyncResult>): Promise<SyncResult> {
+    const deadline = this.opts.deadlineMs ?? Math.max(60_000, 2 * this.opts.verifyIntervalMs);
+    return new Promise((resolve, reject) => {
+      const timer = this.opts.clock.setTimeout(() => reject(new PassDeadlineError(kind, deadline)), deadline);
+      task.then(
+        (r) => {
+          this.opts.clock.clearTimeout(timer);
+          resolve(r);
+        },
+        (e: unknown) => {
+          this.opts.clock.clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  private armVerify(ms: number): void {
+    if (this.stopped) return;
+    if (this.verifyTimer !== undefined) this.opts.clock.clearTimeout(this.verifyTimer);
+    this.verifyTimer = this.opts.clock.setTimeout(() => {
+      this.verifyTimer = undefined;
+      this.requestVerify();
+    }, ms);
+  }
+
+  private armDrain(): void {
+    if (this.stopped) return;
+    if (this.drainTimer !== undefined) this.opts.clock.clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    const at = this.tasks.nextDrainCheckAt();
+    if (at === undefined) return;
+    this.drainTimer = this.opts.clock.setTimeout(() => {
+      this.drainTimer = undefined;
+      this.pendingDrain = true;
+      this.schedule();
+    }, at - this.opts.clock.now());
+  }
+}
