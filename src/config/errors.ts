@@ -1,7 +1,7 @@
 // Typed errors of the config layer. The CLI prints ConfigError.message and exits 2.
 
 /** Where a value came from, so the message names the key the way the user wrote it. */
-export type ConfigSource = 'flag' | 'config file' | 'kube-proxy config' | 'environment';
+export type ConfigSource = 'flag' | 'config file' | 'kube-proxy config';
 
 export interface ConfigIssue {
   /** The key as the user wrote it: '--sync-period', 'syncPeriod' or 'ipvs.syncPeriod'. */

@@ -69,6 +69,17 @@ describe('run flags (commander)', () => {
     assert.equal(flags(['--ipvs-strict-arp', '--masquerade-all']).strictArp, true);
   });
 
+  it('an empty --kubeconfig= (as the chart passes) means in-cluster config', () => {
+    const run = flagsFromCommander(parsed(['--kubeconfig=']));
+    assert.deepEqual(run.flags, { kubeconfig: '' });
+    const { settings } = loadSettings({
+      flags: run.flags,
+      configFile: { path: 'c.yaml', text: 'kubeconfig: /var/lib/kube-proxy/kubeconfig.conf\n' },
+      env,
+    });
+    assert.equal(settings.kubeconfig, undefined);
+  });
+
   it('refuses an alias and its flag with different values', () => {
     assert.throws(
       () => flagsFromCommander(parsed(['--scheduler', 'rr', '--ipvs-scheduler', 'wrr'])),
