@@ -1,0 +1,231 @@
+// The agent: sources feed the model, the runner asks the proxier to make the kernel match, and
+// health, metrics, events and the fleet view hear about each pass. Everything impure comes in
+// through AgentDeps, so the whole loop runs against fakes in unit tests.
+import type { Settings } from '../config/settings.js';
+import type { EventSink } from '../k8s/events.js';
+import type { ServiceSource, SourceEvent } from '../k8s/types.js';
+import type { DesiredChange, ModelWarning } from '../model/types.js';
+import type { LinkClient } from '../netif/types.js';
+import type { Logger } from '../ops/logger.js';
+import type { HealthState } from '../ops/health.js';
+import type { ProxyMetrics } from '../ops/metrics.js';
+import { Proxier } from '../proxier/proxier.js';
+import { SyncRunner, type PassKind } from '../proxier/runner.js';
+import type { Clock, ProxierDeps, SyncResult } from '../proxier/types.js';
+import { ServiceModel } from '../model/service-model.js';
+import type { FleetPublisher } from '../fleet/publisher.js';
+import { nodeIndependentDigest } from '../fleet/digest.js';
+import type { HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
+import { healthCheckServices } from './healthchecks.js';
+
+export interface AgentDeps extends Omit<ProxierDeps, 'settings'> {
+  settings: Settings;
+  source: ServiceSource;
+  links: LinkClient;
+  logger: Logger;
+  events: EventSink;
+  clock: Clock;
+  metrics?: ProxyMetrics;
+  health?: HealthState;
+  fleet?: FleetPublisher;
+  healthChecks?: HealthCheckNodePorts;
+  /** How long to wait for the first full list of Services and EndpointSlices. */
+  syncTimeoutMs?: number;
+}
+
+export interface OnceResult {
+  start: SyncResult;
+  sync: SyncResult;
+  change: DesiredChange;
+}
+
+/** A warning is logged (and sent as an Event) once per distinct text, not once per sync. */
+const MAX_REMEMBERED_WARNINGS = 10_000;
+
+export class Agent {
+  readonly model: ServiceModel;
+  readonly proxier: Proxier;
+  private runner: SyncRunner | undefined;
+  private readonly warned = new Set<string>();
+  private stopping = false;
+
+  constructor(private readonly deps: AgentDeps) {
+    const s = deps.settings;
+    this.model = new ServiceModel({
+      nodeName: s.nodeName,
+      scheduler: s.scheduler,
+      schedulerFlags: s.schedulerFlags,
+      nodePortAddresses: s.nodePortAddresses,
+    });
+    this.proxier = new Proxier({ ...deps, settings: s });
+  }
+
+  /** Wait for the sources, read the kernel, and program everything in one pass. */
+  async once(): Promise<OnceResult> {
+    await this.startSources();
+    const start = await this.readKernel();
+    const change = this.takeChanges();
+    const sync = await this.proxier.sync(change);
+    this.report('sync', sync);
+    return { start, sync, change };
+  }
+
+  /** The long-running loop: returns once the first sync is done; stop() ends it. */
+  async run(): Promise<void> {
+    const { settings, clock, logger } = this.deps;
+    await this.startSources();
+    const start = await this.readKernel();
+    this.report('verify', start);
+    this.runner = new SyncRunner(
+      {
+        sync: () => this.proxier.sync(this.takeChanges()),
+        verify: async () => {
+          await this.refreshNodeAddresses();
+          return this.proxier.verify(this.takeChanges().state);
+        },
+        drainCheck: () => this.proxier.drainCheck(),
+        nextDrainCheckAt: () => this.proxier.nextDrainCheckAt(),
+      },
+      {
+        clock,
+        minIntervalMs: settings.minSyncPeriodMs,
+        verifyIntervalMs: settings.syncPeriodMs,
+        onResult: (kind, result) => this.report(kind, result),
+        onError: (kind, err) => {
+          this.deps.metrics?.syncFailed();
+          logger.error(`${kind} pass failed: ${err.message}`, { op: kind });
+        },
+      },
+    );
+    this.runner.start();
+    this.runner.request();
+    logger.info('agent running', { node: settings.nodeName });
+  }
+
+  /** Stop the watches, let the running pass finish, leave the kernel as it is. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.deps.health?.shuttingDown();
+    await this.deps.source.stop();
+    if (this.runner) await this.runner.stop();
+    this.deps.fleet?.close();
+    await this.deps.healthChecks?.close();
+    await this.deps.events.flush();
+  }
+
+  private async startSources(): Promise<void> {
+    const { source, logger } = this.deps;
+    source.start({
+      onEvents: (events) => this.onEvents(events),
+      onWarning: (message, detail) => logger.warn(message, detail),
+    });
+    const timeoutMs = this.deps.syncTimeoutMs ?? 120_000;
+    logger.info('waiting for the first full list of Services and EndpointSlices', { timeoutMs });
+    await source.synced(timeoutMs);
+    await this.refreshNodeAddresses();
+  }
+
+  /** One dump of IPVS and addresses; adopt what is ours; node settings. */
+  private async readKernel(): Promise<SyncResult> {
+    const change = this.model.peekState();
+    const start = await this.proxier.start(change);
+    for (const f of start.foreign) {
+      this.deps.logger.info(`leaving ${f.kind} ${f.key} alone: ${f.reason === 'excluded' ? 'inside --exclude-cidrs' : 'not created by ipvs-proxy'}`, { op: 'adopt' });
+    }
+    return start;
+  }
+
+  private onEvents(events: SourceEvent[]): void {
+    this.model.apply(events);
+    const now = Date.now();
+    this.deps.health?.queued();
+    this.deps.metrics?.syncQueued(now);
+    this.runner?.request();
+  }
+
+  private async refreshNodeAddresses(): Promise<void> {
+    const addresses = await this.deps.links.listAddresses();
+    this.model.setNodeAddresses(addresses);
+  }
+
+  private takeChanges(): DesiredChange {
+    const change = this.model.takeChanges();
+    this.reportWarnings(this.model.warnings());
+    const { metrics } = this.deps;
+    if (metrics) {
+      const services = change.changedServices.size;
+      metrics.countChanges(services, change.changedVirtualServers.size);
+      metrics.setPending(0, 0);
+      const counts = this.model.noLocalEndpoints();
+      metrics.setNoLocalEndpoints('external', counts.External);
+      metrics.setNoLocalEndpoints('internal', counts.Internal);
+    }
+    this.pendingTriggers.push(...change.triggerTimes);
+    return change;
+  }
+
+  private pendingTriggers: number[] = [];
+
+  private reportWarnings(warnings: readonly ModelWarning[]): void {
+    for (const w of warnings) {
+      const text = `${w.object}: ${w.field}: ${w.message}`;
+      if (this.warned.has(text)) continue;
+      if (this.warned.size >= MAX_REMEMBERED_WARNINGS) this.warned.clear();
+      this.warned.add(text);
+      this.deps.logger.warn(text, { object: w.object, field: w.field });
+      const m = /^(Service|EndpointSlice) ([^/]+)\/(.+)$/.exec(w.object);
+      if (m && m[1] === 'Service') this.deps.events.warn({ kind: 'Service', namespace: m[2], name: m[3] }, 'IpvsProxyInvalidSpec', `${w.field}: ${w.message}`);
+    }
+  }
+
+  /** Logs, metrics, health, health check node ports and the fleet hear about every pass. */
+  private report(kind: PassKind, r: SyncResult): void {
+    const { logger, metrics, health, fleet } = this.deps;
+    for (const e of r.errors) logger.error(`${e.operation} ${e.object}: ${e.message}`, { op: e.operation, code: e.code, object: e.object });
+    const level = r.kernelWrites > 0 ? 'info' : 'debug';
+    logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
+    const now = Date.now();
+    const latencies = this.pendingTriggers.filter((t) => t > 0).map((t) => Math.max(0, now - t));
+    this.pendingTriggers = [];
+    if (metrics) {
+      metrics.syncCompleted(r.durationMs / 1000, now);
+      metrics.kernelWritten(kind, r.kernelWrites);
+      for (const e of r.errors) metrics.kernelWriteFailed(e.operation, e.code);
+      for (const ms of latencies) metrics.networkProgrammed(ms / 1000);
+    }
+    if (health) {
+      if (r.errors.length === 0) health.synced();
+      health.nodeEligible(this.model.nodeEligible());
+    }
+    if (this.deps.healthChecks) {
+      this.deps.healthChecks
+        .update(healthCheckServices(this.model))
+        .then((warnings) => {
+          for (const w of warnings) {
+            const text = `health check node port ${w.port} for ${w.namespace}/${w.name}: ${w.message}`;
+            if (this.warned.has(text)) continue;
+            this.warned.add(text);
+            logger.warn(text, { service: `${w.namespace}/${w.name}` });
+            this.deps.events.warn({ kind: 'Service', namespace: w.namespace, name: w.name }, 'HealthCheckPortUnavailable', w.message);
+          }
+        })
+        .catch((err: Error) => logger.error(`health check node ports: ${err.message}`));
+    }
+    if (fleet) {
+      const state = this.model.peekState();
+      fleet.publish({
+        at: now,
+        durationMs: r.durationMs,
+        ok: r.errors.length === 0,
+        error: r.errors[0] ? `${r.errors[0].object}: ${r.errors[0].message}` : undefined,
+        healthy: health ? health.snapshot().healthy : true,
+        counts: { virtualServers: r.virtualServers, realServers: r.realServers, addresses: r.addresses },
+        digest: nodeIndependentDigest(state),
+        resourceVersions: this.deps.source.resourceVersions(),
+        driftFound: kind === 'verify' ? r.kernelWrites : undefined,
+        networkProgrammingMs: latencies,
+      });
+    }
+  }
+}

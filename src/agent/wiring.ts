@@ -1,0 +1,91 @@
+// The real dependencies of the agent, built from settings: kernel handles, the source, the
+// iptables manager, node settings, the state record. The only place that knows which concrete
+// class stands behind each interface.
+import { release } from 'node:os';
+import type { Settings } from '../config/settings.js';
+import { openIpvs } from '../ipvs/client.js';
+import type { IpvsClient } from '../ipvs/types.js';
+import { IptablesManager } from '../iptables/manager.js';
+import { ExecCommandRunner } from '../iptables/runner.js';
+import { EventRecorder, NullEventRecorder, type EventSink } from '../k8s/events.js';
+import { KubeSource, loadKubeConfig } from '../k8s/kube-source.js';
+import type { ServiceSource } from '../k8s/types.js';
+import { ManifestSource } from '../manifests/manifest-source.js';
+import { openLinks } from '../netif/client.js';
+import type { LinkClient } from '../netif/types.js';
+import { ConntrackTool } from '../proxier/conntrack.js';
+import { FileStateStore } from '../proxier/state-record.js';
+import { nodeSysctls, ProcSysctl } from '../sysctl/sysctl.js';
+
+export interface KernelHandles {
+  ipvs: IpvsClient;
+  links: LinkClient;
+  close(): void;
+}
+
+/** Open IPVS and rtnetlink handles; a kernel without IPVS fails here with the module's name. */
+export async function openKernel(timeoutMs = 5000): Promise<KernelHandles> {
+  const ipvs = await openIpvs({ timeoutMs });
+  let links: LinkClient;
+  try {
+    links = await openLinks({ timeoutMs });
+  } catch (err) {
+    ipvs.close();
+    throw err;
+  }
+  return {
+    ipvs,
+    links,
+    close() {
+      ipvs.close();
+      links.close();
+    },
+  };
+}
+
+export class SourceSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SourceSettingsError';
+  }
+}
+
+/** --manifests wins over --kubeconfig; neither means in-cluster. */
+export function createSource(settings: Settings): { source: ServiceSource; events: EventSink } {
+  if (settings.manifests !== undefined) {
+    if (settings.kubeconfig !== undefined) throw new SourceSettingsError('--manifests and --kubeconfig are two sources; give one');
+    return {
+      source: new ManifestSource({ path: settings.manifests, serviceProxyName: settings.serviceProxyName }),
+      events: new NullEventRecorder(),
+    };
+  }
+  const kubeConfig = loadKubeConfig(settings.kubeconfig);
+  return {
+    source: new KubeSource({ kubeconfig: settings.kubeconfig, nodeName: settings.nodeName, serviceProxyName: settings.serviceProxyName }, kubeConfig),
+    events: new EventRecorder(kubeConfig, { component: 'ipvs-proxy', host: settings.nodeName }),
+  };
+}
+
+export function createIptables(settings: Settings): IptablesManager {
+  return new IptablesManager({
+    runner: new ExecCommandRunner(),
+    settings: {
+      masqueradeAll: settings.masqueradeAll,
+      clusterCidr: settings.clusterCidr,
+      masqueradeBit: settings.masqueradeBit,
+      families: ['inet', 'inet6'],
+    },
+  });
+}
+
+export function createNodeSettings(settings: Settings, checkOnly: boolean): ProcSysctl {
+  return new ProcSysctl({ wanted: nodeSysctls({ strictArp: settings.strictArp, kernelRelease: release() }), checkOnly });
+}
+
+export function createStateStore(settings: Settings): FileStateStore {
+  return new FileStateStore(settings.stateDir);
+}
+
+export function createConntrack(): ConntrackTool {
+  return new ConntrackTool();
+}

@@ -1,0 +1,124 @@
+// `ipvs-proxy status`: ipvsadm's views read straight from the kernel, Kubernetes names from the
+// agent's state record, drift against the desired state, and the fleet view from Redis.
+import { openKernel } from '../agent/wiring.js';
+import { createSource } from '../agent/wiring.js';
+import { ConfigError } from '../config/errors.js';
+import { loadSettings, readConfigFile } from '../config/load.js';
+import { fleetJson, formatFleet, readFleet } from '../fleet/reader.js';
+import { ServiceModel } from '../model/service-model.js';
+import type { DesiredState } from '../model/types.js';
+import type { LinkClient } from '../netif/types.js';
+import { readStateRecord, StateRecordError, type StateRecord } from '../proxier/state-record.js';
+import type { OwnedRealServer, OwnedVirtualServer, OwnershipRecord } from '../status/ownership.js';
+import { runStatus, StatusUsageError, type StatusOptions } from '../status/run-status.js';
+import { reportKernelError } from './run-command.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** The state record reduced to what the views need; virtual servers without a recorded owner are left out. */
+export function ownershipFromRecord(record: StateRecord): OwnershipRecord {
+  const virtualServers = new Map<string, OwnedVirtualServer>();
+  for (const [key, vs] of Object.entries(record.virtualServers)) {
+    if (!vs.owner) continue;
+    const reals = new Map<string, OwnedRealServer>();
+    for (const [rk, names] of Object.entries(vs.reals)) {
+      const [namespace, name] = (names.pod ?? '').split('/');
+      reals.set(rk, { pod: names.pod && name ? { namespace, name } : undefined, nodeName: names.node });
+    }
+    virtualServers.set(key, { owner: vs.owner, reals });
+  }
+  return { virtualServers };
+}
+
+/** The desired state from the configured source, the way the agent computes it. */
+async function desiredFromSource(opts: Record<string, unknown>, links: LinkClient): Promise<DesiredState> {
+  const configFile = str(opts.config) !== undefined ? await readConfigFile(str(opts.config)!) : undefined;
+  const flags: Record<string, unknown> = {};
+  for (const key of ['manifests', 'kubeconfig', 'nodeName'] as const) if (str(opts[key]) !== undefined) flags[key] = opts[key];
+  const { settings } = loadSettings({ flags, configFile, env: process.env });
+  if (settings.manifests === undefined && settings.kubeconfig === undefined) {
+    throw new StatusUsageError('--diff needs the desired state: give --manifests PATH or --kubeconfig PATH (or --config with either)');
+  }
+  const { source } = createSource(settings);
+  const model = new ServiceModel({
+    nodeName: settings.nodeName,
+    scheduler: settings.scheduler,
+    schedulerFlags: settings.schedulerFlags,
+    nodePortAddresses: settings.nodePortAddresses,
+  });
+  source.start({ onEvents: (events) => model.apply(events), onWarning: (m) => process.stderr.write(`ipvs-proxy: ${m}\n`) });
+  try {
+    await source.synced(60_000);
+  } finally {
+    await source.stop();
+  }
+  model.setNodeAddresses(await links.listAddresses());
+  return model.takeChanges().state;
+}
+
+export async function statusCommand(opts: Record<string, unknown>): Promise<number> {
+  try {
+    if (opts.cluster) return await clusterStatus(opts);
+    return await tableStatus(opts);
+  } catch (err) {
+    if (err instanceof StatusUsageError || err instanceof ConfigError) {
+      process.stderr.write(`ipvs-proxy status: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+async function clusterStatus(opts: Record<string, unknown>): Promise<number> {
+  const url = str(opts.statusRedis);
+  if (!url) throw new StatusUsageError('--cluster needs --status-redis URL');
+  const nodes = await readFleet(url, { passwordFile: str(opts.statusRedisPasswordFile) });
+  const now = Date.now();
+  process.stdout.write(opts.json ? `${JSON.stringify(fleetJson(nodes, now), null, 2)}\n` : formatFleet(nodes, now));
+  return 0;
+}
+
+async function tableStatus(opts: Record<string, unknown>): Promise<number> {
+  const options: StatusOptions = {
+    stats: opts.stats === true,
+    rate: opts.rate === true,
+    exact: opts.exact === true,
+    thresholds: opts.thresholds === true,
+    persistentConn: opts.persistentConn === true,
+    timeout: opts.timeout === true,
+    save: opts.save === true,
+    connections: opts.connections === true,
+    nosort: opts.nosort === true,
+    names: opts.names === true,
+    owned: opts.owned === true,
+    diff: opts.diff === true,
+    includeForeign: opts.includeForeign === true,
+    json: opts.json === true,
+  };
+  let ownership: OwnershipRecord | undefined;
+  if (options.names || options.owned || options.diff) {
+    const dir = str(opts.stateDir) ?? '/var/lib/ipvs-proxy';
+    try {
+      const record = await readStateRecord(dir);
+      ownership = record ? ownershipFromRecord(record) : undefined;
+    } catch (err) {
+      if (!(err instanceof StateRecordError)) throw err;
+      process.stderr.write(`ipvs-proxy status: ${err.message}\n`);
+    }
+    if (!ownership && !options.diff) throw new StatusUsageError(`--names and --owned need the agent's state record; none is readable in ${dir} (--state-dir)`);
+  }
+  let kernel;
+  try {
+    kernel = await openKernel();
+  } catch (err) {
+    return reportKernelError(err);
+  }
+  try {
+    const desired = options.diff ? await desiredFromSource(opts, kernel.links) : undefined;
+    const result = await runStatus(options, { ipvs: kernel.ipvs, ownership, desired });
+    process.stdout.write(result.output);
+    return result.exitCode;
+  } finally {
+    kernel.close();
+  }
+}
