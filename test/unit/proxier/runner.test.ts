@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../../src/proxier/clock.js';
+import { PassDeadlineError, SyncRunner, type PassKind, type RunnerTasks } from '../../../src/proxier/runner.js';
+import type { SyncResult } from '../../../src/proxier/types.js';
+
+function result(extra: Partial<SyncResult> = {}): SyncResult {
+  return { virtualServers: 0, realServers: 0, addresses: 0, kernelWrites: 0, durationMs: 0, errors: [], needsVerification: false, foreign: [], ...extra };
+}
+
+/** Tasks that take `durationMs` of fake time each and record when they ran. */
+class Tasks implements RunnerTasks {
+  log: { kind: PassKind; at: number }[] = [];
+  active = 0;
+  maxActive = 0;
+  durationMs = 100;
+  drainAt: number | undefined;
+  nextResult: Partial<SyncResult> = {};
+  constructor(private readonly clock: FakeClock) {}
+  private run(kind: PassKind): Promise<SyncResult> {
+    this.log.push({ kind, at: this.clock.now() });
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    const r = this.nextResult;
+    this.nextResult = {};
+    return new Promise((resolve) =>
+      this.clock.setTimeout(() => {
+        this.active--;
+        resolve(result(r));
+      }, this.durationMs),
+    );
+  }
+  sync = () => this.run('sync');
+  verify = () => this.run('verify');
+  drainCheck = () => this.run('drain');
+  nextDrainCheckAt = () => this.drainAt;
+  kinds(): string {
+    return this.log.map((l) => l.kind).join(',');
+  }
+}
+
+function setup(minIntervalMs = 0, verifyIntervalMs = 30_000) {
+  const clock = new FakeClock();
+  const tasks = new Tasks(clock);
+  const errors: Error[] = [];
+  const runner = new SyncRunner(tasks, { clock, minIntervalMs, verifyIntervalMs, onError: (_k, e) => errors.push(e) });
+  runner.start();
+  return { clock, tasks, runner, errors };
+}
+
+test('requests arriving while a sync runs are coalesced into one more sync; syncs never overlap', async () => {
+  const { clock, tasks, runner } = setup();
+  runner.request();
+  await clock.advance(10);
+  for (let i = 0; i < 50; i++) runner.request();
+  await clock.advance(1000);
+  assert.equal(tasks.kinds(), 'sync,sync');
+  assert.equal(tasks.maxActive, 1);
+  await runner.stop();
+});
+
+test('min interval with burst 2: two syncs back to back, then one per interval', async () => {
+  const { clock, tasks, runner } = setup(1000);
+  tasks.durationMs = 1;
+  for (let i = 0; i < 5; i++) {
+    runner.request();
+    await clock.advance(2);
+  }
+  // burst of 2 at t=0 and t=2; the rest wait for a token
+  assert.deepEqual(tasks.log.map((l) => l.at), [0, 2]);
+  await clock.advance(1000);
+  assert.equal(tasks.log.length, 3);
+  assert.ok(tasks.log[2].at >= 1000 && tasks.log[2].at <= 1004, `third sync at ${tasks.log[2].at}`);
+  await clock.advance(5000);
+  assert.equal(tasks.log.length, 3, 'nothing pending, nothing runs');
+  await runner.stop();
+});
+
+test('periodic verification every verify interval; a sync pending meanwhile is covered by it', async () => {
+  const { clock, tasks, runner } = setup(0, 30_000);
+  await clock.advance(30_000);
+  assert.equal(tasks.kinds(), 'verify');
+  runner.request();
+  runner.requestVerify();
+  await clock.advance(500);
+  assert.equal(tasks.kinds(), 'verify,verify');
+  await clock.advance(30_000);
+  assert.equal(tasks.kinds(), 'verify,verify,verify');
+  await runner.stop();
+});
+
+test('a pass that leaves the kernel in doubt is followed by a verification', async () => {
+  const { clock, tasks, runner } = setup();
+  tasks.nextResult = { needsVerification: true };
+  runner.request();
+  await clock.advance(500);
+  assert.equal(tasks.kinds(), 'sync,verify');
+  await runner.stop();
+});
+
+test('drain checks run when the proxier asks for them', async () => {
+  const { clock, tasks, runner } = setup();
+  tasks.drainAt = 1000;
+  runner.request();
+  await clock.advance(200);
+  tasks.drainAt = undefined;
+  await clock.advance(1000);
+  assert.equal(tasks.kinds(), 'sync,drain');
+  await runner.stop();
+});
+
+test('a pass past its deadline is reported and a verification follows with backoff', async () => {
+  const clock = new FakeClock();
+  const tasks = new Tasks(clock);
+  const errors: Error[] = [];
+  const runner = new SyncRunner(tasks, { clock, minIntervalMs: 0, verifyIntervalMs: 30_000, deadlineMs: 5_000, onError: (_k, e) => errors.push(e) });
+  runner.start();
+  tasks.durationMs = 1_000_000;
+  runner.request();
+  await clock.advance(5_000);
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof PassDeadlineError);
+  tasks.durationMs = 10;
+  await clock.advance(1_100);
+  assert.equal(tasks.kinds(), 'sync,verify');
+  await runner.stop();
+});
+
+test('a thrown pass is reported; idle() resolves once nothing is pending', async () => {
+  const clock = new FakeClock();
+  let calls = 0;
+  const errors: string[] = [];
+  const runner = new SyncRunner(
+    {
+      sync: async () => {
+        calls++;
+        throw new Error('boom');
+      },
+      verify: async () => result(),
+      drainCheck: async () => result(),
+      nextDrainCheckAt: () => undefined,
+    },
+    { clock, minIntervalMs: 0, verifyIntervalMs: 30_000, onError: (k, e) => errors.push(`${k}: ${e.message}`) },
+  );
+  runner.start();
+  runner.request();
+  await clock.advance(0);
+  assert.equal(calls, 1);
+  assert.deepEqual(errors, ['sync: boom']);
+  await clock.advance(1000);
+  await runner.idle();
+  assert.equal(runner.counts.verify, 1);
+  await runner.stop();
+});
