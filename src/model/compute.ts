@@ -1,0 +1,220 @@
+// The per-service function: one Service with its slices and the node-wide inputs in, its
+// virtual servers, VIPs and warnings out. Shared by the incremental model and computeFromScratch.
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { SvcFlag, type Family, type Protocol } from '../ipvs/types.js';
+import { serviceKey } from '../ipvs/keys.js';
+import type { DesiredRealServer, DesiredVirtualServer, ModelWarning, ServiceRef, VipAddress } from './types.js';
+import type { ResolvedConfig } from './config.js';
+import { categorize, endpointsFor, parseSlice, type Endpoint, type ParsedSlice } from './endpoints.js';
+import { isOurs } from './objects.js';
+import { parseService, type ServiceSpec } from './service-spec.js';
+
+/** Node-wide inputs a service's result depends on. */
+export interface NodeContext {
+  zone: string;
+  nodePortAddresses: readonly VipAddress[];
+}
+
+export interface ServiceResult {
+  id: string;
+  /** creationTimestamp in ms (+Infinity when unknown): the older service wins a conflict. */
+  created: number;
+  virtualServers: ReadonlyMap<string, DesiredVirtualServer>;
+  /** Which field of the Service produced each virtual server, for conflict warnings. */
+  fields: ReadonlyMap<string, string>;
+  addresses: ReadonlyMap<string, VipAddress>;
+  warnings: ModelWarning[];
+  /** The result depends on the node's addresses (the service has NodePorts). */
+  usesNodeAddresses: boolean;
+  /** The result depends on the node's zone (some endpoint carries hints). */
+  usesZone: boolean;
+  /** externalTrafficPolicy Local with endpoints elsewhere but none here (cluster ones used). */
+  noLocalExternal: boolean;
+  /** internalTrafficPolicy Local with endpoints elsewhere but none here (no real servers). */
+  noLocalInternal: boolean;
+}
+
+export function emptyResult(id: string, warnings: ModelWarning[] = []): ServiceResult {
+  return {
+    id,
+    created: Number.POSITIVE_INFINITY,
+    virtualServers: new Map(),
+    fields: new Map(),
+    addresses: new Map(),
+    warnings,
+    usesNodeAddresses: false,
+    usesZone: false,
+    noLocalExternal: false,
+    noLocalInternal: false,
+  };
+}
+
+export function computeService(
+  id: string,
+  service: V1Service | undefined,
+  slices: Iterable<V1EndpointSlice>,
+  config: ResolvedConfig,
+  node: NodeContext,
+): ServiceResult {
+  if (!service) return emptyResult(id);
+  const parsed = parseService(service, config);
+  const warnings = parsed.warnings;
+  const spec = parsed.spec;
+  if (!spec) return emptyResult(id, warnings);
+
+  const parsedSlices: ParsedSlice[] = [];
+  for (const raw of [...slices].sort(bySliceName)) {
+    if (!isOurs(raw.metadata?.labels, config.serviceProxyName)) continue;
+    const p = parseSlice(raw, config.families);
+    for (const w of p.warnings) warnings.push(w);
+    if (p.slice) parsedSlices.push(p.slice);
+  }
+
+  const vss = new Map<string, DesiredVirtualServer>();
+  const fields = new Map<string, string>();
+  const addresses = new Map<string, VipAddress>();
+  let noLocalExternal = false;
+  let noLocalInternal = false;
+  const add = (vs: DesiredVirtualServer, field: string): void => {
+    const key = serviceKey(vs.service);
+    const first = fields.get(key);
+    if (first !== undefined) {
+      warnings.push({ object: `Service ${id}`, field, message: `virtual server ${key} is already produced by ${first}; ignored` });
+      return;
+    }
+    vss.set(key, vs);
+    fields.set(key, field);
+  };
+  const vip = (family: Family, address: string): void => {
+    addresses.set(address, { family, address });
+  };
+
+  for (const ip of [...spec.clusterIPs, ...spec.externalIPs, ...spec.loadBalancerIPs]) vip(ip.ip.family, ip.ip.address);
+  for (const port of spec.ports) {
+    for (const cip of spec.clusterIPs) {
+      const family = cip.ip.family;
+      const cat = categorize(endpointsFor(parsedSlices, port.name, port.protocol, family), config.nodeName, node.zone);
+      // internalTrafficPolicy Local: the API documents that traffic is dropped when this node
+      // has no endpoint, so we give no real servers (kube-proxy's IPVS mode falls back instead).
+      const internal = spec.internalLocal ? cat.local : cat.cluster;
+      if (spec.internalLocal && cat.local.length === 0 && cat.hasAny) noLocalInternal = true;
+      // externalTrafficPolicy Local without local endpoints: kube-proxy IPVS falls back to the
+      // cluster endpoints (kubernetes#97081) so that pods here can still reach the VIP.
+      let external = cat.cluster;
+      if (spec.externalLocal) {
+        if (cat.local.length > 0) external = cat.local;
+        else if (cat.hasAny) noLocalExternal = true;
+      }
+      const base = { spec, protocol: port.protocol, portName: port.name };
+      const pf = `spec.ports[${port.index}]`;
+      add(virtualServer(base, family, cip.ip.address, port.port, 'ClusterIP', internal, false), `${pf}.port`);
+      for (const e of spec.externalIPs) {
+        if (e.ip.family !== family) continue;
+        add(virtualServer(base, family, e.ip.address, port.port, 'ExternalIP', external, spec.externalLocal), e.field);
+      }
+      for (const lb of spec.loadBalancerIPs) {
+        if (lb.ip.family !== family) continue;
+        add(virtualServer(base, family, lb.ip.address, port.port, 'LoadBalancer', external, spec.externalLocal), lb.field);
+      }
+      if (port.nodePort !== undefined) {
+        for (const a of node.nodePortAddresses) {
+          if (a.family !== family) continue;
+          add(virtualServer(base, family, a.address, port.nodePort, 'NodePort', external, spec.externalLocal), `${pf}.nodePort`);
+        }
+      }
+    }
+  }
+
+  return {
+    id,
+    created: spec.created,
+    virtualServers: vss,
+    fields,
+    addresses,
+    warnings,
+    usesNodeAddresses: spec.ports.some((p) => p.nodePort !== undefined),
+    usesZone: parsedSlices.some((s) => s.hasHints),
+    noLocalExternal,
+    noLocalInternal,
+  };
+}
+
+function bySliceName(a: V1EndpointSlice, b: V1EndpointSlice): number {
+  const x = a.metadata?.name ?? '';
+  const y = b.metadata?.name ?? '';
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function virtualServer(
+  base: { spec: ServiceSpec; protocol: Protocol; portName: string },
+  family: Family,
+  address: string,
+  port: number,
+  kind: ServiceRef['kind'],
+  endpoints: readonly Endpoint[],
+  externalLocal: boolean,
+): DesiredVirtualServer {
+  const { spec } = base;
+  const timeout = spec.affinityTimeout;
+  const reals: DesiredRealServer[] = endpoints.map((e) => {
+    const r: DesiredRealServer = {
+      family,
+      address: e.address,
+      port: e.port,
+      forward: 'masq',
+      weight: 1,
+      upperThreshold: 0,
+      lowerThreshold: 0,
+      terminating: !e.ready,
+    };
+    if (e.pod) r.pod = e.pod;
+    if (e.nodeName !== undefined) r.nodeName = e.nodeName;
+    return r;
+  });
+  reals.sort(byRealKey);
+  return {
+    service: {
+      family,
+      protocol: base.protocol,
+      address,
+      port,
+      scheduler: spec.scheduler.scheduler,
+      flags: spec.scheduler.flags | (timeout > 0 ? SvcFlag.PERSISTENT : 0),
+      timeout,
+      netmask: family === 'inet' ? 32 : 128,
+    },
+    reals,
+    owner: { namespace: spec.namespace, name: spec.name, portName: base.portName, kind },
+    externalLocal,
+    sourceRanges: kind === 'LoadBalancer' ? spec.sourceRanges.filter((c) => c.family === family).map((c) => c.cidr) : [],
+  };
+}
+
+function byRealKey(a: DesiredRealServer, b: DesiredRealServer): number {
+  if (a.address !== b.address) return a.address < b.address ? -1 : 1;
+  return a.port - b.port;
+}
+
+/** Deep equality of two desired virtual servers (reals are kept sorted, so order is canonical). */
+export function sameDesiredVirtualServer(a: DesiredVirtualServer, b: DesiredVirtualServer): boolean {
+  const s = a.service;
+  const t = b.service;
+  if (s.family !== t.family || s.protocol !== t.protocol || s.address !== t.address || s.port !== t.port ||
+    s.fwmark !== t.fwmark || s.scheduler !== t.scheduler || s.flags !== t.flags || s.timeout !== t.timeout ||
+    s.netmask !== t.netmask || (s.peName ?? '') !== (t.peName ?? '')) return false;
+  const o = a.owner;
+  const p = b.owner;
+  if (o.namespace !== p.namespace || o.name !== p.name || o.portName !== p.portName || o.kind !== p.kind) return false;
+  if (a.externalLocal !== b.externalLocal) return false;
+  if (a.sourceRanges.length !== b.sourceRanges.length || a.sourceRanges.some((c, i) => c !== b.sourceRanges[i])) return false;
+  if (a.reals.length !== b.reals.length) return false;
+  for (let i = 0; i < a.reals.length; i++) {
+    const r = a.reals[i];
+    const q = b.reals[i];
+    if (r.address !== q.address || r.port !== q.port || r.family !== q.family || r.forward !== q.forward ||
+      r.weight !== q.weight || r.upperThreshold !== q.upperThreshold || r.lowerThreshold !== q.lowerThreshold ||
+      r.terminating !== q.terminating || r.nodeName !== q.nodeName ||
+      r.pod?.namespace !== q.pod?.namespace || r.pod?.name !== q.pod?.name) return false;
+  }
+  return true;
+}

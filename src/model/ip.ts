@@ -1,0 +1,116 @@
+// Strict IP and CIDR parsing with canonical strings. Kernel dumps are formatted with inet_ntop,
+// so our keys must use the very same spelling or a restart would see phantom differences.
+import ipaddr from 'ipaddr.js';
+import type { Family } from '../ipvs/types.js';
+
+export interface ParsedIp {
+  family: Family;
+  /** Canonical text: dotted quad, or IPv6 as glibc's inet_ntop writes it. */
+  address: string;
+  bytes: number[];
+}
+
+export interface ParsedCidr {
+  family: Family;
+  /** Canonical "network/prefix" with host bits cleared. */
+  cidr: string;
+  bytes: number[];
+  prefixLen: number;
+}
+
+/**
+ * Parses one IP address strictly: IPv4 only as four decimal parts without leading zeros (what
+ * the API server accepts today), IPv6 without a zone. IPv4-mapped IPv6 is refused because its
+ * family is ambiguous (Go's ParseIP treats it as IPv4, the kernel as IPv6). Undefined when invalid.
+ */
+export function parseIp(text: unknown): ParsedIp | undefined {
+  if (typeof text !== 'string' || text.length === 0 || text.length > 64) return undefined;
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
+    const bytes = ipaddr.IPv4.parse(text).toByteArray();
+    return { family: 'inet', address: bytes.join('.'), bytes };
+  }
+  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
+  const v6 = ipaddr.IPv6.parse(text);
+  if (v6.isIPv4MappedAddress()) return undefined;
+  return { family: 'inet6', address: formatIpv6(v6.parts), bytes: v6.toByteArray() };
+}
+
+/** Parses "a.b.c.d/n" or "x::/n"; host bits are cleared. Undefined when invalid. */
+export function parseCidr(text: unknown): ParsedCidr | undefined {
+  if (typeof text !== 'string' || text.length > 64) return undefined;
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIp(text.slice(0, slash));
+  const lenText = text.slice(slash + 1);
+  if (!ip || !/^(0|[1-9]\d{0,2})$/.test(lenText)) return undefined;
+  const prefixLen = Number(lenText);
+  if (prefixLen > ip.bytes.length * 8) return undefined;
+  const bytes = ip.bytes.map((b, i) => b & maskByte(prefixLen, i));
+  const address = formatBytes(ip.family, bytes);
+  return { family: ip.family, cidr: `${address}/${prefixLen}`, bytes, prefixLen };
+}
+
+export function cidrContains(cidr: ParsedCidr, ip: ParsedIp): boolean {
+  if (cidr.family !== ip.family) return false;
+  for (let i = 0; i < cidr.bytes.length; i++) {
+    if ((ip.bytes[i] & maskByte(cidr.prefixLen, i)) !== cidr.bytes[i]) return false;
+  }
+  return true;
+}
+
+export function isLoopback(ip: ParsedIp): boolean {
+  if (ip.family === 'inet') return ip.bytes[0] === 127;
+  return ip.address === '::1';
+}
+
+function maskByte(prefixLen: number, index: number): number {
+  const bits = Math.max(0, Math.min(8, prefixLen - index * 8));
+  return (0xff << (8 - bits)) & 0xff;
+}
+
+function formatBytes(family: Family, bytes: number[]): string {
+  if (family === 'inet') return bytes.join('.');
+  const parts: number[] = [];
+  for (let i = 0; i < 16; i += 2) parts.push((bytes[i] << 8) | bytes[i + 1]);
+  return formatIpv6(parts);
+}
+
+/**
+ * glibc inet_ntop: the longest run (first on ties) of at least two zero groups becomes "::";
+ * an address whose first 96 bits are zero (but not :: or ::1-style) or an IPv4-mapped one ends
+ * in dotted-quad form.
+ */
+export function formatIpv6(parts: readonly number[]): string {
+  let bestBase = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (parts[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && parts[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestBase = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) bestBase = -1;
+  const embedsV4 = bestBase === 0 && (bestLen === 6 || (bestLen === 5 && parts[5] === 0xffff));
+  let out = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) out += ':';
+      continue;
+    }
+    if (i !== 0) out += ':';
+    if (i === 6 && embedsV4) {
+      out += `${parts[6] >> 8}.${parts[6] & 0xff}.${parts[7] >> 8}.${parts[7] & 0xff}`;
+      break;
+    }
+    out += parts[i].toString(16);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) out += ':';
+  return out;
+}
