@@ -140,6 +140,16 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
     assert.notEqual(checksum(objects), checksum(plain), 'a config change rolls the pods');
   });
 
+  it('apiServer.host points in-cluster config at the real API server, not the kubernetes Service', () => {
+    const objects = render(['--set', 'apiServer.host=192.168.122.10']);
+    for (const object of objects) validateObject(object);
+    const variables = agent(daemonSet(objects)).env ?? [];
+    assert.deepEqual(
+      variables.filter((variable) => variable.name.startsWith('KUBERNETES_SERVICE_')),
+      [{ name: 'KUBERNETES_SERVICE_HOST', value: '192.168.122.10' }, { name: 'KUBERNETES_SERVICE_PORT', value: '6443' }],
+    );
+  });
+
   it('capabilities mode: NET_ADMIN and NET_RAW, SYS_MODULE only when the agent loads modules', () => {
     for (const loadModules of [false, true]) {
       const objects = render(['--set', 'securityContext.mode=capabilities', '--set', `loadModules=${loadModules}`]);
