@@ -82,6 +82,9 @@ export function createRedisClient(options: RedisConnectionOptions, extra: RedisO
     connectTimeout: options.connectTimeoutMs ?? 5_000,
     commandTimeout: options.commandTimeoutMs ?? 2_000,
     maxRetriesPerRequest: 0,
+    // How long a closing connection may wait for the server's FIN before it is destroyed: a
+    // stalled server never sends one, and the reconnect waits for the close.
+    disconnectTimeout: options.commandTimeoutMs ?? 2_000,
     autoResendUnfulfilledCommands: false,
     autoResubscribe: false,
     ...extra,

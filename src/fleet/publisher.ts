@@ -175,6 +175,7 @@ export class FleetPublisher {
     if (this.client.status !== 'ready') return;
     this.dirty = false;
     this.writing = true;
+    let succeeded = false;
     const rec = this.record();
     this.client
       .multi()
@@ -186,6 +187,7 @@ export class FleetPublisher {
         const failure = results?.find(([err]) => err)?.[0];
         if (!results || failure) throw failure ?? new Error('transaction aborted');
         this.published += 1;
+        succeeded = true;
         if (this.available !== true) {
           this.available = true;
           this.options.onEvent?.({ kind: 'available', url: this.url });
@@ -200,7 +202,11 @@ export class FleetPublisher {
       })
       .finally(() => {
         this.writing = false;
-        if (this.client.status === 'ready') this.flush();
+        // Newer state arrived while writing: send it. Never retry straight after a failure: the
+        // client may still say 'ready' on a dead socket, and an immediate retry would spin on
+        // microtasks and starve the very close event that ends it. The next publish, heartbeat or
+        // 'ready' retries.
+        if (succeeded) this.flush();
       });
   }
 
