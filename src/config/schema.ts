@@ -157,7 +157,9 @@ export function validateLayer(raw: RawLayer, source: ConfigSource, keyName: (key
   for (const issue of result.error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        issues.push({ key: keyName(key), source, problem: 'unknown key', allowed: `one of the keys ${CONFIG_KEYS.join(', ')}` });
+        const near = closestKey(key);
+        const problem = near ? `unknown key (did you mean ${keyName(near)}?)` : 'unknown key';
+        issues.push({ key: keyName(key), source, problem, allowed: `one of the keys ${CONFIG_KEYS.join(', ')}` });
       }
       continue;
     }
@@ -167,6 +169,28 @@ export function validateLayer(raw: RawLayer, source: ConfigSource, keyName: (key
     issues.push({ key: keyName(key), source, problem, allowed });
   }
   return { layer: {}, issues };
+}
+
+/** The known key a typo most likely meant: edit distance at most 2, ignoring case. */
+function closestKey(unknown: string): ConfigKey | undefined {
+  let best: { key: ConfigKey; distance: number } | undefined;
+  for (const key of CONFIG_KEYS) {
+    const distance = editDistance(unknown.toLowerCase(), key.toLowerCase());
+    if (distance <= 2 && (!best || distance < best.distance)) best = { key, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
 }
 
 export type { Scheduler };

@@ -96,8 +96,12 @@ describe('every invalid key names itself and its allowed values', () => {
     const error = configErrorOf(() => loadSettings({ flags: {}, configFile: { path: 'c.yaml', text: 'schedular: rr\n' }, env }));
     assert.equal(error.issues.length, 1);
     assert.equal(error.issues[0].key, 'schedular');
-    assert.equal(error.issues[0].problem, 'unknown key');
+    assert.equal(error.issues[0].problem, 'unknown key (did you mean scheduler?)');
     assert.match(error.issues[0].allowed, /scheduler/);
+    const far = configErrorOf(() => loadSettings({ flags: {}, configFile: { path: 'c.yaml', text: 'colour: blue\n' }, env }));
+    assert.equal(far.issues[0].problem, 'unknown key');
+    const kebab = configErrorOf(() => loadSettings({ flags: {}, configFile: { path: 'c.yaml', text: 'sync-period: 1m\n' }, env }));
+    assert.equal(kebab.issues[0].problem, 'unknown key (did you mean syncPeriod?)');
   });
 
   it('refuses a config file that is not a YAML mapping', () => {
