@@ -1,0 +1,293 @@
+// ServiceSource over manifest files (--manifests PATH): a file, or a directory of *.yaml, *.yml
+// and *.json files, re-read when they change (fs.watch, debounced, plus a stat poll because
+// fs.watch misses changes on some filesystems and ConfigMap volume swaps). Each reload is diffed
+// against what was last emitted. A file that fails to parse keeps its last good objects.
+import { statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { SourceStoppedError, SyncTimeoutError } from '../k8s/errors.js';
+import { proxyLabelsMatch } from '../k8s/selectors.js';
+import type { ServiceSource, SourceEvent, SourceHandlers } from '../k8s/types.js';
+import { mirrorEndpoints } from './endpoints-mirror.js';
+import { ManifestSyntaxError, parseManifest } from './parse.js';
+import { checkShape } from './shape.js';
+
+export interface ManifestSourceOptions {
+  /** A manifest file, or a directory of them (not recursive; dotfiles skipped). */
+  path: string;
+  serviceProxyName?: string;
+  /** When set, only the Node of this name is passed on. */
+  nodeName?: string;
+  /** Quiet time after a file-system event before reloading (default 100 ms). */
+  debounceMs?: number;
+  /** Stat poll interval, the fallback for missed fs.watch events (default 2 s). */
+  pollIntervalMs?: number;
+  /** Files larger than this are refused (default 64 MiB). */
+  maxFileBytes?: number;
+}
+
+type Entry =
+  | { kind: 'Service'; key: string; object: V1Service }
+  | { kind: 'EndpointSlice'; key: string; object: V1EndpointSlice }
+  | { kind: 'Node'; key: string; object: V1Node };
+
+interface FileState {
+  signature: string;
+  /** Signature of a version that failed to load, so it is reported once, not on every poll. */
+  failedSignature?: string;
+  entries: Entry[];
+}
+
+const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+
+function entryKey(kind: string, namespace: string | undefined, name: string | undefined): string {
+  return `${kind}/${namespace ?? ''}/${name ?? ''}`;
+}
+
+export class ManifestSource implements ServiceSource {
+  private handlers?: SourceHandlers;
+  private readonly files = new Map<string, FileState>();
+  private readonly emitted = new Map<string, { entry: Entry; json: string }>();
+  private duplicates = new Set<string>();
+  private pathProblem = '';
+  private watcher?: FSWatcher;
+  private debounceTimer?: NodeJS.Timeout;
+  private pollTimer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private rerun = false;
+  private loaded = false;
+  private stopped = false;
+  private readonly waiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly opts: ManifestSourceOptions) {}
+
+  start(handlers: SourceHandlers): void {
+    if (this.handlers) return;
+    this.handlers = handlers;
+    this.watchPath();
+    void this.reload();
+    this.pollTimer = setInterval(() => void this.reload(), this.opts.pollIntervalMs ?? 2000);
+  }
+
+  synced(timeoutMs: number): Promise<void> {
+    if (this.loaded) return Promise.resolve();
+    if (this.stopped) return Promise.reject(new SourceStoppedError());
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => { clearTimeout(timer); this.waiters.delete(waiter); resolve(); },
+        reject: (e: Error) => { clearTimeout(timer); this.waiters.delete(waiter); reject(e); },
+      };
+      const timer = setTimeout(() => waiter.reject(new SyncTimeoutError(timeoutMs, ['manifests'])), timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  resourceVersions(): { services: string; endpointSlices: string } {
+    return { services: '', endpointSlices: '' };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.debounceTimer);
+    clearInterval(this.pollTimer);
+    this.watcher?.close();
+    this.watcher = undefined;
+    for (const w of [...this.waiters]) w.reject(new SourceStoppedError());
+    await this.running;
+  }
+
+  /** Re-reads changed files now and emits the difference; concurrent calls coalesce. */
+  reload(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    if (this.running) {
+      this.rerun = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      do {
+        this.rerun = false;
+        await this.reloadOnce();
+      } while (this.rerun && !this.stopped);
+    })().finally(() => { this.running = undefined; });
+    return this.running;
+  }
+
+  private warn(message: string, detail?: Record<string, unknown>): void {
+    this.handlers?.onWarning(message, detail);
+  }
+
+  private watchPath(): void {
+    const schedule = (): void => {
+      clearTimeout(this.debounceTimer);
+      this.debounceTimer = setTimeout(() => void this.reload(), this.opts.debounceMs ?? 100);
+    };
+    // Watching the directory, not the file: editors and ConfigMap updates replace files by rename.
+    let isDir = false;
+    try {
+      isDir = statSync(this.opts.path).isDirectory();
+    } catch {
+      // Missing for now: watch its parent for it to appear; the poll covers the rest.
+    }
+    const target = isDir ? this.opts.path : dirname(this.opts.path);
+    try {
+      this.watcher = fsWatch(target, { persistent: true }, (_event, name) => {
+        if (isDir || !name || name === basename(this.opts.path)) schedule();
+      });
+      this.watcher.on('error', (err) => {
+        this.warn(`manifests: file watch on ${target} failed (${err.message}); polling only`, { path: target });
+        this.watcher?.close();
+        this.watcher = undefined;
+      });
+    } catch (err) {
+      this.warn(`manifests: cannot watch ${target} (${err instanceof Error ? err.message : String(err)}); polling only`, { path: target });
+    }
+  }
+
+  private async listFiles(): Promise<string[]> {
+    const st = await stat(this.opts.path);
+    if (!st.isDirectory()) return [this.opts.path];
+    const names = await readdir(this.opts.path);
+    return names.filter((n) => !n.startsWith('.') && EXTENSIONS.has(extname(n).toLowerCase())).sort().map((n) => join(this.opts.path, n));
+  }
+
+  private async reloadOnce(): Promise<void> {
+    let paths: string[];
+    try {
+      paths = await this.listFiles();
+      this.pathProblem = '';
+    } catch (err) {
+      const msg = `manifests: cannot read ${this.opts.path}: ${err instanceof Error ? err.message : String(err)}`;
+      if (msg !== this.pathProblem) this.warn(msg, { path: this.opts.path });
+      this.pathProblem = msg;
+      // An unreadable path keeps what was loaded: a transient unmount must not empty the proxy.
+      this.markLoaded();
+      return;
+    }
+    const seen = new Set(paths);
+    for (const p of [...this.files.keys()]) if (!seen.has(p)) this.files.delete(p);
+    for (const p of paths) await this.refreshFile(p);
+    if (this.stopped) return;
+    this.emitDifference();
+    this.markLoaded();
+  }
+
+  private markLoaded(): void {
+    if (this.loaded) return;
+    this.loaded = true;
+    for (const w of [...this.waiters]) w.resolve();
+  }
+
+  private async refreshFile(path: string): Promise<void> {
+    const prev = this.files.get(path);
+    let signature: string;
+    let size: bigint;
+    try {
+      const st = await stat(path, { bigint: true });
+      if (!st.isFile()) return;
+      size = st.size;
+      signature = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    } catch (err) {
+      // Vanished between readdir and stat: the next reload drops it.
+      if (prev) this.warn(`manifests: cannot stat ${path}: ${err instanceof Error ? err.message : String(err)}`, { file: path });
+      return;
+    }
+    if (prev && (prev.signature === signature || prev.failedSignature === signature)) return;
+    const keep = (message: string, detail: Record<string, unknown>): void => {
+      const kept = prev ? ` keeping its last good ${prev.entries.length} object(s)` : ' nothing loaded from it';
+      this.warn(`${message};${kept}`, detail);
+      this.files.set(path, { signature: prev?.signature ?? '', failedSignature: signature, entries: prev?.entries ?? [] });
+    };
+    const max = this.opts.maxFileBytes ?? 64 * 1024 * 1024;
+    if (size > BigInt(max)) {
+      keep(`manifests: ${path} is ${size} bytes, over the limit of ${max}`, { file: path, size: Number(size), limit: max });
+      return;
+    }
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      keep(`manifests: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { file: path });
+      return;
+    }
+    try {
+      this.files.set(path, { signature, entries: this.entriesOf(path, text) });
+    } catch (err) {
+      if (!(err instanceof ManifestSyntaxError)) throw err;
+      keep(`manifests: ${err.message}`, { file: err.file, line: err.line, column: err.column });
+    }
+  }
+
+  /** Parses and checks one file; shape problems skip single objects, syntax errors throw. */
+  private entriesOf(file: string, text: string): Entry[] {
+    const out: Entry[] = [];
+    for (const raw of parseManifest(file, text)) {
+      const r = checkShape(raw.value);
+      if (r.ok === 'ignored') continue;
+      if (r.ok === false) {
+        this.warn(`manifests: ${file}:${raw.line}: skipping ${r.kind} ${r.name}: field ${r.field}: ${r.message}`,
+          { file, line: raw.line, kind: r.kind, name: r.name, field: r.field });
+        continue;
+      }
+      const c = r.checked;
+      const meta = c.object.metadata;
+      if (c.kind === 'Endpoints') {
+        const mirrored = mirrorEndpoints(c.object);
+        for (const p of mirrored.problems) {
+          this.warn(`manifests: ${file}:${raw.line}: Endpoints ${meta?.namespace}/${meta?.name}: ${p}`, { file, line: raw.line, kind: 'Endpoints', name: meta?.name });
+        }
+        for (const s of mirrored.slices) out.push({ kind: 'EndpointSlice', key: entryKey('EndpointSlice', s.metadata?.namespace, s.metadata?.name), object: s });
+      } else if (c.kind === 'Service') {
+        out.push({ kind: 'Service', key: entryKey('Service', meta?.namespace, meta?.name), object: c.object });
+      } else if (c.kind === 'EndpointSlice') {
+        out.push({ kind: 'EndpointSlice', key: entryKey('EndpointSlice', meta?.namespace, meta?.name), object: c.object });
+      } else {
+        out.push({ kind: 'Node', key: entryKey('Node', undefined, meta?.name), object: c.object });
+      }
+    }
+    return out;
+  }
+
+  private selected(e: Entry): boolean {
+    if (e.kind === 'Node') return !this.opts.nodeName || e.object.metadata?.name === this.opts.nodeName;
+    return proxyLabelsMatch(e.object.metadata?.labels, this.opts.serviceProxyName);
+  }
+
+  private emitDifference(): void {
+    const next = new Map<string, Entry>();
+    const dupes = new Set<string>();
+    for (const [file, state] of this.files) {
+      for (const e of state.entries) {
+        if (!this.selected(e)) continue;
+        if (next.has(e.key)) {
+          dupes.add(e.key);
+          if (!this.duplicates.has(e.key)) this.warn(`manifests: ${e.key} is defined more than once; the one in ${file} wins`, { key: e.key, file });
+        }
+        next.set(e.key, e);
+      }
+    }
+    this.duplicates = dupes;
+    const events: SourceEvent[] = [];
+    for (const [key, old] of this.emitted) {
+      if (next.has(key)) continue;
+      this.emitted.delete(key);
+      const m = old.entry.object.metadata;
+      if (old.entry.kind === 'Node') events.push({ kind: 'Node', type: 'delete', name: m?.name ?? '' });
+      else events.push({ kind: old.entry.kind, type: 'delete', namespace: m?.namespace ?? 'default', name: m?.name ?? '' });
+    }
+    for (const [key, e] of next) {
+      const json = JSON.stringify(e.object);
+      if (this.emitted.get(key)?.json === json) continue;
+      this.emitted.set(key, { entry: e, json });
+      if (e.kind === 'Service') events.push({ kind: 'Service', type: 'upsert', object: e.object });
+      else if (e.kind === 'EndpointSlice') events.push({ kind: 'EndpointSlice', type: 'upsert', object: e.object });
+      else events.push({ kind: 'Node', type: 'upsert', object: e.object });
+    }
+    if (events.length === 0 || !this.handlers) return;
+    try {
+      this.handlers.onEvents(events);
+    } catch (err) {
+      this.warn(`event handler failed: ${err instanceof Error ? err.message : String(err)}`, { error: err });
+    }
+  }
+}
