@@ -57,6 +57,7 @@ export function defaultSettings(nodeName: string, isTTY = false): Settings {
     healthzBindAddress: `0.0.0.0:${DEFAULT_HEALTHZ_PORT}`,
     metricsBindAddress: `127.0.0.1:${DEFAULT_METRICS_PORT}`,
     stateDir: '/var/lib/ipvs-proxy',
+    sysctlMode: 'write',
     logLevel: 'info',
     logFormat: isTTY ? 'text' : 'json',
   };
@@ -185,6 +186,7 @@ function applyLayer(base: Settings, layer: SettingsLayer): Settings {
   if (layer.healthzBindAddress !== undefined) next.healthzBindAddress = layer.healthzBindAddress;
   if (layer.metricsBindAddress !== undefined) next.metricsBindAddress = layer.metricsBindAddress;
   if (layer.stateDir !== undefined) next.stateDir = layer.stateDir;
+  if (layer.sysctlMode !== undefined) next.sysctlMode = layer.sysctlMode;
   if (layer.logLevel !== undefined) next.logLevel = layer.logLevel;
   if (layer.logFormat !== undefined) next.logFormat = layer.logFormat;
   return next;

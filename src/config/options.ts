@@ -11,6 +11,7 @@ export type SchedulerFlag = (typeof SCHEDULER_FLAGS)[number];
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const LOG_FORMATS = ['json', 'text'] as const;
+export const SYSCTL_MODES = ['write', 'check'] as const;
 
 export const DEFAULT_HEALTHZ_PORT = 10256;
 export const DEFAULT_METRICS_PORT = 10249;
@@ -22,7 +23,7 @@ export const CONFIG_KEYS = [
   'nodeportAddresses', 'nodeportRange', 'serviceCidrs', 'excludeCidrs', 'strictArp',
   'tcpTimeout', 'tcpfinTimeout', 'udpTimeout', 'gracefulTerminationTimeout',
   'masqueradeAll', 'clusterCidr', 'masqueradeBit',
-  'healthzBindAddress', 'metricsBindAddress', 'stateDir', 'logLevel', 'logFormat',
+  'healthzBindAddress', 'metricsBindAddress', 'stateDir', 'sysctlMode', 'logLevel', 'logFormat',
   'statusRedis', 'statusRedisPasswordFile',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -95,6 +96,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'address of the Prometheus /metrics endpoint' },
   { key: 'stateDir', flag: '--state-dir', kind: 'text', valueName: 'path', defaultText: '/var/lib/ipvs-proxy', allowed: 'an absolute directory path',
     description: 'where the record of what the agent owns is kept' },
+  { key: 'sysctlMode', flag: '--sysctl-mode', kind: 'text', valueName: 'mode', defaultText: 'write', allowed: `one of ${SYSCTL_MODES.join(', ')}`,
+    description: 'write the node sysctls IPVS needs, or only check them and report the wrong ones (for pods without privileged)' },
   { key: 'logLevel', flag: '--log-level', kind: 'text', valueName: 'level', defaultText: 'info', allowed: `one of ${LOG_LEVELS.join(', ')}`,
     description: 'log verbosity' },
   { key: 'logFormat', flag: '--log-format', kind: 'text', valueName: 'format', defaultText: 'json, or text on a terminal', allowed: `one of ${LOG_FORMATS.join(', ')}`,

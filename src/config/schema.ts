@@ -6,7 +6,7 @@ import { parseDurationMs } from './duration.js';
 import { ConfigIssue, ConfigSource } from './errors.js';
 import { formatBindAddress, isCidr, parseBindAddress, parsePortRange } from './network.js';
 import {
-  CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, Scheduler,
+  CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, SYSCTL_MODES, Scheduler,
   SchedulerFlag, optionSpec,
 } from './options.js';
 
@@ -131,6 +131,7 @@ export const layerSchema = z.strictObject({
   healthzBindAddress: bindAddress(),
   metricsBindAddress: bindAddress(),
   stateDir: absolutePath,
+  sysctlMode: oneOf(SYSCTL_MODES),
   logLevel: oneOf(LOG_LEVELS),
   logFormat: oneOf(LOG_FORMATS),
   statusRedis: redisUrl,

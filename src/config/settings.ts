@@ -32,6 +32,11 @@ export interface Settings {
   healthzBindAddress: string;
   metricsBindAddress: string;
   stateDir: string;
+  /**
+   * 'write': set the node sysctls the agent needs (privileged pods); 'check': only read them and
+   * report the wrong ones (capabilities-only pods, where /proc/sys is read-only). Unset: 'write'.
+   */
+  sysctlMode?: 'write' | 'check';
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   logFormat: 'json' | 'text';
   statusRedis?: string;

@@ -154,7 +154,9 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
     for (const loadModules of [false, true]) {
       const objects = render(['--set', 'securityContext.mode=capabilities', '--set', `loadModules=${loadModules}`]);
       for (const object of objects) validateObject(object);
-      const context = agent(daemonSet(objects)).securityContext;
+      const container = agent(daemonSet(objects));
+      assert.deepEqual(container.args, ['run', '--config', '/etc/ipvs-proxy/config.yaml', '--sysctl-mode=check']);
+      const context = container.securityContext;
       assert.equal(context?.privileged, false);
       assert.deepEqual(context?.capabilities?.drop, ['ALL']);
       assert.deepEqual(context?.capabilities?.add, loadModules ? ['NET_ADMIN', 'NET_RAW', 'SYS_MODULE'] : ['NET_ADMIN', 'NET_RAW']);

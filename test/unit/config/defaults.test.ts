@@ -27,6 +27,7 @@ describe('defaults', () => {
       healthzBindAddress: '0.0.0.0:10256',
       metricsBindAddress: '127.0.0.1:10249',
       stateDir: '/var/lib/ipvs-proxy',
+      sysctlMode: 'write',
       logLevel: 'info',
       logFormat: 'json',
     };

@@ -41,6 +41,7 @@ const BAD: Record<ConfigKey, { flag?: unknown; file: unknown }> = {
   healthzBindAddress: { flag: '0.0.0.0', file: 'localhost:10256' },
   metricsBindAddress: { flag: '127.0.0.1:70000', file: '::1:10249' },
   stateDir: { flag: 'relative/dir', file: 'var/lib' },
+  sysctlMode: { flag: 'skip', file: 'read' },
   logLevel: { flag: 'trace', file: 'verbose' },
   logFormat: { flag: 'xml', file: 'logfmt' },
   statusRedis: { flag: 'http://redis:6379', file: 'redis-host:6379' },
