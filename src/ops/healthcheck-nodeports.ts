@@ -3,6 +3,7 @@
 // node and only sends traffic to nodes that answer 200, i.e. that have a local ready endpoint.
 // Same body and headers as kube-proxy, so load balancers configured for it see no difference.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import ipaddr from 'ipaddr.js';
 import type { HealthState } from './health.js';
 import { closeServer, formatHostPort, listen, ListenError } from './http.js';
 
@@ -70,6 +71,8 @@ export class HealthCheckNodePorts {
 
   constructor(private readonly options: HealthCheckNodePortsOptions) {
     if (options.addresses.length === 0) throw new RangeError('HealthCheckNodePorts needs at least one address');
+    // Literal addresses only: a host name could resolve to anything, a VIP among them.
+    for (const a of options.addresses) if (!ipaddr.isValid(a)) throw new RangeError(`not an IP address: "${a}"`);
   }
 
   /**

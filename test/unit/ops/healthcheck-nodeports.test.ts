@@ -177,3 +177,10 @@ test('concurrent updates do not open a port twice', async () => {
     await hc.close();
   }
 });
+
+test('addresses must be IP literals', () => {
+  const health = new HealthState({ syncPeriodMs: 1_000 });
+  assert.throws(() => new HealthCheckNodePorts({ addresses: [], health }), RangeError);
+  assert.throws(() => new HealthCheckNodePorts({ addresses: ['localhost'], health }), /not an IP address: "localhost"/);
+  assert.doesNotThrow(() => new HealthCheckNodePorts({ addresses: ['192.168.0.10', 'fd00::10'], health }));
+});
