@@ -16,7 +16,7 @@ import { ServiceModel } from '../model/service-model.js';
 import type { FleetPublisher } from '../fleet/publisher.js';
 import { nodeIndependentDigest } from '../fleet/digest.js';
 import type { HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
-import { healthCheckServices } from './healthchecks.js';
+import { HealthCheckIndex } from './healthchecks.js';
 
 export interface AgentDeps extends Omit<ProxierDeps, 'settings'> {
   settings: Settings;
@@ -39,6 +39,8 @@ export interface OnceResult {
   change: DesiredChange;
 }
 
+const DUMMY_LINK = 'kube-ipvs0';
+
 /** A warning is logged (and sent as an Event) once per distinct text, not once per sync. */
 const MAX_REMEMBERED_WARNINGS = 10_000;
 
@@ -47,6 +49,7 @@ export class Agent {
   readonly proxier: Proxier;
   private runner: SyncRunner | undefined;
   private readonly warned = new Set<string>();
+  private readonly healthCheckIndex: HealthCheckIndex;
   private stopping = false;
 
   constructor(private readonly deps: AgentDeps) {
@@ -56,7 +59,11 @@ export class Agent {
       scheduler: s.scheduler,
       schedulerFlags: s.schedulerFlags,
       nodePortAddresses: s.nodePortAddresses,
+      serviceProxyName: s.serviceProxyName,
+      ipFamilies: ['inet', 'inet6'],
+      dummyLinkName: DUMMY_LINK,
     });
+    this.healthCheckIndex = new HealthCheckIndex(s.nodeName);
     this.proxier = new Proxier({ ...deps, settings: s });
   }
 
@@ -128,7 +135,7 @@ export class Agent {
 
   /** One dump of IPVS and addresses; adopt what is ours; node settings. */
   private async readKernel(): Promise<SyncResult> {
-    const change = this.model.peekState();
+    const change = this.model.state();
     const start = await this.proxier.start(change);
     for (const f of start.foreign) {
       this.deps.logger.info(`leaving ${f.kind} ${f.key} alone: ${f.reason === 'excluded' ? 'inside --exclude-cidrs' : 'not created by ipvs-proxy'}`, { op: 'adopt' });
@@ -138,9 +145,12 @@ export class Agent {
 
   private onEvents(events: SourceEvent[]): void {
     this.model.apply(events);
+    this.healthCheckIndex.apply(events);
     const now = Date.now();
     this.deps.health?.queued();
     this.deps.metrics?.syncQueued(now);
+    const pending = this.model.pendingChanges();
+    this.deps.metrics?.setPending(pending.services, pending.endpointSlices);
     this.runner?.request();
   }
 
@@ -156,7 +166,8 @@ export class Agent {
     if (metrics) {
       const services = change.changedServices.size;
       metrics.countChanges(services, change.changedVirtualServers.size);
-      metrics.setPending(0, 0);
+      const pending = this.model.pendingChanges();
+      metrics.setPending(pending.services, pending.endpointSlices);
       const counts = this.model.noLocalEndpoints();
       metrics.setNoLocalEndpoints('external', counts.External);
       metrics.setNoLocalEndpoints('internal', counts.Internal);
@@ -200,7 +211,7 @@ export class Agent {
     }
     if (this.deps.healthChecks) {
       this.deps.healthChecks
-        .update(healthCheckServices(this.model))
+        .update(this.healthCheckIndex.targets(this.model.state()))
         .then((warnings) => {
           for (const w of warnings) {
             const text = `health check node port ${w.port} for ${w.namespace}/${w.name}: ${w.message}`;
@@ -213,7 +224,7 @@ export class Agent {
         .catch((err: Error) => logger.error(`health check node ports: ${err.message}`));
     }
     if (fleet) {
-      const state = this.model.peekState();
+      const state = this.model.state();
       fleet.publish({
         at: now,
         durationMs: r.durationMs,

@@ -108,7 +108,7 @@ async function runForever(base: AgentDeps): Promise<number> {
   const health = new HealthState({ syncPeriodMs: settings.syncPeriodMs });
   let agent: Agent | undefined;
   const metrics = new ProxyMetrics({
-    trafficSource: async () => (agent ? serviceTrafficStats(await base.ipvs.dump(), agent.model.peekState()) : []),
+    trafficSource: async () => (agent ? serviceTrafficStats(await base.ipvs.dump(), agent.model.state()) : []),
   });
   const healthChecks = new HealthCheckNodePorts({
     addresses: nodePortBindAddresses(settings, await base.links.listAddresses()),

@@ -45,6 +45,9 @@ async function desiredFromSource(opts: Record<string, unknown>, links: LinkClien
     scheduler: settings.scheduler,
     schedulerFlags: settings.schedulerFlags,
     nodePortAddresses: settings.nodePortAddresses,
+    serviceProxyName: settings.serviceProxyName,
+    ipFamilies: ['inet', 'inet6'],
+    dummyLinkName: 'kube-ipvs0',
   });
   source.start({ onEvents: (events) => model.apply(events), onWarning: (m) => process.stderr.write(`ipvs-proxy: ${m}\n`) });
   try {
