@@ -118,10 +118,7 @@ export class ManifestSource implements ServiceSource {
   }
 
   private watchPath(): void {
-    const schedule = (): void => {
-      clearTimeout(this.debounceTimer);
-      this.debounceTimer = setTimeout(() => void this.reload(), this.opts.debounceMs ?? 100);
-    };
+    const schedule = (): void => this.scheduleReload();
     // Watching the directory, not the file: editors and ConfigMap updates replace files by rename.
     let isDir = false;
     try {
@@ -142,6 +139,12 @@ export class ManifestSource implements ServiceSource {
     } catch (err) {
       this.warn(`manifests: cannot watch ${target} (${err instanceof Error ? err.message : String(err)}); polling only`, { path: target });
     }
+  }
+
+  private scheduleReload(): void {
+    if (this.stopped) return;
+    clearTimeout(this.debounceTimer);
+    this.debounceTimer = setTimeout(() => void this.reload(), this.opts.debounceMs ?? 100);
   }
 
   private async listFiles(): Promise<string[]> {
@@ -187,6 +190,13 @@ export class ManifestSource implements ServiceSource {
       if (!st.isFile()) return;
       size = st.size;
       signature = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+      // A file changed moments ago may still be being written (truncate, then write): let it
+      // settle first, so a half-written file never deletes its Services for a moment.
+      const settleMs = this.opts.debounceMs ?? 100;
+      if (this.loaded && prev?.signature !== signature && Date.now() - Number(st.mtimeNs / 1_000_000n) < settleMs) {
+        this.scheduleReload();
+        return;
+      }
     } catch (err) {
       // Vanished between readdir and stat: the next reload drops it.
       if (prev) this.warn(`manifests: cannot stat ${path}: ${err instanceof Error ? err.message : String(err)}`, { file: path });
