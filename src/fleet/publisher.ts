@@ -65,7 +65,8 @@ export class FleetPublisher {
   private heartbeat: NodeJS.Timeout | undefined;
   private readyWatchdog: NodeJS.Timeout | undefined;
 
-  private last: SyncReport | undefined;
+  private last: Omit<SyncReport, 'networkProgrammingMs'> | undefined;
+  private lastGoodSync: { at: number; durationMs: number } | null = null;
   private syncErrors = 0;
   private lastError: string | null = null;
   private driftTotal = 0;
@@ -118,14 +119,16 @@ export class FleetPublisher {
   publish(report: SyncReport): void {
     if (this.closed) return;
     for (const ms of report.networkProgrammingMs ?? []) this.latency.record(ms, report.at);
+    // The digest describes the desired state, which the model computed whatever the kernel
+    // said; a failed sync shows in the errors (and in lastSync staying on the last good one).
+    const { networkProgrammingMs: _samples, ...rest } = report;
+    this.last = rest;
     if (report.ok) {
-      this.last = report;
+      this.lastGoodSync = { at: report.at, durationMs: report.durationMs };
       this.lastError = null;
     } else {
       this.syncErrors += 1;
       this.lastError = (report.error ?? 'sync failed').slice(0, MAX_ERROR_LENGTH);
-      // A failed sync keeps the last good state's digest: that is what the kernel holds.
-      this.last = this.last ? { ...this.last, healthy: report.healthy } : undefined;
     }
     this.driftTotal += report.driftFound ?? 0;
     if (report.ok && report.driftFound !== undefined) this.lastDrift = report.driftFound;
@@ -159,7 +162,7 @@ export class FleetPublisher {
       publishedAt: now,
       ttlMs: this.options.ttlMs,
       healthy: this.options.healthy ? this.options.healthy() : (last?.healthy ?? false),
-      lastSync: last ? { at: last.at, durationMs: last.durationMs } : null,
+      lastSync: this.lastGoodSync,
       counts: last ? { ...last.counts } : { virtualServers: 0, realServers: 0, addresses: 0 },
       digest: last ? last.digest : null,
       resourceVersions: last ? { ...last.resourceVersions } : null,
