@@ -109,7 +109,7 @@ test('/healthz and /livez over HTTP: codes, kube-proxy body, headers and counter
   const server = await startHealthServer({ bindAddress: '127.0.0.1:0', health, metrics });
   const base = `http://127.0.0.1:${server.address.port}`;
   try {
-    let r = await fetch(`${base}/healthz`);
+    let r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 200);
     assert.equal(r.headers.get('content-type'), 'application/json');
     assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
@@ -122,27 +122,27 @@ test('/healthz and /livez over HTTP: codes, kube-proxy body, headers and counter
     health.synced();
     health.queued();
     c.advance(2_001);
-    r = await fetch(`${base}/healthz`);
+    r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 503);
     assert.deepEqual(await r.json(), {
       lastUpdated: '2026-11-25T18:00:00.000Z',
       currentTime: '2026-11-25T18:00:02.001Z',
       nodeEligible: true,
     });
-    r = await fetch(`${base}/livez`);
+    r = await fetch(`${base}/livez`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 503);
     await r.text();
 
     health.synced();
     health.nodeEligible(false);
-    r = await fetch(`${base}/healthz`);
+    r = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 503);
     assert.equal(((await r.json()) as { nodeEligible: boolean }).nodeEligible, false);
-    r = await fetch(`${base}/livez`);
+    r = await fetch(`${base}/livez`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 200, 'livez is the timing check alone');
     await r.text();
 
-    r = await fetch(`${base}/other`);
+    r = await fetch(`${base}/other`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 404);
     await r.text();
 
@@ -161,7 +161,7 @@ test('shutting down turns /healthz to 503 so that load balancers drain the node'
   const server = await startHealthServer({ bindAddress: '127.0.0.1:0', health });
   try {
     health.shuttingDown();
-    const r = await fetch(`http://127.0.0.1:${server.address.port}/healthz`);
+    const r = await fetch(`http://127.0.0.1:${server.address.port}/healthz`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 503);
     await r.text();
   } finally {

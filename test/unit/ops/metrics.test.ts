@@ -14,7 +14,7 @@ import { serviceKey } from '../../../src/ipvs/keys.js';
 async function scrape(metrics: ProxyMetrics): Promise<string> {
   const server = await startMetricsServer({ bindAddress: '127.0.0.1:0', registry: metrics.registry });
   try {
-    const r = await fetch(`http://127.0.0.1:${server.address.port}/metrics`);
+    const r = await fetch(`http://127.0.0.1:${server.address.port}/metrics`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
     return await r.text();
@@ -164,9 +164,9 @@ test('/proxyMode answers ipvs and unknown paths 404', async () => {
   const m = new ProxyMetrics();
   const server = await startMetricsServer({ bindAddress: '127.0.0.1:0', registry: m.registry });
   try {
-    let r = await fetch(`http://127.0.0.1:${server.address.port}/proxyMode`);
+    let r = await fetch(`http://127.0.0.1:${server.address.port}/proxyMode`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(await r.text(), 'ipvs');
-    r = await fetch(`http://127.0.0.1:${server.address.port}/nope`);
+    r = await fetch(`http://127.0.0.1:${server.address.port}/nope`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(r.status, 404);
     await r.text();
   } finally {
