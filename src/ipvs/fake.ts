@@ -71,7 +71,11 @@ function zeroStats(): IpvsStats {
 }
 
 /** Canonical text of an address of the given family, or undefined when it is not one. */
+const DOTTED_QUAD = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 export function canonicalAddress(family: Family, address: string): string | undefined {
+  // Plain dotted quads are already canonical (and the common case by far).
+  if (DOTTED_QUAD.test(address)) return family === 'inet' ? address : undefined;
   if (!ipaddr.isValid(address)) return undefined;
   const parsed = ipaddr.parse(address);
   if ((parsed.kind() === 'ipv4') !== (family === 'inet')) return undefined;

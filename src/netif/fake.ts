@@ -47,9 +47,11 @@ export class FakeLinks implements LinkClient {
       }
       return { ifindex: existing.ifindex, created: false };
     }
-    // One RTM_NEWLINK with IFF_UP creates the link already up.
+    // One RTM_NEWLINK with IFF_UP creates the link already up; like the kernel, bringing it up
+    // gives it an IPv6 link-local address.
     this.writes++;
     const link = this.addLink(name, 'dummy');
+    this.seedAddress(name, `fe80::${link.ifindex.toString(16)}:ff:fe00:${link.ifindex.toString(16)}`, 64);
     return { ifindex: link.ifindex, created: true };
   }
 

@@ -18,10 +18,22 @@ export class CidrSet {
     this.ranges = cidrs.map((c) => ipaddr.parseCIDR(c));
   }
 
+  private readonly memo = new Map<string, boolean>();
+
   contains(address: string): boolean {
-    if (!ipaddr.isValid(address)) return false;
-    const a = ipaddr.parse(address);
-    return this.ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
+    if (this.ranges.length === 0) return false;
+    let hit = this.memo.get(address);
+    if (hit === undefined) {
+      hit = false;
+      if (ipaddr.isValid(address)) {
+        const a = ipaddr.parse(address);
+        hit = this.ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
+      }
+      // Addresses repeat across passes; bounded so churn of VIPs cannot grow it without end.
+      if (this.memo.size > 100_000) this.memo.clear();
+      this.memo.set(address, hit);
+    }
+    return hit;
   }
 
   get empty(): boolean {

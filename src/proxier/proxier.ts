@@ -10,7 +10,8 @@ import { appliedFromEntry, codeOf, executePlan, messageOf } from './apply.js';
 import { diffAddresses, diffVirtualServers, emptyPlan, type AppliedTable, type IpvsPlan } from './diff.js';
 import { DrainTracker, type DrainEntry } from './graceful.js';
 import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, type AdoptionContext, type Verdict } from './ownership.js';
-import { composeRecord, type StateRecord } from './state-record.js';
+import { RecordKeeper } from './record-keeper.js';
+import { composeRecord } from './state-record.js';
 import { canDumpReals, type ForeignObject, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink } from './vips.js';
 
@@ -37,8 +38,7 @@ export class Proxier {
   private retryAddresses = new Set<string>();
   /** The first sync after start() diffs everything: the applied table was just read in full. */
   private fullNext = true;
-  private record: StateRecord | undefined;
-  private recordJson = '';
+  private readonly records: RecordKeeper;
   private lastState: DesiredState | undefined;
 
   constructor(private readonly deps: ProxierDeps) {
@@ -46,6 +46,7 @@ export class Proxier {
     this.ownership = new Ownership(new CidrSet(deps.settings.excludeCidrs));
     this.serviceCidrs = new CidrSet(deps.settings.serviceCidrs);
     this.drains = new DrainTracker(deps.settings.gracefulTerminationTimeoutMs);
+    this.records = new RecordKeeper(deps.stateStore);
   }
 
   /** Read the kernel in full (one IPVS dump, one address dump), adopt what is ours, set node settings. */
@@ -58,8 +59,7 @@ export class Proxier {
       this.deps.stateStore.load(),
     ]);
     if (loaded.corrupt) t.errors.push({ object: 'state record', operation: 'load', code: 'EBADMSG', message: `${loaded.corrupt}; rebuilt from the kernel` });
-    this.record = loaded.record;
-    this.recordJson = loaded.record ? JSON.stringify(loaded.record) : '';
+    this.records.reset(loaded.record);
     const nodeAddresses = new Set(addresses.filter((a) => a.ifindex !== ifindex).map((a) => a.address));
     this.adopt(entries, addresses, ifindex, {
       record: loaded.record,
@@ -73,7 +73,7 @@ export class Proxier {
     await this.applyNodeSettings(t);
     this.fullNext = true;
     this.lastState = state;
-    await this.saveRecord(state, t);
+    await this.saveRecord(state, undefined, true, t);
     return this.result(t, t0, this.deps.clock.now());
   }
 
@@ -167,7 +167,7 @@ export class Proxier {
       undefined,
       loaded.record,
     );
-    this.record = loaded.record;
+    this.records.reset(loaded.record);
     this.adopt(entries, addresses, ifindex, {
       record: known,
       desired: undefined,
@@ -202,7 +202,7 @@ export class Proxier {
       });
     }
     const lastAck = this.deps.clock.now();
-    await this.saveRecord(undefined, t);
+    await this.saveRecord(undefined, [], true, t);
     return this.result(t, t0, lastAck);
   }
 
@@ -245,7 +245,7 @@ export class Proxier {
     if (claimed.length > 0 || claimedAddresses.length > 0) {
       for (const k of claimed) this.ownership.virtualServers.add(k);
       for (const a of claimedAddresses) this.ownership.addresses.add(a);
-      await this.saveRecord(state, t);
+      await this.saveRecord(state, claimed, true, t);
     }
     const bound = await this.vips.bind(addrPlan);
     const exec = await executePlan(this.deps.ipvs, plan, this.applied, (k, rk) => this.nameOf(k, rk, state));
@@ -265,7 +265,7 @@ export class Proxier {
       });
     }
     const lastAck = this.deps.clock.now();
-    await this.saveRecord(state, t);
+    await this.saveRecord(state, vsKeys, vsKeys === undefined, t);
     return this.result(t, t0, lastAck);
   }
 
@@ -377,20 +377,15 @@ export class Proxier {
     });
   }
 
-  private async saveRecord(state: DesiredState | undefined, t: PassTally): Promise<void> {
-    const record = composeRecord(this.ownership.virtualServers, this.ownership.addresses, state, this.record);
-    const json = JSON.stringify(record);
-    if (json === this.recordJson) return;
+  private async saveRecord(state: DesiredState | undefined, keys: Iterable<string> | undefined, force: boolean, t: PassTally): Promise<void> {
     await this.guard(t, 'state record', 'save', async () => {
-      await this.deps.stateStore.save(record);
-      this.record = record;
-      this.recordJson = json;
+      await this.records.save(this.ownership.virtualServers, this.ownership.addresses, state, keys, this.deps.clock.now(), force);
     });
   }
 
   private nameOf(vsKey: string, rk: string | undefined, state: DesiredState | undefined): string {
     const want = state?.virtualServers.get(vsKey);
-    const owner = want?.owner ?? this.record?.virtualServers[vsKey]?.owner;
+    const owner = want?.owner ?? this.records.entry(vsKey)?.owner;
     const vs = owner ? `virtual server ${owner.namespace}/${owner.name}:${owner.portName || owner.kind} ${vsKey}` : `virtual server ${vsKey}`;
     if (rk === undefined) return vs;
     const pod = want?.reals.find((r) => realKey(r) === rk)?.pod;

@@ -6,6 +6,11 @@ import { codeOf, isDoubtCode, messageOf } from './apply.js';
 import { hostPrefix, type AddressPlan, type AppliedAddress } from './diff.js';
 import type { ObjectError } from './types.js';
 
+/** fe80::/10 */
+export function isLinkLocal(address: string): boolean {
+  return /^fe[89ab][0-9a-f]:/i.test(address);
+}
+
 export interface AddressOutcome {
   writes: number;
   errors: ObjectError[];
@@ -37,6 +42,8 @@ export class VipLink {
         this.onOtherLinks.add(a.address);
         continue;
       }
+      // The kernel gives every link that comes up an IPv6 link-local address: not a VIP, nobody's.
+      if (isLinkLocal(a.address)) continue;
       this.present.add(a.address);
       if (owned(a.address)) this.applied.set(a.address, { family: a.family, prefixLen: a.prefixLen });
       else notOwned.push(a.address);

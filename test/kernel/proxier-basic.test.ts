@@ -56,7 +56,8 @@ async function ipvsadm(ns: Netns): Promise<string[]> {
 async function vips(ns: Netns): Promise<string[]> {
   const out = await ns.exec('ip', ['-o', 'addr', 'show', 'dev', 'kube-ipvs0']);
   if (out.code !== 0) return [];
-  return out.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/)[3]).sort();
+  // The kernel's own IPv6 link-local address is not a VIP.
+  return out.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/)[3]).filter((a) => !a.startsWith('fe80:')).sort();
 }
 
 const web = (reals: string[]) => desiredVs(vs('10.96.0.10', 80), reals.map((a) => real(a, 9376, 1, `web-${a.split('.')[3]}`)));

@@ -122,3 +122,10 @@ export async function table(ipvs: FakeIpvs): Promise<string[]> {
   }
   return out;
 }
+
+/** "address/prefix" of every VIP on kube-ipvs0, without the kernel's IPv6 link-local address. */
+export async function vipsOf(links: FakeLinks): Promise<string[]> {
+  const idx = await links.linkIndex('kube-ipvs0');
+  if (idx === undefined) return [];
+  return (await links.listAddresses(idx)).filter((a) => !a.address.startsWith('fe80:')).map((a) => `${a.address}/${a.prefixLen}`);
+}

@@ -1,0 +1,104 @@
+// Keeps the state record in step with ownership at a cost that does not grow with the number of
+// services per sync: entries are refreshed only for the keys a pass touched, the record is written
+// at once when ownership changes (the crash-safety rule), and name-only changes (a new pod behind
+// an endpoint) are written at most once per `namesDebounceMs` or at the next full pass.
+import { realKey } from '../ipvs/keys.js';
+import type { DesiredState } from '../model/types.js';
+import { emptyRecord, type RecordedVirtualServer, type StateRecord } from './state-record.js';
+import type { StateStore } from './types.js';
+
+function entryFor(key: string, desired: DesiredState | undefined, fallback: RecordedVirtualServer | undefined): RecordedVirtualServer {
+  const want = desired?.virtualServers.get(key);
+  if (!want) return fallback ?? { reals: {} };
+  const reals: RecordedVirtualServer['reals'] = {};
+  for (const r of want.reals) {
+    if (!r.pod && !r.nodeName) continue;
+    const names: RecordedVirtualServer['reals'][string] = {};
+    if (r.pod) names.pod = `${r.pod.namespace}/${r.pod.name}`;
+    if (r.nodeName) names.node = r.nodeName;
+    reals[realKey(r)] = names;
+  }
+  const { namespace, name, portName, kind } = want.owner;
+  // Fixed key order, so an unchanged entry serialises to the same text as the one loaded.
+  return { owner: { namespace, name, portName, kind }, reals };
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+export class RecordKeeper {
+  private readonly entries = new Map<string, RecordedVirtualServer>();
+  private readonly entryText = new Map<string, string>();
+  private savedVs = new Set<string>();
+  private savedAddresses = new Set<string>();
+  private namesDirty = false;
+  private lastWrite = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly store: StateStore, private readonly namesDebounceMs = 1000) {}
+
+  /** Start from a loaded record: what is on disk now. */
+  reset(record: StateRecord | undefined): void {
+    this.entries.clear();
+    this.entryText.clear();
+    this.savedVs = new Set(Object.keys(record?.virtualServers ?? {}));
+    this.savedAddresses = new Set(record?.addresses ?? []);
+    for (const [k, e] of Object.entries(record?.virtualServers ?? {})) {
+      this.entries.set(k, e);
+      this.entryText.set(k, JSON.stringify(e));
+    }
+    this.namesDirty = false;
+  }
+
+  /** The name entry of a key (owner, pods), from the desired state or the record. */
+  entry(key: string): RecordedVirtualServer | undefined {
+    return this.entries.get(key);
+  }
+
+  /**
+   * Bring the record in line with the owned sets, refreshing names of `keys` (all when undefined),
+   * and write it when ownership changed, or names changed and `force` or the debounce allows.
+   * Resolves true when a record was written.
+   */
+  async save(
+    ownedVs: ReadonlySet<string>,
+    ownedAddresses: ReadonlySet<string>,
+    desired: DesiredState | undefined,
+    keys: Iterable<string> | undefined,
+    now: number,
+    force: boolean,
+  ): Promise<boolean> {
+    const structural = !sameSet(ownedVs, this.savedVs) || !sameSet(ownedAddresses, this.savedAddresses);
+    if (structural) {
+      for (const k of [...this.entries.keys()]) if (!ownedVs.has(k)) this.forget(k);
+      for (const k of ownedVs) if (!this.entries.has(k)) this.refresh(k, desired);
+    }
+    for (const k of keys ?? ownedVs) if (ownedVs.has(k)) this.refresh(k, desired);
+    if (!structural && !(this.namesDirty && (force || now - this.lastWrite >= this.namesDebounceMs))) return false;
+    const record = emptyRecord();
+    for (const k of [...ownedVs].sort()) record.virtualServers[k] = this.entries.get(k) ?? { reals: {} };
+    record.addresses = [...ownedAddresses].sort();
+    await this.store.save(record);
+    this.savedVs = new Set(ownedVs);
+    this.savedAddresses = new Set(ownedAddresses);
+    this.namesDirty = false;
+    this.lastWrite = now;
+    return true;
+  }
+
+  private refresh(key: string, desired: DesiredState | undefined): void {
+    const e = entryFor(key, desired, this.entries.get(key));
+    const text = JSON.stringify(e);
+    if (text === this.entryText.get(key)) return;
+    this.entries.set(key, e);
+    this.entryText.set(key, text);
+    this.namesDirty = true;
+  }
+
+  private forget(key: string): void {
+    this.entries.delete(key);
+    this.entryText.delete(key);
+  }
+}
