@@ -6,8 +6,8 @@ import { parseDurationMs } from './duration.js';
 import { ConfigIssue, ConfigSource } from './errors.js';
 import { formatBindAddress, isCidr, parseBindAddress, parsePortRange } from './network.js';
 import {
-  CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, SYSCTL_MODES, Scheduler,
-  SchedulerFlag, optionSpec,
+  CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, SYSCTL_MODES, SchedulerFlag,
+  optionSpec,
 } from './options.js';
 
 const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value));
@@ -21,34 +21,35 @@ const listText = z
   .transform((value) => (Array.isArray(value) ? value : [value]).flatMap((item) => item.split(',')))
   .transform((items) => items.map((item) => item.trim()).filter((item) => item !== ''));
 
-function checked<T>(base: z.ZodType<string>, parse: (text: string) => T | undefined) {
-  return base.transform((text, ctx): T => {
+/** Text parsed by `parse`; undefined from it is an issue saying the text is not `what`. */
+function checked<T>(what: string, parse: (text: string) => T | undefined) {
+  return scalarText.transform((text, ctx): T => {
     const parsed = parse(text);
     if (parsed === undefined) {
-      ctx.addIssue({ code: 'custom', message: `${show(text)} is not valid` });
+      ctx.addIssue({ code: 'custom', message: `${show(text)} is not ${what}` });
       return z.NEVER;
     }
     return parsed;
   });
 }
 
-function oneOf<const T extends readonly string[]>(values: T) {
-  return checked(scalarText, (text) => (values as readonly string[]).includes(text) ? (text as T[number]) : undefined);
+function oneOf<const T extends readonly string[]>(values: T, what: string) {
+  return checked(what, (text) => (values as readonly string[]).includes(text) ? (text as T[number]) : undefined);
 }
 
 /** Optional text; '' means "explicitly unset" (null), so a flag can clear a file's value. */
 const optionalText = scalarText.transform((text) => (text === '' ? null : text));
 
-const durationMs = checked(scalarText, parseDurationMs);
-const positiveDurationMs = checked(scalarText, (text) => {
+const durationMs = checked('a duration', parseDurationMs);
+const positiveDurationMs = checked('a duration above zero', (text) => {
   const ms = parseDurationMs(text);
   return ms !== undefined && ms > 0 ? ms : undefined;
 });
-const timeoutSeconds = checked(scalarText, (text) => {
+const timeoutSeconds = checked('a duration in whole seconds', (text) => {
   const ms = parseDurationMs(text);
   return ms !== undefined && ms % 1000 === 0 ? ms / 1000 : undefined;
 });
-const boolean = checked(scalarText, (text) => (text === 'true' ? true : text === 'false' ? false : undefined));
+const boolean = checked('a boolean', (text) => (text === 'true' ? true : text === 'false' ? false : undefined));
 
 function cidrList() {
   return listText.superRefine((items, ctx) => {
@@ -77,20 +78,20 @@ const schedulerFlags = listText.transform((items, ctx): SchedulerFlag[] => {
   return [...new Set(items)] as SchedulerFlag[];
 });
 
-const masqueradeBit = checked(scalarText, (text) => {
+const masqueradeBit = checked('a bit number from 0 to 31', (text) => {
   if (!/^\d+$/.test(text)) return undefined;
   const bit = Number(text);
   return bit <= 31 ? bit : undefined;
 });
 
 function bindAddress() {
-  return checked(scalarText, (text) => {
+  return checked('an IP address with a port', (text) => {
     const parsed = parseBindAddress(text);
     return parsed ? formatBindAddress(parsed) : undefined;
   });
 }
 
-const absolutePath = checked(scalarText, (text) => (text.startsWith('/') ? text : undefined));
+const absolutePath = checked('an absolute path', (text) => (text.startsWith('/') ? text : undefined));
 
 const redisUrl = scalarText.transform((text, ctx) => {
   if (text === '') return null;
@@ -112,12 +113,12 @@ export const layerSchema = z.strictObject({
   manifests: optionalText,
   nodeName: optionalText,
   serviceProxyName: optionalText,
-  scheduler: oneOf(SCHEDULERS),
+  scheduler: oneOf(SCHEDULERS, 'a known IPVS scheduler'),
   schedulerFlags,
   syncPeriod: positiveDurationMs,
   minSyncPeriod: durationMs,
   nodeportAddresses,
-  nodeportRange: checked(scalarText, parsePortRange),
+  nodeportRange: checked('a port range', parsePortRange),
   serviceCidrs: cidrList(),
   excludeCidrs: cidrList(),
   strictArp: boolean,
@@ -131,9 +132,9 @@ export const layerSchema = z.strictObject({
   healthzBindAddress: bindAddress(),
   metricsBindAddress: bindAddress(),
   stateDir: absolutePath,
-  sysctlMode: oneOf(SYSCTL_MODES),
-  logLevel: oneOf(LOG_LEVELS),
-  logFormat: oneOf(LOG_FORMATS),
+  sysctlMode: oneOf(SYSCTL_MODES, 'a sysctl mode'),
+  logLevel: oneOf(LOG_LEVELS, 'a log level'),
+  logFormat: oneOf(LOG_FORMATS, 'a log format'),
   statusRedis: redisUrl,
   statusRedisPasswordFile: optionalText,
 } satisfies Record<ConfigKey, z.ZodType>).partial();
@@ -194,4 +195,3 @@ function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
-export type { Scheduler };

@@ -90,7 +90,7 @@ describe('every invalid key names itself and its allowed values', () => {
     );
     assert.deepEqual(error.issues.map((issue) => issue.key).sort(), ['--log-format', '--scheduler', 'excludeCidrs', 'syncPeriod']);
     assert.match(error.message, /4 problems/);
-    assert.match(error.message, /--scheduler: 'nope' is not valid; allowed: one of rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh, fo, ovf, twos/);
+    assert.match(error.message, /--scheduler: 'nope' is not a known IPVS scheduler; allowed: one of rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh, fo, ovf, twos/);
   });
 
   it('names an unknown config file key and lists the known ones', () => {

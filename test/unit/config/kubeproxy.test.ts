@@ -171,7 +171,7 @@ describe('KubeProxyConfiguration (kubeadm ConfigMap)', () => {
       'ipvs.tcpTimeout',
     ]);
     for (const issue of error.issues) assert.equal(issue.source, 'kube-proxy config');
-    assert.match(error.message, /config\.conf: ipvs\.scheduler: 'roundrobin' is not valid; allowed: one of rr, wrr/);
+    assert.match(error.message, /config\.conf: ipvs\.scheduler: 'roundrobin' is not a known IPVS scheduler; allowed: one of rr, wrr/);
   });
 
   it('checks the minimum sync period against the sync period with kube-proxy names', () => {
