@@ -13,6 +13,12 @@ export interface HealthStateOptions {
   syncPeriodMs: number;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
+  /**
+   * Count the first sync as queued from construction, so that an agent that never manages a
+   * first sync (API server unreachable) turns unhealthy after 2 x syncPeriod instead of looking
+   * idle. Default false.
+   */
+  firstSyncPending?: boolean;
 }
 
 export interface HealthSnapshot {
@@ -46,6 +52,7 @@ export class HealthState {
     if (!(options.syncPeriodMs > 0)) throw new RangeError(`syncPeriodMs must be > 0, got ${options.syncPeriodMs}`);
     this.timeoutMs = 2 * options.syncPeriodMs;
     this.now = options.now ?? Date.now;
+    if (options.firstSyncPending) this.pendingSince = this.now();
   }
 
   /** A change arrived that the kernel does not reflect yet. Only the oldest time matters. */

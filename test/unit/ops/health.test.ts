@@ -181,3 +181,17 @@ test('a taken health port is a ListenError with the code', async () => {
     await first.close();
   }
 });
+
+test('firstSyncPending: an agent that never syncs turns unhealthy after 2 x syncPeriod', () => {
+  const c = clock();
+  const h = new HealthState({ syncPeriodMs: 1_000, now: c.now, firstSyncPending: true });
+  c.advance(2_000);
+  assert.equal(h.snapshot().live, true);
+  c.advance(1);
+  assert.equal(h.snapshot().live, false);
+  h.synced();
+  assert.equal(h.snapshot().live, true);
+  const idle = new HealthState({ syncPeriodMs: 1_000, now: c.now });
+  c.advance(10_000);
+  assert.equal(idle.snapshot().live, true, 'default: nothing queued, healthy');
+});
