@@ -240,9 +240,10 @@ export class Proxier {
       });
     }
     // Claim before programming, so a crash mid-sync leaves a record that covers the kernel.
-    const claimed = [...plan.addServices.map((p) => p.vsKey), ...plan.addReals.map((p) => p.vsKey)].filter((k) => !this.ownership.virtualServers.has(k));
+    const claimed = new Set<string>();
+    for (const p of [...plan.addServices, ...plan.addReals]) if (!this.ownership.virtualServers.has(p.vsKey)) claimed.add(p.vsKey);
     const claimedAddresses = addrPlan.add.map((a) => a.address).filter((a) => !this.ownership.addresses.has(a));
-    if (claimed.length > 0 || claimedAddresses.length > 0) {
+    if (claimed.size > 0 || claimedAddresses.length > 0) {
       for (const k of claimed) this.ownership.virtualServers.add(k);
       for (const a of claimedAddresses) this.ownership.addresses.add(a);
       await this.saveRecord(state, claimed, true, t);

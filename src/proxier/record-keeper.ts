@@ -3,7 +3,7 @@
 // at once when ownership changes (the crash-safety rule), and name-only changes (a new pod behind
 // an endpoint) are written at most once per `namesDebounceMs` or at the next full pass.
 import { realKey } from '../ipvs/keys.js';
-import type { DesiredState } from '../model/types.js';
+import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 import { emptyRecord, type RecordedVirtualServer, type StateRecord } from './state-record.js';
 import type { StateStore } from './types.js';
 
@@ -32,6 +32,8 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 export class RecordKeeper {
   private readonly entries = new Map<string, RecordedVirtualServer>();
   private readonly entryText = new Map<string, string>();
+  /** The desired entry each record entry was made from: the same object needs no new look. */
+  private readonly source = new Map<string, DesiredVirtualServer>();
   private savedVs = new Set<string>();
   private savedAddresses = new Set<string>();
   private namesDirty = false;
@@ -43,6 +45,7 @@ export class RecordKeeper {
   reset(record: StateRecord | undefined): void {
     this.entries.clear();
     this.entryText.clear();
+    this.source.clear();
     this.savedVs = new Set(Object.keys(record?.virtualServers ?? {}));
     this.savedAddresses = new Set(record?.addresses ?? []);
     for (const [k, e] of Object.entries(record?.virtualServers ?? {})) {
@@ -89,6 +92,9 @@ export class RecordKeeper {
   }
 
   private refresh(key: string, desired: DesiredState | undefined): void {
+    const want = desired?.virtualServers.get(key);
+    if (want !== undefined && this.source.get(key) === want) return;
+    if (want !== undefined) this.source.set(key, want);
     const e = entryFor(key, desired, this.entries.get(key));
     const text = JSON.stringify(e);
     if (text === this.entryText.get(key)) return;
@@ -100,5 +106,6 @@ export class RecordKeeper {
   private forget(key: string): void {
     this.entries.delete(key);
     this.entryText.delete(key);
+    this.source.delete(key);
   }
 }
