@@ -15,11 +15,20 @@ export class ChangeTracker<T> {
   private readonly committed = new Map<string, Versioned<T>>();
   private readonly pending = new Map<string, { previous?: Versioned<T>; current?: Versioned<T> }>();
 
+  private unrenderable = 0;
+
   constructor(private readonly fingerprint: (object: T) => string) {}
 
   /** Records an upsert; false when it changes nothing that matters. */
   upsert(id: string, object: T): boolean {
-    return this.record(id, { object, fingerprint: this.fingerprint(object) });
+    let fingerprint: string;
+    try {
+      fingerprint = this.fingerprint(object);
+    } catch {
+      // An object JSON cannot render (a cycle, a bigint): never equal to anything, so never dropped.
+      fingerprint = `unrenderable#${++this.unrenderable}`;
+    }
+    return this.record(id, { object, fingerprint });
   }
 
   /** Records a delete; false when the object was unknown. */

@@ -88,8 +88,8 @@ export function parseSlice(
     // API semantics: ready nil means ready; serving nil means "same as ready"; terminating nil false.
     const ready = c.ready !== false;
     const serving = c.serving === undefined || c.serving === null ? ready : c.serving === true;
-    const zoneHints = new Set(list(e.hints?.forZones).map((z) => z?.name).filter((z): z is string => typeof z === 'string' && z !== ''));
-    const nodeHints = new Set(list(e.hints?.forNodes).map((n) => n?.name).filter((n): n is string => typeof n === 'string' && n !== ''));
+    const zoneHints = e.hints ? hintNames(e.hints.forZones) : NO_HINTS;
+    const nodeHints = e.hints ? hintNames(e.hints.forNodes) : NO_HINTS;
     if (zoneHints.size > 0 || nodeHints.size > 0) hasHints = true;
     const ref = e.targetRef;
     endpoints.push({
@@ -106,6 +106,13 @@ export function parseSlice(
     });
   });
   return { slice: { name, family, ports, endpoints, hasHints }, warnings };
+}
+
+const NO_HINTS: ReadonlySet<string> = new Set();
+
+function hintNames(hints: readonly { name?: string }[] | undefined): ReadonlySet<string> {
+  const names = list(hints).map((h) => h?.name).filter((n): n is string => typeof n === 'string' && n !== '');
+  return names.length === 0 ? NO_HINTS : new Set(names);
 }
 
 function rank(e: SliceEndpoint): number {
@@ -126,7 +133,11 @@ export function endpointsFor(slices: readonly ParsedSlice[], portName: string, p
     for (const e of s.endpoints) {
       const id = `${e.address}/${port}`;
       const seen = byAddr.get(id);
-      if (!seen || rank(e) > rank(seen)) byAddr.set(id, { ...e, port });
+      if (seen && rank(e) <= rank(seen)) continue;
+      byAddr.set(id, {
+        address: e.address, port, ready: e.ready, serving: e.serving, terminating: e.terminating,
+        nodeName: e.nodeName, zoneHints: e.zoneHints, nodeHints: e.nodeHints, pod: e.pod,
+      });
     }
   }
   return [...byAddr.values()];

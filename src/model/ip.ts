@@ -25,9 +25,29 @@ export interface ParsedCidr {
  */
 export function parseIp(text: unknown): ParsedIp | undefined {
   if (typeof text !== 'string' || text.length === 0 || text.length > 64) return undefined;
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) {
-    const bytes = ipaddr.IPv4.parse(text).toByteArray();
-    return { family: 'inet', address: bytes.join('.'), bytes };
+  const hit = cache.get(text);
+  if (hit !== undefined) return hit ?? undefined;
+  const parsed = parseUncached(text);
+  // Endpoint addresses recur on every recomputation of their service: memoise, with a bound.
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  cache.set(text, parsed ?? null);
+  return parsed;
+}
+
+const CACHE_LIMIT = 1 << 17;
+/** Parsed results are shared: callers never mutate a ParsedIp. */
+const cache = new Map<string, ParsedIp | null>();
+const FOUR_PART_DECIMAL = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+function parseUncached(text: string): ParsedIp | undefined {
+  if (FOUR_PART_DECIMAL.test(text)) {
+    let bytes: number[];
+    try {
+      bytes = ipaddr.IPv4.parse(text).toByteArray(); // throws on an octet above 255
+    } catch {
+      return undefined;
+    }
+    return { family: 'inet', address: text, bytes };
   }
   if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
   const v6 = ipaddr.IPv6.parse(text);

@@ -46,46 +46,56 @@ export function sliceOwner(slice: V1EndpointSlice): string | undefined {
 }
 
 /**
- * What of a Service can change the desired state. resourceVersion, managedFields, status other
- * than load balancer ingress, and unrelated annotations are left out, so updates touching only
- * those are dropped as no-ops.
+ * What of a Service can change the desired state: exactly the fields the model reads, in a fixed
+ * order. resourceVersion, managedFields, other annotations and the rest of status are left out,
+ * so updates touching only those are dropped as no-ops.
  */
 export function serviceFingerprint(svc: V1Service): string {
   const m = svc.metadata ?? {};
   const a = m.annotations ?? {};
-  return stableJson([
-    m.creationTimestamp ?? null,
+  const spec = svc.spec ?? {};
+  return JSON.stringify([
+    timestampMs(m.creationTimestamp) ?? null,
     m.labels?.[SERVICE_PROXY_NAME_LABEL] ?? null,
     m.labels?.[HEADLESS_LABEL] ?? null,
     a[SCHEDULER_ANNOTATION] ?? null,
     a[SCHEDULER_FLAGS_ANNOTATION] ?? null,
-    svc.spec ?? null,
-    svc.status?.loadBalancer?.ingress ?? null,
+    svc.spec === undefined ? 0 : 1,
+    spec.type ?? null,
+    spec.clusterIP ?? null,
+    spec.clusterIPs ?? null,
+    list(spec.ports).map((p) => (p && typeof p === 'object' ? [p.name ?? null, p.protocol ?? null, p.port ?? null, p.nodePort ?? null] : p)),
+    spec.externalIPs ?? null,
+    spec.externalTrafficPolicy ?? null,
+    spec.internalTrafficPolicy ?? null,
+    spec.sessionAffinity ?? null,
+    spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? null,
+    spec.loadBalancerSourceRanges ?? null,
+    list(svc.status?.loadBalancer?.ingress).map((i) => (i && typeof i === 'object' ? [i.ip ?? null, i.ipMode ?? null] : i)),
   ]);
 }
 
 /** What of an EndpointSlice can change the desired state (the trigger time is not part of it). */
 export function sliceFingerprint(slice: V1EndpointSlice): string {
   const l = slice.metadata?.labels ?? {};
-  return stableJson([
+  return JSON.stringify([
     l[SERVICE_NAME_LABEL] ?? null,
     l[SERVICE_PROXY_NAME_LABEL] ?? null,
     l[HEADLESS_LABEL] ?? null,
     slice.addressType ?? null,
-    slice.endpoints ?? null,
-    slice.ports ?? null,
+    list(slice.endpoints).map((e) => {
+      if (!e || typeof e !== 'object') return e;
+      const c = e.conditions;
+      const h = e.hints;
+      const r = e.targetRef;
+      return [
+        e.addresses ?? null,
+        c ? [c.ready ?? null, c.serving ?? null, c.terminating ?? null] : null,
+        e.nodeName ?? null,
+        h ? [list(h.forZones).map((z) => z?.name ?? null), list(h.forNodes).map((n) => n?.name ?? null)] : null,
+        r ? [r.kind ?? null, r.namespace ?? null, r.name ?? null] : null,
+      ];
+    }),
+    list(slice.ports).map((p) => (p && typeof p === 'object' ? [p.name ?? null, p.protocol ?? null, p.port ?? null] : p)),
   ]);
-}
-
-/** JSON with object keys sorted, so that two sources spelling one object differently agree. */
-export function stableJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -10,7 +10,7 @@ import { computeService, type NodeContext, type ServiceResult } from './compute.
 import { MergedState, mergeAll } from './merge.js';
 import { nodeInfoOf, sameAddressList, selectNodePortAddresses, UNKNOWN_NODE, type NodeInfo } from './node.js';
 import {
-  ownerId, serviceFingerprint, sliceFingerprint, sliceOwner, stableJson, timestampMs, TRIGGER_TIME_ANNOTATION,
+  ownerId, serviceFingerprint, sliceFingerprint, sliceOwner, timestampMs, TRIGGER_TIME_ANNOTATION,
 } from './objects.js';
 
 export interface NoLocalEndpoints {
@@ -186,7 +186,7 @@ export class ServiceModel {
     if (!this.nodePending && !this.linksPending) return;
     const info = nodeInfoOf(this.node);
     const zoneChanged = info.zone !== this.nodeInfo.zone;
-    const primaryChanged = stableJson(info.primary.map((p) => p.address)) !== stableJson(this.nodeInfo.primary.map((p) => p.address));
+    const primaryChanged = info.primary.map((p) => p.address).join(' ') !== this.nodeInfo.primary.map((p) => p.address).join(' ');
     this.nodeInfo = info;
     let addresses: readonly VipAddress[] = this.context.nodePortAddresses;
     if (this.linksPending || primaryChanged) {
