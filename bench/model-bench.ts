@@ -3,6 +3,7 @@
 // flat in the number of services: target 10k/100 <= 1.5. Writes bench/results/model.json.
 // Run: node --import tsx bench/model-bench.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
@@ -74,21 +75,24 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }
 
-function fullState(n: number): { applyMs: number; takeMs: number; totalMs: number; scratchMs: number; virtualServers: number; reals: number } {
+function fullState(n: number): { applyMs: number; takeMs: number; totalMs: number; cpuMs: number; scratchMs: number; virtualServers: number; reals: number } {
   const c = cluster(n);
   const model = new ServiceModel(CONFIG);
+  const cpu = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   model.apply(c.events);
   const applyMs = ms(t0);
   const t1 = process.hrtime.bigint();
   const change = model.takeChanges();
   const takeMs = ms(t1);
+  const used = process.cpuUsage(cpu);
+  const cpuMs = (used.user + used.system) / 1e3;
   let reals = 0;
   for (const vs of change.state.virtualServers.values()) reals += vs.reals.length;
   const t2 = process.hrtime.bigint();
   computeFromScratch({ config: CONFIG, services: c.services, slices: c.slices, nodeAddresses: [] });
   const scratchMs = ms(t2);
-  return { applyMs, takeMs, totalMs: applyMs + takeMs, scratchMs, virtualServers: change.state.virtualServers.size, reals };
+  return { applyMs, takeMs, totalMs: applyMs + takeMs, cpuMs, scratchMs, virtualServers: change.state.virtualServers.size, reals };
 }
 
 /** A model holding n services, and a function making one endpoint change and taking it (timed). */
@@ -119,7 +123,7 @@ function main(): void {
   const rounds = 8;
   const perRound = 500;
   const full = fullState(10000);
-  console.log(`full desired state, 10,000 services x ${ENDPOINTS} endpoints: apply ${full.applyMs.toFixed(1)} ms + take ${full.takeMs.toFixed(1)} ms = ${full.totalMs.toFixed(1)} ms (computeFromScratch ${full.scratchMs.toFixed(1)} ms); ${full.virtualServers} virtual servers, ${full.reals} real servers`);
+  console.log(`full desired state, 10,000 services x ${ENDPOINTS} endpoints: apply ${full.applyMs.toFixed(1)} ms + take ${full.takeMs.toFixed(1)} ms = ${full.totalMs.toFixed(1)} ms wall, ${full.cpuMs.toFixed(1)} ms CPU (computeFromScratch ${full.scratchMs.toFixed(1)} ms); ${full.virtualServers} virtual servers, ${full.reals} real servers`);
 
   const changers = new Map(sizes.map((n) => [n, changer(n)]));
   for (const change of changers.values()) for (let i = 0; i < 300; i++) change(); // warm-up: JIT and caches
@@ -145,6 +149,9 @@ function main(): void {
     benchmark: 'model',
     date: new Date().toISOString(),
     node: process.version,
+    // Wall times on a shared machine include waiting for the CPU; the load average says how much.
+    loadAverage: loadavg(),
+    cpus: cpus().length,
     fullState: { services: 10000, endpointsPerService: ENDPOINTS, ...full },
     endpointChange: perSize,
     ratio10kTo100: ratio,
