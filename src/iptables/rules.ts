@@ -91,10 +91,11 @@ export function chainSpecs(family: Family, settings: IptablesSettings, options: 
         `-m set ! --match-set ${set(SetRole.CLUSTER_CIDR)} src ${toMasq}`,
     );
   }
-  // The host reaching a ClusterIP picks the VIP itself (bound on kube-ipvs0) as its source address;
-  // the real server could not answer it, so that traffic is always masqueraded.
+  // The host reaching a VIP picks the VIP itself (bound on kube-ipvs0) as its source address; a
+  // real server elsewhere could not answer that, so such traffic is always masqueraded.
   services.push(
-    `${comment('ipvs-proxy host traffic to a ClusterIP')} -m set --match-set ${set(SetRole.VIP)} src ${clusterIp} ${toMasq}`,
+    `${comment('ipvs-proxy host traffic from a VIP')} -m set --match-set ${set(SetRole.VIP)} src ` +
+      `-m set --match-set ${set(SetRole.VIP_PORT)} dst,dst ${toMasq}`,
     `${comment('ipvs-proxy node ports')} -m set --match-set ${set(SetRole.NODE_PORT)} dst,dst ${toMasq}`,
     `${comment('ipvs-proxy external and load balancer IPs')} -m set --match-set ${set(SetRole.EXTERNAL)} dst,dst ${toMasq}`,
   );

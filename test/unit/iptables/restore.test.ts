@@ -46,7 +46,8 @@ describe('rules', () => {
   it('masquerade ClusterIP traffic per --masquerade-all and --cluster-cidr', () => {
     const services = (s: typeof SETTINGS): string[] => chainSpecs('inet', s, OPTS).find((c) => c.name === Chain.SERVICES)?.rules ?? [];
     const plain = services(SETTINGS);
-    assert.equal(plain.filter((r) => r.includes('CLUSTER-IP dst,dst')).length, 1, 'only host traffic from a VIP');
+    assert.equal(plain.filter((r) => r.includes('CLUSTER-IP')).length, 0, 'pod traffic keeps its source');
+    assert.ok(plain.some((r) => r.includes('-m set --match-set IPVS-PROXY-VIP src -m set --match-set IPVS-PROXY-VIP-PORT dst,dst')));
     const all = services({ ...SETTINGS, masqueradeAll: true });
     assert.ok(all.some((r) => r.includes('masquerade all ClusterIP traffic')));
     const cidr = services({ ...SETTINGS, clusterCidr: ['10.244.0.0/16'] });
