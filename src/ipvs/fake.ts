@@ -100,6 +100,8 @@ export class FakeIpvs implements IpvsClient {
   writes = 0;
   /** Dumps served (each one services dump plus one dump per service in the kernel). */
   dumps = 0;
+  /** Per-service real server dumps served. */
+  realDumps = 0;
   private readonly table = new Map<string, StoredService>();
   private timeouts: IpvsTimeouts = { tcp: 900, tcpFin: 120, udp: 300 };
   private readonly faults: IpvsFault[] = [];
@@ -122,6 +124,19 @@ export class FakeIpvs implements IpvsClient {
       service: { ...s.service, flags: s.service.flags | SvcFlag.HASHED, stats: { ...s.stats } },
       reals: [...s.reals.values()].map((r) => ({ ...r, stats: { ...r.stats } })),
     }));
+  }
+
+  /**
+   * The real servers of one virtual server (one IPVS_CMD_GET_DEST dump), for drain checks that
+   * need no full table read. Not part of IpvsClient: the proxier uses it when a client has it.
+   */
+  async dumpReals(service: VirtualServerKey): Promise<RealServerStatus[]> {
+    this.assertOpen('dumpReals');
+    const key = this.canonicalKey(service);
+    const stored = key && this.table.get(serviceKey(key));
+    if (!stored) throw new FakeNetlinkError('ESRCH', 'dumpReals');
+    this.realDumps++;
+    return [...stored.reals.values()].map((r) => ({ ...r, stats: { ...r.stats } }));
   }
 
   async apply(ops: readonly IpvsOp[]): Promise<OpResult[]> {

@@ -123,7 +123,12 @@ export class Proxier {
       const ipvs = this.deps.ipvs;
       if (canDumpReals(ipvs)) {
         for (const { vsKey, service } of this.drains.services()) {
-          for (const r of await ipvs.dumpReals(service)) conns.set(`${vsKey}|${realKey(r)}`, r.activeConns + r.inactiveConns);
+          // A virtual server deleted meanwhile (ESRCH) has no real servers left to drain.
+          const reals = await ipvs.dumpReals(service).catch((err: unknown) => {
+            if (codeOf(err) === 'ESRCH') return [];
+            throw err;
+          });
+          for (const r of reals) conns.set(`${vsKey}|${realKey(r)}`, r.activeConns + r.inactiveConns);
         }
       } else {
         for (const [k, v] of connectionsOf(await ipvs.dump())) conns.set(k, v);

@@ -146,3 +146,34 @@ test('deleting a service with a draining real server forgets the drain', async (
   assert.equal(w.ipvs.size, 0);
   assert.equal(p.nextDrainCheckAt(), undefined);
 });
+
+test('drain checks read only the draining services when the client can dump one service', async () => {
+  const w = world();
+  const p = w.proxier();
+  const a = three();
+  await p.start(a);
+  await p.sync(noChange(a));
+  w.ipvs.setConnections(tcp, { address: '10.244.1.3', port: 9376 }, 1, 0);
+  await p.sync(change(a, two()));
+  const fullDumps = w.ipvs.dumps;
+  assert.equal((await p.drainCheck()).kernelWrites, 0);
+  w.ipvs.setConnections(tcp, { address: '10.244.1.3', port: 9376 }, 0, 0);
+  assert.equal((await p.drainCheck()).kernelWrites, 1);
+  assert.equal(w.ipvs.dumps, fullDumps, 'no full dump');
+  assert.equal(w.ipvs.realDumps, 2);
+});
+
+test('a real server deleted by hand during its drain is forgotten without a write', async () => {
+  const w = world();
+  const p = w.proxier();
+  const a = three();
+  await p.start(a);
+  await p.sync(noChange(a));
+  w.ipvs.setConnections(tcp, { address: '10.244.1.3', port: 9376 }, 1, 0);
+  await p.sync(change(a, two()));
+  await w.ipvs.apply([{ op: 'deleteReal', service: tcp, real: real('10.244.1.3') }]);
+  const r = await p.drainCheck();
+  assert.equal(r.kernelWrites, 0);
+  assert.deepEqual(r.errors, []);
+  assert.equal(p.nextDrainCheckAt(), undefined);
+});
