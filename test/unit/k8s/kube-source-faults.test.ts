@@ -98,6 +98,21 @@ test('a watch that hangs right after its headers is replaced too', async () => {
   }
 });
 
+test('a list that never answers is abandoned at the list timeout and retried', async () => {
+  const h = await harness({ listTimeoutMs: 1000 });
+  try {
+    h.server.hangNextLists('services', 1);
+    h.server.create('services', service('a'));
+    h.source.start(h.rec);
+    await h.source.synced(8000);
+    assert.deepEqual(h.rec.names('Service'), ['default/a']);
+    assert.ok(h.rec.warnings.some((w) => w.detail?.kind === 'Service' && /retrying/.test(w.message)), 'the hung list was reported');
+    assert.ok(h.server.recordedLists('services').length >= 2);
+  } finally {
+    await h.close();
+  }
+});
+
 test('500s are retried with exponential backoff and jitter, capped', async () => {
   const h = await harness({ backoffInitialMs: 20, backoffMaxMs: 100, random: () => 1 });
   try {
