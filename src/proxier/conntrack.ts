@@ -23,12 +23,18 @@ export function nothingMatched(stderr: string): boolean {
 }
 
 export class ConntrackTool implements ConntrackFlusher {
-  constructor(private readonly binary = 'conntrack', private readonly timeoutMs = 5000) {}
+  /**
+   * `command` is the program and any leading arguments, e.g. ['conntrack'] or, to act in another
+   * network namespace, ['ip', 'netns', 'exec', 'NAME', 'conntrack'].
+   */
+  constructor(private readonly command: readonly string[] = ['conntrack'], private readonly timeoutMs = 5000) {
+    if (command.length === 0) throw new TypeError('ConntrackTool needs a command');
+  }
 
   flush(target: { protocol: Protocol; address: string; port: number }): Promise<number> {
-    const args = conntrackDeleteArgs(target);
+    const args = [...this.command.slice(1), ...conntrackDeleteArgs(target)];
     return new Promise((resolve, reject) => {
-      execFile(this.binary, args, { timeout: this.timeoutMs }, (err, _stdout, stderr) => {
+      execFile(this.command[0], args, { timeout: this.timeoutMs }, (err, _stdout, stderr) => {
         if (!err || nothingMatched(stderr)) resolve(1);
         else reject(new ConntrackError(args, err.code ?? err.signal ?? null, stderr || err.message));
       });

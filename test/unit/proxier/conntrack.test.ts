@@ -21,12 +21,12 @@ test('conntrack arguments: reply source address and port, family and protocol', 
 test('"0 flow entries have been deleted" is not an error; a real failure is a ConntrackError', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'conntrack-'));
   try {
-    const none = new ConntrackTool(await fakeTool(dir, 1, 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.'));
+    const none = new ConntrackTool([await fakeTool(dir, 1, 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.')]);
     assert.equal(await none.flush({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), 1);
     assert.match(await readFile(join(dir, 'args'), 'utf8'), /-D -f ipv4 -p udp --reply-src 10.244.1.3 --reply-port-src 53/);
-    const broken = new ConntrackTool(await fakeTool(dir, 1, 'conntrack v1.4.7 (conntrack-tools): Operation not permitted'));
+    const broken = new ConntrackTool([await fakeTool(dir, 1, 'conntrack v1.4.7 (conntrack-tools): Operation not permitted')]);
     await assert.rejects(broken.flush({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), (e: unknown) => e instanceof ConntrackError && /Operation not permitted/.test(e.message));
-    await assert.rejects(new ConntrackTool(join(dir, 'missing')).flush({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), ConntrackError);
+    await assert.rejects(new ConntrackTool([join(dir, 'missing')]).flush({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), ConntrackError);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
