@@ -59,6 +59,17 @@ describe('change tracking', () => {
     assert.deepEqual(reals(c.state.virtualServers.get('TCP/10.0.0.1/80')), ['10.1.0.1/8080', '10.1.0.2/8080']);
   });
 
+  it('a slice update changing only its trigger time is dropped; a real change reports a new trigger time once', () => {
+    const m = model();
+    m.apply([up(service('web')), upSlice(slice('web-1', 'web', [ep('10.1.0.1')], undefined, { trigger: '2026-11-25T10:00:00Z' }))]);
+    assert.equal(m.takeChanges().triggerTimes.length, 1);
+    m.apply([upSlice(slice('web-1', 'web', [ep('10.1.0.1')], undefined, { trigger: '2026-11-25T10:00:05Z' }))]);
+    assert.equal(m.pendingChanges().endpointSlices, 0);
+    assert.deepEqual(m.takeChanges().triggerTimes, []);
+    m.apply([upSlice(slice('web-1', 'web', [ep('10.1.0.2')], undefined, { trigger: '2026-11-25T10:00:09Z' }))]);
+    assert.deepEqual(m.takeChanges().triggerTimes, [Date.parse('2026-11-25T10:00:09Z')]);
+  });
+
   it('deleting a service removes its virtual servers and VIPs; deleting a slice empties the reals', () => {
     const m = model();
     m.apply([up(service('web')), upSlice(slice('web-1', 'web', [ep('10.1.0.1')]))]);

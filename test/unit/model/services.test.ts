@@ -99,6 +99,23 @@ describe('service kinds', () => {
     });
   }
 
+  it('loadBalancerSourceRanges: canonical CIDRs of the virtual server\'s family, on LoadBalancer virtual servers only', () => {
+    const lb = service('lb', {
+      type: 'LoadBalancer', clusterIPs: ['10.0.0.8', 'fd00::8'], ports: [{ port: 443, nodePort: 31443 }],
+      lbIngress: [{ ip: '198.51.100.8' }, { ip: '2001:db8::8' }],
+      spec: { loadBalancerSourceRanges: [' 192.168.7.9/16', 'FD00:1::/48', '0.0.0.0/0'], externalTrafficPolicy: 'Local' },
+    });
+    const out = desired({ services: [lb], links });
+    assert.deepEqual(out.vs.get('TCP/198.51.100.8/443')?.sourceRanges, ['192.168.0.0/16', '0.0.0.0/0']);
+    assert.deepEqual(out.vs.get('TCP/2001:db8::8/443')?.sourceRanges, ['fd00:1::/48']);
+    assert.deepEqual(out.vs.get('TCP/10.0.0.8/443')?.sourceRanges, []);
+    assert.deepEqual(out.vs.get('TCP/192.168.1.10/31443')?.sourceRanges, []);
+    assert.equal(out.vs.get('TCP/198.51.100.8/443')?.externalLocal, true);
+    assert.equal(out.vs.get('TCP/192.168.1.10/31443')?.owner.kind, 'NodePort');
+    assert.equal(out.vs.get('TCP/fd00::10/31443')?.owner.kind, 'NodePort');
+    assert.deepEqual(out.addresses, ['10.0.0.8', '198.51.100.8', '2001:db8::8', 'fd00::8']);
+  });
+
   it('nodePortAddresses CIDRs and "primary" select addresses', () => {
     const np = service('np', { type: 'NodePort', clusterIPs: ['10.0.0.6'], ports: [{ port: 80, nodePort: 30080 }] });
     const ls = [link('eth0', '192.168.1.10'), link('eth1', '172.16.0.4', 3), link('lo', '127.0.0.1', 1)];
