@@ -49,7 +49,7 @@ export interface EventRecorderOptions {
 }
 
 interface Bucket { tokens: number; updatedAt: number }
-interface Posted { name: string; namespace: string; count: number; firstTimestamp: Date; lastSeen: number }
+interface Posted { name: string; namespace: string; count: number; lastSeen: number }
 
 export class EventRecorder implements EventSink {
   private readonly api: CoreV1Api;
@@ -151,7 +151,7 @@ export class EventRecorder implements EventSink {
     };
     await this.api.createNamespacedEvent({ namespace: ref.namespace, body });
     this.posted.delete(key);
-    this.posted.set(key, { name, namespace: ref.namespace, count: 1, firstTimestamp: at, lastSeen: now });
+    this.posted.set(key, { name, namespace: ref.namespace, count: 1, lastSeen: now });
     this.trim(this.posted);
   }
 }
