@@ -2,7 +2,7 @@
 // through the addon in a fresh namespace, then dump it all; next to `ipvsadm -R` loading the
 // same table and `ipvsadm -Sn` reading it back, in another fresh namespace of the same kernel.
 //
-//   test/vm/run.sh -- node --import tsx bench/addon-bench.ts [SERVICES] [REALS]
+//   test/vm/run.sh -- node --import tsx bench/addon-bench.ts [SERVICES] [REALS] [DUMP_SOCKETS]
 // Writes bench/results/addon.json.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { addOps, ipvsadmRules, prepareRoutes, type Table } from '../test/kernel/
 
 const services = Number(process.argv[2] ?? 10_000);
 const realsPer = Number(process.argv[3] ?? 10);
+const dumpSockets = Number(process.argv[4] ?? 2);
 const HOUR = 3_600_000;
 
 function table(): Table {
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   const nsAddon = await freshNs();
   const nsIpvsadm = await freshNs();
   try {
-    const ipvs = await openIpvs({ netns: nsAddon.path, timeoutMs: 60_000 });
+    const ipvs = await openIpvs({ netns: nsAddon.path, timeoutMs: 60_000, dumpSockets });
     const [results, applyMs] = await timed(() => ipvs.apply(ops));
     const failed = results.filter((r) => !r.ok).length;
     if (failed > 0) throw new Error(`${failed} of ${ops.length} operations failed`);
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
       kernel: release(),
       services,
       realsPerService: realsPer,
+      dumpSockets,
       operations: ops.length,
       addonApplyMs: Math.round(applyMs),
       ipvsadmRestoreMs: Math.round(restoreMs),

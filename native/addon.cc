@@ -303,8 +303,14 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
 Napi::Value OpenIpvs(const Napi::CallbackInfo& info) {
   std::string netns = netns_arg(info, 0);
   int timeout = timeout_arg(info, 1);
+  size_t dump_sockets = 1;
+  if (info.Length() > 2 && info[2].IsNumber()) {
+    int v = info[2].As<Napi::Number>().Int32Value();
+    if (v < 1 || v > 64) throw Napi::TypeError::New(info.Env(), "dumpSockets must be in 1..64");
+    dump_sockets = static_cast<size_t>(v);
+  }
   return Task<std::shared_ptr<ipvs::Handle>>::Start(
-      info.Env(), [netns, timeout] { return std::make_shared<ipvs::Handle>(netns, timeout); },
+      info.Env(), [netns, timeout, dump_sockets] { return std::make_shared<ipvs::Handle>(netns, timeout, dump_sockets); },
       [](Napi::Env env, std::shared_ptr<ipvs::Handle>& h) -> Napi::Value {
         Napi::Object obj = env.GetInstanceData<Constructors>()->ipvs.New({});
         IpvsWrap::Unwrap(obj)->handle = h;

@@ -12,14 +12,14 @@
 namespace ipvs {
 namespace {
 
-// Real-server dumps run on this many sockets at once: a netlink socket holds one dump at a
-// time, and ten thousand sequential round trips are what make `ipvsadm -Sn` slow.
-constexpr size_t kDumpSockets = 4;
+// A netlink socket holds one dump at a time; with dump_sockets > 1 the per-service real-server
+// dumps spread over that many sockets and threads, each taking at least this many services.
 constexpr size_t kServicesPerDumpThread = 64;
 
 }  // namespace
 
-Handle::Handle(std::string netns, int timeout_ms) : netns_(std::move(netns)), timeout_ms_(timeout_ms) {
+Handle::Handle(std::string netns, int timeout_ms, size_t dump_sockets)
+    : netns_(std::move(netns)), timeout_ms_(timeout_ms), dump_sockets_(dump_sockets == 0 ? 1 : dump_sockets) {
   sock_ = open_socket();
 }
 
@@ -88,7 +88,7 @@ std::vector<ServiceEntry> Handle::dump() {
   encode_simple(b, family_, seq, IPVS_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP);
   s.dump(b, seq, "dump", [&](const nl::Msg& m) { out.push_back(decode_service_msg(m)); });
 
-  size_t threads = std::min(kDumpSockets, out.size() / kServicesPerDumpThread);
+  size_t threads = std::min(dump_sockets_, out.size() / kServicesPerDumpThread);
   if (threads <= 1) {
     for (ServiceEntry& e : out) dump_dests(s, e);
     return out;

@@ -21,7 +21,8 @@ struct OpResult {
 class Handle {
  public:
   // Opens a socket and resolves the "IPVS" family; throws Unavailable without it.
-  Handle(std::string netns, int timeout_ms);
+  // dump_sockets: how many sockets read real servers in parallel during dump().
+  Handle(std::string netns, int timeout_ms, size_t dump_sockets);
 
   std::vector<OpResult> apply(const std::vector<Op>& ops);
   std::vector<ServiceEntry> dump();
@@ -44,6 +45,7 @@ class Handle {
   std::mutex mu_;
   std::string netns_;
   int timeout_ms_;
+  size_t dump_sockets_;
   uint16_t family_ = 0;
   std::atomic<bool> closed_{false};
   std::unique_ptr<nl::Socket> sock_;

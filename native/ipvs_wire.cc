@@ -138,7 +138,10 @@ DestSpec read_dest_spec(const nl::AttrTable& t, uint16_t service_af, bool full) 
   d.weight = t.need(IPVS_DEST_ATTR_WEIGHT, "weight").u32();
   d.u_thresh = t.need(IPVS_DEST_ATTR_U_THRESH, "upper threshold").u32();
   d.l_thresh = t.need(IPVS_DEST_ATTR_L_THRESH, "lower threshold").u32();
-  if (const nl::Attr* tt = t.get(IPVS_DEST_ATTR_TUN_TYPE)) {
+  // Kernels since 5.2 report tunnel settings for every real server; they mean something only
+  // for tunnel forwarding, so other methods leave them out.
+  const nl::Attr* tt = t.get(IPVS_DEST_ATTR_TUN_TYPE);
+  if (tt != nullptr && d.fwd == IP_VS_CONN_F_TUNNEL) {
     d.has_tun = true;
     d.tun_type = tt->u8();
     if (const nl::Attr* tp = t.get(IPVS_DEST_ATTR_TUN_PORT)) d.tun_port = tp->be16();

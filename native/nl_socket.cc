@@ -36,6 +36,9 @@ constexpr int kBufferBytes = 32 << 20;
 // queues more acks than the buffer holds.
 constexpr size_t kAckCost = 1024;
 constexpr size_t kMaxBatchMsgs = 8192;
+// Dump datagrams are at most 32 KiB unless a family asks for more (min_dump_alloc); acks are tiny.
+constexpr size_t kSlotBytes = 65536;
+constexpr size_t kRecvSlots = 32;
 
 std::string sys_text(const char* what, int err) { return std::string(what) + ": " + std::strerror(err); }
 
@@ -124,7 +127,7 @@ Socket::Socket(int protocol, const std::string& netns_path, int timeout_ms) : ti
   size_t rcv = static_cast<size_t>(get_buffer(fd_, SO_RCVBUF));
   batch_bytes_ = std::max<size_t>(16384, std::min<size_t>(snd / 2, 4u << 20));
   batch_msgs_ = std::max<size_t>(16, std::min(kMaxBatchMsgs, rcv / 2 / kAckCost));
-  rbuf_.resize(1 << 20);
+  rbuf_.resize(kSlotBytes * kRecvSlots);
 }
 
 Socket::~Socket() {
@@ -159,44 +162,54 @@ std::vector<Msg> Socket::receive(const std::string& op) {
   faults::Decision d = faults::next(faults::Point::Recv);
   if (d.fail_errno == ENOBUFS) fail(ErrorKind::StateUnknown, ENOBUFS, op, "netlink replies lost (ENOBUFS, injected fault)");
   const long deadline = now_ms() + timeout_ms_;
+  // The kernel answers most requests inside sendmsg, so try reading first and poll only when
+  // nothing is queued yet; recvmmsg takes up to kRecvSlots datagrams (acks) per syscall.
+  bool try_first = !d.hang;
   for (;;) {
-    long left = deadline - now_ms();
-    if (left <= 0) fail(ErrorKind::Timeout, ETIMEDOUT, op, "no netlink reply within " + std::to_string(timeout_ms_) + " ms");
-    if (d.hang) {
-      // Injected "kernel stopped answering": wait out the deadline without reading.
-      ::usleep(static_cast<useconds_t>(left) * 1000u);
-      continue;
+    if (!try_first) {
+      long left = deadline - now_ms();
+      if (left <= 0) fail(ErrorKind::Timeout, ETIMEDOUT, op, "no netlink reply within " + std::to_string(timeout_ms_) + " ms");
+      if (d.hang) {
+        // Injected "kernel stopped answering": wait out the deadline without reading.
+        ::usleep(static_cast<useconds_t>(left) * 1000u);
+        continue;
+      }
+      pollfd p{fd_, POLLIN, 0};
+      int pr = ::poll(&p, 1, static_cast<int>(left));
+      if (pr < 0 && errno == EINTR) continue;
+      if (pr < 0) fail(ErrorKind::Errno, errno, op, sys_text("poll netlink socket", errno));
+      if (pr == 0) continue;
     }
-    pollfd p{fd_, POLLIN, 0};
-    int pr = ::poll(&p, 1, static_cast<int>(left));
-    if (pr < 0 && errno == EINTR) continue;
-    if (pr < 0) fail(ErrorKind::Errno, errno, op, sys_text("poll netlink socket", errno));
-    if (pr == 0) continue;
-    sockaddr_nl from{};
-    iovec iov{rbuf_.data(), rbuf_.size()};
-    msghdr mh{};
-    mh.msg_name = &from;
-    mh.msg_namelen = sizeof from;
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    ssize_t n = ::recvmsg(fd_, &mh, MSG_DONTWAIT);
+    try_first = false;
+    sockaddr_nl from[kRecvSlots];
+    iovec iov[kRecvSlots];
+    mmsghdr mm[kRecvSlots];
+    std::memset(mm, 0, sizeof mm);
+    for (size_t i = 0; i < kRecvSlots; ++i) {
+      iov[i] = iovec{rbuf_.data() + i * kSlotBytes, kSlotBytes};
+      mm[i].msg_hdr.msg_name = &from[i];
+      mm[i].msg_hdr.msg_namelen = sizeof from[i];
+      mm[i].msg_hdr.msg_iov = &iov[i];
+      mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    int n = ::recvmmsg(fd_, mm, kRecvSlots, MSG_DONTWAIT, nullptr);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       if (errno == ENOBUFS) fail(ErrorKind::StateUnknown, ENOBUFS, op, "netlink replies lost: receive buffer overrun (ENOBUFS)");
       fail(ErrorKind::Errno, errno, op, sys_text("netlink receive", errno));
     }
-    if ((mh.msg_flags & MSG_TRUNC) != 0) fail(ErrorKind::Malformed, EMSGSIZE, op, "netlink reply truncated");
-    if (from.nl_pid != 0) continue;  // only the kernel talks to us
-    std::vector<Msg> all;
-    try {
-      all = split_messages(rbuf_.data(), static_cast<size_t>(n));
-    } catch (const MalformedError& e) {
-      fail(ErrorKind::Malformed, EBADMSG, op, e.what());
-    }
     std::vector<Msg> mine;
-    for (const Msg& m : all)
-      if (m.pid == port_id_) mine.push_back(m);
-    return mine;
+    for (int i = 0; i < n; ++i) {
+      if ((mm[i].msg_hdr.msg_flags & MSG_TRUNC) != 0) fail(ErrorKind::Malformed, EMSGSIZE, op, "netlink reply truncated");
+      if (from[i].nl_pid != 0) continue;  // only the kernel talks to us
+      try {
+        for (const Msg& m : split_messages(rbuf_.data() + static_cast<size_t>(i) * kSlotBytes, mm[i].msg_len))
+          if (m.pid == port_id_) mine.push_back(m);
+      } catch (const MalformedError& e) {
+        fail(ErrorKind::Malformed, EBADMSG, op, e.what());
+      }
+    }
+    if (!mine.empty()) return mine;
   }
 }
 

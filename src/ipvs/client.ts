@@ -11,6 +11,11 @@ export interface OpenOptions {
   netns?: string;
   /** Deadline for every netlink wait, in milliseconds (default 5000). */
   timeoutMs?: number;
+  /**
+   * Sockets (and threads) reading real servers in parallel during dump(): a netlink socket
+   * holds one dump at a time. Default 2.
+   */
+  dumpSockets?: number;
 }
 
 const OK: OpResult = { ok: true };
@@ -67,6 +72,6 @@ class AddonIpvsClient implements IpvsClient {
  */
 export async function openIpvs(opts: OpenOptions = {}): Promise<IpvsClient> {
   const addon = loadNative();
-  const handle = await native(addon.openIpvs(opts.netns, opts.timeoutMs ?? 5000));
+  const handle = await native(addon.openIpvs(opts.netns, opts.timeoutMs ?? 5000, opts.dumpSockets ?? 2));
   return new AddonIpvsClient(handle);
 }

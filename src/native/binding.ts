@@ -48,7 +48,7 @@ export interface NativeLinkHandle {
 }
 
 export interface NativeAddon {
-  openIpvs(netns: string | undefined, timeoutMs: number): Promise<NativeIpvsHandle>;
+  openIpvs(netns: string | undefined, timeoutMs: number, dumpSockets: number): Promise<NativeIpvsHandle>;
   openLinks(netns: string | undefined, timeoutMs: number): Promise<NativeLinkHandle>;
   /** Test hook: op records -> the netlink requests they become (family id 0x1d). */
   encodeOps(records: Buffer): Buffer;
