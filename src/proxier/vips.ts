@@ -56,7 +56,7 @@ export class VipLink {
     const r = await this.links.ensureDummyLink(this.name);
     if (r.created || r.ifindex !== this.ifindex) {
       // A link created anew (or replaced by hand) holds none of our addresses.
-      if (r.ifindex !== this.ifindex) this.applied.clear();
+      this.applied.clear();
       this.present.clear();
     }
     this.ifindex = r.ifindex;
