@@ -158,9 +158,12 @@ for (const backend of ['nft', 'legacy'] as const) {
       await Promise.all([node, podA, podB, clientNs].filter((ns) => ns !== undefined).map((ns) => ns.destroy()));
     });
 
-    it('without our rules, a host service answers on any VIP port (kubernetes#72236)', async () => {
+    it('without our rules: a host service answers on any VIP port (kubernetes#72236), NodePort keeps the client source', async () => {
       const a = await client.get('http://10.96.0.10:9999/');
       assert.equal(a.pod, 'host-service');
+      // And IPVS alone does not SNAT: the node-address assertions below are our rules' doing.
+      const n = await client.get('http://192.168.50.1:30080/');
+      assert.equal(n.source, '192.168.50.2');
     });
 
     it('programs the rules', async () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidIptablesSettingError } from '../../../src/iptables/errors.js';
+import { iptablesSettingsFrom } from '../../../src/iptables/index.js';
 import { canonicalCidr, ruleDataFrom, setName, SetRole, type IpSetMap } from '../../../src/iptables/sets.js';
 import { manyServices, real, SETTINGS, stateOf, vs } from './fixtures.js';
 
@@ -99,5 +100,12 @@ describe('canonicalCidr', () => {
     assert.deepEqual(canonicalCidr('10.1.2.3'), { family: 'inet', text: '10.1.2.3', prefix: 32 });
     assert.deepEqual(canonicalCidr('2001:DB8:0::1/128'), { family: 'inet6', text: '2001:db8::1', prefix: 128 });
     assert.equal(canonicalCidr('300.1.1.1/8'), undefined);
+  });
+});
+
+describe('iptablesSettingsFrom', () => {
+  it('takes the agent settings the rules depend on, for the given families', () => {
+    const s = iptablesSettingsFrom({ masqueradeAll: true, clusterCidr: ['10.244.0.0/16'], masqueradeBit: 15 }, ['inet6']);
+    assert.deepEqual(s, { masqueradeAll: true, clusterCidr: ['10.244.0.0/16'], masqueradeBit: 15, families: ['inet6'] });
   });
 });
