@@ -99,7 +99,7 @@ test('a watch that hangs right after its headers is replaced too', async () => {
 });
 
 test('a list that never answers is abandoned at the list timeout and retried', async () => {
-  const h = await harness({ listTimeoutMs: 1000 });
+  const h = await harness({ listTimeoutMs: 500 });
   try {
     h.server.hangNextLists('services', 1);
     h.server.create('services', service('a'));
