@@ -17,6 +17,14 @@ import { VipLink } from './vips.js';
 
 const DEFAULT_LINK = 'kube-ipvs0';
 
+/** sync() or verify() before start(): ownership is unknown, so nothing may be written. */
+export class ProxierNotStartedError extends Error {
+  constructor(readonly method: string) {
+    super(`Proxier.${method}() called before start(): the kernel has not been read yet`);
+    this.name = 'ProxierNotStartedError';
+  }
+}
+
 interface PassTally {
   writes: number;
   errors: ObjectError[];
@@ -40,6 +48,7 @@ export class Proxier {
   private fullNext = true;
   private readonly records: RecordKeeper;
   private lastState: DesiredState | undefined;
+  private started = false;
 
   constructor(private readonly deps: ProxierDeps) {
     this.vips = new VipLink(deps.links, deps.linkName ?? DEFAULT_LINK);
@@ -72,6 +81,7 @@ export class Proxier {
     const t0 = this.deps.clock.now();
     await this.applyNodeSettings(t);
     this.fullNext = true;
+    this.started = true;
     this.lastState = state;
     await this.saveRecord(state, undefined, true, t);
     return this.result(t, t0, this.deps.clock.now());
@@ -79,6 +89,7 @@ export class Proxier {
 
   /** Incremental: only the changed keys (and those that failed before) are diffed and written. */
   async sync(change: DesiredChange): Promise<SyncResult> {
+    if (!this.started) throw new ProxierNotStartedError('sync');
     if (this.fullNext) {
       this.fullNext = false;
       return this.pass(change.state, undefined, undefined, [], tally());
@@ -90,6 +101,7 @@ export class Proxier {
 
   /** Full read and compare: repairs drift made by hand, finishes drains the dump shows idle. */
   async verify(state: DesiredState): Promise<SyncResult> {
+    if (!this.started) throw new ProxierNotStartedError('verify');
     const t = tally();
     const [entries, addresses, ifindex] = await Promise.all([
       this.deps.ipvs.dump(),

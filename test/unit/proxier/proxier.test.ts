@@ -215,3 +215,12 @@ test('SyncResult counts IPVS timeouts only when they differ', async () => {
   const again = await w.proxier().start(seed());
   assert.equal(again.kernelWrites, 0);
 });
+
+test('sync and verify before start are refused: ownership is not known yet', async () => {
+  const { ProxierNotStartedError } = await import('../../../src/proxier/proxier.js');
+  const w = world();
+  const p = w.proxier();
+  await assert.rejects(p.sync(noChange(seed())), ProxierNotStartedError);
+  await assert.rejects(p.verify(seed()), ProxierNotStartedError);
+  assert.equal(w.writes(), 0);
+});
