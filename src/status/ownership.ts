@@ -1,7 +1,8 @@
 // What the agent recorded about the virtual servers it programmed, and how kernel objects are
 // matched against it. Addresses are compared in canonical form, so "fd00:0::1" in a record and
-// "fd00::1" from the kernel are the same; a Route or Tunnel real server, whose port the kernel
-// replaces with the virtual server's, is matched on its address when the port no longer agrees.
+// "fd00::1" from the kernel are the same. ipvsadm (not the kernel) replaces the port of a Route
+// or Tunnel real server with the virtual server's, so a table edited by hand lists such a real
+// server on the service port: it is matched on its address when the port no longer agrees.
 import ipaddr from 'ipaddr.js';
 import { realKey, serviceKey } from '../ipvs/keys.js';
 import type { ForwardMethod, RealServer, VirtualServerKey } from '../ipvs/types.js';
@@ -62,15 +63,15 @@ export function canonicalMap<V>(map: ReadonlyMap<string, V>): Map<string, V> {
   return out;
 }
 
-/** Methods for which the kernel lists the real server on the virtual server's port. */
+/** Methods for which ipvsadm -a/-e puts the real server on the virtual server's port. */
 export function portIsRewritten(forward: ForwardMethod): boolean {
   return forward !== 'masq';
 }
 
 /**
- * Finds the entry for a real server seen in the kernel: by address and port, or, when the kernel
- * rewrote the port (a non-NAT method listing the virtual server's port), by address alone as long
- * as exactly one entry has that address.
+ * Finds the entry for a real server seen in the kernel: by address and port, or, when ipvsadm
+ * rewrote the port (a non-NAT method listed on the virtual server's port), by address alone as
+ * long as exactly one entry has that address.
  */
 export function lookupReal<V>(
   byCanonicalKey: ReadonlyMap<string, V>,
