@@ -85,9 +85,13 @@ export class Agent {
     this.report('verify', start);
     this.runner = new SyncRunner(
       {
-        sync: () => this.proxier.sync(this.takeChanges()),
+        sync: () => {
+          this.deps.health?.syncStarted();
+          return this.proxier.sync(this.takeChanges());
+        },
         verify: async () => {
           await this.refreshNodeAddresses();
+          this.deps.health?.syncStarted();
           return this.proxier.verify(this.takeChanges().state);
         },
         drainCheck: () => this.proxier.drainCheck(),

@@ -55,7 +55,7 @@ export function createSource(settings: Settings): { source: ServiceSource; event
   if (settings.manifests !== undefined) {
     if (settings.kubeconfig !== undefined) throw new SourceSettingsError('--manifests and --kubeconfig are two sources; give one');
     return {
-      source: new ManifestSource({ path: settings.manifests, serviceProxyName: settings.serviceProxyName }),
+      source: new ManifestSource({ path: settings.manifests, serviceProxyName: settings.serviceProxyName, nodeName: settings.nodeName }),
       events: new NullEventRecorder(),
     };
   }

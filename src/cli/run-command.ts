@@ -26,7 +26,7 @@ export async function loadRunConfig(opts: Record<string, unknown>): Promise<RunC
     return await settingsFromCommander(opts, { isTTY: process.stderr.isTTY === true });
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`ipvs-proxy: invalid configuration\n${err.message}\n`);
+      process.stderr.write(`ipvs-proxy: ${err.message}\n`);
       return 2;
     }
     throw err;
@@ -52,7 +52,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
   if (config.cleanup) return cleanupWith(config.settings);
   const { settings } = config;
   const logger = loggerFor(settings);
-  for (const n of config.notices) logger.warn(`config ${n.field}: ${n.message}`, { op: 'config', kind: n.kind });
+  for (const n of config.notices) logger.warn(n.message, { op: 'config', field: n.field, kind: n.kind });
 
   let kernel;
   try {
@@ -71,7 +71,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
     links: kernel.links,
     iptables: createIptables(settings),
     conntrack: createConntrack(),
-    sysctl: createNodeSettings(settings, false),
+    sysctl: createNodeSettings(settings, settings.sysctlMode === 'check'),
     stateStore: createStateStore(settings),
   } satisfies AgentDeps;
 
