@@ -13,6 +13,7 @@ import { createNetns, type Netns } from './helpers/netns.js';
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
 
 let ns: Netns;
+let client: Netns;
 let ipvs: IpvsClient;
 const loadedSchedulers: string[] = [];
 const missingSchedulers: string[] = [];
@@ -109,17 +110,36 @@ async function buildTable(): Promise<void> {
   await runScript();
 }
 
+/**
+ * A second namespace joined by a veth pair: the sip persistence engine only parses packets that
+ * arrive from outside (locally sent ones are refused with EPERM), so SIP comes from there.
+ */
+async function connectClient(): Promise<void> {
+  client = await createNetns('status-cl');
+  const veth = `sv${ns.name.slice(-6)}`;
+  const peer = `cl${ns.name.slice(-6)}`;
+  await ns.run('ip', ['link', 'add', veth, 'type', 'veth', 'peer', 'name', peer, 'netns', client.name]);
+  await ns.run('bash', ['-c', `ip addr add 192.0.2.1/24 dev ${veth} && ip link set ${veth} up`]);
+  await client.run('bash', ['-c', `ip addr add 192.0.2.2/24 dev ${peer} && ip link set ${peer} up && ip route add 10.96.0.0/16 via 192.0.2.1`]);
+}
+
 async function sendTraffic(): Promise<void> {
-  const script = [
+  const local = [
     'for i in $(seq 1 40); do',
     '  printf "%0500d" 0 > /dev/udp/10.96.0.50/7000',
     '  printf "ping" > /dev/udp/fd00::50/7000',
     'done',
     'for i in 1 2 3; do timeout 2 bash -c "exec 3<>/dev/tcp/10.96.0.51/80" 2>/dev/null; done',
-    sip ? 'printf "INVITE sip:a@b SIP/2.0\\r\\nCall-ID: status-test-1\\r\\n\\r\\n" > /dev/udp/10.96.0.52/5060' : 'true',
     'true',
   ].join('\n');
-  await ns.run('bash', ['-c', script], { timeoutMs: 60_000 });
+  await ns.run('bash', ['-c', local], { timeoutMs: 60_000 });
+  const remote = [
+    'for i in 1 2 3; do',
+    '  printf "INVITE sip:a@b SIP/2.0\\r\\nVia: SIP/2.0/UDP 192.0.2.2:5070\\r\\nCall-ID: status-test-$i\\r\\nCSeq: 1 INVITE\\r\\nContent-Length: 0\\r\\n\\r\\n" > /dev/udp/10.96.0.52/5060',
+    '  printf "%0900d" 0 > /dev/udp/10.96.0.50/7000',
+    'done',
+  ].join('\n');
+  await client.run('bash', ['-c', remote], { timeoutMs: 60_000 });
 }
 
 before(async () => {
@@ -130,12 +150,14 @@ before(async () => {
   for (const s of SCHEDULERS) (loaded.has(s) ? loadedSchedulers : missingSchedulers).push(s);
   sip = loaded.has('pe_sip');
   await buildTable();
+  await connectClient();
   await sendTraffic();
   ipvs = await openIpvs({ netns: ns.path, timeoutMs: 10_000 });
 });
 
 after(async () => {
   ipvs?.close();
+  await client?.destroy();
   await ns?.destroy();
   console.log(`# schedulers loaded: ${loadedSchedulers.join(' ')}; missing: ${missingSchedulers.join(' ') || 'none'}; pe sip: ${sip}`);
 });
