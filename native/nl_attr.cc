@@ -149,7 +149,8 @@ int error_code(const Msg& m) {
   if (m.payload_len < sizeof(int32_t)) throw MalformedError("truncated NLMSG_ERROR");
   int32_t e;
   std::memcpy(&e, m.payload, sizeof e);
-  if (e > 0) throw MalformedError("positive error in NLMSG_ERROR");
+  // Errnos are small; anything else (including INT_MIN, whose negation overflows) is garbage.
+  if (e > 0 || e < -4095) throw MalformedError("NLMSG_ERROR code out of range");
   return -e;
 }
 

@@ -17,6 +17,8 @@ const SERVICES: VirtualServer[] = [
   { family: 'inet6', fwmark: 0xffffffff, scheduler: 'lc', flags: 1, timeout: 1, netmask: 128 },
 ];
 
+const TCP: VirtualServer & { protocol: 'TCP' } = { family: 'inet', protocol: 'TCP', address: '10.0.1.175', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 };
+
 const REALS: RealServer[] = [
   { family: 'inet', address: '10.244.1.7', port: 9376, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 },
   { family: 'inet', address: '10.244.2.3', port: 0, forward: 'route', weight: 0, upperThreshold: 100, lowerThreshold: 10 },
@@ -118,8 +120,8 @@ test('random corruption is rejected or decoded, without crashing', () => {
 
 test('bad op records are a TypeError before anything is queued', () => {
   assert.throws(() => native.encodeOps(Buffer.from([1, 0, 0, 0, 9])), TypeError);
-  assert.throws(() => encodeOps([{ op: 'addService', service: { ...SERVICES[0], port: 70000 } }]), /port must be an integer/);
-  assert.throws(() => encodeOps([{ op: 'addService', service: { ...SERVICES[0], scheduler: 'x'.repeat(300) } }]), /too long/);
+  assert.throws(() => encodeOps([{ op: 'addService', service: { ...TCP, port: 70000 } }]), /port must be an integer/);
+  assert.throws(() => encodeOps([{ op: 'addService', service: { ...TCP, scheduler: 'x'.repeat(300) } }]), /too long/);
   // An address that does not parse is the kernel-facing EINVAL of that op, not a framing error.
-  assert.throws(() => native.encodeOps(encodeOps([{ op: 'addService', service: { ...SERVICES[0], address: '10.0.0.256' } }])), /invalid IPv4 address/);
+  assert.throws(() => native.encodeOps(encodeOps([{ op: 'addService', service: { ...TCP, address: '10.0.0.256' } }])), /invalid IPv4 address/);
 });
