@@ -11,7 +11,7 @@ import {
   type OwnedVirtualServer,
   type OwnershipRecord,
 } from './ownership.js';
-import type { RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../ipvs/types.js';
+import type { IpvsInfo, RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../ipvs/types.js';
 
 export const NOT_OURS = 'not ours';
 export const NOT_RECORDED = 'not in the agent record';
@@ -66,7 +66,7 @@ export function nameEntries(entries: readonly VirtualServerEntry[], record: Owne
 
 /** The default (or --thresholds, --persistent-conn …) listing, annotated. */
 export function formatNamedList(
-  info: Parameters<typeof formatBanner>[0],
+  info: IpvsInfo,
   entries: readonly VirtualServerEntry[],
   record: OwnershipRecord,
   opts: ListOptions,
