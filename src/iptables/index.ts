@@ -1,4 +1,19 @@
 // The iptables side of ipvs-proxy: SNAT and VIP filtering at a constant rule count.
+//
+// Rules (per family; the same 20 rules, 21 with --cluster-cidr, at any number of services):
+//   nat    PREROUTING, OUTPUT -> IPVS-PROXY-SERVICES: marks with the masquerade bit (default 0x4000)
+//            ClusterIP traffic when --masquerade-all or from outside --cluster-cidr, host traffic
+//            sourced from a VIP, node ports and external/LB IPs of externalTrafficPolicy Cluster.
+//          POSTROUTING -> IPVS-PROXY-POSTROUTING: MASQUERADE (--random-fully when supported) for
+//            hairpin (LOOP-BACK dst,dst,src) and for marked packets, clearing the bit.
+//   filter INPUT -> IPVS-PROXY-INPUT: LB addresses with loadBalancerSourceRanges go through
+//            IPVS-PROXY-SOURCE-RANGES (admit LB-SOURCE-CIDR, drop the rest); new TCP/UDP/SCTP
+//            connections to a VIP on a port IPVS does not serve are rejected (kubernetes#72236).
+//          FORWARD -> IPVS-PROXY-FORWARD: accepts replies of established connections, so a FORWARD
+//            policy of DROP (Docker sets one) does not cut IPVS replies.
+// Sets (IPVS-PROXY-* for IPv4, IPVS-PROXY6-* for IPv6) carry every per-service fact; see sets.ts.
+// externalTrafficPolicy Local needs no exclusion set: such addresses are simply left out of the
+// sets that mark for masquerade.
 import type { Settings } from '../config/settings.js';
 import type { Family } from '../ipvs/types.js';
 import type { IptablesSettings } from './sets.js';

@@ -9,7 +9,7 @@ import { IptablesManager } from '../../../src/iptables/manager.js';
 import { ExecCommandRunner } from '../../../src/iptables/runner.js';
 import { countSavedRules, parseIpsetSave } from '../../../src/iptables/save.js';
 import { setName, SetRole, type IptablesSettings } from '../../../src/iptables/sets.js';
-import { manyServices, SETTINGS } from './fixtures.js';
+import { manyServices, real, SETTINGS, stateOf, vs } from './fixtures.js';
 
 const isRoot = process.getuid?.() === 0;
 const DUAL: IptablesSettings = { ...SETTINGS, families: ['inet', 'inet6'], clusterCidr: ['10.244.0.0/16'] };
@@ -49,6 +49,21 @@ for (const backend of ['nft', 'legacy'] as const) {
       assert.equal(sets.get(setName('inet', SetRole.CLUSTER_IP))?.entries.size, 1000);
       assert.equal(sets.get(setName('inet', SetRole.LOOP_BACK))?.entries.size, 2000);
       assert.equal(sets.get(setName('inet', SetRole.LB_SOURCE_CIDR))?.entries.size, 1000);
+    });
+
+    it('programs IPv6 services into the IPv6 sets and ip6tables', async () => {
+      const m = make();
+      const v6 = stateOf([
+        vs({ kind: 'ClusterIP', address: 'fd00:96::10', port: 53, protocol: 'UDP', reals: [real('fd00:244::5', 5353, 'inet6')] }),
+        vs({ kind: 'LoadBalancer', address: 'fd00:17::1', port: 443, sourceRanges: ['2001:db8::/32'] }),
+      ]);
+      assert.equal(await m.sync(v6), 1, 'the rules are in place from the previous test: sets only');
+      const sets = parseIpsetSave(await ns.run('ipset', ['save']));
+      assert.deepEqual([...(sets.get(setName('inet6', SetRole.LOOP_BACK))?.entries ?? [])], ['fd00:244::5,udp:5353,fd00:244::5']);
+      assert.deepEqual([...(sets.get(setName('inet6', SetRole.LB_SOURCE_CIDR))?.entries ?? [])], ['fd00:17::1,tcp:443,2001:db8::/32']);
+      assert.equal(sets.get(setName('inet', SetRole.CLUSTER_IP))?.entries.size, 0);
+      assert.equal(await make().sync(v6), 0);
+      assert.equal(await m.sync(manyServices(1000)), 1);
     });
 
     it('makes zero writes when a restarted manager finds everything in place', async () => {
