@@ -1,0 +1,104 @@
+// One LinkClient contract, two implementations: the in-memory fake and rtnetlink through the
+// addon in a fresh namespace. Where they disagree, the kernel is right.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { openLinks } from '../../src/netif/client.js';
+import { FakeLinks } from '../../src/netif/fake.js';
+import type { AddressOp, LinkClient } from '../../src/netif/types.js';
+import { createNetns } from './helpers/netns.js';
+
+interface Subject {
+  name: string;
+  open(): Promise<{ client: LinkClient; done(): Promise<void> }>;
+}
+
+const SUBJECTS: Subject[] = [
+  { name: 'fake', open: async () => ({ client: new FakeLinks(), done: async () => undefined }) },
+  {
+    name: 'kernel',
+    open: async () => {
+      const ns = await createNetns('contract');
+      const client = await openLinks({ netns: ns.path });
+      return { client, done: async () => { client.close(); await ns.destroy(); } };
+    },
+  },
+];
+
+/** Without the fe80::/64 link-local address the kernel gives a link once it is up. */
+function global<T extends { address: string }>(list: T[]): T[] {
+  return list.filter((a) => !a.address.startsWith('fe80:'));
+}
+
+function codes(rs: { ok: boolean; code?: string }[]): string[] {
+  return rs.map((r) => (r.ok ? 'ok' : (r.code ?? '?')));
+}
+
+const CASES: { name: string; run(c: LinkClient): Promise<void> }[] = [
+  {
+    name: 'a fresh namespace lists only loopback addresses',
+    async run(c) {
+      const all = await c.listAddresses();
+      assert.deepEqual(all.map((a) => `${a.ifname} ${a.address}/${a.prefixLen}`).sort(), ['lo 127.0.0.1/8', 'lo ::1/128']);
+    },
+  },
+  {
+    name: 'ensure, find and delete a dummy link',
+    async run(c) {
+      assert.equal(await c.linkIndex('kube-ipvs0'), undefined);
+      const a = await c.ensureDummyLink('kube-ipvs0');
+      assert.equal(a.created, true);
+      assert.deepEqual(await c.ensureDummyLink('kube-ipvs0'), { ifindex: a.ifindex, created: false });
+      assert.equal(await c.linkIndex('kube-ipvs0'), a.ifindex);
+      assert.equal(await c.deleteLink('kube-ipvs0'), true);
+      assert.equal(await c.deleteLink('kube-ipvs0'), false);
+      assert.equal(await c.linkIndex('kube-ipvs0'), undefined);
+    },
+  },
+  {
+    name: 'address batches: one result each, with the kernel errno',
+    async run(c) {
+      const { ifindex } = await c.ensureDummyLink('kube-ipvs0');
+      const missing = ifindex + 1000;
+      const ops: AddressOp[] = [
+        { op: 'add', ifindex, family: 'inet', address: '10.96.0.1', prefixLen: 32 },
+        { op: 'add', ifindex, family: 'inet6', address: 'FD00:10:96::1', prefixLen: 128 },
+        { op: 'add', ifindex, family: 'inet', address: '10.96.0.1', prefixLen: 32 },
+        { op: 'add', ifindex, family: 'inet', address: '10.96.0.300', prefixLen: 32 },
+        { op: 'add', ifindex: missing, family: 'inet', address: '10.96.0.2', prefixLen: 32 },
+        { op: 'delete', ifindex, family: 'inet', address: '10.96.0.9', prefixLen: 32 },
+      ];
+      assert.deepEqual(codes(await c.applyAddresses(ops)), ['ok', 'ok', 'EEXIST', 'EINVAL', 'ENODEV', 'EADDRNOTAVAIL']);
+      const listed = global(await c.listAddresses(ifindex));
+      assert.deepEqual(listed.map((a) => `${a.ifname} ${a.family} ${a.address}/${a.prefixLen}`).sort(), [
+        'kube-ipvs0 inet 10.96.0.1/32',
+        'kube-ipvs0 inet6 fd00:10:96::1/128',
+      ]);
+      assert.deepEqual(codes(await c.applyAddresses([{ op: 'delete', ifindex, family: 'inet6', address: 'fd00:10:96::1', prefixLen: 128 }])), ['ok']);
+      assert.equal(global(await c.listAddresses(ifindex)).length, 1);
+      await c.deleteLink('kube-ipvs0');
+      assert.deepEqual(await c.listAddresses(ifindex), []);
+    },
+  },
+  {
+    name: 'a closed client rejects',
+    async run(c) {
+      c.close();
+      await assert.rejects(async () => c.listAddresses());
+    },
+  },
+];
+
+for (const subject of SUBJECTS) {
+  describe(`LinkClient contract: ${subject.name}`, () => {
+    for (const c of CASES) {
+      test(c.name, async () => {
+        const { client, done } = await subject.open();
+        try {
+          await c.run(client);
+        } finally {
+          await done();
+        }
+      });
+    }
+  });
+}
