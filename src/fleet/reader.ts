@@ -221,8 +221,9 @@ export function formatFleet(nodes: readonly FleetNode[], now: number): string {
       n.agentVersion ?? '-',
       n.digest ? n.digest.slice(0, 12) : '-',
       n.agreement,
-      n.resourceVersions?.services ?? '-',
-      n.resourceVersions?.endpointSlices ?? '-',
+      // A manifest source has no resourceVersions (''): an empty cell would shift the columns.
+      n.resourceVersions?.services || '-',
+      n.resourceVersions?.endpointSlices || '-',
       n.drift ? String(n.drift.last) : '-',
       n.errors ? String(n.errors.syncErrors) : '-',
       formatLatency(n.latency?.p50Ms),

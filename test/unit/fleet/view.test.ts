@@ -106,3 +106,14 @@ test('records of another layout are rejected with the key and the field', () => 
   assert.throws(() => parseNodeRecord('k', JSON.stringify({ ...rec('a'), v: 2 })), /k: v:/);
   assert.deepEqual(parseNodeRecord('k', JSON.stringify(rec('a'))), rec('a'));
 });
+
+test('the table shows "-" for the empty resourceVersions of a manifest source, keeping its columns', () => {
+  const rvs = { services: '', endpointSlices: '' };
+  const text = formatFleet([node(rec('a', { resourceVersions: rvs })), node(rec('b', { resourceVersions: rvs }))], NOW);
+  const row = text.split('\n').find((l) => l.startsWith('a '))!;
+  const cells = row.split(/\s{2,}/);
+  assert.equal(cells.length, 14, row);
+  assert.equal(cells[6], 'agrees');
+  assert.equal(cells[7], '-');
+  assert.equal(cells[8], '-');
+});
