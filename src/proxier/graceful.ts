@@ -2,8 +2,11 @@
 // cap on the drain). A TCP real server that goes away is set to weight 0 by the diff; this tracker
 // remembers it until its connections (ActiveConn + InActConn) reach 0 or the timeout runs out,
 // then hands it back for deletion. UDP and SCTP real servers never drain: they are deleted at once
-// and their conntrack entries flushed (kubernetes/kubernetes#71514). Pure bookkeeping: no I/O.
-import type { RealServer, VirtualServerKey } from '../ipvs/types.js';
+// and their conntrack entries flushed (kubernetes/kubernetes#71514). The tracker is pure
+// bookkeeping; readDrainConnections() is the one read it needs.
+import { realKey, serviceKey } from '../ipvs/keys.js';
+import type { IpvsClient, RealServer, VirtualServerEntry, VirtualServerKey } from '../ipvs/types.js';
+import { canDumpReals } from './types.js';
 
 export interface DrainEntry {
   vsKey: string;
@@ -84,4 +87,31 @@ export class DrainTracker {
     for (const e of this.entries.values()) if (min === undefined || e.deadline < min) min = e.deadline;
     return min;
   }
+}
+
+/** ActiveConn + InActConn of every real server in a dump, by "vsKey|realKey". */
+export function connectionsOf(entries: readonly VirtualServerEntry[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of entries) {
+    const k = serviceKey(e.service);
+    for (const r of e.reals) out.set(`${k}|${realKey(r)}`, r.activeConns + r.inactiveConns);
+  }
+  return out;
+}
+
+/**
+ * Connection counts of the draining real servers: one dump per draining virtual server when the
+ * client can do that, else one full dump. A virtual server deleted meanwhile (ESRCH) has none.
+ */
+export async function readDrainConnections(ipvs: IpvsClient, drains: DrainTracker): Promise<Map<string, number>> {
+  if (!canDumpReals(ipvs)) return connectionsOf(await ipvs.dump());
+  const conns = new Map<string, number>();
+  for (const { vsKey, service } of drains.services()) {
+    const reals = await ipvs.dumpReals(service).catch((err: unknown) => {
+      if ((err as { code?: unknown } | null)?.code === 'ESRCH') return [];
+      throw err;
+    });
+    for (const r of reals) conns.set(`${vsKey}|${realKey(r)}`, r.activeConns + r.inactiveConns);
+  }
+  return conns;
 }

@@ -8,11 +8,11 @@ import type { DesiredChange, DesiredState } from '../model/types.js';
 import type { LinkAddress } from '../netif/types.js';
 import { appliedFromEntry, codeOf, executePlan, messageOf } from './apply.js';
 import { diffAddresses, diffVirtualServers, emptyPlan, type AppliedTable, type IpvsPlan } from './diff.js';
-import { DrainTracker, type DrainEntry } from './graceful.js';
+import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
 import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, type AdoptionContext, type Verdict } from './ownership.js';
 import { RecordKeeper } from './record-keeper.js';
 import { composeRecord } from './state-record.js';
-import { canDumpReals, type ForeignObject, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
+import { type ForeignObject, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink } from './vips.js';
 
 const DEFAULT_LINK = 'kube-ipvs0';
@@ -130,21 +130,9 @@ export class Proxier {
     const t = tally();
     const t0 = this.deps.clock.now();
     if (this.drains.size === 0) return this.result(t, t0, t0);
-    const conns = new Map<string, number>();
+    let conns: Map<string, number>;
     try {
-      const ipvs = this.deps.ipvs;
-      if (canDumpReals(ipvs)) {
-        for (const { vsKey, service } of this.drains.services()) {
-          // A virtual server deleted meanwhile (ESRCH) has no real servers left to drain.
-          const reals = await ipvs.dumpReals(service).catch((err: unknown) => {
-            if (codeOf(err) === 'ESRCH') return [];
-            throw err;
-          });
-          for (const r of reals) conns.set(`${vsKey}|${realKey(r)}`, r.activeConns + r.inactiveConns);
-        }
-      } else {
-        for (const [k, v] of connectionsOf(await ipvs.dump())) conns.set(k, v);
-      }
+      conns = await readDrainConnections(this.deps.ipvs, this.drains);
     } catch (err) {
       t.errors.push({ object: 'draining real servers', operation: 'dump', code: codeOf(err), message: messageOf(err) });
       t.needsVerification = true;
@@ -440,16 +428,6 @@ export class Proxier {
       foreign: t.foreign,
     };
   }
-}
-
-/** ActiveConn + InActConn of every real server in a dump, by "vsKey|realKey". */
-function connectionsOf(entries: readonly VirtualServerEntry[]): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const e of entries) {
-    const k = serviceKey(e.service);
-    for (const r of e.reals) out.set(`${k}|${realKey(r)}`, r.activeConns + r.inactiveConns);
-  }
-  return out;
 }
 
 /** "10.244.1.7/9376" or "fd00::7/9376" -> address and port. */
