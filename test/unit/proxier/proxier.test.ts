@@ -224,3 +224,36 @@ test('sync and verify before start are refused: ownership is not known yet', asy
   await assert.rejects(p.verify(seed()), ProxierNotStartedError);
   assert.equal(w.writes(), 0);
 });
+
+test('iptables: synced with the state when something changed, its writes counted; cleaned up by cleanup()', async () => {
+  const w = world();
+  const calls: string[] = [];
+  const { Proxier } = await import('../../../src/proxier/proxier.js');
+  const p = new Proxier({
+    ipvs: w.ipvs,
+    links: w.links,
+    stateStore: w.store,
+    conntrack: w.conntrack,
+    sysctl: w.sysctl,
+    clock: w.clock,
+    settings: w.settings,
+    iptables: {
+      sync: async (s) => {
+        calls.push(`sync ${s.virtualServers.size}`);
+        return calls.length === 1 ? 2 : 0;
+      },
+      cleanup: async () => {
+        calls.push('cleanup');
+        return 3;
+      },
+    },
+  });
+  const s = seed();
+  await p.start(s);
+  assert.equal((await p.sync(noChange(s))).kernelWrites, 8);
+  assert.equal((await p.sync(noChange(s))).kernelWrites, 0);
+  const c = await p.cleanup();
+  assert.deepEqual(calls, ['sync 1', 'cleanup']);
+  // 1 virtual server + 1 address + the link + 3 iptables writes
+  assert.equal(c.kernelWrites, 6);
+});
