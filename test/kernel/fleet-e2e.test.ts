@@ -1,0 +1,572 @@
+// The fleet view end to end: a real redis-server in the root namespace, three real `ipvs-proxy run`
+// agents, each in its own network namespace (its own IPVS table) joined to the root namespace by
+// a veth pair (10.99.<i>.0/31 root side, .1 agent side; Redis listens on the root-side addresses),
+// and the real `status --cluster`. Then Redis is frozen, killed, replaced by a listener that
+// accepts and never answers, and restarted, while the agents keep programming their kernels.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { analyzeFleet, readFleet, type FleetNodeStatus, type FleetView } from '../../src/fleet/reader.js';
+import { createNetns, type Netns } from './helpers/netns.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const CLI = join(repo, 'bin/ipvs-proxy.js');
+const REDIS_SERVER = '/usr/bin/redis-server';
+const SYNC_PERIOD_MS = 2_000;
+/** What run-command gives the publisher: 3 x the sync period. */
+const TTL_MS = 3 * SYNC_PERIOD_MS;
+const VIP = '10.96.50.10';
+const BASE = ['10.244.1.1', '10.244.1.2'];
+/** A manifest change must reach the kernel well within Redis's connect (5 s) + command (2 s) timeouts. */
+const PROGRAMMED_WITHIN_MS = 5_000;
+/** A sync that waited on one Redis command would take at least the 2 s command timeout. */
+const SYNC_UNDER_MS = 1_500;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Poll until check returns a value; fail with the last observation after the deadline. */
+async function waitFor<T>(what: string, check: () => Promise<T | undefined>, deadlineMs: number, everyMs = 200): Promise<T> {
+  const until = Date.now() + deadlineMs;
+  let last = '';
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (Date.now() > until) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+// ---- manifests -------------------------------------------------------------------------------
+
+const SERVICE_YAML = `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: fleet, creationTimestamp: "2026-01-01T00:00:00Z"}
+spec:
+  type: ClusterIP
+  selector: {app: web}
+  clusterIP: ${VIP}
+  clusterIPs: [${VIP}]
+  ipFamilies: [IPv4]
+  ports:
+    - {name: http, protocol: TCP, port: 80, targetPort: 8080}
+`;
+
+function sliceYaml(endpoints: readonly string[], triggerTime: string | undefined): string {
+  const annotations = triggerTime ? `  annotations: {endpoints.kubernetes.io/last-change-trigger-time: "${triggerTime}"}\n` : '';
+  const eps = endpoints.map((a) => `  - addresses: [${a}]\n    conditions: {ready: true, serving: true, terminating: false}\n`).join('');
+  return `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-x7k2p
+  namespace: fleet
+  labels: {kubernetes.io/service-name: web}
+${annotations}addressType: IPv4
+ports: [{name: http, protocol: TCP, port: 8080}]
+endpoints:
+${eps}`;
+}
+
+/** Replace a file by rename (the dotfile is skipped by the manifest source), as kubectl-style tools do. */
+function writeAtomic(path: string, text: string): void {
+  const tmp = join(path, '..', `.${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+// ---- redis-server and the listener that never answers ----------------------------------------
+
+interface RedisServer {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+async function startRedis(port: number, bind: readonly string[]): Promise<RedisServer> {
+  const child = spawn(
+    REDIS_SERVER,
+    ['--port', String(port), '--bind', ...bind, '--protected-mode', 'no', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server not ready within 20 s:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited early:\n${output}`));
+    });
+  }).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+  return { child, exited };
+}
+
+async function killRedis(r: RedisServer, signal: NodeJS.Signals): Promise<void> {
+  if (r.child.exitCode !== null || r.child.signalCode !== null) return;
+  // A frozen server must not get a moment to answer before SIGKILL (which needs no SIGCONT).
+  if (signal !== 'SIGKILL') r.child.kill('SIGCONT');
+  r.child.kill(signal);
+  const timer = setTimeout(() => r.child.kill('SIGKILL'), 10_000);
+  await r.exited;
+  clearTimeout(timer);
+}
+
+interface BlackHole {
+  /** Connections accepted, by the peer's address. */
+  acceptedFrom: Map<string, number>;
+  stop(): Promise<void>;
+}
+
+/** Accepts TCP connections on the port at each address and never sends a byte. */
+async function startBlackHole(port: number, addresses: readonly string[]): Promise<BlackHole> {
+  const sockets = new Set<Socket>();
+  const acceptedFrom = new Map<string, number>();
+  const servers: Server[] = [];
+  for (const address of addresses) {
+    const server = createServer((socket) => {
+      const peer = socket.remoteAddress ?? '?';
+      acceptedFrom.set(peer, (acceptedFrom.get(peer) ?? 0) + 1);
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, address, () => resolve());
+    });
+    servers.push(server);
+  }
+  return {
+    acceptedFrom,
+    async stop() {
+      for (const s of sockets) s.destroy();
+      await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    },
+  };
+}
+
+// ---- the agents ------------------------------------------------------------------------------
+
+interface AgentNode {
+  name: string;
+  ns: Netns;
+  /** Root-side address of its veth: where Redis listens for it. */
+  hostAddress: string;
+  /** Agent-side address: its /healthz listens here. */
+  agentAddress: string;
+  dir: string;
+  child?: ChildProcess;
+  exited?: Promise<number | null>;
+  log: string;
+}
+
+async function agentNamespace(i: number, work: string): Promise<AgentNode> {
+  const ns = await createNetns('fleet');
+  const hostAddress = `10.99.${i}.0`;
+  const agentAddress = `10.99.${i}.1`;
+  const hostLink = `fl${i}${randomBytes(3).toString('hex')}`;
+  const ip = (args: string[]): Promise<unknown> =>
+    new Promise((resolve, reject) =>
+      execFile('ip', args, (err, _o, stderr) => (err ? reject(new Error(`ip ${args.join(' ')}: ${stderr}`)) : resolve(undefined))),
+    );
+  await ip(['link', 'add', hostLink, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
+  await ip(['addr', 'add', `${hostAddress}/31`, 'dev', hostLink]);
+  await ip(['link', 'set', hostLink, 'up']);
+  await ns.run('ip', ['addr', 'add', `${agentAddress}/31`, 'dev', 'eth0']);
+  await ns.run('ip', ['link', 'set', 'eth0', 'up']);
+  await ns.run('ip', ['route', 'add', 'default', 'via', hostAddress]);
+  const dir = join(work, `node-${i}`, 'manifests');
+  mkdirSync(dir, { recursive: true });
+  return { name: `node-${i}`, ns, hostAddress, agentAddress, dir, log: '' };
+}
+
+function startAgent(a: AgentNode, redisPort: number, stateDir: string): void {
+  const child = spawn(
+    'ip',
+    [
+      'netns', 'exec', a.ns.name, process.execPath, CLI, 'run',
+      '--manifests', a.dir, '--node-name', a.name, '--state-dir', stateDir,
+      '--sync-period', `${SYNC_PERIOD_MS / 1000}s`, '--min-sync-period', '0s',
+      '--healthz-bind-address', `${a.agentAddress}:10256`,
+      '--status-redis', `redis://${a.hostAddress}:${redisPort}`, '--log-format', 'text',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout?.on('data', (d: Buffer) => (a.log += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (a.log += d.toString()));
+  a.child = child;
+  a.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/** SIGTERM and wait (20 s at most) for the exit status. */
+async function stopAgent(a: AgentNode): Promise<number | null> {
+  if (!a.child || a.child.exitCode !== null || a.child.signalCode !== null) return a.child?.exitCode ?? null;
+  a.child.kill('SIGTERM');
+  const timer = setTimeout(() => a.child?.kill('SIGKILL'), 20_000);
+  const code = await a.exited!;
+  clearTimeout(timer);
+  return code;
+}
+
+/** The real servers of the VIP in the agent's own IPVS table. */
+async function kernelReals(a: AgentNode): Promise<string[]> {
+  const out = await a.ns.run('ipvsadm', ['-Sn']);
+  return [...out.matchAll(new RegExp(`^-a -t ${VIP.replace(/\./g, '\\.')}:80 -r (\\S+):8080`, 'gm'))].map((m) => m[1]).sort();
+}
+
+/** Wait until the kernel holds exactly these real servers; the time it took from `since`. */
+async function kernelHas(a: AgentNode, endpoints: readonly string[], since: number, deadlineMs = 30_000): Promise<number> {
+  const want = [...endpoints].sort().join(',');
+  await waitFor(`${a.name}'s kernel to hold ${want}`, async () => ((await kernelReals(a)).join(',') === want ? true : undefined), deadlineMs, 100);
+  return Date.now() - since;
+}
+
+/** The duration of the first sync logged after `offset` that wrote the kernel with this many real servers. */
+function loggedSyncMs(a: AgentNode, offset: number, realServers: number): number | undefined {
+  const re = new RegExp(`\\bsync: \\d+ virtual servers, ${realServers} real servers, \\d+ addresses, [1-9]\\d* kernel writes, ([\\d.]+) ms`);
+  const m = re.exec(a.log.slice(offset));
+  return m ? Number(m[1]) : undefined;
+}
+
+const countMatches = (text: string, re: RegExp): number => [...text.matchAll(new RegExp(re.source, 'g'))].length;
+
+// ---- the fleet view, in process and through the CLI --------------------------------------------
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 60_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The table's rows by node name; columns are separated by two spaces or more. */
+function tableRows(text: string): Map<string, string[]> {
+  const rows = new Map<string, string[]>();
+  for (const line of text.split('\n')) {
+    const m = /^(node-\d)\s/.exec(line);
+    if (m) rows.set(m[1], line.trim().split(/\s{2,}/));
+  }
+  return rows;
+}
+
+const COL = { state: 1, lastSync: 2, heartbeat: 3, digest: 5, agreement: 6, p50: 11, p99: 12, samples: 13 } as const;
+
+/** "850ms", "4.2s", "3m05s" as printed by formatAge, back to milliseconds. */
+function ageMs(cell: string): number {
+  const m = /^(?:(\d+)m(\d{2})s|([\d.]+)s|(\d+)ms) ago$/.exec(cell);
+  assert.ok(m, `not an age: "${cell}"`);
+  if (m[1] !== undefined) return (Number(m[1]) * 60 + Number(m[2])) * 1_000;
+  if (m[3] !== undefined) return Number(m[3]) * 1_000;
+  return Number(m[4]);
+}
+
+describe('fleet view end to end: three agents, a real redis-server, outages', { timeout: 540_000 }, () => {
+  const work = mkdtempSync(join(tmpdir(), 'fleet-e2e-'));
+  const nodes: AgentNode[] = [];
+  let port = 0;
+  let redis: RedisServer | undefined;
+  let blackHole: BlackHole | undefined;
+  let redisUrl = '';
+  /** Endpoints every node serves after the latency step. */
+  let common: string[] = [];
+
+  const bindAddresses = (): string[] => ['127.0.0.1', ...nodes.map((n) => n.hostAddress)];
+  const view = async (): Promise<FleetView> =>
+    analyzeFleet(await readFleet(redisUrl, { connectTimeoutMs: 3_000, commandTimeoutMs: 3_000 }), Date.now());
+  const byName = (v: FleetView): Map<string, FleetNodeStatus> => new Map(v.nodes.map((n) => [n.node, n]));
+
+  before(async () => {
+    assert.equal(process.getuid?.(), 0, 'needs root (run it with test/vm/run.sh)');
+    for (let i = 1; i <= 3; i++) nodes.push(await agentNamespace(i, work));
+    port = await freePort();
+    redisUrl = `redis://127.0.0.1:${port}`;
+    redis = await startRedis(port, bindAddresses());
+    for (const n of nodes) {
+      writeFileSync(join(n.dir, 'service.yaml'), SERVICE_YAML);
+      writeFileSync(join(n.dir, 'slice.yaml'), sliceYaml(BASE, undefined));
+      startAgent(n, port, join(work, n.name, 'state'));
+    }
+  });
+
+  after(async () => {
+    for (const n of nodes) {
+      n.child?.kill('SIGKILL');
+      if (n.exited) await Promise.race([n.exited, sleep(10_000)]);
+    }
+    await blackHole?.stop();
+    if (redis) await killRedis(redis, 'SIGKILL');
+    for (const n of nodes) await n.ns.destroy();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('three agents publish; status --cluster shows all three with ages and latencies', { timeout: 180_000 }, async () => {
+    await waitFor('three healthy, agreeing nodes in the fleet view', async () => {
+      const v = await view();
+      const ok = v.nodes.length === 3 && v.nodes.every((n) => n.state === 'healthy' && n.lastSyncAgeMs !== null && n.agreement === 'agrees');
+      return ok ? v : undefined;
+    }, 120_000, 500);
+    for (const n of nodes) assert.deepEqual(await kernelReals(n), [...BASE].sort(), `${n.name}'s kernel`);
+
+    // An EndpointSlice change stamped with its trigger time: each agent measures the time to the
+    // kernel, which can be no later than when ipvsadm shows it here.
+    common = [...BASE, '10.244.1.3'];
+    const t0 = Date.now();
+    const slice = sliceYaml(common, new Date(t0).toISOString());
+    for (const n of nodes) writeAtomic(join(n.dir, 'slice.yaml'), slice);
+    const seenAfter = await Promise.all(nodes.map((n) => kernelHas(n, common, t0)));
+    const v = await waitFor('a latency sample from every node', async () => {
+      const got = await view();
+      return got.nodes.length === 3 && got.nodes.every((n) => (n.latency?.count ?? 0) >= 1) ? got : undefined;
+    }, 30_000, 500);
+    const by = byName(v);
+    nodes.forEach((n, i) => {
+      const lat = by.get(n.name)!.latency!;
+      assert.ok(lat.p50Ms !== null && lat.p50Ms > 0, `${n.name}: p50 ${lat.p50Ms}`);
+      assert.ok(lat.p99Ms !== null && lat.p99Ms >= lat.p50Ms, `${n.name}: p99 ${lat.p99Ms}`);
+      // Histogram buckets are within ~4.4 %; the agent acknowledged before this poll saw the kernel.
+      assert.ok(lat.p50Ms <= seenAfter[i] * 1.1 + 50, `${n.name}: p50 ${lat.p50Ms} ms, but the kernel had it after ${seenAfter[i]} ms`);
+    });
+
+    const text = await cli(['status', '--cluster', '--status-redis', redisUrl]);
+    assert.equal(text.code, 0, text.stderr);
+    const rows = tableRows(text.stdout);
+    assert.deepEqual([...rows.keys()], ['node-1', 'node-2', 'node-3'], text.stdout);
+    for (const [name, cells] of rows) {
+      assert.equal(cells.length, 14, `${name}: ${cells.join('|')}`);
+      assert.equal(cells[COL.state], 'healthy', name);
+      assert.ok(ageMs(cells[COL.lastSync]) < TTL_MS + 5_000, `${name} last sync ${cells[COL.lastSync]}`);
+      assert.ok(ageMs(cells[COL.heartbeat]) < TTL_MS + 5_000, `${name} heartbeat ${cells[COL.heartbeat]}`);
+      assert.equal(cells[COL.agreement], 'agrees', name);
+      assert.match(cells[COL.p50], /^[\d.]+m?s$/, `${name} p50`);
+      assert.match(cells[COL.p99], /^[\d.]+m?s$/, `${name} p99`);
+      assert.ok(Number(cells[COL.samples]) >= 1, `${name} samples ${cells[COL.samples]}`);
+    }
+    assert.match(text.stdout, /^3 nodes: 3 healthy, 0 unhealthy, 0 silent; 0 disagreeing with their peers$/m);
+    const fleetLine = /^network programming latency \(all nodes, last 10m00s\): p50 [\d.]+m?s, p99 [\d.]+m?s over (\d+) samples$/m.exec(text.stdout);
+    assert.ok(fleetLine && Number(fleetLine[1]) >= 3, text.stdout);
+
+    const json = await cli(['status', '--cluster', '--status-redis', redisUrl, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout) as FleetView;
+    assert.deepEqual(doc.nodes.map((n) => n.node), ['node-1', 'node-2', 'node-3']);
+    for (const n of doc.nodes) {
+      assert.equal(n.state, 'healthy', n.node);
+      assert.equal(n.agreement, 'agrees', n.node);
+      assert.ok(n.lastSyncAgeMs !== null && n.lastSyncAgeMs >= 0 && n.lastSyncAgeMs < TTL_MS + 5_000, `${n.node} lastSyncAgeMs ${n.lastSyncAgeMs}`);
+      assert.ok(n.lastSeenAgeMs !== null && n.lastSeenAgeMs < TTL_MS + 5_000, `${n.node} lastSeenAgeMs ${n.lastSeenAgeMs}`);
+      assert.ok(n.latency && n.latency.count >= 1 && n.latency.p50Ms !== null, `${n.node} latency ${JSON.stringify(n.latency)}`);
+      assert.deepEqual(n.counts, { virtualServers: 1, realServers: 3, addresses: 1 }, n.node);
+    }
+    assert.deepEqual(doc.summary, { nodes: 3, healthy: 3, unhealthy: 0, silent: 0, disagreeing: 0 });
+    // Histograms add up: the fleet's samples are all the nodes' samples.
+    assert.equal(doc.latency.count, doc.nodes.reduce((s, n) => s + n.latency!.count, 0));
+    assert.ok(doc.latency.p50Ms !== null && doc.latency.p99Ms !== null && doc.latency.p99Ms >= doc.latency.p50Ms);
+  });
+
+  it('a node given a different desired state shows as disagreeing, and agrees again when it catches up', { timeout: 120_000 }, async () => {
+    const [, , odd] = nodes;
+    const t0 = Date.now();
+    writeAtomic(join(odd.dir, 'slice.yaml'), sliceYaml([...common, '10.244.1.4'], undefined));
+    await kernelHas(odd, [...common, '10.244.1.4'], t0);
+    const v = await waitFor('node-3 disagreeing with the two others', async () => {
+      const by = byName(await view());
+      return by.get('node-3')?.agreement === 'disagrees' && by.get('node-1')?.agreement === 'agrees' && by.get('node-2')?.agreement === 'agrees'
+        ? by
+        : undefined;
+    }, 30_000, 500);
+    assert.equal(v.get('node-1')!.digest, v.get('node-2')!.digest);
+    assert.notEqual(v.get('node-3')!.digest, v.get('node-1')!.digest);
+
+    const text = await cli(['status', '--cluster', '--status-redis', redisUrl]);
+    assert.equal(text.code, 0, text.stderr);
+    const rows = tableRows(text.stdout);
+    assert.equal(rows.get('node-3')![COL.agreement], 'disagrees', text.stdout);
+    assert.equal(rows.get('node-1')![COL.agreement], 'agrees', text.stdout);
+    assert.notEqual(rows.get('node-3')![COL.digest], rows.get('node-1')![COL.digest]);
+    assert.match(text.stdout, /^3 nodes: 3 healthy, 0 unhealthy, 0 silent; 1 disagreeing with their peers$/m);
+    const json = JSON.parse((await cli(['status', '--cluster', '--status-redis', redisUrl, '--json'])).stdout) as FleetView;
+    assert.equal(json.summary.disagreeing, 1);
+    assert.equal(json.nodes.find((n) => n.node === 'node-3')!.agreement, 'disagrees');
+
+    writeAtomic(join(odd.dir, 'slice.yaml'), sliceYaml(common, undefined));
+    await kernelHas(odd, common, Date.now());
+    await waitFor('all three agreeing again', async () => {
+      const got = await view();
+      return got.nodes.every((n) => n.agreement === 'agrees') && new Set(got.nodes.map((n) => n.digest)).size === 1 ? got : undefined;
+    }, 30_000, 500);
+  });
+
+  it('a stopped agent shows as silent after its TTL, and is still listed', { timeout: 120_000 }, async () => {
+    const stopped = nodes[2];
+    assert.equal(await stopAgent(stopped), 0, `node-3 exit status; log:\n${stopped.log.slice(-2000)}`);
+    const stoppedAt = Date.now();
+    const v = await waitFor('node-3 silent', async () => {
+      const got = await view();
+      return byName(got).get('node-3')?.state === 'silent' ? got : undefined;
+    }, TTL_MS + 20_000, 250);
+    const silent = byName(v).get('node-3')!;
+    assert.ok(silent.lastSeenAgeMs !== null && silent.lastSeenAgeMs > TTL_MS, `silent with a heartbeat ${silent.lastSeenAgeMs} ms old (ttl ${TTL_MS})`);
+    assert.ok(Date.now() - stoppedAt < TTL_MS + 20_000);
+    assert.equal(silent.agreement, 'unknown');
+
+    const text = await cli(['status', '--cluster', '--status-redis', redisUrl]);
+    assert.equal(text.code, 0, text.stderr);
+    const rows = tableRows(text.stdout);
+    assert.equal(rows.size, 3, text.stdout);
+    assert.equal(rows.get('node-3')![COL.state], 'silent', text.stdout);
+    assert.ok(ageMs(rows.get('node-3')![COL.heartbeat]) > TTL_MS, text.stdout);
+    for (const name of ['node-1', 'node-2']) {
+      assert.equal(rows.get(name)![COL.state], 'healthy', text.stdout);
+      assert.equal(rows.get(name)![COL.agreement], 'agrees', text.stdout);
+    }
+    assert.match(text.stdout, /^3 nodes: 2 healthy, 0 unhealthy, 1 silent; 0 disagreeing with their peers$/m);
+    const json = JSON.parse((await cli(['status', '--cluster', '--status-redis', redisUrl, '--json'])).stdout) as FleetView;
+    assert.deepEqual(json.summary, { nodes: 3, healthy: 2, unhealthy: 0, silent: 1, disagreeing: 0 });
+    // The fleet SLI counts live nodes only.
+    const live = json.nodes.filter((n) => n.state !== 'silent');
+    assert.equal(json.latency.count, live.reduce((s, n) => s + n.latency!.count, 0));
+  });
+
+  it('Redis frozen, killed, then a listener that never answers: syncs keep completing; publishing resumes on a new Redis', { timeout: 300_000 }, async () => {
+    const live = nodes.slice(0, 2);
+    const beforeOutage = byName(await view());
+    const samplesBefore = live.map((n) => beforeOutage.get(n.name)!.latency!.count);
+    const logFrom = live.map((n) => n.log.length);
+
+    // /healthz of both live agents, every 500 ms, for the whole outage.
+    const health = { ok: 0, bad: [] as string[], running: true };
+    const polling = (async () => {
+      while (health.running) {
+        for (const n of live) {
+          const url = `http://${n.agentAddress}:10256/healthz`;
+          try {
+            const r = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+            await r.text();
+            if (r.status === 200) health.ok += 1;
+            else health.bad.push(`${n.name}: HTTP ${r.status}`);
+          } catch (err) {
+            health.bad.push(`${n.name}: ${(err as Error).message}`);
+          }
+        }
+        await sleep(500);
+      }
+    })();
+
+    let served = [...common];
+    let step = 0;
+    // One EndpointSlice change to both live agents: in each kernel within PROGRAMMED_WITHIN_MS, and
+    // the sync that wrote it logged as taking less than one Redis command timeout.
+    const changeAndCheck = async (phase: string): Promise<void> => {
+      step += 1;
+      served = [...served, `10.244.9.${step}`];
+      const offsets = live.map((n) => n.log.length);
+      const t0 = Date.now();
+      const slice = sliceYaml(served, new Date(t0).toISOString());
+      for (const n of live) writeAtomic(join(n.dir, 'slice.yaml'), slice);
+      const took = await Promise.all(live.map((n) => kernelHas(n, served, t0)));
+      live.forEach((n, i) => {
+        assert.ok(took[i] < PROGRAMMED_WITHIN_MS, `${phase}: ${n.name} programmed the change after ${took[i]} ms`);
+      });
+      const syncs = await Promise.all(live.map((n, i) =>
+        waitFor(`${n.name}'s log of the sync (${phase})`, async () => loggedSyncMs(n, offsets[i], served.length), 10_000, 100)));
+      live.forEach((n, i) => assert.ok(syncs[i] < SYNC_UNDER_MS, `${phase}: ${n.name}'s sync took ${syncs[i]} ms`));
+    };
+
+    try {
+      // Frozen: connections stay open, nothing answers; commands time out.
+      redis!.child.kill('SIGSTOP');
+      await changeAndCheck('Redis frozen');
+      await Promise.all(live.map((n, i) => waitFor(`${n.name} to log Redis unavailable`, async () =>
+        /fleet status: .* unavailable/.test(n.log.slice(logFrom[i])) ? true : undefined, 20_000, 200)));
+      await sleep(3_000);
+
+      // Gone: connections refused.
+      await killRedis(redis!, 'SIGKILL');
+      redis = undefined;
+      await changeAndCheck('Redis stopped');
+      await sleep(5_000);
+
+      // A listener that accepts and never answers.
+      blackHole = await startBlackHole(port, bindAddresses());
+      await waitFor('both agents to connect to the silent listener', async () =>
+        live.every((n) => (blackHole!.acceptedFrom.get(n.agentAddress) ?? 0) >= 1) ? true : undefined, 60_000, 250);
+      await changeAndCheck('Redis never answering');
+      const status = await cli(['status', '--cluster', '--status-redis', redisUrl]);
+      assert.notEqual(status.code, 0, 'status --cluster against a silent listener must fail');
+      assert.match(status.stderr, /unavailable/);
+      await sleep(3_000);
+    } finally {
+      health.running = false;
+      await polling;
+    }
+    assert.deepEqual(health.bad, [], 'every /healthz answer during the outage was 200');
+    assert.ok(health.ok >= 20, `only ${health.ok} /healthz answers`);
+    live.forEach((n, i) => {
+      const outage = n.log.slice(logFrom[i]);
+      assert.equal(countMatches(outage, /fleet status: .* unavailable/), 1, `${n.name} logs the outage once:\n${outage}`);
+      assert.equal(countMatches(outage, /fleet status: publishing to/), 0, `${n.name} did not publish during the outage`);
+    });
+
+    // Real Redis again, on the same port: both agents publish again, with fresh ages and the
+    // latency samples of the changes made while it was away.
+    await blackHole!.stop();
+    blackHole = undefined;
+    redis = await startRedis(port, bindAddresses());
+    const restartedAt = Date.now();
+    const v = await waitFor('both live agents publishing to the new Redis', async () => {
+      const got = byName(await view());
+      return live.every((n) => {
+        const s = got.get(n.name);
+        return s?.state === 'healthy' && s.counts?.realServers === served.length && s.lastSeenAgeMs !== null && s.lastSeenAgeMs <= Date.now() - restartedAt;
+      }) ? got : undefined;
+    }, 90_000, 500);
+    live.forEach((n, i) => {
+      const s = v.get(n.name)!;
+      assert.ok(s.latency!.count >= samplesBefore[i] + 3, `${n.name}: ${s.latency!.count} samples, ${samplesBefore[i]} before the outage`);
+      assert.ok(s.lastSyncAgeMs !== null && s.lastSyncAgeMs < TTL_MS + 5_000, `${n.name}: last sync ${s.lastSyncAgeMs} ms ago`);
+      assert.match(n.log.slice(logFrom[i]), /fleet status: publishing to/, `${n.name} logs that it publishes again`);
+    });
+
+    const text = await cli(['status', '--cluster', '--status-redis', redisUrl]);
+    assert.equal(text.code, 0, text.stderr);
+    const rows = tableRows(text.stdout);
+    // The new Redis started empty: the stopped node has not published to it.
+    assert.deepEqual([...rows.keys()], ['node-1', 'node-2'], text.stdout);
+    for (const [name, cells] of rows) {
+      assert.equal(cells[COL.state], 'healthy', name);
+      assert.ok(ageMs(cells[COL.heartbeat]) < TTL_MS, `${name} heartbeat ${cells[COL.heartbeat]}`);
+      assert.ok(ageMs(cells[COL.lastSync]) < TTL_MS + 5_000, `${name} last sync ${cells[COL.lastSync]}`);
+      assert.equal(cells[COL.agreement], 'agrees', name);
+    }
+    assert.match(text.stdout, /^2 nodes: 2 healthy, 0 unhealthy, 0 silent; 0 disagreeing with their peers$/m);
+    for (const n of live) assert.deepEqual(await kernelReals(n), [...served].sort(), `${n.name}'s kernel after the outage`);
+  });
+});
