@@ -18,9 +18,11 @@ export interface BenchCluster {
 export const clusterIp = (i: number): string => nthAddress('10.96.0.1', i);
 export const endpointIp = (service: number, e: number, perService: number): string =>
   nthAddress('10.128.0.1', service * perService + e);
+/** Endpoints added after the initial table get addresses of their own, so the first ones keep theirs. */
+export const addedEndpointIp = (service: number, k: number): string => nthAddress('10.192.0.1', service * 64 + k);
 
-/** A Service with its EndpointSlice, as the API server would hand them out. */
-export function serviceObjects(i: number, perService: number, extraEndpoints = 0): [object, object] {
+/** A Service with its EndpointSlice, as the API server would hand them out; `extraEndpoints` (< 64) are added ones. */
+export function serviceObjects(i: number, perService: number, extraEndpoints = 0, annotations?: Record<string, string>): [object, object] {
   const name = `svc-${i}`;
   const service = {
     apiVersion: 'v1',
@@ -37,12 +39,13 @@ export function serviceObjects(i: number, perService: number, extraEndpoints = 0
   };
   const endpoints = [];
   for (let e = 0; e < perService + extraEndpoints; e++) {
-    endpoints.push({ addresses: [endpointIp(i, e, perService + extraEndpoints)], conditions: { ready: true, serving: true, terminating: false } });
+    const address = e < perService ? endpointIp(i, e, perService) : addedEndpointIp(i, e - perService);
+    endpoints.push({ addresses: [address], conditions: { ready: true, serving: true, terminating: false } });
   }
   const slice = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: `${name}-abcde`, namespace: 'bench', labels: { 'kubernetes.io/service-name': name }, resourceVersion: '1' },
+    metadata: { name: `${name}-abcde`, namespace: 'bench', labels: { 'kubernetes.io/service-name': name }, resourceVersion: '1', ...(annotations ? { annotations } : {}) },
     addressType: 'IPv4',
     ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
     endpoints,

@@ -1,0 +1,151 @@
+// Item 5: churn through the Kubernetes source. The Agent runs in this process with default
+// settings and a KubeSource against the fixture API server (a child process); the child changes
+// one EndpointSlice at a time at a fixed rate, stamping the trigger-time annotation, and the
+// agent's own network-programming measurement (trigger time to kernel acknowledgement, what
+// kubeproxy_network_programming_duration_seconds observes) is recorded sample by sample.
+// Run inside a fresh namespace:  ip netns exec NS node --import tsx bench/churn-bench.ts SERVICES ENDPOINTS RATE SECONDS OUT.json
+import { fork } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent } from '../src/agent/agent.js';
+import { createConntrack, createIptables, createNodeSettings, createStateStore, openKernel } from '../src/agent/wiring.js';
+import { NullEventRecorder } from '../src/k8s/events.js';
+import { KubeSource, loadKubeConfig } from '../src/k8s/kube-source.js';
+import { createLogger } from '../src/ops/logger.js';
+import { ProxyMetrics } from '../src/ops/metrics.js';
+import { systemClock } from '../src/proxier/clock.js';
+import { benchSettings } from './lib/kernel-deps.js';
+import { median, percentile, round, writeJson } from './lib/stats.js';
+
+const [servicesArg, endpointsArg, rateArg, secondsArg, out] = process.argv.slice(2);
+const services = Number(servicesArg);
+const endpoints = Number(endpointsArg);
+const rate = Number(rateArg);
+const seconds = Number(secondsArg);
+const IDLE_RATE = 4;
+const IDLE_SECONDS = 8;
+
+interface Sample {
+  at: number;
+  ms: number;
+}
+
+/** The agent's metrics, plus every network-programming observation kept for exact percentiles. */
+class RecordingMetrics extends ProxyMetrics {
+  readonly samples: Sample[] = [];
+  syncs = 0;
+  override networkProgrammed(secondsTaken: number): void {
+    this.samples.push({ at: Date.now(), ms: secondsTaken * 1000 });
+    super.networkProgrammed(secondsTaken);
+  }
+  override syncCompleted(secondsTaken: number, at?: number): void {
+    this.syncs++;
+    super.syncCompleted(secondsTaken, at);
+  }
+}
+
+type ChildMessage = { op: 'ready'; kubeconfig: string } | { op: 'done'; issued: number; lateMs: number };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > end) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+function summary(xs: readonly Sample[]): Record<string, number> {
+  const ms = xs.map((s) => s.ms);
+  return { count: ms.length, p50Ms: round(median(ms), 1), p99Ms: round(percentile(ms, 99), 1), maxMs: round(Math.max(...ms), 1) };
+}
+
+async function main(): Promise<void> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'ipvs-proxy-churn-'));
+  const child = fork(join(here, 'lib', 'apiserver-child.ts'), [String(services), String(endpoints), dir], { execArgv: ['--import', 'tsx'] });
+  const inbox: ChildMessage[] = [];
+  child.on('message', (m: ChildMessage) => inbox.push(m));
+  const take = async (op: ChildMessage['op'], timeoutMs: number): Promise<ChildMessage> => {
+    if (!(await until(() => inbox.some((m) => m.op === op), timeoutMs))) throw new Error(`fixture API server: no '${op}' within ${timeoutMs} ms`);
+    const i = inbox.findIndex((m) => m.op === op);
+    return inbox.splice(i, 1)[0];
+  };
+  const ready = await take('ready', 600_000);
+  if (ready.op !== 'ready') throw new Error('unexpected message');
+
+  const settings = benchSettings();
+  const kernel = await openKernel(120_000);
+  const metrics = new RecordingMetrics();
+  const source = new KubeSource({ kubeconfig: ready.kubeconfig, nodeName: settings.nodeName }, loadKubeConfig(ready.kubeconfig));
+  const agent = new Agent({
+    settings,
+    source,
+    events: new NullEventRecorder(),
+    logger: createLogger({ level: 'warn', format: 'json' }),
+    clock: systemClock,
+    ipvs: kernel.ipvs,
+    links: kernel.links,
+    iptables: createIptables(settings),
+    conntrack: createConntrack(),
+    sysctl: createNodeSettings(settings, false),
+    stateStore: createStateStore(settings),
+    metrics,
+    syncTimeoutMs: 600_000,
+  });
+  const result: Record<string, unknown> = { services, endpoints, rate, seconds, settings: 'defaults (min-sync-period 0s, sync-period 30s)' };
+  try {
+    let t = Date.now();
+    await agent.run();
+    if (!(await until(() => metrics.syncs >= 1, 600_000))) throw new Error('the first sync did not finish');
+    result.startToFirstSyncMs = Date.now() - t;
+
+    // Idle: single changes a quarter second apart; the reference for the churn latency.
+    child.send({ op: 'run', rate: IDLE_RATE, seconds: IDLE_SECONDS });
+    const idleDone = await take('done', 120_000);
+    if (idleDone.op !== 'done') throw new Error('unexpected message');
+    await until(() => metrics.samples.length >= idleDone.issued, 10_000);
+    const idle = metrics.samples.splice(0);
+    result.idle = { issued: idleDone.issued, ...summary(idle) };
+
+    // Churn.
+    const rssBefore = process.memoryUsage().rss;
+    t = Date.now();
+    child.send({ op: 'run', rate, seconds });
+    const churnDone = await take('done', (seconds + 120) * 1000);
+    if (churnDone.op !== 'done') throw new Error('unexpected message');
+    const issuedAt = Date.now();
+    const caughtUp = await until(() => metrics.samples.length >= churnDone.issued, 120_000);
+    const churn = metrics.samples.splice(0);
+    const windows: Record<string, unknown>[] = [];
+    for (let w = 0; w * 10 < seconds; w++) {
+      const inWindow = churn.filter((s) => s.at >= t + w * 10_000 && s.at < t + (w + 1) * 10_000);
+      if (inWindow.length > 0) windows.push({ fromS: w * 10, ...summary(inWindow) });
+    }
+    result.churn = {
+      issued: churnDone.issued,
+      generatorLateMaxMs: churnDone.lateMs,
+      programmed: churn.length,
+      caughtUp,
+      drainAfterLastChangeMs: caughtUp ? Math.max(0, (churn.at(-1)?.at ?? issuedAt) - issuedAt) : undefined,
+      ...summary(churn),
+      windows,
+      syncs: metrics.syncs,
+      rssMiB: round(process.memoryUsage().rss / 2 ** 20, 1),
+      rssBeforeMiB: round(rssBefore / 2 ** 20, 1),
+    };
+  } finally {
+    await agent.stop();
+    kernel.close();
+    child.send({ op: 'stop' });
+  }
+  writeJson(out, result);
+  console.log(JSON.stringify(result));
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# `make bench`: ipvs-proxy next to the tools users would otherwise use, on one kernel, in one run.
+# Runs as root where IPVS exists (the Makefile starts it inside the VM: test/vm/run.sh). Every
+# peer gets its own fresh network namespace. Writes bench/results/latest.{md,json} and, because
+# the VM's writes vanish with it, also prints both files between marker lines on stdout
+# (bench/collect.sh turns a captured log back into the files on the host).
+#
+# Scale and duration (defaults are the issue's): IPVS_PROXY_BENCH_SERVICES=10000,
+# IPVS_PROXY_BENCH_ENDPOINTS=10, IPVS_PROXY_BENCH_CHURN_SERVICES (default SERVICES),
+# IPVS_PROXY_BENCH_CHURN_SECONDS=60, IPVS_PROXY_BENCH_CHURN_RATE=100,
+# IPVS_PROXY_BENCH_PROFILE=1 adds CPU profiles (node --cpu-prof) of the cold sync and of the
+# endpoint changes at full scale, summarised in the report. IPVS_PROXY_BENCH_HOST_LOAD: the
+# host's /proc/loadavg, recorded in the report (the guest cannot see it).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+SERVICES=${IPVS_PROXY_BENCH_SERVICES:-10000}
+ENDPOINTS=${IPVS_PROXY_BENCH_ENDPOINTS:-10}
+CHURN_SERVICES=${IPVS_PROXY_BENCH_CHURN_SERVICES:-$SERVICES}
+CHURN_SECONDS=${IPVS_PROXY_BENCH_CHURN_SECONDS:-60}
+CHURN_RATE=${IPVS_PROXY_BENCH_CHURN_RATE:-100}
+STEADY_SECONDS=${IPVS_PROXY_BENCH_STEADY_SECONDS:-35}
+TSX=(node --import tsx)
+
+work=$(mktemp -d /tmp/ipvs-proxy-bench.XXXXXX)
+res=$work/results
+mkdir -p "$res"
+namespaces=()
+agent_pid=
+finish() {
+  [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
+  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+trap finish EXIT
+
+log() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }
+now_ns() { date +%s%N; }
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+fresh_ns() {
+  local name="bench-$1-$$-$RANDOM"
+  ip netns add "$name"
+  ip -n "$name" link set lo up
+  namespaces+=("$name")
+  echo "$name"
+}
+drop_ns() { ip netns del "$1" 2>/dev/null || true; }
+# A JSON object from key=value arguments (values are numbers or JSON already).
+json_obj() {
+  local first=1 kv
+  printf '{'
+  for kv in "$@"; do
+    [ $first = 1 ] || printf ','
+    first=0
+    printf '"%s":%s' "${kv%%=*}" "${kv#*=}"
+  done
+  printf '}\n'
+}
+
+[ -e /proc/net/ip_vs ] || modprobe ip_vs
+log "kernel $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $SERVICES services x $ENDPOINTS endpoints"
+json_obj "kernel=\"$(uname -r)\"" "cpus=$(nproc)" "memMiB=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 ))" \
+  "inVm=$([ -d /vmjob ] && echo true || echo false)" "cpuModel=\"$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)\"" \
+  "guestLoadAtStart=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" "hostLoad=\"${IPVS_PROXY_BENCH_HOST_LOAD:-not given}\"" \
+  "node=\"$(node --version)\"" "ipvsadm=\"$(ipvsadm --version 2>&1 | head -n1)\"" "services=$SERVICES" "endpoints=$ENDPOINTS" \
+  "started=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"" > "$res/machine.json"
+
+log "writing the cluster"
+"${TSX[@]}" bench/lib/write-cluster.ts "$work/cluster" "$SERVICES" "$ENDPOINTS" > /dev/null
+
+# 1. Cold sync: the agent into an empty namespace, then the peer (ipvsadm -R + ip -batch) into another.
+log "1. cold sync: ipvs-proxy run --once"
+ns_agent=$(fresh_ns agent)
+t0=$(now_ns)
+ip netns exec "$ns_agent" node bin/ipvs-proxy.js run --once --manifests "$work/cluster/manifests" \
+  --state-dir "$work/state-once" --node-name bench-node --log-level warn > "$work/once.out" 2> "$work/once.err" \
+  || { cat "$work/once.err" >&2; exit 1; }
+agent_wall=$(ms_since "$t0")
+summary=$(grep '^synced:' "$work/once.out")
+log "   $summary (process wall ${agent_wall} ms)"
+read -r v r a w t < <(echo "$summary" | sed -E 's/^synced: ([0-9]+) virtual servers, ([0-9]+) real servers, ([0-9]+) addresses, ([0-9]+) kernel writes, ([0-9.]+) ms$/\1 \2 \3 \4 \5/')
+
+log "1. cold sync: ipvsadm -R + ip -batch"
+ns_peer=$(fresh_ns peer)
+ip -n "$ns_peer" link add kube-ipvs0 type dummy
+t0=$(now_ns)
+ip netns exec "$ns_peer" ipvsadm -R < "$work/cluster/ipvsadm-restore.txt"
+restore_ms=$(ms_since "$t0")
+t1=$(now_ns)
+ip -n "$ns_peer" -batch "$work/cluster/ip-batch.txt"
+batch_ms=$(ms_since "$t1")
+peer_ms=$(ms_since "$t0")
+peer_lines=$(ip netns exec "$ns_peer" ipvsadm -Sn | wc -l)
+peer_addrs=$(ip -n "$ns_peer" -o addr show dev kube-ipvs0 | wc -l)
+log "   ipvsadm -R ${restore_ms} ms + ip -batch ${batch_ms} ms = ${peer_ms} ms ($peer_lines lines, $peer_addrs addresses)"
+drop_ns "$ns_peer"
+json_obj "virtualServers=$v" "realServers=$r" "addresses=$a" "kernelWrites=$w" "syncMs=$t" "agentWallMs=$agent_wall" \
+  "ipvsadmRestoreMs=$restore_ms" "ipBatchMs=$batch_ms" "peerMs=$peer_ms" "peerSaveLines=$peer_lines" "peerAddresses=$peer_addrs" > "$res/cold.json"
+
+# 2. The peer's full read, in the agent's namespace (the same table).
+log "2. read: ipvsadm -Sn"
+t0=$(now_ns)
+save_lines=$(ip netns exec "$ns_agent" ipvsadm -Sn | wc -l)
+save_ms=$(ms_since "$t0")
+log "   ipvsadm -Sn ${save_ms} ms ($save_lines lines)"
+json_obj "ipvsadmSaveMs=$save_ms" "lines=$save_lines" > "$res/read.json"
+
+# 2, 3, 4 (at full scale) and 7, in process, on the table the agent programmed.
+log "2/3/4/7. in-process read, resync, endpoint changes at $SERVICES services"
+ip netns exec "$ns_agent" "${TSX[@]}" bench/kernel-bench.ts table "$SERVICES" "$ENDPOINTS" "$res/table.json" > /dev/null
+drop_ns "$ns_agent"
+
+# 4. at the smaller sizes, each in a fresh namespace.
+for n in 100 1000; do
+  [ "$n" -lt "$SERVICES" ] || continue
+  log "4. endpoint changes at $n services"
+  ns=$(fresh_ns change$n)
+  ip netns exec "$ns" "${TSX[@]}" bench/kernel-bench.ts change "$n" "$ENDPOINTS" "$res/change-$n.json" > /dev/null
+  drop_ns "$ns"
+done
+
+# 6. Memory of the long-running agent on the manifests: peak (VmHWM) and steady (VmRSS).
+log "6. memory: ipvs-proxy run (long-running), ${STEADY_SECONDS} s after the first sync"
+ns_mem=$(fresh_ns mem)
+ip netns exec "$ns_mem" node bin/ipvs-proxy.js run --manifests "$work/cluster/manifests" --state-dir "$work/state-mem" \
+  --node-name bench-node --log-format json --metrics-bind-address 127.0.0.1:10249 --healthz-bind-address 127.0.0.1:10256 \
+  > /dev/null 2> "$work/agent.log" &
+agent_pid=$!
+t0=$(now_ns)
+rss_max=0
+first_sync_ms=
+steady_rss=()
+while kill -0 "$agent_pid" 2>/dev/null; do
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status" 2>/dev/null || echo 0)
+  [ "${rss:-0}" -gt "$rss_max" ] && rss_max=$rss
+  if [ -z "$first_sync_ms" ] && grep -q '"sync: [0-9]* virtual servers' "$work/agent.log"; then
+    first_sync_ms=$(ms_since "$t0"); t_sync=$(now_ns)
+  fi
+  if [ -n "$first_sync_ms" ]; then
+    steady_rss+=("$rss")
+    [ $(( ($(now_ns) - t_sync) / 1000000000 )) -ge "$STEADY_SECONDS" ] && break
+  fi
+  [ $(( ($(now_ns) - t0) / 1000000000 )) -lt 900 ] || { log "   the agent did not sync within 900 s"; break; }
+  sleep 0.5
+done
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent_pid/status")
+rss_end=$(awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status")
+verifies=$(grep -c '"verify: ' "$work/agent.log" || true)
+kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
+[ -n "$first_sync_ms" ] || { tail -n 20 "$work/agent.log" >&2; exit 1; }
+log "   VmHWM $((hwm / 1024)) MiB, VmRSS at the end $((rss_end / 1024)) MiB (first sync after ${first_sync_ms} ms; $verifies verifications)"
+json_obj "vmHwmKiB=$hwm" "vmRssEndKiB=$rss_end" "sampledRssMaxKiB=$rss_max" "startToFirstSyncMs=$first_sync_ms" \
+  "steadySeconds=$STEADY_SECONDS" "steadySamples=${#steady_rss[@]}" "verifyPasses=$verifies" > "$res/memory.json"
+drop_ns "$ns_mem"
+
+# 5. Churn through the fixture API server.
+log "5. churn: $CHURN_RATE changes/s for $CHURN_SECONDS s at $CHURN_SERVICES services"
+ns_churn=$(fresh_ns churn)
+ip netns exec "$ns_churn" "${TSX[@]}" bench/churn-bench.ts "$CHURN_SERVICES" "$ENDPOINTS" "$CHURN_RATE" "$CHURN_SECONDS" "$res/churn.json" > /dev/null
+drop_ns "$ns_churn"
+
+# The addon's own benchmark and the model benchmark (their authors' scripts, called as they are).
+log "addon bench"
+"${TSX[@]}" bench/addon-bench.ts "$SERVICES" "$ENDPOINTS" > "$work/addon.out" && cp bench/results/addon.json "$res/addon.json" \
+  || log "   the addon bench failed: $(tail -n 3 "$work/addon.out")"
+log "model bench"
+"${TSX[@]}" bench/model-bench.ts > "$work/model.out" && cp bench/results/model.json "$res/model.json" \
+  || log "   the model bench failed: $(tail -n 3 "$work/model.out")"
+
+if [ "${IPVS_PROXY_BENCH_PROFILE:-0}" = 1 ]; then
+  log "profiles: cold sync and endpoint changes at $SERVICES services"
+  mkdir -p "$work/prof"
+  ns=$(fresh_ns prof)
+  ip netns exec "$ns" node --cpu-prof --cpu-prof-dir "$work/prof/once" bin/ipvs-proxy.js run --once \
+    --manifests "$work/cluster/manifests" --state-dir "$work/state-prof" --node-name bench-node --log-level warn > /dev/null 2>&1 || true
+  IPVS_PROXY_BENCH_CHANGES=250 ip netns exec "$ns" node --cpu-prof --cpu-prof-dir "$work/prof/change" --import tsx \
+    bench/kernel-bench.ts table "$SERVICES" "$ENDPOINTS" "$work/prof/table.json" > /dev/null || true
+  drop_ns "$ns"
+  "${TSX[@]}" bench/lib/profile-summary.ts "$work/prof/once" > "$res/profile-once.json" || true
+  "${TSX[@]}" bench/lib/profile-summary.ts "$work/prof/change" > "$res/profile-change.json" || true
+fi
+
+log "report"
+"${TSX[@]}" bench/report.ts "$res" bench/results
+for f in latest.md latest.json; do
+  echo "=== bench-file bench/results/$f begin ==="
+  cat "bench/results/$f"
+  echo "=== bench-file bench/results/$f end ==="
+done
+log "done"
