@@ -11,15 +11,17 @@ import type { HealthState } from '../ops/health.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
 import { Proxier } from '../proxier/proxier.js';
 import { SyncRunner, type PassKind } from '../proxier/runner.js';
-import type { Clock, ProxierDeps, SyncResult } from '../proxier/types.js';
+import type { Clock, IptablesSyncer, ProxierDeps, SyncResult } from '../proxier/types.js';
 import { ServiceModel } from '../model/service-model.js';
 import type { FleetPublisher } from '../fleet/publisher.js';
 import { nodeIndependentDigest } from '../fleet/digest.js';
 import type { HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
 import { HealthCheckIndex } from './healthchecks.js';
 
-export interface AgentDeps extends Omit<ProxierDeps, 'settings'> {
+export interface AgentDeps extends Omit<ProxierDeps, 'settings' | 'iptables'> {
   settings: Settings;
+  /** The iptables side; re-reads the kernel's rules and sets before each verification when it can. */
+  iptables?: IptablesSyncer & { requestVerification?(): void };
   source: ServiceSource;
   links: LinkClient;
   logger: Logger;
@@ -92,6 +94,7 @@ export class Agent {
         verify: async () => {
           await this.refreshNodeAddresses();
           this.deps.health?.syncStarted();
+          this.deps.iptables?.requestVerification?.();
           return this.proxier.verify(this.takeChanges().state);
         },
         drainCheck: () => this.proxier.drainCheck(),
