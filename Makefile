@@ -10,26 +10,35 @@ DEB_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static ipvsadm ipset i
 UNIT_TESTS = $(shell find test/unit -name '*.test.ts' | sort)
 KERNEL_TESTS = $(shell find test/kernel -name '*.test.ts' | sort)
 
-.PHONY: all deps build addon ts test test-unit test-kernel demo bench clean
+.PHONY: all deps debs build addon ts test test-unit test-kernel demo bench clean
 
 all: build
 
-# Debian packages (when root and something is missing) and node_modules (when the lock changed).
-deps: node_modules/.installed
+# Debian packages (when root and something is missing), then node_modules (when the lock changed).
+deps: debs node_modules/.installed
+
+debs:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "deps: installing $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	  else echo "deps: missing Debian packages (run as root to install): $$missing" >&2; exit 1; fi; \
+	    echo "deps: installing" $$missing; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "deps: missing Debian packages (run as root to install):" $$missing >&2; exit 1; fi; \
 	fi
 
-node_modules/.installed: package.json package-lock.json binding.gyp
+node_modules/.installed: package.json package-lock.json binding.gyp | debs
 	npm ci --no-audit --no-fund
 	@touch $@
 
-addon: deps
-	npx node-gyp build --silent
+# node-gyp as bundled with npm (no download); npm ci already built the addon once.
+NODE_GYP := $(shell dirname $$(readlink -f $$(command -v npm)))/../node_modules/node-gyp/bin/node-gyp.js
+ADDON := build/Release/ipvs_native.node
+
+addon: deps $(ADDON)
+
+$(ADDON): binding.gyp $(wildcard native/*.cc native/*.h)
+	@if [ -f build/Makefile ]; then node $(NODE_GYP) build --silent; else node $(NODE_GYP) rebuild --silent; fi
+	@touch $@
 
 ts: deps
 	npx tsc -p tsconfig.json
