@@ -4,6 +4,7 @@
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 
+#include <cstddef>
 #include <cstring>
 
 namespace nl {
@@ -22,6 +23,13 @@ size_t MsgBuilder::begin(uint16_t type, uint16_t flags, uint32_t seq) {
 void MsgBuilder::end() {
   uint32_t len = static_cast<uint32_t>(buf_.size() - msg_start_);
   std::memcpy(buf_.data() + msg_start_, &len, sizeof len);
+}
+
+void MsgBuilder::clear_flags(size_t start, uint16_t bits) {
+  uint16_t flags;
+  std::memcpy(&flags, buf_.data() + start + offsetof(nlmsghdr, nlmsg_flags), sizeof flags);
+  flags = static_cast<uint16_t>(flags & ~bits);
+  std::memcpy(buf_.data() + start + offsetof(nlmsghdr, nlmsg_flags), &flags, sizeof flags);
 }
 
 void MsgBuilder::genl_header(uint8_t cmd, uint8_t version) {

@@ -28,6 +28,8 @@ class MsgBuilder {
   size_t begin(uint16_t type, uint16_t flags, uint32_t seq);
   void end();
   void genl_header(uint8_t cmd, uint8_t version);
+  // Clears nlmsg_flags bits of the message that starts at offset start.
+  void clear_flags(size_t start, uint16_t bits);
   void raw(const void* data, size_t len);  // fixed family header, 4-aligned afterwards
   void put(uint16_t type, const void* data, size_t len);
   void put_u8(uint16_t type, uint8_t v) { put(type, &v, 1); }

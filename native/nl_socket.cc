@@ -32,8 +32,8 @@ const char* kind_name(ErrorKind k) {
 namespace {
 
 constexpr int kBufferBytes = 32 << 20;
-// A success ack costs about this much receive buffer (skb truesize), so a batch never
-// queues more acks than the buffer holds.
+// An error reply costs about this much receive buffer (skb truesize): a batch in which every
+// request fails must still fit.
 constexpr size_t kAckCost = 1024;
 constexpr size_t kMaxBatchMsgs = 8192;
 // Dump datagrams are at most 32 KiB unless a family asks for more (min_dump_alloc); acks are tiny.
@@ -274,6 +274,10 @@ void Socket::dump(const MsgBuilder& b, uint32_t seq, const std::string& op, cons
 
 std::vector<int> Socket::batch(size_t n, const std::string& op,
                                const std::function<void(size_t, MsgBuilder&, uint32_t)>& encode) {
+  // The kernel handles every message of one sendmsg before sendmsg returns, and answers a
+  // message without NLM_F_ACK only when it fails. So the requests go without ACK, followed by
+  // an acked NLMSG_NOOP: its ack arrives after every error, and a request with no error
+  // before it succeeded. That saves the kernel one reply per request and us reading it.
   std::vector<int> result(n, 0);
   MsgBuilder b;
   size_t i = 0;
@@ -282,26 +286,31 @@ std::vector<int> Socket::batch(size_t n, const std::string& op,
     const uint32_t first_seq = seq_ + 1;
     size_t count = 0;
     while (i + count < n && count < batch_msgs_ && b.size() < batch_bytes_) {
+      size_t start = b.size();
       encode(i + count, b, next_seq());
+      b.clear_flags(start, NLM_F_ACK);
       ++count;
     }
+    const uint32_t sentinel = next_seq();
+    b.begin(NLMSG_NOOP, NLM_F_REQUEST | NLM_F_ACK, sentinel);
+    b.end();
     send(b.bytes(), op);
-    std::vector<bool> seen(count, false);
-    size_t acked = 0;
-    while (acked < count) {
+    bool done = false;
+    while (!done) {
       for (const Msg& m : receive(op)) {
         if (m.type != NLMSG_ERROR) continue;
-        uint32_t k = m.seq - first_seq;  // wraps for stale sequence numbers: out of range
-        if (k >= count || seen[k]) continue;
         int e;
         try {
           e = error_code(m);
         } catch (const MalformedError& ex) {
           fail(ErrorKind::Malformed, EBADMSG, op, ex.what());
         }
-        seen[k] = true;
-        result[i + k] = e;
-        ++acked;
+        if (m.seq == sentinel) {
+          done = true;
+          continue;
+        }
+        uint32_t k = m.seq - first_seq;  // wraps for stale sequence numbers: out of range
+        if (k < count && e != 0) result[i + k] = e;
       }
     }
     i += count;

@@ -32,8 +32,8 @@ class Socket {
   // A dump: cb sees every message until NLMSG_DONE. Throws DumpInterrupted after draining
   // it if the kernel flagged the dump as inconsistent.
   void dump(const MsgBuilder& b, uint32_t seq, const std::string& op, const std::function<void(const Msg&)>& cb);
-  // Sends n acked requests in as few sendmsg calls as the buffers allow; encode(i, b, seq)
-  // appends request i. Returns the errno of each (0 = done), in order.
+  // Sends n requests in as few sendmsg calls as the buffers allow; encode(i, b, seq) appends
+  // request i. Returns the errno of each (0 = done), in order.
   std::vector<int> batch(size_t n, const std::string& op,
                          const std::function<void(size_t, MsgBuilder&, uint32_t)>& encode);
 
