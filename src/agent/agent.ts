@@ -17,6 +17,7 @@ import type { FleetPublisher } from '../fleet/publisher.js';
 import { nodeIndependentDigest } from '../fleet/digest.js';
 import type { HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
 import { HealthCheckIndex } from './healthchecks.js';
+import { modelConfigFrom } from './model-config.js';
 
 export interface AgentDeps extends Omit<ProxierDeps, 'settings' | 'iptables'> {
   settings: Settings;
@@ -41,8 +42,6 @@ export interface OnceResult {
   change: DesiredChange;
 }
 
-const DUMMY_LINK = 'kube-ipvs0';
-
 /** A warning is logged (and sent as an Event) once per distinct text, not once per sync. */
 const MAX_REMEMBERED_WARNINGS = 10_000;
 
@@ -56,15 +55,7 @@ export class Agent {
 
   constructor(private readonly deps: AgentDeps) {
     const s = deps.settings;
-    this.model = new ServiceModel({
-      nodeName: s.nodeName,
-      scheduler: s.scheduler,
-      schedulerFlags: s.schedulerFlags,
-      nodePortAddresses: s.nodePortAddresses,
-      serviceProxyName: s.serviceProxyName,
-      ipFamilies: ['inet', 'inet6'],
-      dummyLinkName: DUMMY_LINK,
-    });
+    this.model = new ServiceModel(modelConfigFrom(s));
     this.healthCheckIndex = new HealthCheckIndex(s.nodeName);
     this.proxier = new Proxier({ ...deps, settings: s });
   }

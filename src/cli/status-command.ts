@@ -1,7 +1,7 @@
 // `ipvs-proxy status`: ipvsadm's views read straight from the kernel, Kubernetes names from the
 // agent's state record, drift against the desired state, and the fleet view from Redis.
-import { openKernel } from '../agent/wiring.js';
-import { createSource } from '../agent/wiring.js';
+import { createSource, openKernel } from '../agent/wiring.js';
+import { modelConfigFrom } from '../agent/model-config.js';
 import { ConfigError } from '../config/errors.js';
 import { loadSettings, readConfigFile } from '../config/load.js';
 import { fleetJson, formatFleet, readFleet } from '../fleet/reader.js';
@@ -40,15 +40,7 @@ async function desiredFromSource(opts: Record<string, unknown>, links: LinkClien
     throw new StatusUsageError('--diff needs the desired state: give --manifests PATH or --kubeconfig PATH (or --config with either)');
   }
   const { source } = createSource(settings);
-  const model = new ServiceModel({
-    nodeName: settings.nodeName,
-    scheduler: settings.scheduler,
-    schedulerFlags: settings.schedulerFlags,
-    nodePortAddresses: settings.nodePortAddresses,
-    serviceProxyName: settings.serviceProxyName,
-    ipFamilies: ['inet', 'inet6'],
-    dummyLinkName: 'kube-ipvs0',
-  });
+  const model = new ServiceModel(modelConfigFrom(settings));
   source.start({ onEvents: (events) => model.apply(events), onWarning: (m) => process.stderr.write(`ipvs-proxy: ${m}\n`) });
   try {
     await source.synced(60_000);
