@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { FixtureApiServer } from '../fixtures/apiserver/server.js';
 import { endpointSlice, FixtureCluster, ManifestCluster, service, type ClusterDriver } from './helpers/cluster.js';
 import {
-  HeldConnection, httpGet, httpProbe, ipvsRules, linkExists, ownedNetfilter, POD_PORT, sleep, Topology, vipAddresses, waitFor,
+  HeldConnection, httpGet, httpProbe, ipvsRules, linkExists, metricSum, ownedNetfilter, POD_PORT, sleep, Topology, vipAddresses, waitFor,
   type AgentProcess, type Pod,
 } from './helpers/topology.js';
 
@@ -62,13 +62,6 @@ function runArgs(cluster: ClusterDriver, state: string, extra: readonly string[]
 async function stopAgent(agent: AgentProcess): Promise<void> {
   const exit = await agent.stop();
   assert.deepEqual(exit, { code: 0, signal: null }, `the agent did not exit 0 on SIGTERM:\n${agent.tail()}`);
-}
-
-/** Sum of a metric's samples in a Prometheus text exposition. */
-function metricSum(text: string, name: string): number {
-  let sum = 0;
-  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
-  return sum;
 }
 
 /** Services and endpoints created, changed and deleted; every step read back from the kernel. */

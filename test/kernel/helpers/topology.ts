@@ -217,6 +217,13 @@ export async function ownedNetfilter(ns: Netns): Promise<{ chains: string[]; set
   return { chains: chains.sort(), sets: sets.sort() };
 }
 
+/** Sum of a metric's samples (every label set) in a Prometheus text exposition; 0 when absent. */
+export function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
+  return sum;
+}
+
 // ---------------------------------------------------------------------------------------------
 // the agent process
 
@@ -387,13 +394,19 @@ export class Topology {
   }
 
   private async startPodServer(pod: Pod): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', pod.ns.name, process.execPath, '-e', POD_SERVER, pod.name, String(POD_PORT)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    await this.startProcess(pod.ns, ['-e', POD_SERVER, pod.name, String(POD_PORT)], `pod ${pod.name}`);
+  }
+
+  /**
+   * Start `node <args>` inside ns, killed with the topology; resolves once it printed "listening"
+   * (within 60 s).
+   */
+  async startProcess(ns: Netns, args: readonly string[], label: string): Promise<ChildProcess> {
+    const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.push(child);
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      const timer = setTimeout(() => reject(new Error(`pod ${pod.name} did not start its server in 60 s: ${out}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`${label} did not start listening in 60 s: ${out}`)), 60_000);
       const take = (c: Buffer): void => {
         out += c.toString();
         if (out.includes('listening')) {
@@ -405,9 +418,10 @@ export class Topology {
       child.stderr?.on('data', take);
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`pod ${pod.name} server exited ${code}: ${out}`));
+        reject(new Error(`${label} exited ${code}: ${out}`));
       });
     });
+    return child;
   }
 
   podNamed(name: string): Pod {
