@@ -10,6 +10,7 @@ log=${1:-}
 rc=0
 if [ -z "$log" ]; then
   mkdir -p .vm
+  rm -rf bench/results/steps
   log=.vm/bench.log
   IPVS_PROXY_BENCH_HOST_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" test/vm/run.sh --timeout 1800 --mem 8192 -- bash bench/run.sh 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
@@ -19,4 +20,9 @@ awk -v repo="$repo" '
   /^=== bench-file .* end ===$/ { close(file); print "collected " file > "/dev/stderr"; file = ""; next }
   file != "" { print >> file }
 ' <(tr -d '\r' < "$log")
+# A run cut short printed its finished steps but no report: build the report from them here.
+if ! grep -q '^=== bench-file bench/results/latest.md end ===' <(tr -d '\r' < "$log") && [ -d bench/results/steps ]; then
+  echo "bench: no report in the log; building it from the steps that finished" >&2
+  node --import tsx bench/report.ts bench/results/steps bench/results
+fi
 exit "$rc"

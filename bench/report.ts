@@ -23,9 +23,16 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 
 const [resDir, outDir] = process.argv.slice(2);
 if (!resDir || !outDir) throw new Error('usage: report.ts RESULTS_DIR OUT_DIR');
+const unreadable: string[] = [];
 const read = (name: string): Json | undefined => {
   const p = join(resDir, `${name}.json`);
-  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as Json) : undefined;
+  if (!existsSync(p)) return undefined;
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as Json;
+  } catch {
+    unreadable.push(`${name}.json`);
+    return undefined;
+  }
 };
 const machine = read('machine') ?? {};
 const cold = read('cold');
@@ -130,6 +137,12 @@ lines.push('- Churn: the Agent in process with default settings and a KubeSource
 lines.push('- Memory: `ipvs-proxy run --manifests` (long-running) in a fresh namespace; /proc/PID/status sampled every 0.5 s; VmHWM is the peak, VmRSS at the end of the steady window is the steady figure.');
 lines.push('- Addon and model rows: bench/addon-bench.ts and bench/model-bench.ts, run unchanged in the same VM run.');
 const notes: string[] = [];
+const end = read('end');
+if (end) notes.push(`The whole run took ${end.elapsedS} s inside the VM; guest load at the end ${end.guestLoadAtEnd}.`);
+else notes.push('The run did not reach its end (cut short by the VM time limit or a failure): rows of the steps that did not finish are missing.');
+const missing = ['cold', 'read', 'table', 'change-100', 'change-1000', 'memory', 'churn', 'addon', 'model'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
+if (missing.length > 0) notes.push(`Steps without results (failed or not reached): ${missing.join(', ')}.`);
+if (unreadable.length > 0) notes.push(`Unreadable step files: ${unreadable.join(', ')}.`);
 if (churn?.churn) notes.push(`Churn windows (10 s each, p99 ms / count): ${(churn.churn.windows as Json[]).map((w) => `${w.fromS}s ${w.p99Ms}/${w.count}`).join(', ')}; ${churn.churn.syncs} sync passes in all; RSS after churn ${churn.churn.rssMiB} MiB; first sync ${churn.startToFirstSyncMs} ms after start.`);
 if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);

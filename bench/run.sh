@@ -8,8 +8,8 @@
 # Scale and duration (defaults are the issue's): IPVS_PROXY_BENCH_SERVICES=10000,
 # IPVS_PROXY_BENCH_ENDPOINTS=10, IPVS_PROXY_BENCH_CHURN_SERVICES (default SERVICES),
 # IPVS_PROXY_BENCH_CHURN_SECONDS=60, IPVS_PROXY_BENCH_CHURN_RATE=100,
-# IPVS_PROXY_BENCH_PROFILE=1 adds CPU profiles (node --cpu-prof) of the cold sync and of the
-# endpoint changes at full scale, summarised in the report. IPVS_PROXY_BENCH_HOST_LOAD: the
+# IPVS_PROXY_BENCH_PROFILE=1|0|auto: CPU profiles (node --cpu-prof) of the cold sync and of the
+# endpoint changes at full scale, summarised in the report (auto: when the run has time left). IPVS_PROXY_BENCH_HOST_LOAD: the
 # host's /proc/loadavg, recorded in the report (the guest cannot see it).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,13 +26,39 @@ TSX=(node --import tsx)
 work=$(mktemp -d /tmp/ipvs-proxy-bench.XXXXXX)
 res=$work/results
 mkdir -p "$res"
-namespaces=()
 agent_pid=
 finish() {
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
-  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  local ns
+  for ns in $(ip netns list | awk -v tag="-$$-" 'index($1, tag) {print $1}'); do ip netns del "$ns" 2>/dev/null || true; done
 }
-trap finish EXIT
+bench_t0=$(date +%s)
+# Each step runs in a subshell with errexit and cleans up its own namespaces; a failing step is
+# reported and the others still run. Its result files are printed as they appear, so a run cut
+# short by the VM's time limit still leaves its finished steps in the log.
+step() {
+  local name=$1; shift
+  log "step $name"
+  set +e
+  ( set -e; trap finish EXIT; "$@" )
+  local rc=$?
+  set -e
+  [ $rc = 0 ] || log "step $name FAILED (exit $rc); continuing"
+  emit_results
+}
+emitted=" "
+emit_results() {
+  local f base
+  for f in "$res"/*.json; do
+    [ -e "$f" ] || continue
+    base=$(basename "$f")
+    case "$emitted" in *" $base "*) continue ;; esac
+    emitted+="$base "
+    echo "=== bench-file bench/results/steps/$base begin ==="
+    cat "$f"
+    echo "=== bench-file bench/results/steps/$base end ==="
+  done
+}
 
 log() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }
 now_ns() { date +%s%N; }
@@ -41,7 +67,6 @@ fresh_ns() {
   local name="bench-$1-$$-$RANDOM"
   ip netns add "$name"
   ip -n "$name" link set lo up
-  namespaces+=("$name")
   echo "$name"
 }
 drop_ns() { ip netns del "$1" 2>/dev/null || true; }
@@ -65,10 +90,12 @@ json_obj "kernel=\"$(uname -r)\"" "cpus=$(nproc)" "memMiB=$(( $(awk '/MemTotal/ 
   "node=\"$(node --version)\"" "ipvsadm=\"$(ipvsadm --version 2>&1 | head -n1)\"" "services=$SERVICES" "endpoints=$ENDPOINTS" \
   "started=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"" > "$res/machine.json"
 
+emit_results
 log "writing the cluster"
 "${TSX[@]}" bench/lib/write-cluster.ts "$work/cluster" "$SERVICES" "$ENDPOINTS" > /dev/null
 
 # 1. Cold sync: the agent into an empty namespace, then the peer (ipvsadm -R + ip -batch) into another.
+cold_and_table() {
 log "1. cold sync: ipvs-proxy run --once"
 ns_agent=$(fresh_ns agent)
 t0=$(now_ns)
@@ -109,8 +136,11 @@ json_obj "ipvsadmSaveMs=$save_ms" "lines=$save_lines" > "$res/read.json"
 log "2/3/4/7. in-process read, resync, endpoint changes at $SERVICES services"
 ip netns exec "$ns_agent" "${TSX[@]}" bench/kernel-bench.ts table "$SERVICES" "$ENDPOINTS" "$res/table.json" > /dev/null
 drop_ns "$ns_agent"
+}
+step cold-sync-read-resync-changes cold_and_table
 
 # 4. at the smaller sizes, each in a fresh namespace.
+small_changes() {
 for n in 100 1000; do
   [ "$n" -lt "$SERVICES" ] || continue
   log "4. endpoint changes at $n services"
@@ -118,8 +148,11 @@ for n in 100 1000; do
   ip netns exec "$ns" "${TSX[@]}" bench/kernel-bench.ts change "$n" "$ENDPOINTS" "$res/change-$n.json" > /dev/null
   drop_ns "$ns"
 done
+}
+step endpoint-changes-small small_changes
 
 # 6. Memory of the long-running agent on the manifests: peak (VmHWM) and steady (VmRSS).
+memory() {
 log "6. memory: ipvs-proxy run (long-running), ${STEADY_SECONDS} s after the first sync"
 ns_mem=$(fresh_ns mem)
 ip netns exec "$ns_mem" node bin/ipvs-proxy.js run --manifests "$work/cluster/manifests" --state-dir "$work/state-mem" \
@@ -152,22 +185,25 @@ log "   VmHWM $((hwm / 1024)) MiB, VmRSS at the end $((rss_end / 1024)) MiB (fir
 json_obj "vmHwmKiB=$hwm" "vmRssEndKiB=$rss_end" "sampledRssMaxKiB=$rss_max" "startToFirstSyncMs=$first_sync_ms" \
   "steadySeconds=$STEADY_SECONDS" "steadySamples=${#steady_rss[@]}" "verifyPasses=$verifies" > "$res/memory.json"
 drop_ns "$ns_mem"
+}
+step memory memory
 
 # 5. Churn through the fixture API server.
+churn() {
 log "5. churn: $CHURN_RATE changes/s for $CHURN_SECONDS s at $CHURN_SERVICES services"
 ns_churn=$(fresh_ns churn)
 ip netns exec "$ns_churn" "${TSX[@]}" bench/churn-bench.ts "$CHURN_SERVICES" "$ENDPOINTS" "$CHURN_RATE" "$CHURN_SECONDS" "$res/churn.json" > /dev/null
 drop_ns "$ns_churn"
+}
+step churn churn
 
 # The addon's own benchmark and the model benchmark (their authors' scripts, called as they are).
-log "addon bench"
-"${TSX[@]}" bench/addon-bench.ts "$SERVICES" "$ENDPOINTS" > "$work/addon.out" && cp bench/results/addon.json "$res/addon.json" \
-  || log "   the addon bench failed: $(tail -n 3 "$work/addon.out")"
-log "model bench"
-"${TSX[@]}" bench/model-bench.ts > "$work/model.out" && cp bench/results/model.json "$res/model.json" \
-  || log "   the model bench failed: $(tail -n 3 "$work/model.out")"
+model() { "${TSX[@]}" bench/model-bench.ts > "$work/model.out"; cp bench/results/model.json "$res/model.json"; }
+step model-bench model
+addon() { "${TSX[@]}" bench/addon-bench.ts "$SERVICES" "$ENDPOINTS" > "$work/addon.out"; cp bench/results/addon.json "$res/addon.json"; }
+step addon-bench addon
 
-if [ "${IPVS_PROXY_BENCH_PROFILE:-0}" = 1 ]; then
+profiles() {
   log "profiles: cold sync and endpoint changes at $SERVICES services"
   mkdir -p "$work/prof"
   ns=$(fresh_ns prof)
@@ -178,9 +214,15 @@ if [ "${IPVS_PROXY_BENCH_PROFILE:-0}" = 1 ]; then
   drop_ns "$ns"
   "${TSX[@]}" bench/lib/profile-summary.ts "$work/prof/once" > "$res/profile-once.json" || true
   "${TSX[@]}" bench/lib/profile-summary.ts "$work/prof/change" > "$res/profile-change.json" || true
+}
+# Profiles only when asked for, or when the run has time left for them (they repeat the cold sync).
+if [ "${IPVS_PROXY_BENCH_PROFILE:-auto}" = 1 ] || { [ "${IPVS_PROXY_BENCH_PROFILE:-auto}" = auto ] && [ $(( $(date +%s) - bench_t0 )) -lt 900 ]; }; then
+  step profiles profiles
 fi
 
 log "report"
+json_obj "elapsedS=$(( $(date +%s) - bench_t0 ))" "guestLoadAtEnd=\"$(cut -d' ' -f1-3 /proc/loadavg)\"" > "$res/end.json"
+emit_results
 "${TSX[@]}" bench/report.ts "$res" bench/results
 for f in latest.md latest.json; do
   echo "=== bench-file bench/results/$f begin ==="
