@@ -34,6 +34,11 @@ export interface AgentDeps extends Omit<ProxierDeps, 'settings' | 'iptables'> {
   healthChecks?: HealthCheckNodePorts;
   /** How long to wait for the first full list of Services and EndpointSlices. */
   syncTimeoutMs?: number;
+  /**
+   * After SIGTERM, how long health check node ports (and /healthz) keep answering 503 before they
+   * close, so that load balancers see the node drain instead of a refused connection (default 0).
+   */
+  shutdownGraceMs?: number;
 }
 
 export interface OnceResult {
@@ -115,6 +120,8 @@ export class Agent {
     await this.deps.source.stop();
     if (this.runner) await this.runner.stop();
     this.deps.fleet?.close();
+    const graceMs = this.deps.shutdownGraceMs ?? 0;
+    if (graceMs > 0) await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, graceMs));
     await this.deps.healthChecks?.close();
     await this.deps.events.flush();
   }

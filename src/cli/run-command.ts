@@ -20,6 +20,9 @@ import { ownershipFromDesired } from '../status/ownership.js';
 import { cleanupWith } from './cleanup-command.js';
 import { AGENT_VERSION } from './version.js';
 
+/** Longest time health check node ports keep answering 503 after SIGTERM. */
+const SHUTDOWN_GRACE_MAX_MS = 2000;
+
 /** Settings from flags and --config; a ConfigError is printed with every bad key, exit 2. */
 export async function loadRunConfig(opts: Record<string, unknown>): Promise<RunConfig | number> {
   try {
@@ -126,7 +129,10 @@ async function runForever(base: AgentDeps): Promise<number> {
           e.kind === 'available' ? logger.info(`fleet status: publishing to ${e.url}`) : logger.warn(`fleet status: ${e.url} unavailable: ${e.error}`),
       })
     : undefined;
-  agent = new Agent({ ...base, health, metrics, healthChecks, fleet });
+  // Health check node ports answer 503 for a moment after SIGTERM: load balancers probing the node
+  // see it drain (a refused connection can look like a network fault) without delaying exit long.
+  const shutdownGraceMs = Math.min(settings.syncPeriodMs, SHUTDOWN_GRACE_MAX_MS);
+  agent = new Agent({ ...base, health, metrics, healthChecks, fleet, shutdownGraceMs });
 
   const servers: RunningServer[] = [];
   servers.push(await startHealthServer({ bindAddress: settings.healthzBindAddress, health, metrics }));
