@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { FixtureApiServer, type KubeObject } from '../fixtures/apiserver/server.js';
-import { FaultWorld, HTTP_PORT, UDP_PORT, serviceObj, sleep, sliceObj, until, writeManifests, type Answer, type Proc } from './helpers/faults.js';
+import { FaultWorld, HTTP_PORT, UDP_PORT, serviceObj, sleep, sliceObj, until, writeManifests, type Answer } from './helpers/faults.js';
 
 const VIP = '10.96.0.1';
 
@@ -25,26 +25,24 @@ async function vsCount(w: FaultWorld): Promise<number> {
   return (await w.rules()).filter((l) => l.startsWith('-A')).length;
 }
 
-test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP never disappears, no failed request', { timeout: 300_000 }, async () => {
-  const w = await FaultWorld.create(['web-a', 'web-b', 'web-c']);
-  let traffic: Proc | undefined;
-  try {
+test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP never disappears, no failed request', { timeout: 480_000 }, async () => {
+  await FaultWorld.with(['web-a', 'web-b', 'web-c'], async (w) => {
     const dir = join(w.work, 'manifests');
     mkdirSync(dir);
     const file = join(dir, 'cluster.json');
     const web = [serviceObj('web', VIP, 80), sliceObj('web', w.pods.map((pod) => ({ pod })))];
     writeManifests(file, web);
     const first = w.agent(['--manifests', dir, '--sync-period', '30s']);
-    await until('web has 3 real servers', () => w.reals('TCP', VIP, 80), (r) => r?.length === 3, 120_000);
-    traffic = w.traffic('http', VIP, 80, 20);
+    await until('web has 3 real servers', () => w.reals('TCP', VIP, 80), (r) => r?.length === 3, 240_000);
+    const traffic = w.traffic('http', VIP, 80, 20);
     // Watches the served virtual server from inside the node, every 50 ms, for the whole test.
     const watcher = w.spawnIn(w.node, ['sh', '-c', `while :; do if ipvsadm -Ln -t ${VIP}:80 >/dev/null 2>&1; then echo present; else echo MISSING; fi; sleep 0.05; done`]);
-    await until('traffic flows', async () => traffic!.answers().filter((a) => a.ok).length, (n) => n >= 10);
+    await until('traffic flows', async () => traffic.answers().filter((a) => a.ok).length, (n) => n >= 10);
 
     const items = [...web];
     for (let i = 0; i < 1999; i++) items.push(...bulk(i, w.pod('web-a').address));
     writeManifests(file, items);
-    const atKill = await until('the large sync has begun', () => vsCount(w), (n) => n > 1, 120_000);
+    const atKill = await until('the large sync has begun', () => vsCount(w), (n) => n > 1, 240_000);
     first.kill('SIGKILL');
     const exit = await first.exited;
     assert.equal(exit.signal, 'SIGKILL');
@@ -52,7 +50,7 @@ test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP nev
 
     const second = w.agent(['--manifests', dir, '--sync-period', '30s']);
     await until('2,000 virtual servers', () => vsCount(w), (n) => n === 2000, 180_000);
-    await second.waitFor(/agent running/, 120_000);
+    await second.waitFor(/agent running/, 240_000);
     await sleep(2000);
     const rules = await w.rules();
     assert.equal(rules.filter((l) => l.startsWith('-a')).length, 1999 + 3, 'one real server per bulk service, three for web');
@@ -70,25 +68,20 @@ test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP nev
     assert.doesNotMatch(second.text, /deleteService[^\n]*10\.96\.0\.1\b/);
     second.kill('SIGTERM');
     await second.exited;
-  } finally {
-    traffic?.kill('SIGKILL');
-    await w.destroy();
-  }
+  });
 });
 
-test('rolling update through the fixture API server under traffic: no failed request, terminating pods get no new connections', { timeout: 300_000 }, async () => {
-  const w = await FaultWorld.create(['old-1', 'old-2', 'new-1', 'new-2']);
+test('rolling update through the fixture API server under traffic: no failed request, terminating pods get no new connections', { timeout: 480_000 }, async () => {
   const api = await FixtureApiServer.start();
-  let traffic: Proc | undefined;
-  try {
+  await FaultWorld.with(['old-1', 'old-2', 'new-1', 'new-2'], async (w) => {
     const [o1, o2, n1, n2] = ['old-1', 'old-2', 'new-1', 'new-2'].map((n) => w.pod(n));
     api.create('nodes', { metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: w.nodeAddress }] } });
     api.create('services', serviceObj('web', VIP, 80) as KubeObject);
     api.create('endpointslices', sliceObj('web', [{ pod: o1 }, { pod: o2 }]) as KubeObject);
     const agent = w.agent(['--kubeconfig', await w.kubeconfigFor(api.port), '--sync-period', '10s']);
-    await until('two old pods', () => w.reals('TCP', VIP, 80), (r) => r?.length === 2, 120_000);
-    traffic = w.traffic('http', VIP, 80, 20);
-    await until('traffic flows', async () => traffic!.answers().filter((a) => a.ok).length, (n) => n >= 10);
+    await until('two old pods', () => w.reals('TCP', VIP, 80), (r) => r?.length === 2, 240_000);
+    const traffic = w.traffic('http', VIP, 80, 20);
+    await until('traffic flows', async () => traffic.answers().filter((a) => a.ok).length, (n) => n >= 10);
 
     const step = async (eps: Parameters<typeof sliceObj>[1], what: string, check: (r: string[] | undefined) => boolean): Promise<number> => {
       api.update('endpointslices', sliceObj('web', eps) as KubeObject);
@@ -120,17 +113,11 @@ test('rolling update through the fixture API server under traffic: no failed req
     assert.deepEqual(late('old-2', o2Out), [], 'old-2 got new connections after turning terminating');
     for (const p of ['new-1', 'new-2']) assert.ok(answers.some((a) => a.pod === p), `${p} answered`);
     assert.ok(agent.running, 'agent still running');
-  } finally {
-    traffic?.kill('SIGKILL');
-    await w.destroy();
-    await api.close();
-  }
+  }).finally(() => api.close());
 });
 
-test('UDP backend replaced: the first query after the sync is answered by the new pod (conntrack flushed)', { timeout: 240_000 }, async () => {
-  const w = await FaultWorld.create(['dns-old', 'dns-new']);
-  let traffic: Proc | undefined;
-  try {
+test('UDP backend replaced: the first query after the sync is answered by the new pod (conntrack flushed)', { timeout: 420_000 }, async () => {
+  await FaultWorld.with(['dns-old', 'dns-new'], async (w) => {
     const [oldPod, newPod] = [w.pod('dns-old'), w.pod('dns-new')];
     const dir = join(w.work, 'manifests');
     mkdirSync(dir);
@@ -138,10 +125,10 @@ test('UDP backend replaced: the first query after the sync is answered by the ne
     const dnsVip = '10.96.0.53';
     writeManifests(file, [serviceObj('dns', dnsVip, 53, 'UDP', UDP_PORT), sliceObj('dns', [{ pod: oldPod }], 'UDP', UDP_PORT)]);
     const agent = w.agent(['--manifests', dir, '--sync-period', '30s']);
-    await until('dns-old serves', () => w.reals('UDP', dnsVip, 53), (r) => r?.length === 1, 120_000);
+    await until('dns-old serves', () => w.reals('UDP', dnsVip, 53), (r) => r?.length === 1, 240_000);
     await agent.waitFor(/agent running/, 60_000);
-    traffic = w.traffic('udp', dnsVip, 53, 100);
-    await until('answers from dns-old', async () => traffic!.answers().filter((a) => a.pod === 'dns-old').length, (n) => n >= 5);
+    const traffic = w.traffic('udp', dnsVip, 53, 100);
+    await until('answers from dns-old', async () => traffic.answers().filter((a) => a.pod === 'dns-old').length, (n) => n >= 5);
 
     const from = agent.text.length;
     oldPod.server?.kill('SIGKILL');
@@ -157,15 +144,11 @@ test('UDP backend replaced: the first query after the sync is answered by the ne
     assert.deepEqual(after[0] && { ok: after[0].ok, pod: after[0].pod }, { ok: true, pod: 'dns-new' }, 'the first query after the sync');
     assert.deepEqual(after.filter((a) => !a.ok || a.pod !== 'dns-new'), [], 'every later query is answered by dns-new');
     assert.deepEqual(await w.reals('UDP', dnsVip, 53), [`${newPod.address}:${UDP_PORT} 1`], 'the old real server deleted at once');
-  } finally {
-    traffic?.kill('SIGKILL');
-    await w.destroy();
-  }
+  });
 });
 
-test('netlink ENOBUFS on a dump and a socket that stops answering: deadline, new socket, full verification, no hang', { timeout: 240_000 }, async () => {
-  const w = await FaultWorld.create(['web-a']);
-  try {
+test('netlink ENOBUFS on a dump and a socket that stops answering: deadline, new socket, full verification, no hang', { timeout: 420_000 }, async () => {
+  await FaultWorld.with(['web-a'], async (w) => {
     const dir = join(w.work, 'manifests');
     mkdirSync(dir);
     const file = join(dir, 'cluster.json');
@@ -175,7 +158,7 @@ test('netlink ENOBUFS on a dump and a socket that stops answering: deadline, new
     // Receives: ~22 per verification dump (services, then each one's reals), so these land in the
     // first periodic verifications, after the first sync.
     const agent = w.agent(['--manifests', dir, '--sync-period', '1s', '--log-level', 'debug'], { IPVS_PROXY_FAULTS: 'enobufs:40,hang:90' });
-    await until('20 virtual servers', () => vsCount(w), (n) => n === 20, 120_000);
+    await until('20 virtual servers', () => vsCount(w), (n) => n === 20, 240_000);
     await agent.waitFor(/ENOBUFS|state unknown|StateUnknown/i, 90_000);
     await agent.waitFor(/ETIMEDOUT|timed out|NetlinkTimeout/i, 90_000);
     const afterFaults = agent.text.length;
@@ -187,7 +170,5 @@ test('netlink ENOBUFS on a dump and a socket that stops answering: deadline, new
     assert.equal((await w.rules()).filter((l) => l.startsWith('-a')).length, 21);
     assert.ok(agent.running, `agent exited:\n${agent.text.slice(-2000)}`);
     process.stdout.write(`# netlink faults: ${agent.text.split('\n').filter((l) => /ENOBUFS|ETIMEDOUT|timed out|state unknown/i.test(l)).slice(0, 4).join(' | ')}\n`);
-  } finally {
-    await w.destroy();
-  }
+  });
 });

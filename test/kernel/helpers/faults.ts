@@ -21,7 +21,7 @@ const http = require('node:http'), dgram = require('node:dgram');
 const [name, hp, up] = process.argv.slice(1);
 const s = http.createServer((req, res) => { res.setHeader('connection', 'close'); res.end(name + '\\n'); });
 const u = dgram.createSocket('udp4');
-u.on('message', (m, r) => u.send(name, r.port, r.address));
+u.on('message', (m, r) => u.send(name + ' ' + m.toString(), r.port, r.address));
 u.bind(Number(up), '0.0.0.0', () => s.listen(Number(hp), '0.0.0.0', () => console.log('listening')));
 `;
 
@@ -45,10 +45,10 @@ if (mode === 'http') {
   // One socket, one source port throughout: the case where a stale conntrack entry blackholes.
   const sock = dgram.createSocket('udp4');
   const pending = new Map();
-  sock.on('message', (m) => { const [n] = [...pending.keys()]; if (n === undefined) return; const t = pending.get(n); pending.delete(n); out({ i: n, t, ok: true, pod: m.toString() }); });
+  sock.on('message', (m) => { const [pod, id] = m.toString().split(' '); const n = Number(id); const t = pending.get(n); if (t === undefined) return; pending.delete(n); out({ i: n, t, ok: true, pod }); });
   sock.bind(40053, () => setInterval(() => {
     for (const [n, t] of pending) if (Date.now() - t > 1000) { pending.delete(n); out({ i: n, t, ok: false, err: 'no answer' }); }
-    const n = i++; pending.set(n, Date.now()); sock.send('q', Number(port), host);
+    const n = i++; pending.set(n, Date.now()); sock.send(String(n), Number(port), host);
   }, Number(everyMs)));
 }
 `;
@@ -102,6 +102,7 @@ export class FaultWorld {
   client!: Netns;
   readonly work = mkdtempSync(join(tmpdir(), 'faults-'));
   private readonly procs: Proc[] = [];
+  private readonly agents: Proc[] = [];
   private readonly forwarders: Server[] = [];
   private readonly uplink = `fu${randomBytes(3).toString('hex')}`;
   readonly nodeAddress = '172.30.77.2';
@@ -109,6 +110,19 @@ export class FaultWorld {
   private podCount = 0;
 
   private constructor(readonly node: Netns) {}
+
+  /** Build a world, run fn, and on failure add the agents' logs to the error; always clean up. */
+  static async with(podNames: readonly string[], fn: (w: FaultWorld) => Promise<void>): Promise<void> {
+    const w = await FaultWorld.create(podNames);
+    try {
+      await fn(w);
+    } catch (err) {
+      if (err instanceof Error) err.message += `\n${w.agentLogs()}`;
+      throw err;
+    } finally {
+      await w.destroy();
+    }
+  }
 
   static async create(podNames: readonly string[]): Promise<FaultWorld> {
     const w = new FaultWorld(await createNetns('fnode'));
@@ -166,8 +180,15 @@ export class FaultWorld {
 
   /** `ipvs-proxy run` in the node namespace. */
   agent(args: readonly string[], env: Record<string, string> = {}): Proc {
-    return this.spawnIn(this.node, [process.execPath, CLI, 'run', '--node-name', 'node-a', '--state-dir', join(this.work, 'state'),
+    const p = this.spawnIn(this.node, [process.execPath, CLI, 'run', '--node-name', 'node-a', '--state-dir', join(this.work, 'state'),
       '--log-format', 'text', '--min-sync-period', '0s', ...args], { ...process.env, ...env });
+    this.agents.push(p);
+    return p;
+  }
+
+  /** The last lines of every agent started, for a failure message. */
+  agentLogs(lines = 40): string {
+    return this.agents.map((a, k) => `--- agent ${k} (${a.running ? 'running' : 'exited'}):\n${a.text.split('\n').slice(-lines).join('\n')}`).join('\n');
   }
 
   /** Continuous requests from the client namespace, one line per answer. */
