@@ -7,8 +7,7 @@ import { openIpvs } from '../ipvs/client.js';
 import type { IpvsClient } from '../ipvs/types.js';
 import { IptablesManager } from '../iptables/manager.js';
 import { ExecCommandRunner } from '../iptables/runner.js';
-import { EventRecorder, NullEventRecorder, type EventSink } from '../k8s/events.js';
-import { KubeSource, loadKubeConfig } from '../k8s/kube-source.js';
+import type { EventSink } from '../k8s/events.js';
 import type { ServiceSource } from '../k8s/types.js';
 import { ManifestSource } from '../manifests/manifest-source.js';
 import { openLinks } from '../netif/client.js';
@@ -50,15 +49,25 @@ export class SourceSettingsError extends Error {
   }
 }
 
-/** --manifests wins over --kubeconfig; neither means in-cluster. */
-export function createSource(settings: Settings): { source: ServiceSource; events: EventSink } {
+/** Manifests have no API server to post Events to: they go nowhere, by design. */
+const noEvents: EventSink = {
+  warn: () => undefined,
+  flush: async () => undefined,
+};
+
+/**
+ * --manifests wins over --kubeconfig; neither means in-cluster. The Kubernetes client is imported
+ * only when it is used: loading it costs seconds on a small node, and --manifests needs none of it.
+ */
+export async function createSource(settings: Settings): Promise<{ source: ServiceSource; events: EventSink }> {
   if (settings.manifests !== undefined) {
     if (settings.kubeconfig !== undefined) throw new SourceSettingsError('--manifests and --kubeconfig are two sources; give one');
     return {
       source: new ManifestSource({ path: settings.manifests, serviceProxyName: settings.serviceProxyName, nodeName: settings.nodeName }),
-      events: new NullEventRecorder(),
+      events: noEvents,
     };
   }
+  const [{ KubeSource, loadKubeConfig }, { EventRecorder }] = await Promise.all([import('../k8s/kube-source.js'), import('../k8s/events.js')]);
   const kubeConfig = loadKubeConfig(settings.kubeconfig);
   return {
     source: new KubeSource({ kubeconfig: settings.kubeconfig, nodeName: settings.nodeName, serviceProxyName: settings.serviceProxyName }, kubeConfig),

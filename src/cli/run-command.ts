@@ -63,7 +63,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
   } catch (err) {
     return reportKernelError(err);
   }
-  const { source, events } = createSource(settings);
+  const { source, events } = await createSource(settings);
   const base = {
     settings,
     source,

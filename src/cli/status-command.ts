@@ -39,7 +39,7 @@ async function desiredFromSource(opts: Record<string, unknown>, links: LinkClien
   if (settings.manifests === undefined && settings.kubeconfig === undefined) {
     throw new StatusUsageError('--diff needs the desired state: give --manifests PATH or --kubeconfig PATH (or --config with either)');
   }
-  const { source } = createSource(settings);
+  const { source } = await createSource(settings);
   const model = new ServiceModel(modelConfigFrom(settings));
   source.start({ onEvents: (events) => model.apply(events), onWarning: (m) => process.stderr.write(`ipvs-proxy: ${m}\n`) });
   try {
