@@ -41,10 +41,18 @@ async function table(): Promise<{ rules: string[]; addresses: string[] }> {
 }
 
 /** Wait until ipvsadm -Sn and kube-ipvs0's addresses are exactly these. */
-async function waitTable(what: string, rules: string[], vips: string[], timeoutMs = 60_000): Promise<void> {
+async function waitTable(what: string, rules: string[], vips: string[], timeoutMs = 60_000, agent?: AgentProcess): Promise<void> {
   const want = { rules: [...rules].sort(), addresses: vips.map((v) => `${v}/32`).sort() };
-  await waitFor(what, table, (t) => JSON.stringify(t) === JSON.stringify(want), { timeoutMs });
+  try {
+    await waitFor(what, table, (t) => JSON.stringify(t) === JSON.stringify(want), { timeoutMs });
+  } catch (err) {
+    if (agent) process.stderr.write(`--- agent log (${what}) ---\n${agent.tail(60)}\n---\n`);
+    throw err;
+  }
 }
+
+/** Start-up of the agent under emulation on a loaded machine: module loading alone can take minutes. */
+const START_MS = 400_000;
 
 function manifests(): ManifestCluster {
   return new ManifestCluster(mkdtempSync(join(topo.work, 'manifests-')));
@@ -61,7 +69,13 @@ function runArgs(cluster: ClusterDriver, state: string, extra: readonly string[]
 
 async function stopAgent(agent: AgentProcess): Promise<void> {
   const exit = await agent.stop();
-  assert.deepEqual(exit, { code: 0, signal: null }, `the agent did not exit 0 on SIGTERM:\n${agent.tail()}`);
+  if (exit.code !== 0) process.stderr.write(`--- agent log (exit ${JSON.stringify(exit)}) ---\n${agent.tail(60)}\n---\n`);
+  assert.deepEqual(exit, { code: 0, signal: null }, 'the agent did not exit 0 on SIGTERM');
+}
+
+/** For finally blocks: stop without asserting, so the test's own failure is the one reported. */
+async function quietStop(agent: AgentProcess | undefined): Promise<void> {
+  if (agent?.running) await agent.stop();
 }
 
 /** Services and endpoints created, changed and deleted; every step read back from the kernel. */
@@ -72,32 +86,33 @@ async function createChangeDelete(cluster: ClusterDriver, state: string): Promis
   await cluster.set([service('alpha', ipA), endpointSlice('alpha', [a, b]), service('beta', ipB, { port: 8080 }), endpointSlice('beta', [c])]);
   const agent = topo.startAgent(runArgs(cluster, state), `crud-${state}`);
   try {
-    await waitTable(`${cluster.label}: two services created`, [...vs(ipA, 80, [a, b]), ...vs(ipB, 8080, [c])], [ipA, ipB], 120_000);
+    await waitTable(`${cluster.label}: two services created`, [...vs(ipA, 80, [a, b]), ...vs(ipB, 8080, [c])], [ipA, ipB], START_MS, agent);
 
     // alpha gains web-c and loses web-a (drained: no connections, so deleted at the next check);
     // beta's port moves from 8080 to 8081.
     await cluster.set([service('alpha', ipA), endpointSlice('alpha', [b, c]), service('beta', ipB, { port: 8081 }), endpointSlice('beta', [c])]);
-    await waitTable(`${cluster.label}: endpoints and a port changed`, [...vs(ipA, 80, [b, c]), ...vs(ipB, 8081, [c])], [ipA, ipB]);
+    await waitTable(`${cluster.label}: endpoints and a port changed`, [...vs(ipA, 80, [b, c]), ...vs(ipB, 8081, [c])], [ipA, ipB], 60_000, agent);
 
     // kubernetes#78421: a deleted service's VIP must leave kube-ipvs0 with its virtual server.
     await cluster.set([service('alpha', ipA), endpointSlice('alpha', [b, c])]);
-    await waitTable(`${cluster.label}: beta deleted`, vs(ipA, 80, [b, c]), [ipA]);
+    await waitTable(`${cluster.label}: beta deleted`, vs(ipA, 80, [b, c]), [ipA], 60_000, agent);
 
     await cluster.set([]);
-    await waitTable(`${cluster.label}: everything deleted`, [], []);
+    await waitTable(`${cluster.label}: everything deleted`, [], [], 60_000, agent);
     assert.ok(agent.running, 'the agent exited');
-  } finally {
     await stopAgent(agent);
+  } finally {
+    await quietStop(agent);
     await topo.resetNode();
   }
 }
 
-test('manifests: services and endpoints created, changed and deleted (ipvsadm -Sn, kube-ipvs0)', { timeout: 300_000 }, async () => {
+test('manifests: services and endpoints created, changed and deleted (ipvsadm -Sn, kube-ipvs0)', { timeout: 900_000 }, async () => {
   await topo.resetNode();
   await createChangeDelete(manifests(), 'crud-manifests');
 });
 
-test('fixture API server: services and endpoints created, changed and deleted (ipvsadm -Sn, kube-ipvs0)', { timeout: 300_000 }, async () => {
+test('fixture API server: services and endpoints created, changed and deleted (ipvsadm -Sn, kube-ipvs0)', { timeout: 900_000 }, async () => {
   await topo.resetNode();
   const api = await FixtureApiServer.start();
   try {
@@ -117,16 +132,16 @@ function onceWrites(stdout: string, vss: number, reals: number): number {
   return Number(m[4]);
 }
 
-test('run --once twice: the second makes 0 kernel writes; requests reach every pod in rr order, from a pod, the node and outside', { timeout: 300_000 }, async () => {
+test('run --once twice: the second makes 0 kernel writes; requests reach every pod in rr order, from a pod, the node and outside', { timeout: 900_000 }, async () => {
   await topo.resetNode();
   const ip = topo.serviceIp(10);
   const cluster = manifests();
   await cluster.set([service('web', ip), endpointSlice('web', pods)]);
   const args = runArgs(cluster, 'once', ['--once']);
-  const first = await topo.cli(args);
-  assert.equal(first.code, 0, `first run --once exited ${first.code}: ${first.stderr}`);
+  const first = await topo.cli(args, START_MS);
+  assert.equal(first.code, 0, `first run --once exited ${first.code}: ${first.stdout}${first.stderr}`);
   assert.ok(onceWrites(first.stdout, 1, 3) > 0, 'the first sync into an empty kernel wrote nothing');
-  const second = await topo.cli(args);
+  const second = await topo.cli(args, START_MS);
   assert.equal(second.code, 0, `second run --once exited ${second.code}: ${second.stderr}`);
   assert.equal(onceWrites(second.stdout, 1, 3), 0, `the second run --once wrote: ${second.stdout}\n${second.stderr}`);
   assert.deepEqual(await table(), { rules: vs(ip, 80, pods).sort(), addresses: [`${ip}/32`] });
@@ -162,14 +177,14 @@ test('run --once twice: the second makes 0 kernel writes; requests reach every p
   await topo.resetNode();
 });
 
-test('restart of the running agent under traffic: no failed request, and the new agent makes 0 kernel writes', { timeout: 300_000 }, async () => {
+test('restart of the running agent under traffic: no failed request, and the new agent makes 0 kernel writes', { timeout: 900_000 }, async () => {
   await topo.resetNode();
   const ip = topo.serviceIp(10);
   const cluster = manifests();
   await cluster.set([service('web', ip), endpointSlice('web', pods)]);
   const args = runArgs(cluster, 'restart');
   const first = topo.startAgent(args, 'restart-first');
-  await waitTable('the first agent programmed web', vs(ip, 80, pods), [ip], 120_000);
+  await waitTable('the first agent programmed web', vs(ip, 80, pods), [ip], START_MS, first);
   await first.waitForLog(/agent running/);
 
   let stop = false;
@@ -187,14 +202,14 @@ test('restart of the running agent under traffic: no failed request, and the new
     await stopAgent(first);
     const duringGap = results.length;
     second = topo.startAgent(args, 'restart-second');
-    await second.waitForLog(/agent running/, 120_000);
+    await second.waitForLog(/agent running/, START_MS);
     const start = await second.waitForLog(/ verify: \d+ virtual servers, \d+ real servers, \d+ addresses, (\d+) kernel writes/);
     const sync = await second.waitForLog(/ sync: \d+ virtual servers, \d+ real servers, \d+ addresses, (\d+) kernel writes/);
     assert.equal(Number(start[1]), 0, `the restarted agent's start (kernel read) wrote: ${start[0]}`);
     assert.equal(Number(sync[1]), 0, `the restarted agent's first sync wrote: ${sync[0]}`);
     const metrics = await httpGet(`http://${topo.nodeAddress}:10249/metrics`);
     assert.equal(metrics.status, 200);
-    assert.match(metrics.body, /^ipvs_proxy_kernel_writes_total/m);
+    assert.match(metrics.body, /^# TYPE ipvs_proxy_kernel_writes_total counter$/m);
     assert.equal(metricSum(metrics.body, 'ipvs_proxy_kernel_writes_total'), 0, 'ipvs_proxy_kernel_writes_total of the restarted agent');
     await sleep(2000);
     stop = true;
@@ -204,15 +219,17 @@ test('restart of the running agent under traffic: no failed request, and the new
     assert.ok(duringGap > 10 && results.length > duringGap + 10, `too few requests to mean anything: ${duringGap} then ${results.length}`);
     assert.deepEqual([...new Set(results.map((r) => r.detail))].sort(), pods.map((p) => p.name).sort());
     assert.deepEqual(await table(), { rules: vs(ip, 80, pods).sort(), addresses: [`${ip}/32`] });
+    await stopAgent(second);
   } finally {
     stop = true;
     await traffic;
-    if (second) await stopAgent(second);
+    await quietStop(first);
+    await quietStop(second);
     await topo.resetNode();
   }
 });
 
-test('foreign virtual servers (hand-made, inside --exclude-cidrs) survive syncs, verifications and cleanup; cleanup removes all of ours', { timeout: 300_000 }, async () => {
+test('foreign virtual servers (hand-made, inside --exclude-cidrs) survive syncs, verifications and cleanup; cleanup removes all of ours', { timeout: 900_000 }, async () => {
   await topo.resetNode();
   const [a, b] = pods;
   const excluded = `${topo.serviceIp(192)}/26`;
@@ -229,7 +246,7 @@ test('foreign virtual servers (hand-made, inside --exclude-cidrs) survive syncs,
   const later = ['-A -t 192.0.2.11:443 -s sh', `-A -t ${topo.serviceIp(201)}:80 -s rr`];
   try {
     const foreign = [...handMade, ...inExcluded];
-    await waitTable('web next to the foreign virtual servers', [...foreign, ...vs(ip, 80, pods)], [ip], 120_000);
+    await waitTable('web next to the foreign virtual servers', [...foreign, ...vs(ip, 80, pods)], [ip], START_MS, agent);
     await agent.waitForLog(/leaving .*192\.0\.2\.10\/80 alone: not created by ipvs-proxy/);
     await agent.waitForLog(new RegExp(`leaving .*${topo.serviceIp(200).replace(/\./g, '\\.')}/80 alone: inside --exclude-cidrs`));
 
@@ -242,11 +259,12 @@ test('foreign virtual servers (hand-made, inside --exclude-cidrs) survive syncs,
     const mark = agent.logs.length;
     await agent.waitForLog(/ verify: [^\n]*\n[\s\S]* verify: /, 30_000, mark);
     assert.deepEqual((await table()).rules, [...all].sort());
-  } finally {
     await stopAgent(agent);
+  } finally {
+    await quietStop(agent);
   }
 
-  const cleanup = await topo.cli(['cleanup', '--state-dir', topo.stateDir('foreign'), ...scope]);
+  const cleanup = await topo.cli(['cleanup', '--state-dir', topo.stateDir('foreign'), ...scope], START_MS);
   assert.equal(cleanup.code, 0, `cleanup exited ${cleanup.code}: ${cleanup.stdout}${cleanup.stderr}`);
   assert.deepEqual(await ipvsRules(topo.node), [...handMade, ...inExcluded, ...later].sort(), 'cleanup must leave exactly the foreign virtual servers');
   assert.equal(await linkExists(topo.node, 'kube-ipvs0'), false, 'cleanup left kube-ipvs0');
@@ -254,25 +272,27 @@ test('foreign virtual servers (hand-made, inside --exclude-cidrs) survive syncs,
   await topo.resetNode();
 });
 
-test('drift repair: a real server deleted with ipvsadm comes back with --sync-period 2s', { timeout: 300_000 }, async () => {
+test('drift repair: a real server deleted with ipvsadm comes back with --sync-period 2s', { timeout: 900_000 }, async () => {
   await topo.resetNode();
   const ip = topo.serviceIp(10);
   const cluster = manifests();
   await cluster.set([service('web', ip), endpointSlice('web', pods)]);
   const agent = topo.startAgent(runArgs(cluster, 'drift'), 'drift');
   try {
-    await waitTable('web programmed', vs(ip, 80, pods), [ip], 120_000);
+    await waitTable('web programmed', vs(ip, 80, pods), [ip], START_MS, agent);
+    const mark = agent.logs.length;
     await topo.node.run('ipvsadm', ['-d', '-t', `${ip}:80`, '-r', `${pods[1].address}:${POD_PORT}`]);
     assert.deepEqual((await table()).rules, vs(ip, 80, [pods[0], pods[2]]).sort(), 'ipvsadm -d did not delete the real server');
     await waitTable('the deleted real server is back', vs(ip, 80, pods), [ip], 30_000);
-    await agent.waitForLog(/ verify: \d+ virtual servers, \d+ real servers, \d+ addresses, [1-9]\d* kernel writes/);
-  } finally {
+    await agent.waitForLog(/ verify: \d+ virtual servers, \d+ real servers, \d+ addresses, [1-9]\d* kernel writes/, 10_000, mark);
     await stopAgent(agent);
+  } finally {
+    await quietStop(agent);
     await topo.resetNode();
   }
 });
 
-test('graceful termination: weight 0 while a held TCP connection keeps working, new connections elsewhere, deleted after it closes', { timeout: 300_000 }, async () => {
+test('graceful termination: weight 0 while a held TCP connection keeps working, new connections elsewhere, deleted after it closes', { timeout: 900_000 }, async () => {
   await topo.resetNode();
   const ip = topo.serviceIp(10);
   const cluster = manifests();
@@ -281,7 +301,7 @@ test('graceful termination: weight 0 while a held TCP connection keeps working, 
   const agent = topo.startAgent(runArgs(cluster, 'graceful', ['--graceful-termination-timeout', '180s']), 'graceful');
   let held: HeldConnection | undefined;
   try {
-    await waitTable('web programmed', vs(ip, 80, pods), [ip], 120_000);
+    await waitTable('web programmed', vs(ip, 80, pods), [ip], START_MS, agent);
     held = await HeldConnection.open(ip, 80);
     const firstAnswer = Topology.answerer(await held.get()).pod;
     const gone = pods.find((p) => p.name === firstAnswer);
@@ -305,10 +325,11 @@ test('graceful termination: weight 0 while a held TCP connection keeps working, 
     held.reset();
     held = undefined;
     // RST: IPVS keeps the entry in CLOSE for 10 s, then the next drain check deletes the real server.
-    await waitTable(`${gone.name} deleted after its connection closed`, vs(ip, 80, others), [ip], 60_000);
+    await waitTable(`${gone.name} deleted after its connection closed`, vs(ip, 80, others), [ip], 60_000, agent);
+    await stopAgent(agent);
   } finally {
     held?.reset();
-    await stopAgent(agent);
+    await quietStop(agent);
     await topo.resetNode();
   }
 });

@@ -33,7 +33,13 @@ async function withAgent(state: string, fn: (ctx: { api: FixtureApiServer; clust
       '--healthz-bind-address', '0.0.0.0:10256', '--metrics-bind-address', '0.0.0.0:10249',
       '--log-format', 'text', '--log-level', 'debug',
     ];
-    await fn({ api, cluster, start: () => topo.startAgent(args, state) });
+    let agent: AgentProcess | undefined;
+    try {
+      await fn({ api, cluster, start: () => (agent = topo.startAgent(args, state)) });
+    } catch (err) {
+      if (agent) process.stderr.write(`--- agent log (${state}) ---\n${agent.tail(60)}\n---\n`);
+      throw err;
+    }
   } finally {
     await api.close();
     await topo.resetNode();
@@ -48,7 +54,7 @@ async function scrape(): Promise<string> {
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
 
-test('health, metrics and events of a running agent; SIGTERM exits 0 and leaves the IPVS table as it was', { timeout: 300_000 }, async () => {
+test('health, metrics and events of a running agent; SIGTERM exits 0 and leaves the IPVS table as it was', { timeout: 900_000 }, async () => {
   await withAgent('ops', async ({ api, cluster, start }) => {
     const [a, b] = pods;
     const ip = topo.serviceIp(20);
@@ -57,7 +63,7 @@ test('health, metrics and events of a running agent; SIGTERM exits 0 and leaves 
     const agent = start();
     let stopped = false;
     try {
-      await agent.waitForLog(/agent running/, 120_000);
+      await agent.waitForLog(/agent running/, 400_000);
       await waitFor('web programmed', () => ipvsRules(topo.node), (r) => r.includes(`-a -t ${ip}:80 -r ${a.address}:${POD_PORT} -m -w 1`));
 
       for (const path of ['/healthz', '/livez']) {
@@ -150,7 +156,7 @@ function checkAnswer(r: HttpAnswer, status: number, name: string, local: number,
   assert.deepEqual(JSON.parse(r.body) as HealthCheckBody, { service: { namespace: 'default', name }, localEndpoints: local, serviceProxyHealthy: healthy });
 }
 
-test('health check node ports: 200 with a local endpoint, 503 without and during shutdown, closed on delete, a taken port warns', { timeout: 300_000 }, async () => {
+test('health check node ports: 200 with a local endpoint, 503 without and during shutdown, closed on delete, a taken port warns', { timeout: 900_000 }, async () => {
   await withAgent('hc', async ({ api, cluster, start }) => {
     const [a, b] = pods;
     const lb = lbService('lb', topo.serviceIp(30), 31080, 31990);
@@ -159,7 +165,7 @@ test('health check node ports: 200 with a local endpoint, 503 without and during
     const agent = start();
     let stopped = false;
     try {
-      await agent.waitForLog(/agent running/, 120_000);
+      await agent.waitForLog(/agent running/, 400_000);
       checkAnswer(await waitFor('lb health check 200', () => httpProbe(url), (r) => r.status === 200), 200, 'lb', 1, true);
 
       // The endpoint moves to another node: no local endpoint, 503.
