@@ -199,7 +199,8 @@ export async function ipvsRules(ns: Netns): Promise<string[]> {
 export async function vipAddresses(ns: Netns): Promise<string[]> {
   const r = await ns.exec('ip', ['-o', 'addr', 'show', 'dev', 'kube-ipvs0']);
   if (r.code !== 0) return [];
-  return [...r.stdout.matchAll(/inet6? (\S+)/g)].map((m) => m[1]).sort();
+  // Link-local IPv6 addresses come with the link, not from the agent.
+  return [...r.stdout.matchAll(/inet6? (\S+)/g)].map((m) => m[1]).filter((a) => !a.startsWith('fe80:')).sort();
 }
 
 export async function linkExists(ns: Netns, name: string): Promise<boolean> {
