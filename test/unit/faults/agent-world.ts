@@ -59,11 +59,9 @@ export interface AgentWorld {
   stop(): Promise<void>;
 }
 
-export function agentWorld(source: ServiceSource, opts: { settings?: Partial<Settings>; ipvs?: WatchedIpvs; store?: StateStore } = {}): AgentWorld {
+export function agentWorld(source: ServiceSource, opts: { settings?: Partial<Settings>; ipvs?: WatchedIpvs; links?: FakeLinks; store?: StateStore } = {}): AgentWorld {
   const ipvs = opts.ipvs ?? new WatchedIpvs();
-  const links = new FakeLinks();
-  links.addLink('eth0');
-  links.seedAddress('eth0', '192.168.1.10', 24);
+  const links = opts.links ?? nodeLinks();
   const logger = new RecordingLogger();
   const store = opts.store ?? new MemoryStateStore();
   const settings: Settings = { ...defaultSettings('node-a'), syncPeriodMs: 200, minSyncPeriodMs: 0, ...opts.settings };
@@ -77,6 +75,14 @@ export function agentWorld(source: ServiceSource, opts: { settings?: Partial<Set
     count: async () => (await ipvs.dump()).length,
     stop: () => agent.stop(),
   };
+}
+
+/** eth0 with the node's address 192.168.1.10/24. */
+export function nodeLinks(): FakeLinks {
+  const links = new FakeLinks();
+  links.addLink('eth0');
+  links.seedAddress('eth0', '192.168.1.10', 24);
+  return links;
 }
 
 /** Polls until check() holds; fails naming what after timeoutMs. */
