@@ -15,6 +15,7 @@ if [ -z "$log" ]; then
   IPVS_PROXY_BENCH_HOST_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" test/vm/run.sh --timeout 1800 --mem 8192 -- bash bench/run.sh 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
 fi
+mkdir -p bench/results/steps
 awk -v repo="$repo" '
   /^=== bench-file .* begin ===$/ { file = repo "/" $3; printf "" > file; next }
   /^=== bench-file .* end ===$/ { close(file); print "collected " file > "/dev/stderr"; file = ""; next }
