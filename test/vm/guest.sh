@@ -25,4 +25,5 @@ echo "$rc" > /vmjob/rc
 sync
 exec > /dev/null 2>&1
 echo o > /proc/sysrq-trigger
-sleep 10
+# Power-off is asynchronous; init must not exit before it lands (that would panic the guest).
+sleep 120

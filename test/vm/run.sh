@@ -52,7 +52,8 @@ fi
 # The firmware's and kernel's boot chatter goes to boot.log (shown only when the guest fails to
 # report); from the guest's first line on, its console streams here.
 filter_console() {
-  tr -d '\r' | awk -v boot="$1" '
+  awk -v boot="$1" '
+    { sub(/\r$/, "") }
     !started && match($0, /vm: guest kernel/) { started = 1; $0 = substr($0, RSTART) }
     !started { print > boot; fflush(boot); next }
     /^\[ *[0-9.]+\] (sysrq: Power Off|reboot: Power down)/ { next }
