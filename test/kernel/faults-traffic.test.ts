@@ -1,7 +1,9 @@
 // Faults under real traffic, real kernel (VM): the agent SIGKILLed mid-sync of 2,000 services and
 // restarted; a rolling update through the fixture API server; a UDP backend replaced; netlink
 // ENOBUFS and a hung socket through the addon's fault hook. Each test builds its own namespaces
-// (test/kernel/helpers/faults.ts) and runs the built CLI (dist/).
+// (test/kernel/helpers/faults.ts) and runs the built CLI (dist/). The first agent start in a VM on
+// a loaded host was seen to take 3-6 minutes (loading the CLI's modules over the 9p share under
+// emulation), hence the long first-sync deadlines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -25,7 +27,7 @@ async function vsCount(w: FaultWorld): Promise<number> {
   return (await w.rules()).filter((l) => l.startsWith('-A')).length;
 }
 
-test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP never disappears, no failed request', { timeout: 480_000 }, async () => {
+test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP never disappears, no failed request', { timeout: 900_000 }, async () => {
   await FaultWorld.with(['web-a', 'web-b', 'web-c'], async (w) => {
     const dir = join(w.work, 'manifests');
     mkdirSync(dir);
@@ -33,7 +35,7 @@ test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP nev
     const web = [serviceObj('web', VIP, 80), sliceObj('web', w.pods.map((pod) => ({ pod })))];
     writeManifests(file, web);
     const first = w.agent(['--manifests', dir, '--sync-period', '30s']);
-    await until('web has 3 real servers', () => w.reals('TCP', VIP, 80), (r) => r?.length === 3, 240_000);
+    await until('web has 3 real servers', () => w.reals('TCP', VIP, 80), (r) => r?.length === 3, 600_000);
     const traffic = w.traffic('http', VIP, 80, 20);
     // Watches the served virtual server from inside the node, every 50 ms, for the whole test.
     const watcher = w.spawnIn(w.node, ['sh', '-c', `while :; do if ipvsadm -Ln -t ${VIP}:80 >/dev/null 2>&1; then echo present; else echo MISSING; fi; sleep 0.05; done`]);
@@ -42,7 +44,7 @@ test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP nev
     const items = [...web];
     for (let i = 0; i < 1999; i++) items.push(...bulk(i, w.pod('web-a').address));
     writeManifests(file, items);
-    const atKill = await until('the large sync has begun', () => vsCount(w), (n) => n > 1, 240_000);
+    const atKill = await until('the large sync has begun', () => vsCount(w), (n) => n > 1, 600_000);
     first.kill('SIGKILL');
     const exit = await first.exited;
     assert.equal(exit.signal, 'SIGKILL');
@@ -50,7 +52,7 @@ test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP nev
 
     const second = w.agent(['--manifests', dir, '--sync-period', '30s']);
     await until('2,000 virtual servers', () => vsCount(w), (n) => n === 2000, 180_000);
-    await second.waitFor(/agent running/, 240_000);
+    await second.waitFor(/agent running/, 600_000);
     await sleep(2000);
     const rules = await w.rules();
     assert.equal(rules.filter((l) => l.startsWith('-a')).length, 1999 + 3, 'one real server per bulk service, three for web');
@@ -71,7 +73,7 @@ test('SIGKILL mid-sync of 2,000 services, restart: converges, the served VIP nev
   });
 });
 
-test('rolling update through the fixture API server under traffic: no failed request, terminating pods get no new connections', { timeout: 480_000 }, async () => {
+test('rolling update through the fixture API server under traffic: no failed request, terminating pods get no new connections', { timeout: 900_000 }, async () => {
   const api = await FixtureApiServer.start();
   await FaultWorld.with(['old-1', 'old-2', 'new-1', 'new-2'], async (w) => {
     const [o1, o2, n1, n2] = ['old-1', 'old-2', 'new-1', 'new-2'].map((n) => w.pod(n));
@@ -79,7 +81,7 @@ test('rolling update through the fixture API server under traffic: no failed req
     api.create('services', serviceObj('web', VIP, 80) as KubeObject);
     api.create('endpointslices', sliceObj('web', [{ pod: o1 }, { pod: o2 }]) as KubeObject);
     const agent = w.agent(['--kubeconfig', await w.kubeconfigFor(api.port), '--sync-period', '10s']);
-    await until('two old pods', () => w.reals('TCP', VIP, 80), (r) => r?.length === 2, 240_000);
+    await until('two old pods', () => w.reals('TCP', VIP, 80), (r) => r?.length === 2, 600_000);
     const traffic = w.traffic('http', VIP, 80, 20);
     await until('traffic flows', async () => traffic.answers().filter((a) => a.ok).length, (n) => n >= 10);
 
@@ -116,7 +118,7 @@ test('rolling update through the fixture API server under traffic: no failed req
   }).finally(() => api.close());
 });
 
-test('UDP backend replaced: the first query after the sync is answered by the new pod (conntrack flushed)', { timeout: 420_000 }, async () => {
+test('UDP backend replaced: the first query after the sync is answered by the new pod (conntrack flushed)', { timeout: 900_000 }, async () => {
   await FaultWorld.with(['dns-old', 'dns-new'], async (w) => {
     const [oldPod, newPod] = [w.pod('dns-old'), w.pod('dns-new')];
     const dir = join(w.work, 'manifests');
@@ -125,7 +127,7 @@ test('UDP backend replaced: the first query after the sync is answered by the ne
     const dnsVip = '10.96.0.53';
     writeManifests(file, [serviceObj('dns', dnsVip, 53, 'UDP', UDP_PORT), sliceObj('dns', [{ pod: oldPod }], 'UDP', UDP_PORT)]);
     const agent = w.agent(['--manifests', dir, '--sync-period', '30s']);
-    await until('dns-old serves', () => w.reals('UDP', dnsVip, 53), (r) => r?.length === 1, 240_000);
+    await until('dns-old serves', () => w.reals('UDP', dnsVip, 53), (r) => r?.length === 1, 600_000);
     await agent.waitFor(/agent running/, 60_000);
     const traffic = w.traffic('udp', dnsVip, 53, 100);
     await until('answers from dns-old', async () => traffic.answers().filter((a) => a.pod === 'dns-old').length, (n) => n >= 5);
@@ -147,7 +149,7 @@ test('UDP backend replaced: the first query after the sync is answered by the ne
   });
 });
 
-test('netlink ENOBUFS on a dump and a socket that stops answering: deadline, new socket, full verification, no hang', { timeout: 420_000 }, async () => {
+test('netlink ENOBUFS on a dump and a socket that stops answering: deadline, new socket, full verification, no hang', { timeout: 900_000 }, async () => {
   await FaultWorld.with(['web-a'], async (w) => {
     const dir = join(w.work, 'manifests');
     mkdirSync(dir);
@@ -158,7 +160,7 @@ test('netlink ENOBUFS on a dump and a socket that stops answering: deadline, new
     // Receives: ~22 per verification dump (services, then each one's reals), so these land in the
     // first periodic verifications, after the first sync.
     const agent = w.agent(['--manifests', dir, '--sync-period', '1s', '--log-level', 'debug'], { IPVS_PROXY_FAULTS: 'enobufs:40,hang:90' });
-    await until('20 virtual servers', () => vsCount(w), (n) => n === 20, 240_000);
+    await until('20 virtual servers', () => vsCount(w), (n) => n === 20, 600_000);
     await agent.waitFor(/ENOBUFS|state unknown|StateUnknown/i, 90_000);
     await agent.waitFor(/ETIMEDOUT|timed out|NetlinkTimeout/i, 90_000);
     const afterFaults = agent.text.length;
