@@ -137,6 +137,9 @@ lines.push('- Churn: the Agent in process with default settings and a KubeSource
 lines.push('- Memory: `ipvs-proxy run --manifests` (long-running) in a fresh namespace; /proc/PID/status sampled every 0.5 s; VmHWM is the peak, VmRSS at the end of the steady window is the steady figure.');
 lines.push('- Addon and model rows: bench/addon-bench.ts and bench/model-bench.ts, run unchanged in the same VM run.');
 const notes: string[] = [];
+if (typeof machine.services === 'number' && machine.services < 10_000) {
+  notes.push(`This run is at ${machine.services} services, not the issue's 10,000: a reduced-scale run (IPVS_PROXY_BENCH_SERVICES). Targets that compare sizes or peers still apply; absolute times do not stand for 10k.`);
+}
 const end = read('end');
 if (end) notes.push(`The whole run took ${end.elapsedS} s inside the VM; guest load at the end ${end.guestLoadAtEnd}.`);
 else notes.push('The run did not reach its end (cut short by the VM time limit or a failure): rows of the steps that did not finish are missing.');
