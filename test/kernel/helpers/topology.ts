@@ -470,6 +470,8 @@ export class Topology {
     writeFileSync(path, [
       'apiVersion: v1', 'kind: Config', 'current-context: fixture',
       'clusters:', '- name: fixture', '  cluster:', `    server: http://${this.outsideAddress}:${addr.port}`,
+      // @kubernetes/client-node refuses plain HTTP unless TLS verification is explicitly skipped.
+      '    insecure-skip-tls-verify: true',
       'users:', '- name: tester', '  user:', '    token: fixture-token',
       'contexts:', '- name: fixture', '  context:', '    cluster: fixture', '    user: tester', '',
     ].join('\n'));
