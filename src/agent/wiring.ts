@@ -77,7 +77,9 @@ export async function createSource(settings: Settings): Promise<{ source: Servic
 
 export function createIptables(settings: Settings): IptablesManager {
   return new IptablesManager({
-    runner: new ExecCommandRunner(),
+    // A restore of tens of thousands of set entries can take minutes on a slow or emulated node:
+    // bounded, but not so tight that a large first sync can never finish.
+    runner: new ExecCommandRunner({ timeoutMs: 300_000 }),
     settings: {
       masqueradeAll: settings.masqueradeAll,
       clusterCidr: settings.clusterCidr,
