@@ -85,13 +85,17 @@ export class Agent {
       {
         sync: () => {
           this.deps.health?.syncStarted();
-          return this.proxier.sync(this.takeChanges());
+          const change = this.takeChanges();
+          this.passStartedAt = Date.now();
+          return this.proxier.sync(change);
         },
         verify: async () => {
           await this.refreshNodeAddresses();
           this.deps.health?.syncStarted();
           this.deps.iptables?.requestVerification?.();
-          return this.proxier.verify(this.takeChanges().state);
+          const change = this.takeChanges();
+          this.passStartedAt = Date.now();
+          return this.proxier.verify(change.state);
         },
         drainCheck: () => this.proxier.drainCheck(),
         nextDrainCheckAt: () => this.proxier.nextDrainCheckAt(),
@@ -182,6 +186,8 @@ export class Agent {
   }
 
   private pendingTriggers: number[] = [];
+  /** Wall clock at the start of the running pass's diff, for the network programming latency. */
+  private passStartedAt: number | undefined;
 
   private reportWarnings(warnings: readonly ModelWarning[]): void {
     for (const w of warnings) {
@@ -202,7 +208,11 @@ export class Agent {
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
     const now = Date.now();
-    const latencies = this.pendingTriggers.filter((t) => t > 0).map((t) => Math.max(0, now - t));
+    // The change reached the kernel at the last acknowledgement (the end of durationMs), not when
+    // the rest of the pass (record, iptables) finished: that is the SLI's end point.
+    const ackAt = this.passStartedAt !== undefined ? Math.min(now, this.passStartedAt + r.durationMs) : now;
+    this.passStartedAt = undefined;
+    const latencies = this.pendingTriggers.filter((t) => t > 0).map((t) => Math.max(0, ackAt - t));
     this.pendingTriggers = [];
     if (metrics) {
       metrics.syncCompleted(r.durationMs / 1000, now);
