@@ -52,7 +52,10 @@ fi
 # The firmware's and kernel's boot chatter goes to boot.log (shown only when the guest fails to
 # report); from the guest's first line on, its console streams here.
 filter_console() {
-  awk -v boot="$1" '
+  # mawk reads pipes in blocks unless told to be interactive; gawk streams lines by itself.
+  local awk_flags=()
+  awk -W version 2>/dev/null | grep -q mawk && awk_flags=(-W interactive)
+  awk "${awk_flags[@]}" -v boot="$1" '
     { sub(/\r$/, "") }
     !started && match($0, /vm: guest kernel/) { started = 1; $0 = substr($0, RSTART) }
     !started { print > boot; fflush(boot); next }
