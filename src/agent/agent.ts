@@ -104,6 +104,8 @@ export class Agent {
         clock,
         minIntervalMs: settings.minSyncPeriodMs,
         verifyIntervalMs: settings.syncPeriodMs,
+        // A first pass over a large cluster on a slow node can take minutes; still bounded.
+        deadlineMs: Math.max(600_000, 2 * settings.syncPeriodMs),
         onResult: (kind, result) => this.report(kind, result),
         onError: (kind, err) => {
           this.deps.metrics?.syncFailed();

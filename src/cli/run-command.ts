@@ -143,7 +143,15 @@ async function runForever(base: AgentDeps): Promise<number> {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  await agent.run();
+  try {
+    await agent.run();
+  } catch (err) {
+    // No first list, or no first kernel read: stop everything we started, so the process ends.
+    logger.error(`the agent could not start: ${(err as Error).message}`);
+    await agent.stop();
+    await Promise.all(servers.map((s) => s.close()));
+    return 1;
+  }
   const signal = await stopped;
   logger.info(`${signal}: stopping; the kernel keeps its state`);
   await agent.stop();
