@@ -101,7 +101,9 @@ done
 
 step "2. ipvs-proxy run --manifests examples/hostnames (Service default/hostnames: ClusterIP 10.0.1.175:80, NodePort 30080)"
 cp -r "$repo/examples/hostnames" "$work/manifests"
-in_ns "$node_ns" "${cli[@]}" run --manifests "$work/manifests" --node-name demo-node \
+# Started without the in_ns function (a function in the background is a subshell): $! must be the
+# agent itself, so that SIGTERM reaches it and its exit status is the agent's.
+ip netns exec "$node_ns" "${cli[@]}" run --manifests "$work/manifests" --node-name demo-node \
   --state-dir "$work/state" --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249 \
   --nodeport-addresses "$node_addr/32" --log-format text --min-sync-period 0s > "$work/agent.log" 2>&1 &
 agent_pid=$!
