@@ -57,13 +57,14 @@ ask() {
 }
 answered() { sort -u "$work/answers" | tr '\n' ' '; }
 
-# Wait until the node's IPVS table has `want` real servers behind the ClusterIP (60 s at most).
+# Wait until the node's IPVS table has `want` real servers behind the ClusterIP (300 s at most:
+# under software emulation the agent alone can take a minute to start).
 wait_reals() {
-  local want=$1 deadline=$((SECONDS + 60)) have
+  local want=$1 deadline=$((SECONDS + 300)) have
   while :; do
     have=$(in_ns "$node_ns" ipvsadm -Ln -t 10.0.1.175:80 2>/dev/null | grep -c -- '->.*Masq' || true)
     [ "$have" = "$want" ] && return 0
-    [ $SECONDS -ge $deadline ] && fail "the ClusterIP has $have real servers, expected $want, after 60 s"
+    [ $SECONDS -ge $deadline ] && fail "the ClusterIP has $have real servers, expected $want, after 300 s"
     sleep 0.5
   done
 }
