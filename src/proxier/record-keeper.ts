@@ -4,24 +4,8 @@
 // an endpoint) are written at most once per `namesDebounceMs` or at the next full pass.
 import { realKey } from '../ipvs/keys.js';
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
-import { emptyRecord, type RecordedVirtualServer, type StateRecord } from './state-record.js';
+import { emptyRecord, recordEntryFor, type RecordedVirtualServer, type StateRecord } from './state-record.js';
 import type { StateStore } from './types.js';
-
-function entryFor(key: string, desired: DesiredState | undefined, fallback: RecordedVirtualServer | undefined): RecordedVirtualServer {
-  const want = desired?.virtualServers.get(key);
-  if (!want) return fallback ?? { reals: {} };
-  const reals: RecordedVirtualServer['reals'] = {};
-  for (const r of want.reals) {
-    if (!r.pod && !r.nodeName) continue;
-    const names: RecordedVirtualServer['reals'][string] = {};
-    if (r.pod) names.pod = `${r.pod.namespace}/${r.pod.name}`;
-    if (r.nodeName) names.node = r.nodeName;
-    reals[realKey(r)] = names;
-  }
-  const { namespace, name, portName, kind } = want.owner;
-  // Fixed key order, so an unchanged entry serialises to the same text as the one loaded.
-  return { owner: { namespace, name, portName, kind }, reals };
-}
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
@@ -95,7 +79,7 @@ export class RecordKeeper {
     const want = desired?.virtualServers.get(key);
     if (want !== undefined && this.source.get(key) === want) return;
     if (want !== undefined) this.source.set(key, want);
-    const e = entryFor(key, desired, this.entries.get(key));
+    const e = recordEntryFor(key, desired, this.entries.get(key));
     const text = JSON.stringify(e);
     if (text === this.entryText.get(key)) return;
     this.entries.set(key, e);

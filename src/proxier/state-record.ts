@@ -139,6 +139,23 @@ export class MemoryStateStore implements StateStore {
   }
 }
 
+/** One virtual server's entry: names from the desired state when the key is desired, else the fallback. */
+export function recordEntryFor(key: string, desired: DesiredState | undefined, fallback: RecordedVirtualServer | undefined): RecordedVirtualServer {
+  const want = desired?.virtualServers.get(key);
+  if (!want) return fallback ?? { reals: {} };
+  const reals: RecordedVirtualServer['reals'] = {};
+  for (const r of want.reals) {
+    if (!r.pod && !r.nodeName) continue;
+    const names: RecordedVirtualServer['reals'][string] = {};
+    if (r.pod) names.pod = `${r.pod.namespace}/${r.pod.name}`;
+    if (r.nodeName) names.node = r.nodeName;
+    reals[realKey(r)] = names;
+  }
+  const { namespace, name, portName, kind } = want.owner;
+  // Fixed key order, so an unchanged entry serialises to the same text as the one loaded.
+  return { owner: { namespace, name, portName, kind }, reals };
+}
+
 /**
  * The record for a set of owned keys and addresses: names come from the desired state when the
  * key is desired, else from the previous record (a key being drained or deleted keeps its name).
@@ -151,22 +168,7 @@ export function composeRecord(
 ): StateRecord {
   const out = emptyRecord();
   for (const key of [...virtualServers].sort()) {
-    const want = desired?.virtualServers.get(key);
-    if (!want) {
-      out.virtualServers[key] = previous?.virtualServers[key] ?? { reals: {} };
-      continue;
-    }
-    const reals: RecordedVirtualServer['reals'] = {};
-    for (const r of want.reals) {
-      if (!r.pod && !r.nodeName) continue;
-      const names: RecordedVirtualServer['reals'][string] = {};
-      if (r.pod) names.pod = `${r.pod.namespace}/${r.pod.name}`;
-      if (r.nodeName) names.node = r.nodeName;
-      reals[realKey(r)] = names;
-    }
-    const { namespace, name, portName, kind } = want.owner;
-    // Fixed key order, so an unchanged record serialises to the same text as the one loaded.
-    out.virtualServers[key] = { owner: { namespace, name, portName, kind }, reals };
+    out.virtualServers[key] = recordEntryFor(key, desired, previous?.virtualServers[key]);
   }
   out.addresses = [...addresses].sort();
   return out;
