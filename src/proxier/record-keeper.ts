@@ -2,7 +2,6 @@
 // services per sync: entries are refreshed only for the keys a pass touched, the record is written
 // at once when ownership changes (the crash-safety rule), and name-only changes (a new pod behind
 // an endpoint) are written at most once per `namesDebounceMs` or at the next full pass.
-import { realKey } from '../ipvs/keys.js';
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 import { emptyRecord, recordEntryFor, type RecordedVirtualServer, type StateRecord } from './state-record.js';
 import type { StateStore } from './types.js';
