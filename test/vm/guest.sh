@@ -25,5 +25,9 @@ echo "$rc" > /vmjob/rc
 sync
 exec > /dev/null 2>&1
 echo o > /proc/sysrq-trigger
-# Power-off is asynchronous; init must not exit before it lands (that would panic the guest).
-sleep 120
+# Power-off is asynchronous and init must never exit before it lands (that panics the guest).
+# Wait with builtins only: once power-off starts, the 9p root is going away, and an external
+# `sleep` as the script's last command would be exec'ed by init itself, fail with 126, and end
+# init ("Attempted to kill init!"). A read on a FIFO opened read-write blocks for ever.
+mkfifo /run/poweroff-wait
+while :; do read -r _ <> /run/poweroff-wait || :; done
