@@ -21,6 +21,20 @@ export const endpointIp = (service: number, e: number, perService: number): stri
 /** Endpoints added after the initial table get addresses of their own, so the first ones keep theirs. */
 export const addedEndpointIp = (service: number, k: number): string => nthAddress('10.192.0.1', service * 64 + k);
 
+/** The node the agent under test runs as (`--node-name`). */
+export const BENCH_NODE = 'bench-node';
+const NODES = 20;
+
+/**
+ * Endpoints spread over a 20-node cluster, one node in 20 being the bench node (so its
+ * endpoints take the hairpin path too); added endpoints (e >= 10) land on other nodes, as almost
+ * every endpoint change does from any one node's point of view.
+ */
+export function endpointNode(service: number, e: number): string {
+  const n = (service + e) % NODES;
+  return n === 0 && e < 10 ? BENCH_NODE : `node-${n === 0 ? NODES : n}`;
+}
+
 /** A Service with its EndpointSlice, as the API server would hand them out; `extraEndpoints` (< 64) are added ones. */
 export function serviceObjects(i: number, perService: number, extraEndpoints = 0, annotations?: Record<string, string>): [object, object] {
   const name = `svc-${i}`;
@@ -40,7 +54,7 @@ export function serviceObjects(i: number, perService: number, extraEndpoints = 0
   const endpoints = [];
   for (let e = 0; e < perService + extraEndpoints; e++) {
     const address = e < perService ? endpointIp(i, e, perService) : addedEndpointIp(i, e - perService);
-    endpoints.push({ addresses: [address], conditions: { ready: true, serving: true, terminating: false } });
+    endpoints.push({ addresses: [address], conditions: { ready: true, serving: true, terminating: false }, nodeName: endpointNode(i, e) });
   }
   const slice = {
     apiVersion: 'discovery.k8s.io/v1',

@@ -10,6 +10,7 @@ import type { Settings } from '../../src/config/settings.js';
 import { ServiceModel } from '../../src/model/service-model.js';
 import { systemClock } from '../../src/proxier/clock.js';
 import { Proxier } from '../../src/proxier/proxier.js';
+import { BENCH_NODE } from '../fixtures.js';
 
 export interface KernelProxier {
   proxier: Proxier;
@@ -19,7 +20,7 @@ export interface KernelProxier {
 }
 
 export function benchSettings(): Settings {
-  return { ...defaultSettings('bench-node'), stateDir: mkdtempSync(join(tmpdir(), 'ipvs-proxy-bench-')), logLevel: 'warn' };
+  return { ...defaultSettings(BENCH_NODE), stateDir: mkdtempSync(join(tmpdir(), 'ipvs-proxy-bench-')), logLevel: 'warn' };
 }
 
 /** The model exactly as the Agent configures it. */

@@ -85,6 +85,7 @@ export function createIptables(settings: Settings): IptablesManager {
       clusterCidr: settings.clusterCidr,
       masqueradeBit: settings.masqueradeBit,
       families: ['inet', 'inet6'],
+      nodeName: settings.nodeName,
     },
   });
 }

@@ -41,7 +41,7 @@ export { ruleDataFrom, setName, SetRole, type IpSetContent, type IpSetMap, type 
 
 /** The iptables settings of the agent's settings, for the families this node serves. */
 export function iptablesSettingsFrom(
-  settings: Pick<Settings, 'masqueradeAll' | 'clusterCidr' | 'masqueradeBit'>,
+  settings: Pick<Settings, 'masqueradeAll' | 'clusterCidr' | 'masqueradeBit'> & { nodeName?: string },
   families: readonly Family[],
 ): IptablesSettings {
   return {
@@ -49,5 +49,6 @@ export function iptablesSettingsFrom(
     clusterCidr: [...settings.clusterCidr],
     masqueradeBit: settings.masqueradeBit,
     families: [...families],
+    ...(settings.nodeName !== undefined ? { nodeName: settings.nodeName } : {}),
   };
 }

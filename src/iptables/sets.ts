@@ -20,7 +20,10 @@ export const SetRole = {
   EXTERNAL: 'EXTERNAL',
   /** Node address,proto:port of node ports, externalTrafficPolicy Cluster only. */
   NODE_PORT: 'NODE-PORT',
-  /** real,proto:port,real of every masqueraded real server: a pod reaching itself (hairpin). */
+  /**
+   * real,proto:port,real of every masqueraded real server that may be on this node: a pod
+   * reaching itself (hairpin). Only a local pod can reach itself through this node's IPVS.
+   */
   LOOP_BACK: 'LOOP-BACK',
   /** Load-balancer address,proto:port that have loadBalancerSourceRanges. */
   LB_FIREWALL: 'LB-FW',
@@ -72,6 +75,12 @@ export interface IptablesSettings {
   clusterCidr: readonly string[];
   masqueradeBit: number;
   families: readonly Family[];
+  /**
+   * This node's name. When set, LOOP-BACK holds only endpoints on this node (or of unknown node):
+   * a remote endpoint never hairpins here, and leaving it out keeps an endpoint change elsewhere
+   * in the cluster at one kernel write (the IPVS real server) instead of two.
+   */
+  nodeName?: string;
 }
 
 /** The address as the kernel prints it (compressed IPv6), or undefined when it is not an address. */
@@ -185,6 +194,7 @@ export function ruleDataFrom(state: DesiredState, settings: IptablesSettings): I
     }
     for (const real of dvs.reals) {
       if (real.forward !== 'masq' || real.family !== family) continue;
+      if (settings.nodeName !== undefined && real.nodeName !== undefined && real.nodeName !== settings.nodeName) continue;
       const r = canonicalAddress(real.address);
       if (r !== undefined) add(family, SetRole.LOOP_BACK, `${r},${protoPort(vs.protocol, real.port)},${r}`);
     }

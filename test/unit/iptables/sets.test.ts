@@ -23,6 +23,20 @@ describe('ruleDataFrom', () => {
     assert.deepEqual(entries(sets, SetRole.EXTERNAL), []);
   });
 
+  it('keeps only endpoints that may be on this node in LOOP-BACK when the node is known', () => {
+    const on = (address: string, nodeName?: string) => ({ ...real(address, 9376), ...(nodeName ? { nodeName } : {}) });
+    const state = stateOf([
+      vs({ kind: 'ClusterIP', address: '10.96.0.10', port: 80, reals: [on('10.244.1.7', 'node-a'), on('10.244.2.3', 'node-b'), on('10.244.3.6')] }),
+    ]);
+    // A remote pod cannot reach itself through this node; an endpoint of unknown node might be local.
+    assert.deepEqual(entries(ruleDataFrom(state, { ...SETTINGS, nodeName: 'node-a' }), SetRole.LOOP_BACK), [
+      '10.244.1.7,tcp:9376,10.244.1.7',
+      '10.244.3.6,tcp:9376,10.244.3.6',
+    ]);
+    // Without a node name every masqueraded endpoint is kept, as before.
+    assert.equal(entries(ruleDataFrom(state, SETTINGS), SetRole.LOOP_BACK).length, 3);
+  });
+
   it('masquerades node ports, external IPs and LB IPs only with externalTrafficPolicy Cluster', () => {
     const state = stateOf([
       vs({ kind: 'NodePort', address: '192.168.0.10', port: 30080 }),
@@ -107,5 +121,7 @@ describe('iptablesSettingsFrom', () => {
   it('takes the agent settings the rules depend on, for the given families', () => {
     const s = iptablesSettingsFrom({ masqueradeAll: true, clusterCidr: ['10.244.0.0/16'], masqueradeBit: 15 }, ['inet6']);
     assert.deepEqual(s, { masqueradeAll: true, clusterCidr: ['10.244.0.0/16'], masqueradeBit: 15, families: ['inet6'] });
+    const named = iptablesSettingsFrom({ masqueradeAll: false, clusterCidr: [], masqueradeBit: 14, nodeName: 'node-a' }, ['inet']);
+    assert.equal(named.nodeName, 'node-a');
   });
 });
