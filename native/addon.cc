@@ -239,8 +239,9 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
   }
   Napi::Value DeleteLink(const Napi::CallbackInfo& info) {
     std::string name = string_arg(info, 0, "link name");
+    std::string kind = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
     auto h = handle;
-    return Task<bool>::Start(info.Env(), [h, name] { return h->delete_link(name); },
+    return Task<bool>::Start(info.Env(), [h, name, kind] { return h->delete_link(name, kind); },
                              [](Napi::Env env, bool& r) -> Napi::Value { return Napi::Boolean::New(env, r); });
   }
   Napi::Value ListAddresses(const Napi::CallbackInfo& info) {

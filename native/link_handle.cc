@@ -21,19 +21,32 @@ nl::Socket& Handle::sock() {
   return *sock_;
 }
 
-std::optional<int32_t> Handle::index_locked(const std::string& name) {
+std::optional<LinkInfo> Handle::lookup_locked(const std::string& name) {
   nl::Socket& s = sock();
   nl::MsgBuilder b;
   uint32_t seq = s.next_seq();
   encode_get_link(b, seq, name);
-  int32_t idx = 0;
+  LinkInfo l;
   try {
-    s.request(b, seq, "linkIndex", [&](const nl::Msg& m) { idx = decode_link(m).ifindex; });
+    s.request(b, seq, "linkIndex", [&](const nl::Msg& m) { l = decode_link(m); });
   } catch (const nl::Error& e) {
     if (e.kind == nl::ErrorKind::Errno && e.err == ENODEV) return std::nullopt;
     throw;
   }
-  return idx;
+  return l;
+}
+
+std::optional<int32_t> Handle::index_locked(const std::string& name) {
+  std::optional<LinkInfo> l = lookup_locked(name);
+  if (!l) return std::nullopt;
+  return l->ifindex;
+}
+
+void Handle::require_kind(const LinkInfo& l, const std::string& kind, const std::string& op) {
+  if (l.kind == kind) return;
+  std::string what = l.kind.empty() ? "a link without a kind" : "a " + l.kind + " link";
+  throw nl::Error(nl::ErrorKind::Errno, EEXIST, op,
+                  "link " + l.name + " exists as " + what + ", not a " + kind + " link: not ours, left alone");
 }
 
 Handle::Ensured Handle::ensure_dummy(const std::string& name) {
@@ -44,9 +57,11 @@ Handle::Ensured Handle::ensure_dummy(const std::string& name) {
   encode_new_dummy(b, seq, name);
   int e = s.request_ack(b, seq, "ensureDummyLink");
   if (e != 0 && e != EEXIST) throw nl::Error(nl::ErrorKind::Errno, e, "ensureDummyLink", std::strerror(e));
-  std::optional<int32_t> idx = index_locked(name);
-  if (!idx) throw nl::Error(nl::ErrorKind::Errno, ENODEV, "ensureDummyLink", "link " + name + " vanished after creation");
+  std::optional<LinkInfo> link = lookup_locked(name);
+  if (!link) throw nl::Error(nl::ErrorKind::Errno, ENODEV, "ensureDummyLink", "link " + name + " vanished after creation");
+  const std::optional<int32_t> idx = link->ifindex;
   if (e == EEXIST) {
+    require_kind(*link, "dummy", "ensureDummyLink");
     b.clear();
     seq = sock().next_seq();
     encode_set_up(b, seq, *idx);
@@ -61,8 +76,13 @@ std::optional<int32_t> Handle::link_index(const std::string& name) {
   return index_locked(name);
 }
 
-bool Handle::delete_link(const std::string& name) {
+bool Handle::delete_link(const std::string& name, const std::string& only_kind) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!only_kind.empty()) {
+    std::optional<LinkInfo> link = lookup_locked(name);
+    if (!link) return false;
+    require_kind(*link, only_kind, "deleteLink");
+  }
   nl::Socket& s = sock();
   nl::MsgBuilder b;
   uint32_t seq = s.next_seq();

@@ -42,7 +42,8 @@ class Handle {
   };
   Ensured ensure_dummy(const std::string& name);
   std::optional<int32_t> link_index(const std::string& name);
-  bool delete_link(const std::string& name);
+  // Deletes the link; with only_kind set, a link of another kind is refused (EEXIST), not deleted.
+  bool delete_link(const std::string& name, const std::string& only_kind);
   std::vector<NamedAddr> list_addresses(std::optional<int32_t> ifindex);
   std::vector<AddrResult> apply(const std::vector<AddrOp>& ops);
   // Rejects every later call at once; close() then frees the sockets.
@@ -52,6 +53,9 @@ class Handle {
  private:
   nl::Socket& sock();
   std::optional<int32_t> index_locked(const std::string& name);
+  std::optional<LinkInfo> lookup_locked(const std::string& name);
+  // Throws EEXIST naming the link when it is not of this kind: someone else's link by that name.
+  static void require_kind(const LinkInfo& l, const std::string& kind, const std::string& op);
 
   std::mutex mu_;
   std::string netns_;

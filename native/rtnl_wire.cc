@@ -97,6 +97,10 @@ LinkInfo decode_link(const nl::Msg& m) {
   LinkInfo l;
   l.ifindex = ifi.ifi_index;
   l.name = t.need(IFLA_IFNAME, "link name").str(IFNAMSIZ);
+  if (const nl::Attr* info = t.get(IFLA_LINKINFO)) {
+    nl::AttrTable it(info->data, info->len, IFLA_INFO_MAX);
+    if (const nl::Attr* kind = it.get(IFLA_INFO_KIND)) l.kind = kind->str(64);
+  }
   return l;
 }
 

@@ -13,6 +13,8 @@ namespace rtnl {
 struct LinkInfo {
   int32_t ifindex = 0;
   std::string name;
+  // IFLA_INFO_KIND ("dummy", "veth", ...); empty for links without one (lo, physical NICs).
+  std::string kind;
 };
 
 struct AddrInfo {

@@ -27,6 +27,8 @@ export interface KubeSourceOptions {
   watchTimeoutSeconds?: { min: number; max: number };
   backoffInitialMs?: number;
   backoffMaxMs?: number;
+  /** An empty relist while objects are known is believed only when a list this much later agrees (default 30 s). */
+  emptyListConfirmMs?: number;
   random?: () => number;
 }
 
@@ -92,6 +94,7 @@ export class KubeSource implements ServiceSource {
       inactivityMs: opts.inactivityTimeoutMs ?? 300_000,
       backoffInitialMs: opts.backoffInitialMs ?? 800,
       backoffMaxMs: opts.backoffMaxMs ?? 30_000,
+      emptyListConfirmMs: opts.emptyListConfirmMs ?? 30_000,
       random,
     };
     const selector = proxyLabelSelector(opts.serviceProxyName);

@@ -42,6 +42,12 @@ export interface ReflectorTimings {
   inactivityMs: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
+  /**
+   * A relist that comes back empty while objects are known is not believed at once (a wiped or
+   * misrouted API server must not empty the node): the objects are kept and the list is taken
+   * again after this long; only a second empty list deletes them. Watch deletes apply at once.
+   */
+  emptyListConfirmMs: number;
   random?: () => number;
 }
 
@@ -69,6 +75,8 @@ export class Reflector<T extends KubernetesObject> {
   private readonly store = new Map<string, T>();
   private rv = '';
   private listedOnce = false;
+  /** An empty relist was seen while objects were known; the next list decides. */
+  private confirmingEmpty = false;
   private running = false;
   /** Bumped whenever the current list or watch is abandoned; late callbacks of older ones are ignored. */
   private generation = 0;
@@ -133,6 +141,11 @@ export class Reflector<T extends KubernetesObject> {
       try {
         const listed = await this.listAll(gen);
         if (gen !== this.generation) return;
+        if (listed.items.length === 0 && this.store.size > 0 && !this.confirmingEmpty) {
+          this.confirmEmptyLater(gen);
+          return;
+        }
+        this.confirmingEmpty = false;
         this.replaceAll(listed.items, listed.resourceVersion);
         this.backoff.reset();
       } catch (err) {
@@ -141,6 +154,17 @@ export class Reflector<T extends KubernetesObject> {
       }
     }
     this.startWatch(gen);
+  }
+
+  private confirmEmptyLater(gen: number): void {
+    this.confirmingEmpty = true;
+    const delayMs = this.timings.emptyListConfirmMs;
+    this.listener.onWarning(
+      `${this.spec.resource}: the list came back empty while ${this.store.size} are known; keeping them and listing again in ${delayMs} ms to confirm`,
+      { resource: this.spec.resource, known: this.store.size, delayMs },
+    );
+    const next = this.abandon();
+    this.retryTimer = setTimeout(() => { if (next === this.generation) this.cycle(); }, delayMs);
   }
 
   private async listAll(gen: number): Promise<ListPage<T>> {

@@ -41,7 +41,7 @@ export interface NativeAddressOp {
 export interface NativeLinkHandle {
   ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }>;
   linkIndex(name: string): Promise<number | undefined>;
-  deleteLink(name: string): Promise<boolean>;
+  deleteLink(name: string, onlyKind?: string): Promise<boolean>;
   listAddresses(ifindex?: number): Promise<NativeAddress[]>;
   applyAddresses(ops: readonly NativeAddressOp[]): Promise<NativeFailure[]>;
   close(): Promise<void>;

@@ -22,8 +22,8 @@ class AddonLinkClient implements LinkClient {
   }
 
   /** Equivalent to: ip link del NAME. */
-  deleteLink(name: string): Promise<boolean> {
-    return native(this.handle.deleteLink(name));
+  deleteLink(name: string, onlyKind?: string): Promise<boolean> {
+    return native(this.handle.deleteLink(name, onlyKind ?? ''));
   }
 
   /** Equivalent to: ip -o addr show [dev IFINDEX]. A dump the kernel flags as interrupted is retried. */

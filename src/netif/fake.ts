@@ -3,6 +3,7 @@
 // Used by proxier unit tests and by the contract suite that also runs against the addon.
 import { canonicalAddress, errnoOf, failure, FakeClientClosedError } from '../ipvs/fake.js';
 import type { OpResult } from '../ipvs/types.js';
+import { NetlinkError } from '../native/errors.js';
 import type { AddressOp, LinkAddress, LinkClient } from './types.js';
 
 interface FakeLink {
@@ -41,6 +42,7 @@ export class FakeLinks implements LinkClient {
     this.assertOpen('ensureDummyLink');
     const existing = this.links.get(name);
     if (existing) {
+      if (existing.kind !== 'dummy') throw notOurs(existing, 'dummy', 'ensureDummyLink');
       if (!existing.up) {
         this.writes++;
         existing.up = true;
@@ -60,10 +62,11 @@ export class FakeLinks implements LinkClient {
     return this.links.get(name)?.ifindex;
   }
 
-  async deleteLink(name: string): Promise<boolean> {
+  async deleteLink(name: string, onlyKind?: string): Promise<boolean> {
     this.assertOpen('deleteLink');
     const link = this.links.get(name);
     if (!link) return false;
+    if (onlyKind && link.kind !== onlyKind) throw notOurs(link, onlyKind, 'deleteLink');
     this.writes++;
     this.links.delete(name);
     this.addresses = this.addresses.filter((a) => a.ifindex !== link.ifindex);
@@ -166,4 +169,9 @@ export class FakeLinks implements LinkClient {
     this.addresses.splice(i, 1);
     return { ok: true };
   }
+}
+
+/** The addon's error for a link of that name but another kind (someone else's link). */
+function notOurs(link: FakeLink, kind: string, op: string): NetlinkError {
+  return new NetlinkError(`link ${link.name} exists as a ${link.kind} link, not a ${kind} link: not ours, left alone`, errnoOf('EEXIST'), 'EEXIST', op);
 }

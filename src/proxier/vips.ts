@@ -72,7 +72,8 @@ export class VipLink {
   }
 
   async deleteLink(): Promise<number> {
-    const deleted = await this.links.deleteLink(this.name);
+    // Only a dummy link is ours to delete: a link of another kind under this name is left alone.
+    const deleted = await this.links.deleteLink(this.name, 'dummy');
     this.ifindex = undefined;
     this.applied.clear();
     this.present.clear();

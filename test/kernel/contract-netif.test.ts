@@ -7,19 +7,36 @@ import { FakeLinks } from '../../src/netif/fake.js';
 import type { AddressOp, LinkClient } from '../../src/netif/types.js';
 import { createNetns } from './helpers/netns.js';
 
+/** A client, plus a way to make a link that someone else owns (a bridge) behind its back. */
+interface Opened {
+  client: LinkClient;
+  foreignBridge(name: string): Promise<void>;
+  done(): Promise<void>;
+}
+
 interface Subject {
   name: string;
-  open(): Promise<{ client: LinkClient; done(): Promise<void> }>;
+  open(): Promise<Opened>;
 }
 
 const SUBJECTS: Subject[] = [
-  { name: 'fake', open: async () => ({ client: new FakeLinks(), done: async () => undefined }) },
+  {
+    name: 'fake',
+    open: async () => {
+      const client = new FakeLinks();
+      return { client, foreignBridge: async (name) => void client.addLink(name, 'bridge'), done: async () => undefined };
+    },
+  },
   {
     name: 'kernel',
     open: async () => {
       const ns = await createNetns('contract');
       const client = await openLinks({ netns: ns.path });
-      return { client, done: async () => { client.close(); await ns.destroy(); } };
+      return {
+        client,
+        foreignBridge: async (name) => void (await ns.run('ip', ['link', 'add', name, 'type', 'bridge'])),
+        done: async () => { client.close(); await ns.destroy(); },
+      };
     },
   },
 ];
@@ -33,7 +50,7 @@ function codes(rs: { ok: boolean; code?: string }[]): string[] {
   return rs.map((r) => (r.ok ? 'ok' : (r.code ?? '?')));
 }
 
-const CASES: { name: string; run(c: LinkClient): Promise<void> }[] = [
+const CASES: { name: string; run(c: LinkClient, o: Opened): Promise<void> }[] = [
   {
     name: 'a fresh namespace lists only loopback addresses',
     async run(c) {
@@ -52,6 +69,25 @@ const CASES: { name: string; run(c: LinkClient): Promise<void> }[] = [
       assert.equal(await c.deleteLink('kube-ipvs0'), true);
       assert.equal(await c.deleteLink('kube-ipvs0'), false);
       assert.equal(await c.linkIndex('kube-ipvs0'), undefined);
+    },
+  },
+  {
+    name: 'a link of that name but another kind is not ours: not taken over, not deleted',
+    async run(c, o) {
+      await o.foreignBridge('kube-ipvs0');
+      const index = await c.linkIndex('kube-ipvs0');
+      assert.notEqual(index, undefined);
+      const notOurs = (e: unknown): boolean => {
+        const err = e as { code?: string; message?: string };
+        assert.equal(err.code, 'EEXIST');
+        assert.match(String(err.message), /kube-ipvs0 exists as a bridge link, not a dummy link/);
+        return true;
+      };
+      await assert.rejects(c.ensureDummyLink('kube-ipvs0'), notOurs);
+      await assert.rejects(c.deleteLink('kube-ipvs0', 'dummy'), notOurs);
+      assert.equal(await c.linkIndex('kube-ipvs0'), index, 'the bridge is still there');
+      assert.equal(await c.deleteLink('kube-ipvs0'), true, 'without a kind, any link is deleted');
+      assert.equal(await c.deleteLink('kube-ipvs0', 'dummy'), false);
     },
   },
   {
@@ -92,9 +128,10 @@ for (const subject of SUBJECTS) {
   describe(`LinkClient contract: ${subject.name}`, () => {
     for (const c of CASES) {
       test(c.name, async () => {
-        const { client, done } = await subject.open();
+        const opened = await subject.open();
+        const { client, done } = opened;
         try {
-          await c.run(client);
+          await c.run(client, opened);
         } finally {
           await done();
         }

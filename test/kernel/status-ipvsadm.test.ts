@@ -155,7 +155,22 @@ before(async () => {
   await connectClient();
   await sendTraffic();
   ipvs = await openIpvs({ netns: ns.path, timeoutMs: 10_000 });
+  await countersCaughtUp();
 });
+
+/**
+ * Kernels before 6.2 fold the per-CPU packet counters into what netlink reports only in the
+ * 2-second estimator timer, so a read right after the traffic can still show zeros: wait (with a
+ * deadline) until the UDP service's counters show the traffic, so every view below has numbers.
+ */
+async function countersCaughtUp(): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const udp = (await ipvs.dump()).find((e) => e.service.port === 7000 && e.service.family === 'inet');
+    if (udp && udp.service.stats.inpkts > 0n) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 after(async () => {
   ipvs?.close();

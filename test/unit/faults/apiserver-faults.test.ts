@@ -29,7 +29,7 @@ async function rig(): Promise<Rig> {
   server.create('nodes', { metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] } });
   const source = new KubeSource({
     kubeconfig: server.writeKubeconfig(mkdtempSync(join(dir, 'k-'))), nodeName: 'node-a',
-    backoffInitialMs: 20, backoffMaxMs: 200, listTimeoutMs: 1000, inactivityTimeoutMs: 400,
+    backoffInitialMs: 20, backoffMaxMs: 200, listTimeoutMs: 1000, inactivityTimeoutMs: 400, emptyListConfirmMs: 300,
     watchTimeoutSeconds: { min: 60, max: 60 },
   });
   const world = agentWorld(source);
@@ -107,6 +107,17 @@ const faults: Array<{ name: string; inject(r: Rig): Promise<void> }> = [
   {
     name: 'a truncated EndpointSlices relist (body cut mid-JSON)',
     async inject(r) { r.server.nextList('endpointslices', 'truncated'); r.server.compact(); r.server.expireWatches(); await sleep(500); },
+  },
+  {
+    name: 'an empty (valid, complete) Services and EndpointSlices relist',
+    async inject(r) {
+      r.server.nextList('services', 'empty');
+      r.server.nextList('endpointslices', 'empty');
+      r.server.compact();
+      r.server.expireWatches();
+      await until('the empty lists are reported', () => r.world.logger.lines.filter((l) => /came back empty/.test(l.message)).length >= 2, 10_000);
+      await sleep(500); // past the 300 ms confirmation: the second lists are complete again
+    },
   },
   {
     name: 'a list that never answers during the relist',

@@ -76,7 +76,7 @@ export async function harness(opts: Partial<KubeSourceOptions> = {}, serverOpts:
   const dir = mkdtempSync(join(tmpdir(), 'kube-source-'));
   const source = new KubeSource({
     kubeconfig: server.writeKubeconfig(dir), nodeName: 'node-a',
-    backoffInitialMs: 20, backoffMaxMs: 200, listTimeoutMs: 5000, inactivityTimeoutMs: 5000,
+    backoffInitialMs: 20, backoffMaxMs: 200, listTimeoutMs: 5000, inactivityTimeoutMs: 5000, emptyListConfirmMs: 200,
     watchTimeoutSeconds: { min: 60, max: 60 }, ...opts,
   });
   const rec = new Recorder();

@@ -182,15 +182,34 @@ test('a failing relist emits nothing until a list succeeds', async () => {
   }
 });
 
-test('an empty but complete list is authoritative: everything is deleted', async () => {
-  const h = await harness();
+test('an empty relist while services are known deletes nothing; the confirming list is applied', async () => {
+  const h = await harness({ emptyListConfirmMs: 300 });
   try {
     await syncedWith(h, ['a', 'b']);
     h.server.nextList('services', 'empty');
     h.server.compact();
     h.server.expireWatches();
+    await waitFor('the empty list reported', () => h.rec.warnings.some((w) => /services: the list came back empty while 2 are known/.test(w.message)));
+    h.server.create('services', service('c'));
+    await waitFor('the confirming list applied', () => h.rec.names('Service').length === 3);
+    assert.deepEqual(deletes(h), [], 'nothing deleted because of the empty list');
+  } finally {
+    await h.close();
+  }
+});
+
+test('an empty list confirmed by a second one is believed: everything is deleted', async () => {
+  const h = await harness({ emptyListConfirmMs: 300 });
+  try {
+    await syncedWith(h, ['a', 'b']);
+    h.server.hangWatches();
+    h.server.delete('services', 'default', 'a');
+    h.server.delete('services', 'default', 'b');
+    h.server.compact();
+    h.server.expireWatches();
     await waitFor('emptied', () => h.rec.names('Service').length === 0);
     assert.deepEqual(deletes(h), ['a', 'b']);
+    assert.equal(h.rec.warnings.filter((w) => /came back empty/.test(w.message)).length, 1, 'believed at the second empty list');
   } finally {
     await h.close();
   }
