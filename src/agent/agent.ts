@@ -109,7 +109,10 @@ export class Agent {
         onResult: (kind, result) => this.report(kind, result),
         onError: (kind, err) => {
           this.deps.metrics?.syncFailed();
-          logger.error(`${kind} pass failed: ${err.message}`, { op: kind });
+          // The error's class and errno code say what kind of failure it was (a netlink
+          // timeout, lost replies, a closed handle), which the message alone may not.
+          const code = (err as { code?: unknown }).code;
+          logger.error(`${kind} pass failed: ${err.message}`, { op: kind, error: err.name, ...(typeof code === 'string' ? { code } : {}) });
         },
       },
     );
