@@ -42,6 +42,7 @@ test('the parsers survive captured, truncated and mutated input under ASan/UBSan
     assert.doesNotMatch(stderr, /AddressSanitizer|runtime error/);
     const m = /inputs (\d+) accepted (\d+) rejected (\d+)/.exec(stdout);
     assert.ok(m, stdout);
+    process.stdout.write(`fuzz under ASan/UBSan: ${stdout.trim()}\n`);
     assert.equal(Number(m[1]), captured.length + 2);
     // The captured replies themselves parse; most mutations and truncations do not.
     assert.ok(Number(m[2]) > captured.length);

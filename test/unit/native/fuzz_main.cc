@@ -2,7 +2,10 @@
 // AddressSanitizer and UBSan by asan.test.ts. Feeds each input file (raw netlink datagrams),
 // every truncation of it and seeded random mutations to every decoder; a decoder may reject an
 // input (nl::MalformedError) but must never read out of bounds or crash.
+// IPVS_PROXY_FUZZ_ROUNDS (mutations per input, default 2000) and IPVS_PROXY_FUZZ_SEED make a
+// longer or different run: IPVS_PROXY_FUZZ_ROUNDS=200000 node --import tsx --test test/unit/native/asan.test.ts
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -52,10 +55,16 @@ std::vector<uint8_t> from_hex(const std::string& hex) {
   return out;
 }
 
+long env_or(const char* name, long fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::strtol(v, nullptr, 10) : fallback;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::mt19937 rng(20251125);
+  const long rounds = env_or("IPVS_PROXY_FUZZ_ROUNDS", 2000);
+  std::mt19937 rng(static_cast<uint32_t>(env_or("IPVS_PROXY_FUZZ_SEED", 20251125)));
   size_t inputs = 0;
   for (int a = 1; a < argc; ++a) {
     std::ifstream f(argv[a]);
@@ -65,7 +74,7 @@ int main(int argc, char** argv) {
       std::vector<uint8_t> base = from_hex(line);
       decode_all(base);
       for (size_t n = 0; n < base.size(); ++n) decode_all(std::vector<uint8_t>(base.begin(), base.begin() + static_cast<long>(n)));
-      for (int k = 0; k < 2000; ++k) {
+      for (long k = 0; k < rounds; ++k) {
         std::vector<uint8_t> m = base;
         int flips = 1 + static_cast<int>(rng() % 4);
         for (int j = 0; j < flips && !m.empty(); ++j) m[rng() % m.size()] = static_cast<uint8_t>(rng());
@@ -74,11 +83,11 @@ int main(int argc, char** argv) {
       ++inputs;
     }
   }
-  for (int k = 0; k < 20000; ++k) {
+  for (long k = 0; k < 10 * rounds; ++k) {
     std::vector<uint8_t> r(rng() % 256);
     for (auto& b : r) b = static_cast<uint8_t>(rng());
     decode_all(r);
   }
-  std::printf("inputs %zu accepted %zu rejected %zu\n", inputs, accepted, rejected);
+  std::printf("inputs %zu accepted %zu rejected %zu rounds %ld\n", inputs, accepted, rejected, rounds);
   return inputs == 0 ? 2 : 0;
 }
