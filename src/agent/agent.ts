@@ -213,9 +213,10 @@ export class Agent {
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
     const now = Date.now();
-    // The change reached the kernel at the last acknowledgement (the end of durationMs), not when
-    // the rest of the pass (record, iptables) finished: that is the SLI's end point.
-    const ackAt = this.passStartedAt !== undefined ? Math.min(now, this.passStartedAt + r.durationMs) : now;
+    // The change reached the kernel at the acknowledgement of the last write that changed it
+    // (programmedMs), not when the rest of the pass (record, a confirming iptables check)
+    // finished: that is the SLI's end point.
+    const ackAt = this.passStartedAt !== undefined ? Math.min(now, this.passStartedAt + r.programmedMs) : now;
     this.passStartedAt = undefined;
     const latencies = this.pendingTriggers.filter((t) => t > 0).map((t) => Math.max(0, ackAt - t));
     this.pendingTriggers = [];

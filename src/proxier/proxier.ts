@@ -265,14 +265,19 @@ export class Proxier {
     this.retryAddresses = new Set([...bound.failed, ...unbound.failed]);
     const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
     const iptables = this.deps.iptables;
+    // The change is in effect at the last write that changed something: an iptables sync that
+    // found nothing to write only confirmed, and does not delay the programming latency.
+    let lastWrite = this.deps.clock.now();
     if (iptables && changed) {
+      const before = t.writes;
       await this.guard(t, 'iptables rules', 'sync', async () => {
         t.writes += await iptables.sync(state);
       });
+      if (t.writes > before) lastWrite = this.deps.clock.now();
     }
     const lastAck = this.deps.clock.now();
     await this.saveRecord(state, vsKeys, vsKeys === undefined, t);
-    return this.result(t, t0, lastAck);
+    return this.result(t, t0, lastAck, lastWrite);
   }
 
   /** Graceful-termination bookkeeping and conntrack flushes for what the kernel acknowledged. */
@@ -414,7 +419,7 @@ export class Proxier {
     t.needsVerification ||= o.needsVerification;
   }
 
-  private result(t: PassTally, t0: number, lastAck: number): SyncResult {
+  private result(t: PassTally, t0: number, lastAck: number, lastWrite = lastAck): SyncResult {
     let reals = 0;
     for (const v of this.applied.values()) reals += v.reals.size;
     return {
@@ -423,6 +428,7 @@ export class Proxier {
       addresses: this.vips.applied.size,
       kernelWrites: t.writes,
       durationMs: Math.max(0, lastAck - t0),
+      programmedMs: Math.max(0, Math.min(lastWrite, lastAck) - t0),
       errors: t.errors,
       needsVerification: t.needsVerification,
       foreign: t.foreign,

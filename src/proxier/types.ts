@@ -99,6 +99,11 @@ export interface SyncResult {
   kernelWrites: number;
   /** From the start of the diff to the last kernel acknowledgement. */
   durationMs: number;
+  /**
+   * From the start of the diff to the acknowledgement of the last write that changed the kernel
+   * (at most durationMs): where the network programming latency ends.
+   */
+  programmedMs: number;
   errors: ObjectError[];
   /** The kernel may differ from what the proxier believes: run a verification soon. */
   needsVerification: boolean;

@@ -69,7 +69,9 @@ spec:
 
 function sliceYaml(endpoints: readonly string[], triggerTime: string | undefined): string {
   const annotations = triggerTime ? `  annotations: {endpoints.kubernetes.io/last-change-trigger-time: "${triggerTime}"}\n` : '';
-  const eps = endpoints.map((a) => `  - addresses: [${a}]\n    conditions: {ready: true, serving: true, terminating: false}\n`).join('');
+  // On a node outside the three: no agent's hairpin set changes, so an endpoint change is one
+  // IPVS write on every node, and the latency each agent reports ends at that write.
+  const eps = endpoints.map((a) => `  - addresses: [${a}]\n    conditions: {ready: true, serving: true, terminating: false}\n    nodeName: node-9\n`).join('');
   return `apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
@@ -254,12 +256,16 @@ async function kernelHas(a: AgentNode, endpoints: readonly string[], since: numb
   return Date.now() - since;
 }
 
-/** The duration of the first pass logged after `offset` that wrote the kernel with this many real servers. */
+/**
+ * The duration of the first pass logged after `offset` that wrote the kernel with at least this
+ * many real servers (a removed one drains at weight 0 and is counted until the drain pass
+ * deletes it).
+ */
 function loggedSyncMs(a: AgentNode, offset: number, realServers: number): number | undefined {
   // A verify pass that takes the change first logs it as "verify:".
-  const re = new RegExp(`\\b(?:sync|verify): \\d+ virtual servers, ${realServers} real servers, \\d+ addresses, [1-9]\\d* kernel writes, ([\\d.]+) ms`);
-  const m = re.exec(a.log.slice(offset));
-  return m ? Number(m[1]) : undefined;
+  const re = /\b(?:sync|verify): \d+ virtual servers, (\d+) real servers, \d+ addresses, [1-9]\d* kernel writes, ([\d.]+) ms/g;
+  for (const m of a.log.slice(offset).matchAll(re)) if (Number(m[1]) >= realServers) return Number(m[2]);
+  return undefined;
 }
 
 const countMatches = (text: string, re: RegExp): number => [...text.matchAll(new RegExp(re.source, 'g'))].length;

@@ -257,3 +257,35 @@ test('iptables: synced with the state when something changed, its writes counted
   // 1 virtual server + 1 address + the link + 3 iptables writes
   assert.equal(c.kernelWrites, 6);
 });
+
+test('programmedMs ends at the last write that changed the kernel: an iptables check that wrote nothing does not count', async () => {
+  const w = world();
+  const { Proxier } = await import('../../../src/proxier/proxier.js');
+  let iptablesWrites = 0;
+  const p = new Proxier({
+    ipvs: w.ipvs, links: w.links, stateStore: w.store, conntrack: w.conntrack, sysctl: w.sysctl, clock: w.clock, settings: w.settings,
+    iptables: {
+      // iptables-restore and ipset take their time; the fake clock moves 500 ms per sync.
+      sync: async () => {
+        await w.clock.advance(500);
+        return iptablesWrites;
+      },
+    },
+  });
+  const s = seed();
+  await p.start(s);
+  await p.sync(noChange(s));
+  const v = s.virtualServers.get('TCP/10.96.0.10/80')!;
+  const added = state([desiredVs(v.service, [...v.reals, real('10.244.1.4')])], ['10.96.0.10']);
+  const quiet = await p.sync(change(s, added));
+  assert.equal(quiet.kernelWrites, 1);
+  assert.equal(quiet.durationMs, 500, 'the pass lasted through the iptables check');
+  assert.equal(quiet.programmedMs, 0, 'the IPVS write was the last that changed anything');
+
+  iptablesWrites = 1;
+  const more = state([desiredVs(v.service, [...v.reals, real('10.244.1.4'), real('10.244.1.5')])], ['10.96.0.10']);
+  const written = await p.sync(change(added, more));
+  assert.equal(written.kernelWrites, 2);
+  assert.equal(written.programmedMs, 500, 'an iptables write is part of the programming');
+  assert.equal(written.durationMs, 500);
+});

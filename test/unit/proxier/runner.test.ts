@@ -5,7 +5,7 @@ import { PassDeadlineError, SyncRunner, type PassKind, type RunnerTasks } from '
 import type { SyncResult } from '../../../src/proxier/types.js';
 
 function result(extra: Partial<SyncResult> = {}): SyncResult {
-  return { virtualServers: 0, realServers: 0, addresses: 0, kernelWrites: 0, durationMs: 0, errors: [], needsVerification: false, foreign: [], ...extra };
+  return { virtualServers: 0, realServers: 0, addresses: 0, kernelWrites: 0, durationMs: 0, programmedMs: 0, errors: [], needsVerification: false, foreign: [], ...extra };
 }
 
 /** Tasks that take `durationMs` of fake time each and record when they ran. */
