@@ -26,7 +26,28 @@ function isListDocument(v: unknown): v is { items: unknown[] } {
   return isRecord(v) && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items);
 }
 
+/**
+ * A JSON document (what `kubectl get -o json` writes) through JSON.parse: tens of times faster
+ * than the YAML parser on a 10,000-service list. List items then carry the document's line; a
+ * file that is not strict JSON goes through the YAML parser, which also locates any error.
+ */
+function parseJson(file: string, text: string): RawManifestObject[] | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (value === null) return [];
+  if (isListDocument(value)) return value.items.map((item) => ({ file, line: 1, value: item }));
+  return [{ file, line: 1, value }];
+}
+
 export function parseManifest(file: string, text: string): RawManifestObject[] {
+  if (/^\s*\{/.test(text)) {
+    const json = parseJson(file, text);
+    if (json) return json;
+  }
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true });
   const list = Array.isArray(docs) ? docs : [docs];

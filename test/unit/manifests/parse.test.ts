@@ -26,3 +26,15 @@ test('shape checks: kinds read, kinds ignored, field named on failure, default n
   const node = checkShape({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' } });
   assert.ok(node.ok === true && node.checked.kind === 'Node' && node.checked.object.metadata?.namespace === undefined);
 });
+
+test('a JSON document reads the same through the fast JSON path as through the YAML parser', () => {
+  const list = { apiVersion: 'v1', kind: 'List', items: [{ kind: 'Service', metadata: { name: 'a', annotations: { x: 'é "q"' } }, spec: { ports: [{ port: 80 }] } }, { kind: 'Service', metadata: { name: 'b' } }] };
+  const text = JSON.stringify(list, null, 1);
+  const fast = parseManifest('c.json', text);
+  // A leading comment makes it YAML, not JSON: the YAML parser reads it.
+  const slow = parseManifest('c.json', `# yaml\n${text}`);
+  assert.deepEqual(fast.map((o) => o.value), list.items);
+  assert.deepEqual(slow.map((o) => o.value), list.items);
+  assert.deepEqual(fast.map((o) => o.line), [1, 1]);
+  assert.deepEqual(parseManifest('one.json', '{"kind":"Service","metadata":{"name":"a"}}').map((o) => o.value), [{ kind: 'Service', metadata: { name: 'a' } }]);
+});
