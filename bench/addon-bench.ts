@@ -63,8 +63,9 @@ async function main(): Promise<void> {
 
     const [, restoreMs] = await timed(() => nsIpvsadm.run('ipvsadm', ['-R'], { input: rules, timeoutMs: HOUR }));
     const [saved, saveMs] = await timed(() => nsIpvsadm.run('ipvsadm', ['-Sn'], { timeoutMs: HOUR }));
+    // Reported, not fatal: ipvsadm -Sn was seen to print only part of a 10k x 10 table (its
+    // per-service reads fail quietly), which is a finding about the peer, not a broken run.
     const savedLines = saved.split('\n').filter(Boolean).length;
-    if (savedLines !== ops.length) throw new Error(`ipvsadm -Sn printed ${savedLines} lines, expected ${ops.length}`);
 
     const result = {
       kernel: release(),
@@ -78,6 +79,8 @@ async function main(): Promise<void> {
       addonDumpMs: Math.round(dumpMs),
       ipvsadmSaveMs: Math.round(saveMs),
       dumpSpeedup: Number((saveMs / dumpMs).toFixed(1)),
+      ipvsadmSaveLines: savedLines,
+      ipvsadmSaveComplete: savedLines === ops.length,
       note: 'addon times are in-process calls; ipvsadm times include one process start via ip netns exec',
     };
     console.log(`kernel ${result.kernel}: ${services} TCP services x ${realsPer} masq real servers (${ops.length} operations)`);

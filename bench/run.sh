@@ -91,6 +91,13 @@ json_obj "kernel=\"$(uname -r)\"" "cpus=$(nproc)" "memMiB=$(( $(awk '/MemTotal/ 
   "started=\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"" > "$res/machine.json"
 
 emit_results
+# First the short ones, so a run cut short by the VM's time limit still has them: the addon's own
+# benchmark (programming and reading the table next to ipvsadm -R / -Sn) and the model's.
+addon() { "${TSX[@]}" bench/addon-bench.ts "$SERVICES" "$ENDPOINTS" > "$work/addon.out"; cp bench/results/addon.json "$res/addon.json"; }
+step addon-bench addon
+model() { "${TSX[@]}" bench/model-bench.ts > "$work/model.out"; cp bench/results/model.json "$res/model.json"; }
+step model-bench model
+
 log "writing the cluster"
 "${TSX[@]}" bench/lib/write-cluster.ts "$work/cluster" "$SERVICES" "$ENDPOINTS" > /dev/null
 
@@ -197,11 +204,6 @@ drop_ns "$ns_churn"
 }
 step churn churn
 
-# The addon's own benchmark and the model benchmark (their authors' scripts, called as they are).
-model() { "${TSX[@]}" bench/model-bench.ts > "$work/model.out"; cp bench/results/model.json "$res/model.json"; }
-step model-bench model
-addon() { "${TSX[@]}" bench/addon-bench.ts "$SERVICES" "$ENDPOINTS" > "$work/addon.out"; cp bench/results/addon.json "$res/addon.json"; }
-step addon-bench addon
 
 profiles() {
   log "profiles: cold sync and endpoint changes at $SERVICES services"
