@@ -48,6 +48,13 @@ function entryKey(kind: string, namespace: string | undefined, name: string | un
 export class ManifestSource implements ServiceSource {
   private handlers?: SourceHandlers;
   private readonly files = new Map<string, FileState>();
+  /**
+   * Bumped whenever a file's entries may have changed. A poll that finds every file as it was
+   * skips the difference pass: re-serializing every object of a 10,000-service manifest each
+   * poll would take the agent's main thread away from its syncs.
+   */
+  private filesVersion = 0;
+  private emittedVersion = -1;
   private readonly emitted = new Map<string, { entry: Entry; json: string }>();
   private duplicates = new Set<string>();
   private pathProblem = '';
@@ -168,10 +175,18 @@ export class ManifestSource implements ServiceSource {
       return;
     }
     const seen = new Set(paths);
-    for (const p of [...this.files.keys()]) if (!seen.has(p)) this.files.delete(p);
+    for (const p of [...this.files.keys()]) {
+      if (!seen.has(p)) {
+        this.files.delete(p);
+        this.filesVersion++;
+      }
+    }
     for (const p of paths) await this.refreshFile(p);
     if (this.stopped) return;
-    this.emitDifference();
+    if (this.emittedVersion !== this.filesVersion) {
+      this.emittedVersion = this.filesVersion;
+      this.emitDifference();
+    }
     this.markLoaded();
   }
 
@@ -207,6 +222,7 @@ export class ManifestSource implements ServiceSource {
       const kept = prev ? ` keeping its last good ${prev.entries.length} object(s)` : ' nothing loaded from it';
       this.warn(`${message};${kept}`, detail);
       this.files.set(path, { signature: prev?.signature ?? '', failedSignature: signature, entries: prev?.entries ?? [] });
+      this.filesVersion++;
     };
     const max = this.opts.maxFileBytes ?? 64 * 1024 * 1024;
     if (size > BigInt(max)) {
@@ -222,6 +238,7 @@ export class ManifestSource implements ServiceSource {
     }
     try {
       this.files.set(path, { signature, entries: this.entriesOf(path, text) });
+      this.filesVersion++;
     } catch (err) {
       if (!(err instanceof ManifestSyntaxError)) throw err;
       keep(`manifests: ${err.message}`, { file: err.file, line: err.line, column: err.column });
