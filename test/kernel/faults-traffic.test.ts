@@ -137,7 +137,8 @@ test('UDP backend replaced: the first query after the sync is answered by the ne
     writeManifests(file, [serviceObj('dns', dnsVip, 53, 'UDP', UDP_PORT), sliceObj('dns', [{ pod: newPod }], 'UDP', UDP_PORT)]);
     await agent.waitFor(/sync: 1 virtual servers, 1 real servers, \d+ addresses, [1-9]\d* kernel writes/, 60_000, from);
     const synced = Date.now();
-    await sleep(2500);
+    // Longer than the client's 3 s loss deadline: the first queries after the sync have an outcome.
+    await sleep(5000);
     traffic.kill('SIGTERM');
     await traffic.exited;
     const after = traffic.answers().filter((a) => a.t > synced).sort((a, b) => a.i - b.i);
