@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { openIpvs } from '../../src/ipvs/client.js';
 import type { IpvsClient } from '../../src/ipvs/types.js';
 import { openLinks } from '../../src/netif/client.js';
@@ -18,6 +18,11 @@ import type { ProxierSettings } from '../../src/proxier/types.js';
 import { change, desiredVs, noChange, real, SettledSysctl, state, vs } from '../unit/proxier/helpers.js';
 import { withNetns, type Netns } from './helpers/netns.js';
 import { prepareRoutes } from './ipvs-fixtures.js';
+
+// The handles close on a native worker after close() returns. This file's process ended right
+// after its last test and was seen to die with its results unreported (suspected: exit while a
+// close was still running on its worker); give the closes time to finish first.
+after(() => new Promise<void>((resolve) => setTimeout(resolve, 1000)));
 
 const SETTINGS: ProxierSettings = {
   serviceCidrs: ['10.96.0.0/12'],

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openIpvs } from '../../src/ipvs/client.js';
 import { openLinks } from '../../src/netif/client.js';
@@ -18,6 +18,11 @@ import { Proxier } from '../../src/proxier/proxier.js';
 import { MemoryStateStore } from '../../src/proxier/state-record.js';
 import { change, desiredVs, noChange, real, SettledSysctl, state, vs } from '../unit/proxier/helpers.js';
 import { createNetns, type Netns } from './helpers/netns.js';
+
+// The handles close on a native worker after close() returns. This file's process ended right
+// after its last test and was seen to die with its results unreported (suspected: exit while a
+// close was still running on its worker); give the closes time to finish first.
+after(() => new Promise<void>((resolve) => setTimeout(resolve, 1000)));
 
 const SERVER = `const net = require('node:net');
 net.createServer((s) => s.on('data', (d) => s.write(process.argv[2] + ':' + d.toString().trim() + '\\n'))).listen(9376, () => console.log('listening'));`;
