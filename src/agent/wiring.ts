@@ -5,6 +5,7 @@ import { release } from 'node:os';
 import type { Settings } from '../config/settings.js';
 import { openIpvs } from '../ipvs/client.js';
 import type { IpvsClient } from '../ipvs/types.js';
+import { iptablesSettingsFrom } from '../iptables/index.js';
 import { IptablesManager } from '../iptables/manager.js';
 import { ExecCommandRunner } from '../iptables/runner.js';
 import type { EventSink } from '../k8s/events.js';
@@ -80,13 +81,7 @@ export function createIptables(settings: Settings): IptablesManager {
     // A restore of tens of thousands of set entries can take minutes on a slow or emulated node:
     // bounded, but not so tight that a large first sync can never finish.
     runner: new ExecCommandRunner({ timeoutMs: 300_000 }),
-    settings: {
-      masqueradeAll: settings.masqueradeAll,
-      clusterCidr: settings.clusterCidr,
-      masqueradeBit: settings.masqueradeBit,
-      families: ['inet', 'inet6'],
-      nodeName: settings.nodeName,
-    },
+    settings: iptablesSettingsFrom(settings, ['inet', 'inet6']),
   });
 }
 
