@@ -122,6 +122,8 @@ test('bad op records are a TypeError before anything is queued', () => {
   assert.throws(() => native.encodeOps(Buffer.from([1, 0, 0, 0, 9])), TypeError);
   assert.throws(() => encodeOps([{ op: 'addService', service: { ...TCP, port: 70000 } }]), /port must be an integer/);
   assert.throws(() => encodeOps([{ op: 'addService', service: { ...TCP, scheduler: 'x'.repeat(300) } }]), /too long/);
+  // A character outside latin1 cannot reach the kernel intact: refused, not truncated to its low byte.
+  assert.throws(() => encodeOps([{ op: 'addService', service: { ...TCP, scheduler: 'r\u0172' } }]), /outside latin1/);
   // An address that does not parse is the kernel-facing EINVAL of that op, not a framing error.
   assert.throws(() => native.encodeOps(encodeOps([{ op: 'addService', service: { ...TCP, address: '10.0.0.256' } }])), /invalid IPv4 address/);
 });
