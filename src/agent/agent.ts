@@ -212,6 +212,7 @@ export class Agent {
     for (const e of r.errors) logger.error(`${e.operation} ${e.object}: ${e.message}`, { op: e.operation, code: e.code, object: e.object });
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
+    if (r.phasesMs) logger.debug(`${kind} phases: ${Object.entries(r.phasesMs).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: kind, phasesMs: r.phasesMs });
     const now = Date.now();
     // The change reached the kernel at the acknowledgement of the last write that changed it
     // (programmedMs), not when the rest of the pass (record, a confirming iptables check)

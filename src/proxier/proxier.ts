@@ -30,10 +30,21 @@ interface PassTally {
   errors: ObjectError[];
   needsVerification: boolean;
   foreign: ForeignObject[];
+  phasesMs?: Record<string, number>;
 }
 
 function tally(): PassTally {
   return { writes: 0, errors: [], needsVerification: false, foreign: [] };
+}
+
+/** Records how long each phase of a pass took: `lap('diff')` closes the phase begun at the last lap. */
+function phaseTimer(clock: { now(): number }, into: Record<string, number>): (phase: string) => void {
+  let last = clock.now();
+  return (phase) => {
+    const now = clock.now();
+    into[phase] = (into[phase] ?? 0) + (now - last);
+    last = now;
+  };
 }
 
 export class Proxier {
@@ -221,6 +232,8 @@ export class Proxier {
   private async pass(state: DesiredState, vsKeys: Set<string> | undefined, addrKeys: Set<string> | undefined, due: DrainEntry[], t: PassTally): Promise<SyncResult> {
     this.lastState = state;
     const t0 = this.deps.clock.now();
+    t.phasesMs = {};
+    const lap = phaseTimer(this.deps.clock, t.phasesMs);
     const plan = diffVirtualServers(state.virtualServers, this.applied, {
       keys: vsKeys,
       mayTouch: (k, s) => this.ownership.mayTouchService(k, s),
@@ -239,6 +252,7 @@ export class Proxier {
     for (const a of addrPlan.blocked) {
       t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
     }
+    lap('diff');
     if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
       await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
         t.writes += await this.vips.ensure();
@@ -253,8 +267,11 @@ export class Proxier {
       for (const a of claimedAddresses) this.ownership.addresses.add(a);
       await this.saveRecord(state, claimed, true, t);
     }
+    lap('link and claim record');
     const bound = await this.vips.bind(addrPlan);
+    lap('bind addresses');
     const exec = await executePlan(this.deps.ipvs, plan, this.applied, (k, rk) => this.nameOf(k, rk, state));
+    lap('ipvs');
     const unbound = await this.vips.unbind(addrPlan);
     this.absorb(t, bound);
     this.absorb(t, exec);
@@ -263,6 +280,7 @@ export class Proxier {
     for (const a of unbound.done) this.ownership.addresses.delete(a);
     this.retryServices = exec.failedKeys;
     this.retryAddresses = new Set([...bound.failed, ...unbound.failed]);
+    lap('unbind and drains');
     const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
     const iptables = this.deps.iptables;
     // The change is in effect at the last write that changed something: an iptables sync that
@@ -275,8 +293,10 @@ export class Proxier {
       });
       if (t.writes > before) lastWrite = this.deps.clock.now();
     }
+    lap('iptables');
     const lastAck = this.deps.clock.now();
     await this.saveRecord(state, vsKeys, vsKeys === undefined, t);
+    lap('record');
     return this.result(t, t0, lastAck, lastWrite);
   }
 
@@ -429,6 +449,7 @@ export class Proxier {
       kernelWrites: t.writes,
       durationMs: Math.max(0, lastAck - t0),
       programmedMs: Math.max(0, Math.min(lastWrite, lastAck) - t0),
+      ...(t.phasesMs ? { phasesMs: t.phasesMs } : {}),
       errors: t.errors,
       needsVerification: t.needsVerification,
       foreign: t.foreign,

@@ -104,6 +104,8 @@ export interface SyncResult {
    * (at most durationMs): where the network programming latency ends.
    */
   programmedMs: number;
+  /** Where a pass's time went (diff, record, addresses, ipvs, iptables...), for debug logs. */
+  phasesMs?: Record<string, number>;
   errors: ObjectError[];
   /** The kernel may differ from what the proxier believes: run a verification soon. */
   needsVerification: boolean;
