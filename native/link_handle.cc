@@ -59,15 +59,9 @@ Handle::Ensured Handle::ensure_dummy(const std::string& name) {
   if (e != 0 && e != EEXIST) throw nl::Error(nl::ErrorKind::Errno, e, "ensureDummyLink", std::strerror(e));
   std::optional<LinkInfo> link = lookup_locked(name);
   if (!link) throw nl::Error(nl::ErrorKind::Errno, ENODEV, "ensureDummyLink", "link " + name + " vanished after creation");
+  // An existing link keeps its state (up or down): only its kind is checked.
+  if (e == EEXIST) require_kind(*link, "dummy", "ensureDummyLink");
   const int32_t idx = link->ifindex;
-  if (e == EEXIST) {
-    require_kind(*link, "dummy", "ensureDummyLink");
-    b.clear();
-    seq = sock().next_seq();
-    encode_set_up(b, seq, idx);
-    int up = sock().request_ack(b, seq, "ensureDummyLink");
-    if (up != 0) throw nl::Error(nl::ErrorKind::Errno, up, "ensureDummyLink", std::strerror(up));
-  }
   return Ensured{idx, e == 0};
 }
 

@@ -24,10 +24,8 @@ struct AddrInfo {
   uint8_t prefix_len = 0;
 };
 
-// Equivalent to: ip link add <name> type dummy && ip link set <name> up (NLM_F_CREATE|EXCL|ACK).
+// Equivalent to: ip link add <name> type dummy, left down (NLM_F_CREATE|EXCL|ACK).
 void encode_new_dummy(nl::MsgBuilder& b, uint32_t seq, const std::string& name);
-// Equivalent to: ip link set dev <ifindex> up (ACK).
-void encode_set_up(nl::MsgBuilder& b, uint32_t seq, int32_t ifindex);
 // Equivalent to: ip link show <name> (one RTM_NEWLINK reply).
 void encode_get_link(nl::MsgBuilder& b, uint32_t seq, const std::string& name);
 // Equivalent to: ip link del <name> (ACK).

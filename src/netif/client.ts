@@ -12,7 +12,7 @@ const OK: OpResult = { ok: true };
 class AddonLinkClient implements LinkClient {
   constructor(private readonly handle: NativeLinkHandle) {}
 
-  /** Equivalent to: ip link add NAME type dummy; ip link set NAME up. */
+  /** Equivalent to: ip link add NAME type dummy (left down, as kube-proxy leaves it). */
   ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }> {
     return native(this.handle.ensureDummyLink(name));
   }

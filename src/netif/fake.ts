@@ -43,17 +43,13 @@ export class FakeLinks implements LinkClient {
     const existing = this.links.get(name);
     if (existing) {
       if (existing.kind !== 'dummy') throw notOurs(existing, 'dummy', 'ensureDummyLink');
-      if (!existing.up) {
-        this.writes++;
-        existing.up = true;
-      }
       return { ifindex: existing.ifindex, created: false };
     }
-    // One RTM_NEWLINK with IFF_UP creates the link already up; like the kernel, bringing it up
-    // gives it an IPv6 link-local address.
+    // One RTM_NEWLINK creates it down, as kube-proxy does (a down link has no IPv6 link-local
+    // address either); an existing link keeps whatever state it has.
     this.writes++;
     const link = this.addLink(name, 'dummy');
-    this.seedAddress(name, `fe80::${link.ifindex.toString(16)}:ff:fe00:${link.ifindex.toString(16)}`, 64);
+    link.up = false;
     return { ifindex: link.ifindex, created: true };
   }
 
@@ -116,13 +112,6 @@ export class FakeLinks implements LinkClient {
   /** Remove an address without counting a write (drift made by hand). */
   removeAddress(address: string): void {
     this.addresses = this.addresses.filter((a) => a.address !== address);
-  }
-
-  /** Set a link down (as `ip link set X down` would). */
-  setDown(name: string): void {
-    const link = this.links.get(name);
-    if (!link) throw new RangeError(`no link ${name}`);
-    link.up = false;
   }
 
   isUp(name: string): boolean | undefined {

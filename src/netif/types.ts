@@ -13,8 +13,9 @@ export type AddressOp = { op: 'add' | 'delete'; ifindex: number; family: Family;
 
 export interface LinkClient {
   /**
-   * Create a dummy link named `name` if it does not exist, and set it up. A link of that name
-   * that is not a dummy is someone else's: rejects with EEXIST and leaves it alone.
+   * Create a dummy link named `name` if it does not exist, down like kube-proxy's (VIPs on it are
+   * local all the same); an existing one keeps its state. A link of that name that is not a
+   * dummy is someone else's: rejects with EEXIST and leaves it alone.
    */
   ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }>;
   /** Index of a link by name, or undefined when there is none. */

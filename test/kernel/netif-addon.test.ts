@@ -33,15 +33,18 @@ async function ipAddrs(ns: Netns, dev?: string): Promise<string[]> {
     .sort();
 }
 
-test('ensureDummyLink creates the link up, then finds it; deleteLink removes it', async () => {
+test('ensureDummyLink creates the link down like kube-proxy, leaves an existing one as it is; deleteLink removes it', async () => {
   await withLinks(async (ns, links) => {
     assert.equal(await links.linkIndex('kube-ipvs0'), undefined);
     const first = await links.ensureDummyLink('kube-ipvs0');
     assert.equal(first.created, true);
     const line = await ns.run('ip', ['-o', '-d', 'link', 'show', 'kube-ipvs0']);
-    assert.match(line, new RegExp(`^${first.ifindex}: kube-ipvs0: <[^>]*\\bUP\\b`));
+    assert.match(line, new RegExp(`^${first.ifindex}: kube-ipvs0: <`));
+    assert.doesNotMatch(line, /<[^>]*\bUP\b/);
+    assert.match(line, /state DOWN/);
     assert.match(line, /\bdummy\b/);
-    await ns.run('ip', ['link', 'set', 'kube-ipvs0', 'down']);
+    // Someone brought it up: that is theirs to decide, and stays so.
+    await ns.run('ip', ['link', 'set', 'kube-ipvs0', 'up']);
     const again = await links.ensureDummyLink('kube-ipvs0');
     assert.deepEqual(again, { ifindex: first.ifindex, created: false });
     assert.match(await ns.run('ip', ['-o', 'link', 'show', 'kube-ipvs0']), /<[^>]*\bUP\b/);
@@ -50,6 +53,31 @@ test('ensureDummyLink creates the link up, then finds it; deleteLink removes it'
     assert.equal(await links.deleteLink('kube-ipvs0'), false);
     assert.equal(await links.linkIndex('kube-ipvs0'), undefined);
     assert.equal((await ns.exec('ip', ['link', 'show', 'kube-ipvs0'])).code !== 0, true);
+  });
+});
+
+// A VIP is only useful if the node treats it as its own: on the down link the kernel must still
+// route it locally, for IPv4 and for IPv6 (where a tentative address could not even be bound).
+test('VIPs on the down link are local addresses: a TCP connection to each works', async () => {
+  await withLinks(async (ns, links) => {
+    const { ifindex } = await links.ensureDummyLink('kube-ipvs0');
+    const r = await links.applyAddresses([
+      { op: 'add', ifindex, family: 'inet', address: '10.96.7.1', prefixLen: 32 },
+      { op: 'add', ifindex, family: 'inet6', address: 'fd00:10:96::7', prefixLen: 128 },
+    ]);
+    assert.deepEqual(r.map((x) => x.ok), [true, true]);
+    assert.match(await ns.run('ip', ['route', 'get', '10.96.7.1']), /^local 10\.96\.7\.1 dev lo/);
+    assert.match(await ns.run('ip', ['-6', 'route', 'get', 'fd00:10:96::7']), /^local fd00:10:96::7 /);
+    const echo = `
+      const net = require('node:net');
+      const [host] = process.argv.slice(1);
+      const srv = net.createServer((c) => c.end('hello from ' + host)).listen(8080, host, () => {
+        net.connect(8080, host).on('data', (d) => { console.log(String(d)); srv.close(); process.exit(0); })
+          .on('error', (e) => { console.error(e.message); process.exit(1); });
+      });
+      setTimeout(() => { console.error('no answer within 10 s'); process.exit(1); }, 10000);`;
+    assert.equal((await ns.run('node', ['-e', echo, '10.96.7.1'])).trim(), 'hello from 10.96.7.1');
+    assert.equal((await ns.run('node', ['-e', echo, 'fd00:10:96::7'])).trim(), 'hello from fd00:10:96::7');
   });
 });
 
