@@ -24,6 +24,11 @@ const endpoints = Number(endpointsArg);
 const CHANGES = Number(process.env.IPVS_PROXY_BENCH_CHANGES ?? 250);
 const WARMUP = 20;
 const REPEATS = 3;
+const benchT0 = process.hrtime.bigint();
+/** Progress on stderr (bench/run.sh keeps it in the log), so a slow part shows where it is. */
+function progress(what: string): void {
+  process.stderr.write(`kernel-bench ${mode} ${services}: ${(elapsedMs(benchT0) / 1000).toFixed(1)} s ${what}\n`);
+}
 
 function sliceEvent(i: number, extra: number, annotations?: Record<string, string>): SourceEvent {
   const [, slice] = serviceObjects(i, endpoints, extra, annotations);
@@ -95,6 +100,7 @@ async function main(): Promise<void> {
   try {
     const desired = computeDesired(model);
     result.desiredStateMs = round(desired.ms);
+    progress('desired state computed');
     const state = desired.change.state;
     let t = process.hrtime.bigint();
     const start = await proxier.start(state);
@@ -103,6 +109,7 @@ async function main(): Promise<void> {
     const first = await proxier.sync(desired.change);
     result.firstSync = { ms: round(elapsedMs(t)), writes: first.kernelWrites, startWrites: start.kernelWrites, errors: first.errors.length };
     if (first.errors.length > 0) throw new Error(`first sync: ${first.errors[0].object}: ${first.errors[0].message}`);
+    progress('kernel read and first sync done');
 
     if (mode === 'table') {
       // Item 2: the periodic verification (full kernel read and compare, nothing to repair) and the
@@ -121,6 +128,7 @@ async function main(): Promise<void> {
         dumpDiffMs.push(elapsedMs(t));
         if (drift.drift) throw new Error('the table read back differs from the desired state');
       }
+      progress('verifications done');
       result.verify = { medianMs: round(median(verifyMs)), runsMs: verifyMs.map((x) => round(x)), writes: verifyWrites };
       result.dumpAndDiff = { medianMs: round(median(dumpDiffMs)), runsMs: dumpDiffMs.map((x) => round(x)) };
 
@@ -135,7 +143,9 @@ async function main(): Promise<void> {
       }
       result.unchangedResync = { medianMs: round(median(resyncMs), 3), maxMs: round(Math.max(...resyncMs), 3), writes: resyncWrites, runs: resyncMs.length };
     }
+    progress('starting endpoint changes');
     result.endpointChange = await endpointChanges(model, proxier);
+    progress('endpoint changes done');
   } finally {
     close();
   }

@@ -149,6 +149,10 @@ if (unreadable.length > 0) notes.push(`Unreadable step files: ${unreadable.join(
 if (churn?.churn) notes.push(`Churn windows (10 s each, p99 ms / count): ${(churn.churn.windows as Json[]).map((w) => `${w.fromS}s ${w.p99Ms}/${w.count}`).join(', ')}; ${churn.churn.syncs} sync passes in all; RSS after churn ${churn.churn.rssMiB} MiB; first sync ${churn.startToFirstSyncMs} ms after start.`);
 if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);
+if (cold?.phasesMs) {
+  const phases = Object.entries(cold.phasesMs as Record<string, number>).map(([p, ms]) => `${p} ${Math.round(ms)} ms`).join(', ');
+  notes.push(`Where the cold sync's T went (the agent's own phase timings; IPVS, addresses and iptables run side by side, so they overlap): ${phases}.`);
+}
 for (const [label, name] of [['cold sync (`run --once`)', 'profile-once'], ['kernel-bench table run (verify, resync, endpoint changes)', 'profile-change']] as const) {
   const p = read(name);
   if (!p) continue;

@@ -107,7 +107,7 @@ log "1. cold sync: ipvs-proxy run --once"
 ns_agent=$(fresh_ns agent)
 t0=$(now_ns)
 ip netns exec "$ns_agent" node bin/ipvs-proxy.js run --once --manifests "$work/cluster/manifests" \
-  --state-dir "$work/state-once" --node-name bench-node --log-level warn > "$work/once.out" 2> "$work/once.err" \
+  --state-dir "$work/state-once" --node-name bench-node --log-level debug --log-format json > "$work/once.out" 2> "$work/once.err" \
   || { cat "$work/once.err" >&2; exit 1; }
 agent_wall=$(ms_since "$t0")
 summary=$(grep '^synced:' "$work/once.out")
@@ -128,7 +128,10 @@ peer_lines=$(ip netns exec "$ns_peer" ipvsadm -Sn | wc -l)
 peer_addrs=$(ip -n "$ns_peer" -o addr show dev kube-ipvs0 | wc -l)
 log "   ipvsadm -R ${restore_ms} ms + ip -batch ${batch_ms} ms = ${peer_ms} ms ($peer_lines lines, $peer_addrs addresses)"
 drop_ns "$ns_peer"
-json_obj "virtualServers=$v" "realServers=$r" "addresses=$a" "kernelWrites=$w" "syncMs=$t" "agentWallMs=$agent_wall" \
+# Where T went (the agent's debug line; IPVS, addresses and iptables overlap).
+phases=$(grep -o '"phasesMs":{[^}]*}' "$work/once.err" | head -n 1 | sed 's/^"phasesMs"://')
+log "   phases: ${phases:-none logged}"
+json_obj "virtualServers=$v" "realServers=$r" "addresses=$a" "kernelWrites=$w" "syncMs=$t" "agentWallMs=$agent_wall" "phasesMs=${phases:-null}" \
   "ipvsadmRestoreMs=$restore_ms" "ipBatchMs=$batch_ms" "peerMs=$peer_ms" "peerSaveLines=$peer_lines" "peerAddresses=$peer_addrs" > "$res/cold.json"
 
 # 2. The peer's full read, in the agent's namespace (the same table).
