@@ -81,6 +81,22 @@ class Task : public Napi::AsyncWorker {
 struct Unit {};
 Napi::Value undefined_value(Napi::Env env, Unit&) { return env.Undefined(); }
 
+// Marks the handle closed (later calls reject at once) and frees its sockets: right here when no
+// call is running, the usual case, so a process that exits just after close() leaves no worker
+// freeing sockets during its teardown (which once killed a test process at exit); otherwise
+// off-thread, once the running call ends.
+template <typename H>
+Napi::Promise close_handle(Napi::Env env, const std::shared_ptr<H>& handle) {
+  auto h = handle;
+  h->mark_closed();
+  if (h->try_close()) {
+    auto done = Napi::Promise::Deferred::New(env);
+    done.Resolve(env.Undefined());
+    return done.Promise();
+  }
+  return Task<Unit>::Start(env, [h] { h->close(); return Unit{}; }, undefined_value);
+}
+
 std::string netns_arg(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return std::string();
   if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), "netns must be a path string");
@@ -199,10 +215,7 @@ class IpvsWrap : public Napi::ObjectWrap<IpvsWrap> {
     return Task<Unit>::Start(info.Env(), [h] { h->zero(); return Unit{}; }, undefined_value);
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    // Marks the handle closed now; the sockets are released off-thread once any running call ends.
-    auto h = handle;
-    h->mark_closed();
-    return Task<Unit>::Start(info.Env(), [h] { h->close(); return Unit{}; }, undefined_value);
+    return close_handle(info.Env(), handle);
   }
 };
 
@@ -295,9 +308,7 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
         [](Napi::Env e, std::vector<rtnl::AddrResult>& r) { return failures(e, r); });
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    auto h = handle;
-    h->mark_closed();
-    return Task<Unit>::Start(info.Env(), [h] { h->close(); return Unit{}; }, undefined_value);
+    return close_handle(info.Env(), handle);
   }
 };
 

@@ -168,4 +168,13 @@ void Handle::close() {
   dump_pool_.clear();
 }
 
+bool Handle::try_close() {
+  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  closed_ = true;
+  sock_.reset();
+  dump_pool_.clear();
+  return true;
+}
+
 }  // namespace ipvs

@@ -34,6 +34,8 @@ class Handle {
   // Rejects every later call at once; close() then frees the sockets.
   void mark_closed() { closed_ = true; }
   void close();
+  // close() at once when no call holds the handle; false (nothing done) when one does.
+  bool try_close();
 
  private:
   // The live socket, reopened after a timeout or lost replies made the old one unusable.

@@ -138,4 +138,12 @@ void Handle::close() {
   sock_.reset();
 }
 
+bool Handle::try_close() {
+  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  closed_ = true;
+  sock_.reset();
+  return true;
+}
+
 }  // namespace rtnl

@@ -49,6 +49,8 @@ class Handle {
   // Rejects every later call at once; close() then frees the sockets.
   void mark_closed() { closed_ = true; }
   void close();
+  // close() at once when no call holds the handle; false (nothing done) when one does.
+  bool try_close();
 
  private:
   nl::Socket& sock();

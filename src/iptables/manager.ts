@@ -18,7 +18,7 @@ import {
 import type { RuleOptions } from './rules.js';
 import type { CommandRunner } from './runner.js';
 import { parseIpsetSave, parseIptablesSave, type SavedRules } from './save.js';
-import { isOwnSetName, ruleDataFrom, type IpSetMap, type IptablesSettings } from './sets.js';
+import { isOwnSetName, ruleDataFrom, virtualServerFingerprint, type IpSetMap, type IptablesSettings } from './sets.js';
 
 export interface IptablesManagerOptions {
   runner: CommandRunner;
@@ -38,6 +38,12 @@ interface KernelView {
 
 const ALL_FAMILIES: readonly Family[] = ['inet', 'inet6'];
 
+/** What changed since the last sync: virtual server keys and kube-ipvs0 addresses. */
+export interface ChangedKeys {
+  virtualServers: ReadonlySet<string>;
+  addresses: ReadonlySet<string>;
+}
+
 export class IptablesManager {
   private readonly runner: CommandRunner;
   private readonly settings: IptablesSettings;
@@ -46,6 +52,8 @@ export class IptablesManager {
   private randomFully: boolean | undefined;
   /** What the kernel holds after our last successful sync; undefined means "read it first". */
   private applied: KernelView | undefined;
+  /** Per virtual server, the set entries it contributed at the last successful sync. */
+  private fingerprints = new Map<string, string>();
 
   constructor(options: IptablesManagerOptions) {
     this.runner = options.runner;
@@ -75,8 +83,13 @@ export class IptablesManager {
    * Bring sets and rules to the desired state. Returns the number of kernel writes made (each
    * ipset or iptables-restore run is one); 0 when everything already matched.
    */
-  async sync(state: DesiredState): Promise<number> {
-    const desiredSets = ruleDataFrom(state, this.settings);
+  async sync(state: DesiredState, changed?: ChangedKeys): Promise<number> {
+    // An endpoint change elsewhere in a 10,000-service cluster must not cost a pass over every
+    // service: when the changed virtual servers contribute the same set entries as before and no
+    // VIP changed, the sets and rules are already right.
+    if (changed && this.applied && changed.addresses.size === 0 && this.unchangedEntries(state, changed.virtualServers)) return 0;
+    const fingerprints = new Map<string, string>();
+    const desiredSets = ruleDataFrom(state, this.settings, fingerprints);
     const options = await this.ruleOptions();
     const backend = await this.backend();
     try {
@@ -116,6 +129,7 @@ export class IptablesManager {
       const appliedRules = new Map<Family, SavedRules>();
       for (const family of this.settings.families) appliedRules.set(family, expectedSaved(family, this.settings, options));
       this.applied = { sets: desiredSets, rules: appliedRules };
+      this.fingerprints = fingerprints;
       return writes;
     } catch (err) {
       this.applied = undefined;
@@ -155,6 +169,15 @@ export class IptablesManager {
       writes++;
     }
     return writes;
+  }
+
+  private unchangedEntries(state: DesiredState, keys: ReadonlySet<string>): boolean {
+    for (const key of keys) {
+      const dvs = state.virtualServers.get(key);
+      const now = dvs === undefined ? undefined : virtualServerFingerprint(dvs, this.settings);
+      if (now !== this.fingerprints.get(key)) return false;
+    }
+    return true;
   }
 
   private async readKernel(backend: Backend): Promise<KernelView> {

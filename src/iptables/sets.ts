@@ -3,7 +3,7 @@
 // state (pure).
 import ipaddr from 'ipaddr.js';
 import type { Family, Protocol } from '../ipvs/types.js';
-import type { DesiredState } from '../model/types.js';
+import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 import { InvalidIptablesSettingError } from './errors.js';
 
 export type IpSetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net';
@@ -145,9 +145,10 @@ export function clusterCidrsOf(settings: IptablesSettings, family: Family): stri
 
 /**
  * The contents of every set for a desired state. Pure; the result has the same set names for any
- * state, only the entries differ.
+ * state, only the entries differ. When `fingerprints` is given it receives, per virtual server
+ * key, a text of the entries that virtual server contributes (see virtualServerFingerprint).
  */
-export function ruleDataFrom(state: DesiredState, settings: IptablesSettings): IpSetMap {
+export function ruleDataFrom(state: DesiredState, settings: IptablesSettings, fingerprints?: Map<string, string>): IpSetMap {
   const sets = emptySets(settings.families);
   const served = new Set<Family>(settings.families);
   const add = (family: Family, role: SetRole, entry: string): void => {
@@ -169,37 +170,65 @@ export function ruleDataFrom(state: DesiredState, settings: IptablesSettings): I
     }
   }
 
-  for (const dvs of state.virtualServers.values()) {
-    const vs = dvs.service;
-    if (vs.fwmark !== undefined || !served.has(vs.family)) continue;
-    const address = canonicalAddress(vs.address);
-    if (address === undefined) continue;
-    const family = vs.family;
-    const target = `${address},${protoPort(vs.protocol, vs.port)}`;
-    add(family, SetRole.VIP_PORT, target);
-    switch (dvs.owner.kind) {
-      case 'ClusterIP':
-        add(family, SetRole.CLUSTER_IP, target);
-        break;
-      case 'NodePort':
-        if (!dvs.externalLocal) add(family, SetRole.NODE_PORT, target);
-        break;
-      case 'ExternalIP':
-      case 'LoadBalancer':
-        if (!dvs.externalLocal) add(family, SetRole.EXTERNAL, target);
-        break;
+  for (const [key, dvs] of state.virtualServers) {
+    if (!fingerprints) {
+      addVirtualServerEntries(dvs, settings, served, add);
+      continue;
     }
-    if (dvs.owner.kind === 'LoadBalancer' && dvs.sourceRanges.length > 0) {
-      addSourceRanges(dvs.sourceRanges, family, target, add);
-    }
-    for (const real of dvs.reals) {
-      if (real.forward !== 'masq' || real.family !== family) continue;
-      if (settings.nodeName !== undefined && real.nodeName !== undefined && real.nodeName !== settings.nodeName) continue;
-      const r = canonicalAddress(real.address);
-      if (r !== undefined) add(family, SetRole.LOOP_BACK, `${r},${protoPort(vs.protocol, real.port)},${r}`);
-    }
+    const own: string[] = [];
+    addVirtualServerEntries(dvs, settings, served, (family, role, entry) => {
+      own.push(`${setName(family, role)} ${entry}`);
+      add(family, role, entry);
+    });
+    fingerprints.set(key, own.join('\n'));
   }
   return sets;
+}
+
+/**
+ * The set entries one virtual server contributes, as one text: equal texts before and after a
+ * change mean the change cannot alter any set (an endpoint moving on another node, a weight).
+ */
+export function virtualServerFingerprint(dvs: DesiredVirtualServer, settings: IptablesSettings): string {
+  const own: string[] = [];
+  addVirtualServerEntries(dvs, settings, new Set(settings.families), (family, role, entry) => own.push(`${setName(family, role)} ${entry}`));
+  return own.join('\n');
+}
+
+function addVirtualServerEntries(
+  dvs: DesiredVirtualServer,
+  settings: IptablesSettings,
+  served: ReadonlySet<Family>,
+  add: (family: Family, role: SetRole, entry: string) => void,
+): void {
+  const vs = dvs.service;
+  if (vs.fwmark !== undefined || !served.has(vs.family)) return;
+  const address = canonicalAddress(vs.address);
+  if (address === undefined) return;
+  const family = vs.family;
+  const target = `${address},${protoPort(vs.protocol, vs.port)}`;
+  add(family, SetRole.VIP_PORT, target);
+  switch (dvs.owner.kind) {
+    case 'ClusterIP':
+      add(family, SetRole.CLUSTER_IP, target);
+      break;
+    case 'NodePort':
+      if (!dvs.externalLocal) add(family, SetRole.NODE_PORT, target);
+      break;
+    case 'ExternalIP':
+    case 'LoadBalancer':
+      if (!dvs.externalLocal) add(family, SetRole.EXTERNAL, target);
+      break;
+  }
+  if (dvs.owner.kind === 'LoadBalancer' && dvs.sourceRanges.length > 0) {
+    addSourceRanges(dvs.sourceRanges, family, target, add);
+  }
+  for (const real of dvs.reals) {
+    if (real.forward !== 'masq' || real.family !== family) continue;
+    if (settings.nodeName !== undefined && real.nodeName !== undefined && real.nodeName !== settings.nodeName) continue;
+    const r = canonicalAddress(real.address);
+    if (r !== undefined) add(family, SetRole.LOOP_BACK, `${r},${protoPort(vs.protocol, real.port)},${r}`);
+  }
 }
 
 /**

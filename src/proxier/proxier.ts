@@ -287,7 +287,8 @@ export class Proxier {
     };
     const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
     const iptables = this.deps.iptables;
-    const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, t)) : Promise.resolve(undefined);
+    const changedKeys = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
+    const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
     const [bound, exec] = await Promise.all([
       timed('bind addresses', () => this.vips.bind(addrPlan)),
       timed('ipvs', () => executePlan(this.deps.ipvs, plan, this.applied, (k, rk) => this.nameOf(k, rk, state))),
@@ -314,10 +315,15 @@ export class Proxier {
   }
 
   /** One iptables sync; resolves to when it finished if it wrote anything. */
-  private async syncIptables(iptables: NonNullable<ProxierDeps['iptables']>, state: DesiredState, t: PassTally): Promise<number | undefined> {
+  private async syncIptables(
+    iptables: NonNullable<ProxierDeps['iptables']>,
+    state: DesiredState,
+    changed: Parameters<NonNullable<ProxierDeps['iptables']>['sync']>[1],
+    t: PassTally,
+  ): Promise<number | undefined> {
     let wrote = 0;
     await this.guard(t, 'iptables rules', 'sync', async () => {
-      wrote = await iptables.sync(state);
+      wrote = await iptables.sync(state, changed);
     });
     t.writes += wrote;
     return wrote > 0 ? this.deps.clock.now() : undefined;

@@ -1,7 +1,9 @@
 // Keeps the state record in step with ownership at a cost that does not grow with the number of
 // services per sync: entries are refreshed only for the keys a pass touched, the record is written
 // at once when ownership changes (the crash-safety rule), and name-only changes (a new pod behind
-// an endpoint) are written at most once per `namesDebounceMs` or at the next full pass.
+// an endpoint) are written at most once per `namesDebounceMs` or at the next full pass. The names
+// serve status views only, and at 10,000 services the record is megabytes of JSON: rewriting it
+// every second under endpoint churn cost the sync loop more than the kernel writes did.
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 import { emptyRecord, recordEntryFor, type RecordedVirtualServer, type StateRecord } from './state-record.js';
 import type { StateStore } from './types.js';
@@ -22,7 +24,7 @@ export class RecordKeeper {
   private namesDirty = false;
   private lastWrite = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly store: StateStore, private readonly namesDebounceMs = 1000) {}
+  constructor(private readonly store: StateStore, private readonly namesDebounceMs = 10_000) {}
 
   /** Start from a loaded record: what is on disk now. */
   reset(record: StateRecord | undefined): void {

@@ -34,8 +34,12 @@ export interface StateStore {
 
 /** The iptables side (src/iptables/), optional so the proxier runs without it in tests. */
 export interface IptablesSyncer {
-  /** Bring rules and sets in line with the state; resolves with kernel writes made (0 when unchanged). */
-  sync(state: DesiredState): Promise<number>;
+  /**
+   * Bring rules and sets in line with the state; resolves with kernel writes made (0 when
+   * unchanged). `changed` (an incremental pass) names what changed since the last call, so an
+   * implementation may skip work that those keys cannot affect.
+   */
+  sync(state: DesiredState, changed?: { virtualServers: ReadonlySet<string>; addresses: ReadonlySet<string> }): Promise<number>;
   /** Remove every chain and set it owns; resolves with kernel writes made. */
   cleanup?(): Promise<number>;
 }

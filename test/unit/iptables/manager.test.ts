@@ -58,6 +58,28 @@ describe('IptablesManager against the fake kernel', () => {
     ]);
   });
 
+  it('an incremental sync whose changed keys contribute the same entries runs no command at all', async () => {
+    const kernel = new FakeKernel();
+    const m = manager(kernel, { ...SETTINGS, nodeName: 'this-node' });
+    const on = (node: string, ip: string) => ({ ...real(ip, 8080), nodeName: node });
+    const svc = (reals: ReturnType<typeof on>[]) => vs({ kind: 'ClusterIP', address: '10.96.0.1', port: 80, reals });
+    const other = vs({ kind: 'ClusterIP', address: '10.96.0.2', port: 53, reals: [] });
+    const first = stateOf([svc([on('node-a', '10.244.1.5')]), other]);
+    assert.equal(await m.sync(first), 2);
+    const key = [...first.virtualServers.keys()][0];
+    const only = (k: string) => ({ virtualServers: new Set([k]), addresses: new Set<string>() });
+    // An endpoint added on another node: no set holds it, so not even a read is needed.
+    const calls = kernel.calls.length;
+    assert.equal(await m.sync(stateOf([svc([on('node-a', '10.244.1.5'), on('node-b', '10.244.2.5')]), other]), only(key)), 0);
+    assert.equal(kernel.calls.length, calls);
+    // One on this node enters the hairpin set: that is a write.
+    assert.equal(await m.sync(stateOf([svc([on('node-a', '10.244.1.5'), on('this-node', '10.244.3.5')]), other]), only(key)), 1);
+    assert.ok(kernel.sets.get(setName('inet', SetRole.LOOP_BACK))?.entries.has('10.244.3.5,tcp:8080,10.244.3.5'));
+    // A deleted service changes the sets even though the remaining keys are the same.
+    assert.equal(await m.sync(stateOf([svc([on('node-a', '10.244.1.5'), on('this-node', '10.244.3.5')])]), only([...first.virtualServers.keys()][1])), 1);
+    assert.equal(kernel.sets.get(setName('inet', SetRole.CLUSTER_IP))?.entries.size, 1);
+  });
+
   it('leaves foreign chains and rules alone through sync and cleanup, and cleanup leaves nothing of ours', async () => {
     const kernel = new FakeKernel();
     await kernel.run('iptables-nft-restore', ['--noflush'], FOREIGN);
