@@ -161,19 +161,21 @@ void Handle::simple_ack(uint8_t cmd, const std::string& op) {
 void Handle::flush() { simple_ack(IPVS_CMD_FLUSH, "flush"); }
 void Handle::zero() { simple_ack(IPVS_CMD_ZERO, "zero"); }
 
-void Handle::close() {
-  std::lock_guard<std::mutex> lock(mu_);
+void Handle::release_locked() {
   closed_ = true;
   sock_.reset();
   dump_pool_.clear();
 }
 
+void Handle::close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  release_locked();
+}
+
 bool Handle::try_close() {
   std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
   if (!lock.owns_lock()) return false;
-  closed_ = true;
-  sock_.reset();
-  dump_pool_.clear();
+  release_locked();
   return true;
 }
 

@@ -38,6 +38,8 @@ class Handle {
   bool try_close();
 
  private:
+  // Marks the handle closed and frees its sockets; the caller holds mu_.
+  void release_locked();
   // The live socket, reopened after a timeout or lost replies made the old one unusable.
   nl::Socket& sock();
   std::unique_ptr<nl::Socket> open_socket();

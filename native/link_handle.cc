@@ -132,17 +132,20 @@ std::vector<AddrResult> Handle::apply(const std::vector<AddrOp>& ops) {
   return results;
 }
 
-void Handle::close() {
-  std::lock_guard<std::mutex> lock(mu_);
+void Handle::release_locked() {
   closed_ = true;
   sock_.reset();
+}
+
+void Handle::close() {
+  std::lock_guard<std::mutex> lock(mu_);
+  release_locked();
 }
 
 bool Handle::try_close() {
   std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
   if (!lock.owns_lock()) return false;
-  closed_ = true;
-  sock_.reset();
+  release_locked();
   return true;
 }
 

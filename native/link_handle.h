@@ -53,6 +53,8 @@ class Handle {
   bool try_close();
 
  private:
+  // Marks the handle closed and frees its sockets; the caller holds mu_.
+  void release_locked();
   nl::Socket& sock();
   std::optional<int32_t> index_locked(const std::string& name);
   std::optional<LinkInfo> lookup_locked(const std::string& name);

@@ -4,6 +4,7 @@
 // first sync and after requestVerification(); in between, what was last applied is trusted.
 import type { Family } from '../ipvs/types.js';
 import type { DesiredState } from '../model/types.js';
+import type { ChangedKeys } from '../proxier/types.js';
 import { commandsFor, detectBackend, detectRandomFully, type Backend } from './backend.js';
 import { CommandFailedError, CommandNotFoundError } from './errors.js';
 import {
@@ -37,12 +38,6 @@ interface KernelView {
 }
 
 const ALL_FAMILIES: readonly Family[] = ['inet', 'inet6'];
-
-/** What changed since the last sync: virtual server keys and kube-ipvs0 addresses. */
-export interface ChangedKeys {
-  virtualServers: ReadonlySet<string>;
-  addresses: ReadonlySet<string>;
-}
 
 export class IptablesManager {
   private readonly runner: CommandRunner;

@@ -12,7 +12,7 @@ import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } fr
 import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, type AdoptionContext, type Verdict } from './ownership.js';
 import { RecordKeeper } from './record-keeper.js';
 import { composeRecord } from './state-record.js';
-import { type ForeignObject, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
+import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink } from './vips.js';
 
 const DEFAULT_LINK = 'kube-ipvs0';
@@ -287,7 +287,7 @@ export class Proxier {
     };
     const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
     const iptables = this.deps.iptables;
-    const changedKeys = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
+    const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
     const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
     const [bound, exec] = await Promise.all([
       timed('bind addresses', () => this.vips.bind(addrPlan)),
@@ -315,12 +315,7 @@ export class Proxier {
   }
 
   /** One iptables sync; resolves to when it finished if it wrote anything. */
-  private async syncIptables(
-    iptables: NonNullable<ProxierDeps['iptables']>,
-    state: DesiredState,
-    changed: Parameters<NonNullable<ProxierDeps['iptables']>['sync']>[1],
-    t: PassTally,
-  ): Promise<number | undefined> {
+  private async syncIptables(iptables: IptablesSyncer, state: DesiredState, changed: ChangedKeys | undefined, t: PassTally): Promise<number | undefined> {
     let wrote = 0;
     await this.guard(t, 'iptables rules', 'sync', async () => {
       wrote = await iptables.sync(state, changed);

@@ -32,6 +32,12 @@ export interface StateStore {
   save(record: StateRecord): Promise<void>;
 }
 
+/** What changed since the last iptables sync: virtual server keys and kube-ipvs0 addresses. */
+export interface ChangedKeys {
+  virtualServers: ReadonlySet<string>;
+  addresses: ReadonlySet<string>;
+}
+
 /** The iptables side (src/iptables/), optional so the proxier runs without it in tests. */
 export interface IptablesSyncer {
   /**
@@ -39,7 +45,7 @@ export interface IptablesSyncer {
    * unchanged). `changed` (an incremental pass) names what changed since the last call, so an
    * implementation may skip work that those keys cannot affect.
    */
-  sync(state: DesiredState, changed?: { virtualServers: ReadonlySet<string>; addresses: ReadonlySet<string> }): Promise<number>;
+  sync(state: DesiredState, changed?: ChangedKeys): Promise<number>;
   /** Remove every chain and set it owns; resolves with kernel writes made. */
   cleanup?(): Promise<number>;
 }
