@@ -13,6 +13,7 @@ import type { ServiceSource } from '../k8s/types.js';
 import { ManifestSource } from '../manifests/manifest-source.js';
 import { openLinks } from '../netif/client.js';
 import type { LinkClient } from '../netif/types.js';
+import type { Logger } from '../ops/logger.js';
 import { ConntrackTool } from '../proxier/conntrack.js';
 import { FileStateStore } from '../proxier/state-record.js';
 import { nodeSysctls, ProcSysctl } from '../sysctl/sysctl.js';
@@ -76,11 +77,14 @@ export async function createSource(settings: Settings): Promise<{ source: Servic
   };
 }
 
-export function createIptables(settings: Settings): IptablesManager {
+export function createIptables(settings: Settings, logger?: Logger): IptablesManager {
   return new IptablesManager({
     // A restore of tens of thousands of set entries can take minutes on a slow or emulated node:
     // bounded, but not so tight that a large first sync can never finish.
-    runner: new ExecCommandRunner({ timeoutMs: 300_000 }),
+    runner: new ExecCommandRunner({
+      timeoutMs: 300_000,
+      onCommand: logger && ((r) => logger.debug(`ran ${[r.cmd, ...r.args].join(' ')}${r.stdinBytes > 0 ? ` (${r.stdinBytes} bytes in)` : ''}: ${r.code === undefined ? 'failed to run' : `exit ${r.code}`}, ${r.durationMs.toFixed(1)} ms`, { op: 'command', durationMs: r.durationMs })),
+    }),
     settings: iptablesSettingsFrom(settings, ['inet', 'inet6']),
   });
 }

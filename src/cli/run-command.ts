@@ -72,7 +72,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
     clock: systemClock,
     ipvs: kernel.ipvs,
     links: kernel.links,
-    iptables: createIptables(settings),
+    iptables: createIptables(settings, logger),
     conntrack: createConntrack(),
     sysctl: createNodeSettings(settings, settings.sysctlMode === 'check'),
     stateStore: createStateStore(settings),

@@ -35,7 +35,7 @@ export {
   renderIptablesRestore,
 } from './restore.js';
 export { Chain, chainSpecs, JUMPS, masqueradeMark, ruleCount, type ChainSpec, type RuleOptions } from './rules.js';
-export { ExecCommandRunner, type CommandResult, type CommandRunner } from './runner.js';
+export { ExecCommandRunner, type CommandResult, type CommandRunner, type CommandTiming } from './runner.js';
 export { parseIpsetSave, parseIptablesSave } from './save.js';
 export { ruleDataFrom, setName, SetRole, type IpSetContent, type IpSetMap, type IptablesSettings } from './sets.js';
 

@@ -19,19 +19,45 @@ export interface ExecCommandRunnerOptions {
   timeoutMs?: number;
   /** Run every command through this prefix, e.g. ['ip', 'netns', 'exec', 'ns1']. */
   prefix?: readonly string[];
+  /** Told about every command once it ended (the agent logs these at debug level). */
+  onCommand?: (ran: CommandTiming) => void;
+}
+
+/** What one command run cost: for logs, since the iptables side's time is mostly these. */
+export interface CommandTiming {
+  cmd: string;
+  args: readonly string[];
+  /** Exit status, or undefined when it could not be started or timed out. */
+  code: number | undefined;
+  durationMs: number;
+  stdinBytes: number;
 }
 
 /** Runs commands as child processes. */
 export class ExecCommandRunner implements CommandRunner {
   private readonly timeoutMs: number;
   private readonly prefix: readonly string[];
+  private readonly onCommand: ((ran: CommandTiming) => void) | undefined;
 
   constructor(options: ExecCommandRunnerOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 60_000;
     this.prefix = options.prefix ?? [];
+    this.onCommand = options.onCommand;
   }
 
-  run(cmd: string, args: readonly string[], stdin = ''): Promise<CommandResult> {
+  async run(cmd: string, args: readonly string[], stdin = ''): Promise<CommandResult> {
+    const start = performance.now();
+    let code: number | undefined;
+    try {
+      const r = await this.spawn(cmd, args, stdin);
+      code = r.code;
+      return r;
+    } finally {
+      this.onCommand?.({ cmd, args, code, durationMs: performance.now() - start, stdinBytes: Buffer.byteLength(stdin) });
+    }
+  }
+
+  private spawn(cmd: string, args: readonly string[], stdin: string): Promise<CommandResult> {
     const argv = [...this.prefix, cmd, ...args];
     return new Promise((resolve, reject) => {
       const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
