@@ -6,12 +6,14 @@
         "native/addon.cc",
         "native/faults.cc",
         "native/ipvs_handle.cc",
+        "native/ipset_wire.cc",
         "native/ipvs_wire.cc",
         "native/link_handle.cc",
         "native/nl_attr.cc",
         "native/nl_socket.cc",
         "native/records.cc",
-        "native/rtnl_wire.cc"
+        "native/rtnl_wire.cc",
+        "native/set_handle.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     ipvs: kernel.ipvs,
     links: kernel.links,
-    iptables: createIptables(settings),
+    iptables: createIptables(settings, undefined, kernel.sets),
     conntrack: createConntrack(),
     sysctl: createNodeSettings(settings, false),
     stateStore: createStateStore(settings),

@@ -1,6 +1,7 @@
 // The N-API surface. Every kernel call runs in Execute() on a libuv thread and touches only
 // C++ data; JS values are built only in OnOK. Arguments are checked synchronously.
 #include <linux/netlink.h>
+#include <linux/netfilter/ipset/ip_set.h>
 #include <napi.h>
 #include <sys/socket.h>
 
@@ -12,12 +13,14 @@
 #include "ipvs_handle.h"
 #include "link_handle.h"
 #include "records.h"
+#include "set_handle.h"
 
 namespace {
 
 struct Constructors {
   Napi::FunctionReference ipvs;
   Napi::FunctionReference links;
+  Napi::FunctionReference sets;
 };
 
 std::string errno_code(int err) {
@@ -312,6 +315,72 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
   }
 };
 
+class SetsWrap : public Napi::ObjectWrap<SetsWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SetHandle", {InstanceMethod("applyEntries", &SetsWrap::ApplyEntries), InstanceMethod("close", &SetsWrap::Close)});
+  }
+  explicit SetsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SetsWrap>(info) {}
+  std::shared_ptr<ipset::Handle> handle;
+
+ private:
+  // groups: [{ op: 'add'|'delete', set, family: 'inet'|'inet6', type: 'hash:ip'|..., entries: string[] }].
+  // Resolves to { requests, failures: [group, entry, errno, code, message][] }.
+  Napi::Value ApplyEntries(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "applyEntries expects an array");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    auto groups = std::make_shared<std::vector<ipset::Group>>(arr.Length());
+    for (uint32_t g = 0; g < arr.Length(); ++g) {
+      Napi::Value v = arr.Get(g);
+      if (!v.IsObject()) throw Napi::TypeError::New(env, "set entry group must be an object");
+      Napi::Object o = v.As<Napi::Object>();
+      ipset::Group& group = (*groups)[g];
+      std::string kind = o.Get("op").ToString().Utf8Value();
+      if (kind != "add" && kind != "delete") throw Napi::TypeError::New(env, "set entry op must be add or delete");
+      group.add = kind == "add";
+      group.set = o.Get("set").ToString().Utf8Value();
+      if (group.set.empty() || group.set.size() >= IPSET_MAXNAMELEN) throw Napi::TypeError::New(env, "set name '" + group.set + "' must have 1 to 31 characters");
+      std::string family = o.Get("family").ToString().Utf8Value();
+      if (family != "inet" && family != "inet6") throw Napi::TypeError::New(env, "set family must be inet or inet6");
+      group.af = family == "inet6" ? AF_INET6 : AF_INET;
+      std::string type = o.Get("type").ToString().Utf8Value();
+      if (!ipset::parse_type(type, group.type)) throw Napi::TypeError::New(env, "set type '" + type + "' is not one the agent creates");
+      Napi::Value list = o.Get("entries");
+      if (!list.IsArray()) throw Napi::TypeError::New(env, "set entries must be an array of strings");
+      Napi::Array entries = list.As<Napi::Array>();
+      group.entries.resize(entries.Length());
+      group.invalid.resize(entries.Length());
+      for (uint32_t i = 0; i < entries.Length(); ++i) {
+        std::string text = entries.Get(i).ToString().Utf8Value();
+        group.invalid[i] = ipset::parse_entry(group.type, group.af, text, group.entries[i]);
+      }
+    }
+    auto h = handle;
+    return Task<ipset::ApplyResult>::Start(env, [h, groups] { return h->apply(*groups); },
+                                           [](Napi::Env e, ipset::ApplyResult& r) -> Napi::Value {
+                                             Napi::Object out = Napi::Object::New(e);
+                                             out.Set("requests", Napi::Number::New(e, static_cast<double>(r.requests)));
+                                             Napi::Array rows = Napi::Array::New(e, r.failures.size());
+                                             for (size_t i = 0; i < r.failures.size(); ++i) {
+                                               const ipset::Failure& f = r.failures[i];
+                                               Napi::Array row = Napi::Array::New(e, 5);
+                                               row.Set(0u, Napi::Number::New(e, static_cast<double>(f.group)));
+                                               row.Set(1u, Napi::Number::New(e, static_cast<double>(f.entry)));
+                                               row.Set(2u, Napi::Number::New(e, f.err));
+                                               row.Set(3u, Napi::String::New(e, errno_code(f.err)));
+                                               row.Set(4u, Napi::String::New(e, f.message));
+                                               rows.Set(static_cast<uint32_t>(i), row);
+                                             }
+                                             out.Set("failures", rows);
+                                             return out;
+                                           });
+  }
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    return close_handle(info.Env(), handle);
+  }
+};
+
 Napi::Value OpenIpvs(const Napi::CallbackInfo& info) {
   std::string netns = netns_arg(info, 0);
   int timeout = timeout_arg(info, 1);
@@ -338,6 +407,18 @@ Napi::Value OpenLinks(const Napi::CallbackInfo& info) {
       [](Napi::Env env, std::shared_ptr<rtnl::Handle>& h) -> Napi::Value {
         Napi::Object obj = env.GetInstanceData<Constructors>()->links.New({});
         LinksWrap::Unwrap(obj)->handle = h;
+        return obj;
+      });
+}
+
+Napi::Value OpenSets(const Napi::CallbackInfo& info) {
+  std::string netns = netns_arg(info, 0);
+  int timeout = timeout_arg(info, 1);
+  return Task<std::shared_ptr<ipset::Handle>>::Start(
+      info.Env(), [netns, timeout] { return std::make_shared<ipset::Handle>(netns, timeout); },
+      [](Napi::Env env, std::shared_ptr<ipset::Handle>& h) -> Napi::Value {
+        Napi::Object obj = env.GetInstanceData<Constructors>()->sets.New({});
+        SetsWrap::Unwrap(obj)->handle = h;
         return obj;
       });
 }
@@ -407,9 +488,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* ctors = new Constructors();
   ctors->ipvs = Napi::Persistent(IpvsWrap::Define(env));
   ctors->links = Napi::Persistent(LinksWrap::Define(env));
+  ctors->sets = Napi::Persistent(SetsWrap::Define(env));
   env.SetInstanceData<Constructors>(ctors);
   exports.Set("openIpvs", Napi::Function::New(env, OpenIpvs));
   exports.Set("openLinks", Napi::Function::New(env, OpenLinks));
+  exports.Set("openSets", Napi::Function::New(env, OpenSets));
   exports.Set("encodeOps", Napi::Function::New(env, EncodeOps));
   exports.Set("decodeOps", Napi::Function::New(env, DecodeOps));
   exports.Set("decodeDump", Napi::Function::New(env, DecodeDump));

@@ -8,6 +8,7 @@ import type { IpvsClient } from '../ipvs/types.js';
 import { iptablesSettingsFrom } from '../iptables/index.js';
 import { IptablesManager } from '../iptables/manager.js';
 import { ExecCommandRunner } from '../iptables/runner.js';
+import { openSetWriter, type SetEntryWriter } from '../iptables/set-writer.js';
 import type { EventSink } from '../k8s/events.js';
 import type { ServiceSource } from '../k8s/types.js';
 import { ManifestSource } from '../manifests/manifest-source.js';
@@ -21,6 +22,8 @@ import { nodeSysctls, ProcSysctl } from '../sysctl/sysctl.js';
 export interface KernelHandles {
   ipvs: IpvsClient;
   links: LinkClient;
+  /** Set entries over nfnetlink; undefined when the socket cannot be opened (entries then go through ipset restore). */
+  sets: SetEntryWriter | undefined;
   close(): void;
 }
 
@@ -34,12 +37,15 @@ export async function openKernel(timeoutMs = 5000): Promise<KernelHandles> {
     ipvs.close();
     throw err;
   }
+  const sets = await openSetWriter({ timeoutMs }).catch(() => undefined);
   return {
     ipvs,
     links,
+    sets,
     close() {
       ipvs.close();
       links.close();
+      sets?.close();
     },
   };
 }
@@ -77,8 +83,9 @@ export async function createSource(settings: Settings): Promise<{ source: Servic
   };
 }
 
-export function createIptables(settings: Settings, logger?: Logger): IptablesManager {
+export function createIptables(settings: Settings, logger?: Logger, setWriter?: SetEntryWriter): IptablesManager {
   return new IptablesManager({
+    ...(setWriter !== undefined ? { setWriter } : {}),
     // A restore of tens of thousands of set entries can take minutes on a slow or emulated node:
     // bounded, but not so tight that a large first sync can never finish.
     runner: new ExecCommandRunner({

@@ -24,7 +24,7 @@ export async function cleanupWith(settings: Settings): Promise<number> {
     const proxier = new Proxier({
       ipvs: kernel.ipvs,
       links: kernel.links,
-      iptables: createIptables(settings),
+      iptables: createIptables(settings, undefined, kernel.sets),
       conntrack: createConntrack(),
       sysctl: leaveNodeSettings,
       stateStore: createStateStore(settings),

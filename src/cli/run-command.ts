@@ -72,7 +72,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
     clock: systemClock,
     ipvs: kernel.ipvs,
     links: kernel.links,
-    iptables: createIptables(settings, logger),
+    iptables: createIptables(settings, logger, kernel.sets),
     conntrack: createConntrack(),
     sysctl: createNodeSettings(settings, settings.sysctlMode === 'check'),
     stateStore: createStateStore(settings),

@@ -56,3 +56,13 @@ export class SaveOutputParseError extends Error {
     super(`cannot parse line ${lineNumber} of ${command} output: ${line}`);
   }
 }
+
+/** Set entries the kernel refused (over netlink); the other entries of the sync still landed. */
+export class SetEntryError extends Error {
+  override readonly name = 'SetEntryError';
+  constructor(readonly failures: readonly { op: string; set: string; entry: string; code: string; message: string }[]) {
+    const f = failures[0];
+    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
+    super(`ipset ${f.op === 'add' ? 'add' : 'del'} ${f.set} ${f.entry}: ${f.message} (${f.code})${more}`);
+  }
+}

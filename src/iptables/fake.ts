@@ -4,7 +4,9 @@
 // iptables-restore input is applied atomically, like the real tool; ipset restore line by line.
 import type { Family } from '../ipvs/types.js';
 import { CommandNotFoundError } from './errors.js';
+import type { SetEntryGroup } from './restore.js';
 import type { CommandResult, CommandRunner } from './runner.js';
+import type { SetEntryFailure, SetEntryWriter } from './set-writer.js';
 
 interface FakeSet {
   type: string;
@@ -38,9 +40,36 @@ export class FakeKernel implements CommandRunner {
   failNext: string | undefined;
   private readonly tables = new Map<string, Tables>();
 
-  /** Runs of ipset restore and iptables-restore: the kernel writes. */
+  /** Set entry requests made through setWriter(), as the netlink writer counts them. */
+  setEntryRequests = 0;
+
+  /** Runs of ipset restore and iptables-restore, and set entry requests: the kernel writes. */
   get writes(): number {
-    return this.calls.filter((c) => c.args.includes('restore') || c.cmd.endsWith('-restore')).length;
+    return this.calls.filter((c) => c.args.includes('restore') || c.cmd.endsWith('-restore')).length + this.setEntryRequests;
+  }
+
+  /** A SetEntryWriter on this kernel's sets, refusing what the kernel refuses (no such set, wrong family). */
+  setWriter(): SetEntryWriter {
+    return {
+      apply: async (groups: readonly SetEntryGroup[]) => {
+        const failures: SetEntryFailure[] = [];
+        let writes = 0;
+        for (const g of groups) {
+          writes += Math.ceil(g.entries.length / 256);
+          const set = this.sets.get(g.set);
+          for (const entry of g.entries) {
+            const refuse = (errno: number, code: string, message: string): void => void failures.push({ op: g.op, set: g.set, entry, errno, code, message });
+            if (set === undefined) refuse(2, 'ENOENT', 'the set does not exist');
+            else if (set.family !== g.family) refuse(4105, 'E4105', "the entry's address family differs from the set's");
+            else if (g.op === 'add') set.entries.add(entry);
+            else set.entries.delete(entry);
+          }
+        }
+        this.setEntryRequests += writes;
+        return { writes, failures };
+      },
+      close: () => undefined,
+    };
   }
 
   /** Rules of one backend and family, created on first use with empty built-in chains. */

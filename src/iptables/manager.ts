@@ -6,10 +6,11 @@ import type { Family } from '../ipvs/types.js';
 import type { DesiredState } from '../model/types.js';
 import type { ChangedKeys } from '../proxier/types.js';
 import { commandsFor, detectBackend, detectRandomFully, type Backend } from './backend.js';
-import { CommandFailedError, CommandNotFoundError } from './errors.js';
+import { CommandFailedError, CommandNotFoundError, SetEntryError } from './errors.js';
 import {
   conflictingSets,
   expectedSaved,
+  ipsetEntryChanges,
   renderIpsetDestroy,
   renderIpsetRestore,
   renderIptablesCleanup,
@@ -18,6 +19,7 @@ import {
 } from './restore.js';
 import type { RuleOptions } from './rules.js';
 import type { CommandRunner } from './runner.js';
+import type { SetEntryWriter } from './set-writer.js';
 import { parseIpsetSave, parseIptablesSave, type SavedRules } from './save.js';
 import { isOwnSetName, ruleDataFrom, virtualServerFingerprint, type IpSetMap, type IptablesSettings } from './sets.js';
 
@@ -30,6 +32,11 @@ export interface IptablesManagerOptions {
   randomFully?: boolean;
   /** Extra arguments for iptables-restore; default waits up to 5 s for the xtables lock. */
   restoreArgs?: readonly string[];
+  /**
+   * Writes set entries (the bulk of the sets) over netlink. Without one, entries go through
+   * `ipset restore` with the sets' creation.
+   */
+  setWriter?: SetEntryWriter;
 }
 
 interface KernelView {
@@ -43,6 +50,7 @@ export class IptablesManager {
   private readonly runner: CommandRunner;
   private readonly settings: IptablesSettings;
   private readonly restoreArgs: readonly string[];
+  private readonly setWriter: SetEntryWriter | undefined;
   private chosenBackend: Backend | undefined;
   private randomFully: boolean | undefined;
   /** What the kernel holds after our last successful sync; undefined means "read it first". */
@@ -56,6 +64,7 @@ export class IptablesManager {
     this.chosenBackend = options.backend;
     this.randomFully = options.randomFully;
     this.restoreArgs = options.restoreArgs ?? ['-w', '5'];
+    this.setWriter = options.setWriter;
   }
 
   /** The backend in use (detected once, on first need). */
@@ -103,10 +112,15 @@ export class IptablesManager {
         }
       }
 
-      const setsText = renderIpsetRestore(kernel.sets, desiredSets);
+      const setsText = renderIpsetRestore(kernel.sets, desiredSets, this.setWriter === undefined);
       if (setsText !== '') {
         await this.ipset(['restore'], setsText);
         writes++;
+      }
+      if (this.setWriter !== undefined) {
+        const r = await this.setWriter.apply(ipsetEntryChanges(kernel.sets, desiredSets));
+        writes += r.writes;
+        if (r.failures.length > 0) throw new SetEntryError(r.failures);
       }
       for (const family of this.settings.families) {
         const text = renderIptablesRestore(family, this.settings, options, rules.get(family));

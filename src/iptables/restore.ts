@@ -4,7 +4,7 @@
 import type { Family } from '../ipvs/types.js';
 import { chainSpecs, isOwnChainName, jumpRule, JUMPS, TABLES, type ChainSpec, type RuleOptions } from './rules.js';
 import type { SavedRules } from './save.js';
-import type { IpSetContent, IpSetMap, IptablesSettings } from './sets.js';
+import type { IpSetContent, IpSetMap, IpSetType, IptablesSettings } from './sets.js';
 
 /** ipset's default maxelem (65536) is too small for LOOP-BACK on a large cluster. */
 const SET_MAXELEM = 1048576;
@@ -152,21 +152,52 @@ export function conflictingSets(current: IpSetMap, desired: IpSetMap): string[] 
   return out;
 }
 
+/** Entries to add to or delete from one set, written as `ipset save` prints them. */
+export interface SetEntryGroup {
+  op: 'add' | 'delete';
+  set: string;
+  family: Family;
+  type: IpSetType;
+  entries: string[];
+}
+
 /**
- * The `ipset restore` input that turns the current sets into the desired ones with only the adds
- * and deletes needed. Missing sets are created; a set of the wrong type or family is destroyed and
- * recreated (the caller must first make sure no rule references it). Sets that are current but
- * not desired are left alone (see renderIpsetDestroy). Empty string when nothing differs.
+ * The entry adds and deletes that turn the current sets' contents into the desired ones, per set
+ * (adds first). A set that is missing or recreated (wrong type or family) counts as empty.
  */
-export function renderIpsetRestore(current: IpSetMap, desired: IpSetMap): string {
-  const out: string[] = [];
+export function ipsetEntryChanges(current: IpSetMap, desired: IpSetMap): SetEntryGroup[] {
+  const groups: SetEntryGroup[] = [];
   const conflicts = new Set(conflictingSets(current, desired));
   for (const [name, want] of desired) {
     const have = conflicts.has(name) ? undefined : current.get(name);
+    const base = { set: name, family: want.family, type: want.type };
+    const add = [...want.entries].filter((e) => have === undefined || !have.entries.has(e));
+    const del = have === undefined ? [] : [...have.entries].filter((e) => !want.entries.has(e));
+    if (add.length > 0) groups.push({ op: 'add', ...base, entries: add });
+    if (del.length > 0) groups.push({ op: 'delete', ...base, entries: del });
+  }
+  return groups;
+}
+
+/**
+ * The `ipset restore` input that gives every desired set its type: missing sets are created, a set
+ * of the wrong type or family is destroyed and recreated (the caller must first make sure no rule
+ * references it). With `entries`, the entry adds and deletes follow (ipsetEntryChanges), so
+ * the one run makes the sets equal to the desired ones. Sets that are current but not desired are
+ * left alone (see renderIpsetDestroy). Empty string when nothing is to be done.
+ */
+export function renderIpsetRestore(current: IpSetMap, desired: IpSetMap, entries = true): string {
+  const out: string[] = [];
+  const conflicts = new Set(conflictingSets(current, desired));
+  for (const [name, want] of desired) {
     if (conflicts.has(name)) out.push(`destroy ${name}`);
-    if (have === undefined) out.push(createLine(want));
-    for (const e of want.entries) if (have === undefined || !have.entries.has(e)) out.push(`add ${name} ${e} -exist`);
-    if (have !== undefined) for (const e of have.entries) if (!want.entries.has(e)) out.push(`del ${name} ${e} -exist`);
+    if (conflicts.has(name) || !current.has(name)) out.push(createLine(want));
+  }
+  if (entries) {
+    for (const g of ipsetEntryChanges(current, desired)) {
+      const verb = g.op === 'add' ? 'add' : 'del';
+      for (const e of g.entries) out.push(`${verb} ${g.set} ${e} -exist`);
+    }
   }
   return out.length === 0 ? '' : out.join('\n') + '\n';
 }

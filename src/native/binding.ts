@@ -47,9 +47,24 @@ export interface NativeLinkHandle {
   close(): Promise<void>;
 }
 
+export interface NativeSetEntryGroup {
+  op: 'add' | 'delete';
+  set: string;
+  family: 'inet' | 'inet6';
+  type: string;
+  entries: readonly string[];
+}
+
+export interface NativeSetHandle {
+  /** Failures as [group, entry, errno, code, message]; requests = netlink requests sent. */
+  applyEntries(groups: readonly NativeSetEntryGroup[]): Promise<{ requests: number; failures: [number, number, number, string, string][] }>;
+  close(): Promise<void>;
+}
+
 export interface NativeAddon {
   openIpvs(netns: string | undefined, timeoutMs: number, dumpSockets: number): Promise<NativeIpvsHandle>;
   openLinks(netns: string | undefined, timeoutMs: number): Promise<NativeLinkHandle>;
+  openSets(netns: string | undefined, timeoutMs: number): Promise<NativeSetHandle>;
   /** Test hook: op records -> the netlink requests they become (family id 0x1d). */
   encodeOps(records: Buffer): Buffer;
   /** Test hook: netlink requests -> op records. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CommandFailedError, CommandNotFoundError } from '../../../src/iptables/errors.js';
+import { CommandFailedError, CommandNotFoundError, SetEntryError } from '../../../src/iptables/errors.js';
 import { FakeKernel } from '../../../src/iptables/fake.js';
 import { IptablesManager } from '../../../src/iptables/manager.js';
 import { Chain } from '../../../src/iptables/rules.js';
@@ -172,5 +172,63 @@ describe('IptablesManager against the fake kernel', () => {
     const kernel = new FakeKernel();
     kernel.missing.add('ipset');
     await assert.rejects(manager(kernel).sync(manyServices(1)), CommandNotFoundError);
+  });
+});
+
+describe('IptablesManager with a set entry writer (netlink)', () => {
+  const withWriter = (kernel: FakeKernel): IptablesManager => new IptablesManager({ runner: kernel, settings: SETTINGS, backend: 'nft', setWriter: kernel.setWriter() });
+
+  it('creates the sets with ipset restore but sends every entry through the writer', async () => {
+    const kernel = new FakeKernel();
+    const m = withWriter(kernel);
+    // One ipset restore (9 creates, no entries), 256 entries per request, one iptables-restore.
+    const writes = await m.sync(manyServices(1000));
+    const restore = kernel.calls.find((c) => c.cmd === 'ipset' && c.args[0] === 'restore');
+    assert.ok(restore);
+    assert.ok(restore.stdin.trim().split('\n').every((l) => l.startsWith('create ')), 'no entry goes through ipset restore');
+    assert.equal(kernel.sets.get(setName('inet', SetRole.NODE_PORT))?.entries.size, 1000);
+    assert.equal(writes, 2 + kernel.setEntryRequests);
+    assert.ok(kernel.setEntryRequests >= 4, `1000 node ports alone need 4 requests, saw ${kernel.setEntryRequests}`);
+    // The same kernel as the text path would leave.
+    const text = new FakeKernel();
+    await manager(text).sync(manyServices(1000));
+    assert.deepEqual(kernel.sets, text.sets);
+    assert.equal(await m.sync(manyServices(1000)), 0);
+  });
+
+  it('changes only the entries that differ, and a restart with nothing changed writes nothing', async () => {
+    const kernel = new FakeKernel();
+    const m = withWriter(kernel);
+    await m.sync(manyServices(3));
+    const before = kernel.setEntryRequests;
+    const calls = kernel.calls.length;
+    assert.ok((await m.sync(manyServices(2))) > 0);
+    assert.equal(kernel.calls.length, calls, 'no command ran: only entry deletes');
+    assert.ok(kernel.setEntryRequests > before);
+    assert.equal(kernel.sets.get(setName('inet', SetRole.CLUSTER_IP))?.entries.size, 2);
+    assert.equal(await withWriter(kernel).sync(manyServices(2)), 0);
+  });
+
+  it('a refused entry fails the sync with the set and entry named; the next sync reads the kernel and repairs', async () => {
+    const kernel = new FakeKernel();
+    const m = withWriter(kernel);
+    await m.sync(manyServices(2));
+    const vips = new Set(kernel.sets.get(setName('inet', SetRole.VIP))?.entries);
+    assert.ok(vips.size > 0);
+    // Someone destroys one of our sets behind our back (rules reference it; the fake allows it here).
+    kernel.sets.delete(setName('inet', SetRole.VIP));
+    m.requestVerification();
+    await m.sync(manyServices(2));
+    assert.deepEqual(kernel.sets.get(setName('inet', SetRole.VIP))?.entries, vips, 'recreated on verification');
+    // A set missing while memory is trusted: the writer is refused, the error names it.
+    kernel.sets.delete(setName('inet', SetRole.VIP));
+    await assert.rejects(m.sync(manyServices(3)), (err: unknown) => {
+      assert.ok(err instanceof SetEntryError);
+      assert.match(err.message, /^ipset add IPVS-PROXY-VIP 10\.96\.0\.3: the set does not exist \(ENOENT\)/);
+      return true;
+    });
+    assert.ok(kernel.sets.get(setName('inet', SetRole.CLUSTER_IP))?.entries.has('10.96.0.3,tcp:80'), 'the other sets still got their entries');
+    await m.sync(manyServices(3));
+    assert.ok(kernel.sets.get(setName('inet', SetRole.VIP))?.entries.has('10.96.0.3'), 'repaired');
   });
 });

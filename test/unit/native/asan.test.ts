@@ -14,7 +14,7 @@ import { encodeOps } from '../../../src/native/records.js';
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..', '..');
-const SOURCES = ['nl_attr.cc', 'ipvs_wire.cc', 'rtnl_wire.cc', 'records.cc'].map((f) => path.join(repo, 'native', f));
+const SOURCES = ['nl_attr.cc', 'ipvs_wire.cc', 'ipset_wire.cc', 'rtnl_wire.cc', 'records.cc'].map((f) => path.join(repo, 'native', f));
 
 interface Fixture {
   services: string[];

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/socket.h>
+
+#include "../../../native/ipset_wire.h"
 #include "../../../native/ipvs_wire.h"
 #include "../../../native/nl_attr.h"
 #include "../../../native/records.h"
@@ -46,6 +49,19 @@ void decode_all(const std::vector<uint8_t>& buf) {
     records::Writer w;
     records::write_ops(w, ops);
   } catch (const nl::MalformedError&) {
+  }
+}
+
+// An ipset entry text: parsed for every set type and family; what parses must encode.
+void parse_entry_all(const std::string& text) {
+  static const ipset::SetType kTypes[] = {ipset::SetType::Ip, ipset::SetType::Net, ipset::SetType::IpPort, ipset::SetType::IpPortIp, ipset::SetType::IpPortNet};
+  for (ipset::SetType type : kTypes) {
+    for (uint16_t af : {uint16_t{AF_INET}, uint16_t{AF_INET6}}) {
+      ipset::Entry e;
+      if (!ipset::parse_entry(type, af, text, e).empty()) continue;
+      nl::MsgBuilder b;
+      ipset::encode_adt(b, 1, true, "IPVS-PROXY-FUZZ", type, af, &e, 1);
+    }
   }
 }
 
@@ -87,6 +103,26 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> r(rng() % 256);
     for (auto& b : r) b = static_cast<uint8_t>(rng());
     decode_all(r);
+  }
+  // Entry texts: seeds of every layout, mutated within the characters they are made of.
+  const char* seeds[] = {"10.0.1.175", "10.244.0.0/16", "10.0.1.175,tcp:80", "10.244.1.5,udp:53,10.244.1.5", "203.0.113.7,sctp:443,198.51.100.0/24",
+                         "fd00::a", "fd00:10:244::/56", "fd00::a,tcp:65535", "2001:db8::7,tcp:443,2001:db8:1::/48"};
+  const std::string alphabet = "0123456789abcdef.:,/tcpudsx-";
+  for (const char* seed : seeds) {
+    parse_entry_all(seed);
+    for (long k = 0; k < rounds; ++k) {
+      std::string m = seed;
+      int edits = 1 + static_cast<int>(rng() % 3);
+      for (int j = 0; j < edits; ++j) {
+        size_t at = rng() % (m.size() + 1);
+        switch (rng() % 3) {
+          case 0: if (at < m.size()) m[at] = alphabet[rng() % alphabet.size()]; break;
+          case 1: m.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
+          default: if (at < m.size()) m.erase(at, 1); break;
+        }
+      }
+      parse_entry_all(m);
+    }
   }
   std::printf("inputs %zu accepted %zu rejected %zu rounds %ld\n", inputs, accepted, rejected, rounds);
   return inputs == 0 ? 2 : 0;

@@ -1,0 +1,58 @@
+// ipset entries over nfnetlink (the per-service contents of the agent's sets). Plain C++.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ipset_wire.h"
+#include "nl_socket.h"
+
+namespace ipset {
+
+// Entries to add to or delete from one set. invalid[i] non-empty: entry i did not parse and is
+// reported as EINVAL, never sent.
+struct Group {
+  bool add = true;
+  std::string set;
+  SetType type = SetType::Ip;
+  uint16_t af = 0;
+  std::vector<Entry> entries;
+  std::vector<std::string> invalid;
+};
+
+struct Failure {
+  size_t group = 0;
+  size_t entry = 0;
+  int err = 0;
+  std::string message;
+};
+
+struct ApplyResult {
+  std::vector<Failure> failures;
+  // Netlink requests sent: the kernel writes.
+  size_t requests = 0;
+};
+
+class Handle {
+ public:
+  Handle(std::string netns, int timeout_ms);
+  ApplyResult apply(const std::vector<Group>& groups);
+  void mark_closed() { closed_ = true; }
+  void close();
+  bool try_close();
+
+ private:
+  void release_locked();
+  nl::Socket& sock();
+
+  std::mutex mu_;
+  std::string netns_;
+  int timeout_ms_;
+  std::atomic<bool> closed_{false};
+  std::unique_ptr<nl::Socket> sock_;
+};
+
+}  // namespace ipset
