@@ -157,8 +157,9 @@ int error_code(const Msg& m) {
   if (m.payload_len < sizeof(int32_t)) throw MalformedError("truncated NLMSG_ERROR");
   int32_t e;
   std::memcpy(&e, m.payload, sizeof e);
-  // Errnos are small; anything else (including INT_MIN, whose negation overflows) is garbage.
-  if (e > 0 || e < -4095) throw MalformedError("NLMSG_ERROR code out of range");
+  // Errnos are small (ipset's own codes run from 4097 to the 4300s); anything else, including
+  // INT_MIN whose negation overflows, is garbage.
+  if (e > 0 || e < -65535) throw MalformedError("NLMSG_ERROR code out of range");
   return -e;
 }
 
