@@ -134,6 +134,9 @@ void encode_adt(nl::MsgBuilder& b, uint32_t seq, bool add, const std::string& se
   b.raw(&g, sizeof g);
   b.put_u8(IPSET_ATTR_PROTOCOL, kProtocol);
   b.put_str(IPSET_ATTR_SETNAME, set);
+  // The kernel refuses an IPSET_ATTR_ADT container without a line number (ip_set_ad); it is
+  // only echoed back in errors, which NETLINK_CAP_ACK leaves out anyway.
+  b.put_u32(IPSET_ATTR_LINENO, 0);
   size_t adt = b.nest_begin(IPSET_ATTR_ADT);
   for (size_t i = 0; i < count; ++i) put_data(b, type, af, entries[i]);
   b.nest_end(adt);
