@@ -318,7 +318,8 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
 class SetsWrap : public Napi::ObjectWrap<SetsWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "SetHandle", {InstanceMethod("applyEntries", &SetsWrap::ApplyEntries), InstanceMethod("close", &SetsWrap::Close)});
+    return DefineClass(env, "SetHandle", {InstanceMethod("applyEntries", &SetsWrap::ApplyEntries), InstanceMethod("listSets", &SetsWrap::ListSets),
+                                          InstanceMethod("close", &SetsWrap::Close)});
   }
   explicit SetsWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SetsWrap>(info) {}
   std::shared_ptr<ipset::Handle> handle;
@@ -375,6 +376,32 @@ class SetsWrap : public Napi::ObjectWrap<SetsWrap> {
                                              out.Set("failures", rows);
                                              return out;
                                            });
+  }
+  // prefixes: string[]. Resolves to [{ name, type, family, entries: string[] }].
+  Napi::Value ListSets(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "listSets expects an array of name prefixes");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<std::string> prefixes;
+    for (uint32_t i = 0; i < arr.Length(); ++i) prefixes.push_back(arr.Get(i).ToString().Utf8Value());
+    auto h = handle;
+    return Task<std::vector<ipset::ListedSet>>::Start(
+        env, [h, prefixes] { return h->list(prefixes); },
+        [](Napi::Env e, std::vector<ipset::ListedSet>& sets) -> Napi::Value {
+          Napi::Array out = Napi::Array::New(e, sets.size());
+          for (size_t i = 0; i < sets.size(); ++i) {
+            const ipset::ListedSet& s = sets[i];
+            Napi::Object o = Napi::Object::New(e);
+            o.Set("name", Napi::String::New(e, s.name));
+            o.Set("type", Napi::String::New(e, s.type));
+            o.Set("family", Napi::String::New(e, s.af == AF_INET6 ? "inet6" : "inet"));
+            Napi::Array entries = Napi::Array::New(e, s.entries.size());
+            for (size_t k = 0; k < s.entries.size(); ++k) entries.Set(static_cast<uint32_t>(k), Napi::String::New(e, s.entries[k]));
+            o.Set("entries", entries);
+            out.Set(static_cast<uint32_t>(i), o);
+          }
+          return out;
+        });
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     return close_handle(info.Env(), handle);

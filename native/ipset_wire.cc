@@ -98,6 +98,48 @@ void put_data(nl::MsgBuilder& b, SetType type, uint16_t af, const Entry& e) {
   b.nest_end(data);
 }
 
+std::string format_ip(uint16_t af, const std::array<uint8_t, 16>& ip) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  inet_ntop(af, ip.data(), buf, sizeof buf);
+  return buf;
+}
+
+// A net as ipset prints it: the prefix only when narrower than a single host.
+std::string format_net(uint16_t af, const std::array<uint8_t, 16>& ip, uint8_t cidr) {
+  const unsigned host = af == AF_INET6 ? 128 : 32;
+  return cidr == 0 || cidr >= host ? format_ip(af, ip) : format_ip(af, ip) + "/" + std::to_string(cidr);
+}
+
+std::string format_proto_port(uint8_t proto, uint16_t port) {
+  const char* name = proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : proto == IPPROTO_SCTP ? "sctp" : nullptr;
+  // Other protocols never come from the agent; their number keeps the entry distinct.
+  return (name != nullptr ? std::string(name) : std::to_string(proto)) + ":" + std::to_string(port);
+}
+
+// IPSET_ATTR_IP or IPSET_ATTR_IP2: a nest holding one IPADDR_IPV4 or IPADDR_IPV6.
+void read_ip(const nl::Attr& nest, uint16_t af, std::array<uint8_t, 16>& out) {
+  nl::AttrTable t(nest.data, nest.len, IPSET_ATTR_IPADDR_MAX);
+  const nl::Attr& a = t.need(af == AF_INET6 ? IPSET_ATTR_IPADDR_IPV6 : IPSET_ATTR_IPADDR_IPV4, "set entry address");
+  const size_t len = af == AF_INET6 ? 16 : 4;
+  if (a.len < len) throw nl::MalformedError("short set entry address");
+  out.fill(0);
+  std::memcpy(out.data(), a.data, len);
+}
+
+Entry read_entry(const nl::Attr& data, SetType type, uint16_t af) {
+  nl::AttrTable t(data.data, data.len, IPSET_ATTR_ADT_MAX);
+  Entry e;
+  read_ip(t.need(IPSET_ATTR_IP, "set entry IP"), af, e.ip);
+  if (type == SetType::Net) e.cidr = t.need(IPSET_ATTR_CIDR, "set entry CIDR").u8();
+  if (type == SetType::IpPort || type == SetType::IpPortIp || type == SetType::IpPortNet) {
+    e.port = t.need(IPSET_ATTR_PORT, "set entry port").be16();
+    e.proto = t.need(IPSET_ATTR_PROTO, "set entry protocol").u8();
+  }
+  if (type == SetType::IpPortIp || type == SetType::IpPortNet) read_ip(t.need(IPSET_ATTR_IP2, "set entry IP2"), af, e.ip2);
+  if (type == SetType::IpPortNet) e.cidr = t.need(IPSET_ATTR_CIDR2, "set entry CIDR2").u8();
+  return e;
+}
+
 }  // namespace
 
 bool parse_type(const std::string& name, SetType& out) {
@@ -141,6 +183,59 @@ void encode_adt(nl::MsgBuilder& b, uint32_t seq, bool add, const std::string& se
   for (size_t i = 0; i < count; ++i) put_data(b, type, af, entries[i]);
   b.nest_end(adt);
   b.end();
+}
+
+std::string format_entry(SetType type, uint16_t af, const Entry& e) {
+  switch (type) {
+    case SetType::Ip: return format_ip(af, e.ip);
+    case SetType::Net: return format_net(af, e.ip, e.cidr);
+    case SetType::IpPort: return format_ip(af, e.ip) + "," + format_proto_port(e.proto, e.port);
+    case SetType::IpPortIp: return format_ip(af, e.ip) + "," + format_proto_port(e.proto, e.port) + "," + format_ip(af, e.ip2);
+    case SetType::IpPortNet: return format_ip(af, e.ip) + "," + format_proto_port(e.proto, e.port) + "," + format_net(af, e.ip2, e.cidr);
+  }
+  return "";
+}
+
+void encode_list(nl::MsgBuilder& b, uint32_t seq) {
+  b.begin(static_cast<uint16_t>((NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST), NLM_F_REQUEST | NLM_F_DUMP, seq);
+  nfgenmsg g{};
+  g.nfgen_family = NFPROTO_IPV4;
+  g.version = NFNETLINK_V0;
+  b.raw(&g, sizeof g);
+  b.put_u8(IPSET_ATTR_PROTOCOL, kProtocol);
+  b.end();
+}
+
+void decode_list_msg(const nl::Msg& m, const std::vector<std::string>& prefixes, std::vector<ListedSet>& sets) {
+  if (m.payload_len < sizeof(nfgenmsg)) throw nl::MalformedError("truncated nfnetlink header");
+  nl::AttrTable t(m.payload + sizeof(nfgenmsg), m.payload_len - sizeof(nfgenmsg), IPSET_ATTR_CMD_MAX);
+  const std::string name = t.need(IPSET_ATTR_SETNAME, "set name").str(IPSET_MAXNAMELEN);
+  // The dump goes set by set: a message continues the last set or starts the next one.
+  if (sets.empty() || sets.back().name != name) {
+    ListedSet fresh;
+    fresh.name = name;
+    sets.push_back(std::move(fresh));
+  }
+  ListedSet& set = sets.back();
+  if (const nl::Attr* type = t.get(IPSET_ATTR_TYPENAME)) set.type = type->str(IPSET_MAXNAMELEN);
+  if (const nl::Attr* family = t.get(IPSET_ATTR_FAMILY)) set.af = family->u8() == NFPROTO_IPV6 ? AF_INET6 : AF_INET;
+  const nl::Attr* adt = t.get(IPSET_ATTR_ADT);
+  SetType type;
+  if (adt == nullptr || set.af == 0 || !parse_type(set.type, type)) return;
+  bool ours = false;
+  for (const std::string& p : prefixes) ours = ours || name.compare(0, p.size(), p) == 0;
+  if (!ours) return;
+  size_t off = 0;
+  while (off + NLA_HDRLEN <= adt->len) {
+    nlattr a;
+    std::memcpy(&a, adt->data + off, sizeof a);
+    if (a.nla_len < NLA_HDRLEN || a.nla_len > adt->len - off) throw nl::MalformedError("set entry overruns its container");
+    if ((a.nla_type & NLA_TYPE_MASK) == IPSET_ATTR_DATA) {
+      nl::Attr data{IPSET_ATTR_DATA, adt->data + off + NLA_HDRLEN, static_cast<size_t>(a.nla_len - NLA_HDRLEN)};
+      set.entries.push_back(format_entry(type, set.af, read_entry(data, type, set.af)));
+    }
+    off += nl::align4(a.nla_len);
+  }
 }
 
 std::string error_text(int err) {

@@ -38,6 +38,25 @@ bool parse_type(const std::string& name, SetType& out);
 void encode_adt(nl::MsgBuilder& b, uint32_t seq, bool add, const std::string& set, SetType type, uint16_t af,
                 const Entry* entries, size_t count);
 
+// Equivalent to `ipset save`: a dump (IPSET_CMD_LIST) of every set with its entries.
+void encode_list(nl::MsgBuilder& b, uint32_t seq);
+
+// One set as a dump describes it, entries written as `ipset save` prints them.
+struct ListedSet {
+  std::string name;
+  std::string type;  // as the kernel names it, e.g. "hash:ip,port"
+  uint16_t af = 0;
+  std::vector<std::string> entries;
+};
+
+// Folds one dump message into `sets`. A set's header (type, family) comes in its first message
+// and its entries may span many; entries are decoded only for sets whose name starts with one of
+// `prefixes` and whose type parse_type knows (the agent's own), others keep just their header.
+void decode_list_msg(const nl::Msg& m, const std::vector<std::string>& prefixes, std::vector<ListedSet>& sets);
+
+// The text `ipset save` prints for an entry of a set of `type` and family `af`.
+std::string format_entry(SetType type, uint16_t af, const Entry& e);
+
 // ipset-style text for an errno, including ipset's own codes (4097 and up).
 std::string error_text(int err);
 

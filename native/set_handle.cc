@@ -78,6 +78,17 @@ ApplyResult Handle::apply(const std::vector<Group>& groups) {
   return result;
 }
 
+std::vector<ListedSet> Handle::list(const std::vector<std::string>& prefixes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  nl::Socket& s = sock();
+  nl::MsgBuilder b;
+  uint32_t seq = s.next_seq();
+  encode_list(b, seq);
+  std::vector<ListedSet> sets;
+  s.dump(b, seq, "listSets", [&](const nl::Msg& m) { decode_list_msg(m, prefixes, sets); });
+  return sets;
+}
+
 void Handle::release_locked() {
   closed_ = true;
   sock_.reset();

@@ -40,6 +40,8 @@ class Handle {
  public:
   Handle(std::string netns, int timeout_ms);
   ApplyResult apply(const std::vector<Group>& groups);
+  // Every set (equivalent to `ipset save`); entries only for sets named with one of `prefixes`.
+  std::vector<ListedSet> list(const std::vector<std::string>& prefixes);
   void mark_closed() { closed_ = true; }
   void close();
   bool try_close();

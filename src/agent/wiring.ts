@@ -8,7 +8,7 @@ import type { IpvsClient } from '../ipvs/types.js';
 import { iptablesSettingsFrom } from '../iptables/index.js';
 import { IptablesManager } from '../iptables/manager.js';
 import { ExecCommandRunner } from '../iptables/runner.js';
-import { openSetWriter, type SetEntryWriter } from '../iptables/set-writer.js';
+import { openIpsetClient, type IpsetClient } from '../iptables/ipset-client.js';
 import type { EventSink } from '../k8s/events.js';
 import type { ServiceSource } from '../k8s/types.js';
 import { ManifestSource } from '../manifests/manifest-source.js';
@@ -23,7 +23,7 @@ export interface KernelHandles {
   ipvs: IpvsClient;
   links: LinkClient;
   /** Set entries over nfnetlink; undefined when the socket cannot be opened (entries then go through ipset restore). */
-  sets: SetEntryWriter | undefined;
+  sets: IpsetClient | undefined;
   close(): void;
 }
 
@@ -37,7 +37,7 @@ export async function openKernel(timeoutMs = 5000): Promise<KernelHandles> {
     ipvs.close();
     throw err;
   }
-  const sets = await openSetWriter({ timeoutMs }).catch(() => undefined);
+  const sets = await openIpsetClient({ timeoutMs }).catch(() => undefined);
   return {
     ipvs,
     links,
@@ -83,9 +83,9 @@ export async function createSource(settings: Settings): Promise<{ source: Servic
   };
 }
 
-export function createIptables(settings: Settings, logger?: Logger, setWriter?: SetEntryWriter): IptablesManager {
+export function createIptables(settings: Settings, logger?: Logger, ipsetClient?: IpsetClient): IptablesManager {
   return new IptablesManager({
-    ...(setWriter !== undefined ? { setWriter } : {}),
+    ...(ipsetClient !== undefined ? { ipsetClient } : {}),
     // A restore of tens of thousands of set entries can take minutes on a slow or emulated node:
     // bounded, but not so tight that a large first sync can never finish.
     runner: new ExecCommandRunner({

@@ -4,9 +4,10 @@
 // iptables-restore input is applied atomically, like the real tool; ipset restore line by line.
 import type { Family } from '../ipvs/types.js';
 import { CommandNotFoundError } from './errors.js';
+import type { IpsetClient, SetEntryFailure } from './ipset-client.js';
 import type { SetEntryGroup } from './restore.js';
 import type { CommandResult, CommandRunner } from './runner.js';
-import type { SetEntryFailure, SetEntryWriter } from './set-writer.js';
+import { isOwnSetName, type IpSetMap, type IpSetType } from './sets.js';
 
 interface FakeSet {
   type: string;
@@ -40,7 +41,7 @@ export class FakeKernel implements CommandRunner {
   failNext: string | undefined;
   private readonly tables = new Map<string, Tables>();
 
-  /** Set entry requests made through setWriter(), as the netlink writer counts them. */
+  /** Set entry requests made through ipsetClient(), as the netlink client counts them. */
   setEntryRequests = 0;
 
   /** Runs of ipset restore and iptables-restore, and set entry requests: the kernel writes. */
@@ -48,8 +49,8 @@ export class FakeKernel implements CommandRunner {
     return this.calls.filter((c) => c.args.includes('restore') || c.cmd.endsWith('-restore')).length + this.setEntryRequests;
   }
 
-  /** A SetEntryWriter on this kernel's sets, refusing what the kernel refuses (no such set, wrong family). */
-  setWriter(): SetEntryWriter {
+  /** An IpsetClient on this kernel's sets, refusing what the kernel refuses (no such set, wrong family). */
+  ipsetClient(): IpsetClient {
     return {
       apply: async (groups: readonly SetEntryGroup[]) => {
         const failures: SetEntryFailure[] = [];
@@ -67,6 +68,11 @@ export class FakeKernel implements CommandRunner {
         }
         this.setEntryRequests += writes;
         return { writes, failures };
+      },
+      save: async () => {
+        const out: IpSetMap = new Map();
+        for (const [name, s] of this.sets) if (isOwnSetName(name)) out.set(name, { name, type: s.type as IpSetType, family: s.family, entries: new Set(s.entries) });
+        return out;
       },
       close: () => undefined,
     };

@@ -19,7 +19,7 @@ import {
 } from './restore.js';
 import type { RuleOptions } from './rules.js';
 import type { CommandRunner } from './runner.js';
-import type { SetEntryWriter } from './set-writer.js';
+import type { IpsetClient } from './ipset-client.js';
 import { parseIpsetSave, parseIptablesSave, type SavedRules } from './save.js';
 import { isOwnSetName, ruleDataFrom, virtualServerFingerprint, type IpSetMap, type IptablesSettings } from './sets.js';
 
@@ -33,10 +33,10 @@ export interface IptablesManagerOptions {
   /** Extra arguments for iptables-restore; default waits up to 5 s for the xtables lock. */
   restoreArgs?: readonly string[];
   /**
-   * Writes set entries (the bulk of the sets) over netlink. Without one, entries go through
-   * `ipset restore` with the sets' creation.
+   * Reads the sets and writes their entries (the bulk of them) over netlink. Without one, the
+   * sets are read with `ipset save` and entries go through `ipset restore` with their creation.
    */
-  setWriter?: SetEntryWriter;
+  ipsetClient?: IpsetClient;
 }
 
 interface KernelView {
@@ -50,7 +50,7 @@ export class IptablesManager {
   private readonly runner: CommandRunner;
   private readonly settings: IptablesSettings;
   private readonly restoreArgs: readonly string[];
-  private readonly setWriter: SetEntryWriter | undefined;
+  private readonly ipsetClient: IpsetClient | undefined;
   private chosenBackend: Backend | undefined;
   private randomFully: boolean | undefined;
   /** What the kernel holds after our last successful sync; undefined means "read it first". */
@@ -64,7 +64,7 @@ export class IptablesManager {
     this.chosenBackend = options.backend;
     this.randomFully = options.randomFully;
     this.restoreArgs = options.restoreArgs ?? ['-w', '5'];
-    this.setWriter = options.setWriter;
+    this.ipsetClient = options.ipsetClient;
   }
 
   /** The backend in use (detected once, on first need). */
@@ -112,13 +112,13 @@ export class IptablesManager {
         }
       }
 
-      const setsText = renderIpsetRestore(kernel.sets, desiredSets, this.setWriter === undefined);
+      const setsText = renderIpsetRestore(kernel.sets, desiredSets, this.ipsetClient === undefined);
       if (setsText !== '') {
         await this.ipset(['restore'], setsText);
         writes++;
       }
-      if (this.setWriter !== undefined) {
-        const r = await this.setWriter.apply(ipsetEntryChanges(kernel.sets, desiredSets));
+      if (this.ipsetClient !== undefined) {
+        const r = await this.ipsetClient.apply(ipsetEntryChanges(kernel.sets, desiredSets));
         writes += r.writes;
         if (r.failures.length > 0) throw new SetEntryError(r.failures);
       }
@@ -172,7 +172,7 @@ export class IptablesManager {
         writes++;
       }
     }
-    const own = [...parseIpsetSave(await this.ipset(['save'])).keys()].filter(isOwnSetName);
+    const own = [...(await this.readSets()).keys()].filter(isOwnSetName);
     if (own.length > 0) {
       await this.ipset(['restore'], renderIpsetDestroy(own));
       writes++;
@@ -190,10 +190,14 @@ export class IptablesManager {
   }
 
   private async readKernel(backend: Backend): Promise<KernelView> {
-    const sets = parseIpsetSave(await this.ipset(['save']));
+    const sets = await this.readSets();
     const rules = new Map<Family, SavedRules>();
     for (const family of this.settings.families) rules.set(family, await this.saveRules(backend, family));
     return { sets, rules };
+  }
+
+  private async readSets(): Promise<IpSetMap> {
+    return this.ipsetClient !== undefined ? this.ipsetClient.save() : parseIpsetSave(await this.ipset(['save']));
   }
 
   private async saveRules(backend: Backend, family: Family): Promise<SavedRules> {

@@ -53,9 +53,12 @@ export function setName(family: Family, role: SetRole): string {
   return SET_PREFIX[family] + role;
 }
 
+/** The name prefixes of the sets this project creates. */
+export const OWN_SET_PREFIXES: readonly string[] = [SET_PREFIX.inet, SET_PREFIX.inet6];
+
 /** True for a set name this project creates (of either family). */
 export function isOwnSetName(name: string): boolean {
-  return name.startsWith(SET_PREFIX.inet) || name.startsWith(SET_PREFIX.inet6);
+  return OWN_SET_PREFIXES.some((p) => name.startsWith(p));
 }
 
 /** A set and its entries, entries written exactly as `ipset save` prints them. */

@@ -58,6 +58,8 @@ export interface NativeSetEntryGroup {
 export interface NativeSetHandle {
   /** Failures as [group, entry, errno, code, message]; requests = netlink requests sent. */
   applyEntries(groups: readonly NativeSetEntryGroup[]): Promise<{ requests: number; failures: [number, number, number, string, string][] }>;
+  /** Every set; entries only for sets whose name starts with one of the prefixes. */
+  listSets(prefixes: readonly string[]): Promise<{ name: string; type: string; family: 'inet' | 'inet6'; entries: string[] }[]>;
   close(): Promise<void>;
 }
 

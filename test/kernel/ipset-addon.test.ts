@@ -1,16 +1,17 @@
 // The nfnetlink (ipset) half of the addon against the real kernel, checked with `ipset save` in
-// the same namespace: every entry the agent writes must read back exactly as it was written, since
-// the iptables manager diffs `ipset save` output against its own entry texts.
+// the same namespace: every entry the agent writes must read back exactly as it was written, and
+// the addon's own read must equal what `ipset save` prints, since the iptables manager diffs
+// either against its own entry texts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { openIpsetClient, type IpsetClient } from '../../src/iptables/ipset-client.js';
 import type { SetEntryGroup } from '../../src/iptables/restore.js';
 import { parseIpsetSave } from '../../src/iptables/save.js';
-import { openSetWriter, type SetEntryWriter } from '../../src/iptables/set-writer.js';
 import { withNetns, type Netns } from './helpers/netns.js';
 
-async function withSets<T>(fn: (ns: Netns, sets: SetEntryWriter) => Promise<T>): Promise<T> {
+async function withSets<T>(fn: (ns: Netns, sets: IpsetClient) => Promise<T>): Promise<T> {
   return withNetns(async (ns) => {
-    const sets = await openSetWriter({ netns: ns.path });
+    const sets = await openIpsetClient({ netns: ns.path });
     try {
       return await fn(ns, sets);
     } finally {
@@ -23,6 +24,13 @@ async function withSets<T>(fn: (ns: Netns, sets: SetEntryWriter) => Promise<T>):
 async function saved(ns: Netns): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
   for (const [name, s] of parseIpsetSave(await ns.run('ipset', ['save']))) out[name] = [...s.entries].sort();
+  return out;
+}
+
+/** The addon's read, in the same shape; it must agree with `ipset save`. */
+async function listed(sets: IpsetClient): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const [name, s] of await sets.save()) out[name] = [...s.entries].sort();
   return out;
 }
 
@@ -53,6 +61,9 @@ test('every set type and family: entries written over netlink read back from ips
     assert.deepEqual(r.failures, []);
     assert.equal(r.writes, SETS.length, 'one request per set');
     assert.deepEqual(await saved(ns), Object.fromEntries(SETS.map((s) => [s.name, [...s.entries].sort()])));
+    assert.deepEqual(await listed(sets), await saved(ns));
+    const types = await sets.save();
+    for (const s of SETS) assert.deepEqual([types.get(s.name)?.type, types.get(s.name)?.family], [s.type, s.family], s.name);
     // -exist: adding what is there and deleting what is gone are no errors.
     assert.deepEqual((await sets.apply(groupsOf('add'))).failures, []);
     assert.deepEqual((await sets.apply(groupsOf('delete'))).failures, []);
@@ -69,6 +80,8 @@ test('thousands of entries go 256 to a request and all land', async () => {
     assert.deepEqual(r.failures, []);
     assert.equal(r.writes, Math.ceil(3000 / 256));
     assert.deepEqual((await saved(ns))['IPVS-PROXY-CLUSTER-IP'], [...entries].sort());
+    // 3,000 entries span several dump messages: the read still gets every one.
+    assert.deepEqual((await listed(sets))['IPVS-PROXY-CLUSTER-IP'], [...entries].sort());
     const half = entries.filter((_, i) => i % 2 === 0);
     assert.deepEqual((await sets.apply([{ op: 'delete', set: 'IPVS-PROXY-CLUSTER-IP', family: 'inet', type: 'hash:ip,port', entries: half }])).failures, []);
     assert.deepEqual((await saved(ns))['IPVS-PROXY-CLUSTER-IP'], entries.filter((_, i) => i % 2 === 1).sort());
@@ -101,5 +114,11 @@ test('a refused or unparsable entry fails alone, named, and the rest of its requ
     assert.deepEqual(now['IPVS-PROXY-SMALL'], ['10.1.0.1', '10.1.0.2']);
     assert.deepEqual(now['IPVS-PROXY-CLUSTER-IP'], ['10.0.0.4,tcp:80']);
     assert.deepEqual(now['IPVS-PROXY6-VIP'], []);
+    // Sets that are not ours are neither read nor touched.
+    await ns.run('ipset', ['create', 'KUBE-CLUSTER-IP', 'hash:ip,port']);
+    await ns.run('ipset', ['add', 'KUBE-CLUSTER-IP', '10.96.0.1,tcp:443']);
+    const ours = await listed(sets);
+    assert.equal(ours['KUBE-CLUSTER-IP'], undefined);
+    assert.deepEqual(ours, await saved(ns));
   });
 });

@@ -176,7 +176,7 @@ describe('IptablesManager against the fake kernel', () => {
 });
 
 describe('IptablesManager with a set entry writer (netlink)', () => {
-  const withWriter = (kernel: FakeKernel): IptablesManager => new IptablesManager({ runner: kernel, settings: SETTINGS, backend: 'nft', setWriter: kernel.setWriter() });
+  const withWriter = (kernel: FakeKernel): IptablesManager => new IptablesManager({ runner: kernel, settings: SETTINGS, backend: 'nft', ipsetClient: kernel.ipsetClient() });
 
   it('creates the sets with ipset restore but sends every entry through the writer', async () => {
     const kernel = new FakeKernel();
@@ -194,6 +194,7 @@ describe('IptablesManager with a set entry writer (netlink)', () => {
     await manager(text).sync(manyServices(1000));
     assert.deepEqual(kernel.sets, text.sets);
     assert.equal(await m.sync(manyServices(1000)), 0);
+    assert.equal(kernel.calls.filter((c) => c.cmd === 'ipset' && c.args[0] === 'save').length, 0, 'sets are read through the client');
   });
 
   it('changes only the entries that differ, and a restart with nothing changed writes nothing', async () => {

@@ -39,6 +39,10 @@ void decode_all(const std::vector<uint8_t>& buf) {
       try { (void)rtnl::decode_link(m); } catch (const nl::MalformedError&) {}
       try { (void)rtnl::decode_addr(m); } catch (const nl::MalformedError&) {}
       try { (void)nl::error_code(m); } catch (const nl::MalformedError&) {}
+      try {
+        std::vector<ipset::ListedSet> sets;
+        ipset::decode_list_msg(m, {"IPVS-PROXY-", ""}, sets);
+      } catch (const nl::MalformedError&) {}
     }
     ++accepted;
   } catch (const nl::MalformedError&) {
