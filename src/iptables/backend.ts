@@ -36,24 +36,26 @@ export function chooseBackend(saves: BackendSaves): Backend {
   return countSavedRules(saves.legacy) > countSavedRules(saves.nft) ? 'legacy' : 'nft';
 }
 
-async function saveAll(runner: CommandRunner, backend: Backend): Promise<string> {
-  let text = '';
-  for (const family of ['inet', 'inet6'] as const) {
-    try {
-      const r = await runner.run(commandsFor(backend, family).save, []);
-      if (r.code === 0) text += r.stdout;
-    } catch (err) {
-      // A missing backend simply has no rules; anything else is a real failure.
-      if (!(err instanceof CommandNotFoundError)) throw err;
-    }
+async function saveOne(runner: CommandRunner, backend: Backend, family: Family): Promise<string> {
+  try {
+    const r = await runner.run(commandsFor(backend, family).save, []);
+    return r.code === 0 ? r.stdout : '';
+  } catch (err) {
+    // A missing backend simply has no rules; anything else is a real failure.
+    if (!(err instanceof CommandNotFoundError)) throw err;
+    return '';
   }
-  return text;
 }
 
-/** Run both backends' save tools and choose. */
+/** Run both backends' save tools (side by side: they only read) and choose. */
 export async function detectBackend(runner: CommandRunner): Promise<Backend> {
-  const [legacy, nft] = [await saveAll(runner, 'legacy'), await saveAll(runner, 'nft')];
-  return chooseBackend({ nft, legacy });
+  const [legacy4, legacy6, nft4, nft6] = await Promise.all([
+    saveOne(runner, 'legacy', 'inet'),
+    saveOne(runner, 'legacy', 'inet6'),
+    saveOne(runner, 'nft', 'inet'),
+    saveOne(runner, 'nft', 'inet6'),
+  ]);
+  return chooseBackend({ nft: nft4 + nft6, legacy: legacy4 + legacy6 });
 }
 
 /** MASQUERADE --random-fully needs iptables 1.6.2 or newer. Pure, from `iptables --version`. */

@@ -92,12 +92,14 @@ export class IptablesManager {
     // service: when the changed virtual servers contribute the same set entries as before and no
     // VIP changed, the sets and rules are already right.
     if (changed && this.applied && changed.addresses.size === 0 && this.unchangedEntries(state, changed.virtualServers)) return 0;
-    const fingerprints = new Map<string, string>();
-    const desiredSets = ruleDataFrom(state, this.settings, fingerprints);
-    const options = await this.ruleOptions();
     const backend = await this.backend();
     try {
-      const kernel = this.applied ?? (await this.readKernel(backend));
+      // The kernel is read (child processes, netlink) before the desired sets are computed: in
+      // a cold sync the agent programs IPVS and addresses meanwhile, and the computation then
+      // runs while those finish instead of delaying their start.
+      const [options, kernel] = await Promise.all([this.ruleOptions(), this.applied ?? this.readKernel(backend)]);
+      const fingerprints = new Map<string, string>();
+      const desiredSets = ruleDataFrom(state, this.settings, fingerprints);
       let writes = 0;
       const rules = new Map(kernel.rules);
 
@@ -190,9 +192,9 @@ export class IptablesManager {
   }
 
   private async readKernel(backend: Backend): Promise<KernelView> {
-    const sets = await this.readSets();
+    const [sets, ...saved] = await Promise.all([this.readSets(), ...this.settings.families.map((f) => this.saveRules(backend, f))]);
     const rules = new Map<Family, SavedRules>();
-    for (const family of this.settings.families) rules.set(family, await this.saveRules(backend, family));
+    this.settings.families.forEach((family, i) => rules.set(family, saved[i]));
     return { sets, rules };
   }
 
