@@ -162,21 +162,8 @@ void Handle::flush() { simple_ack(IPVS_CMD_FLUSH, "flush"); }
 void Handle::zero() { simple_ack(IPVS_CMD_ZERO, "zero"); }
 
 void Handle::release_locked() {
-  closed_ = true;
   sock_.reset();
   dump_pool_.clear();
-}
-
-void Handle::close() {
-  std::lock_guard<std::mutex> lock(mu_);
-  release_locked();
-}
-
-bool Handle::try_close() {
-  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return false;
-  release_locked();
-  return true;
 }
 
 }  // namespace ipvs

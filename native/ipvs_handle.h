@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ipvs_wire.h"
+#include "handle_base.h"
 #include "nl_socket.h"
 
 namespace ipvs {
@@ -18,7 +19,7 @@ struct OpResult {
   std::string message;
 };
 
-class Handle {
+class Handle : public nl::HandleBase {
  public:
   // Opens a socket and resolves the "IPVS" family; throws Unavailable without it.
   // dump_sockets: how many sockets read real servers in parallel during dump().
@@ -31,27 +32,19 @@ class Handle {
   void set_timeouts(const Timeouts& t);
   void flush();
   void zero();
-  // Rejects every later call at once; close() then frees the sockets.
-  void mark_closed() { closed_ = true; }
-  void close();
-  // close() at once when no call holds the handle; false (nothing done) when one does.
-  bool try_close();
-
  private:
-  // Marks the handle closed and frees its sockets; the caller holds mu_.
-  void release_locked();
+  // Frees the sockets; the caller holds mu_.
+  void release_locked() override;
   // The live socket, reopened after a timeout or lost replies made the old one unusable.
   nl::Socket& sock();
   std::unique_ptr<nl::Socket> open_socket();
   void dump_dests(nl::Socket& s, ServiceEntry& e);
   void simple_ack(uint8_t cmd, const std::string& op);
 
-  std::mutex mu_;
   std::string netns_;
   int timeout_ms_;
   size_t dump_sockets_;
   uint16_t family_ = 0;
-  std::atomic<bool> closed_{false};
   std::unique_ptr<nl::Socket> sock_;
   std::vector<std::unique_ptr<nl::Socket>> dump_pool_;
 };

@@ -8,18 +8,8 @@
 
 namespace rtnl {
 
-Handle::Handle(std::string netns, int timeout_ms) : netns_(std::move(netns)), timeout_ms_(timeout_ms) {
-  sock_ = std::make_unique<nl::Socket>(NETLINK_ROUTE, netns_, timeout_ms_);
-}
-
-nl::Socket& Handle::sock() {
-  if (closed_) throw nl::Error(nl::ErrorKind::Closed, EBADF, "links", "the link handle is closed");
-  if (!sock_ || sock_->broken()) {
-    sock_.reset();
-    sock_ = std::make_unique<nl::Socket>(NETLINK_ROUTE, netns_, timeout_ms_);
-  }
-  return *sock_;
-}
+Handle::Handle(std::string netns, int timeout_ms)
+    : nl::SingleSocketHandle(NETLINK_ROUTE, std::move(netns), timeout_ms, "links", "the link handle is closed") {}
 
 std::optional<LinkInfo> Handle::lookup_locked(const std::string& name) {
   nl::Socket& s = sock();
@@ -130,23 +120,6 @@ std::vector<AddrResult> Handle::apply(const std::vector<AddrOp>& ops) {
     if (errs[k] != 0) results[to_send[k]] = AddrResult{errs[k], addr_error_text(op.add, errs[k])};
   }
   return results;
-}
-
-void Handle::release_locked() {
-  closed_ = true;
-  sock_.reset();
-}
-
-void Handle::close() {
-  std::lock_guard<std::mutex> lock(mu_);
-  release_locked();
-}
-
-bool Handle::try_close() {
-  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return false;
-  release_locked();
-  return true;
 }
 
 }  // namespace rtnl

@@ -1,13 +1,11 @@
 // Links and addresses over rtnetlink (the kube-ipvs0 dummy link and its VIPs). Plain C++.
 #pragma once
 
-#include <atomic>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "handle_base.h"
 #include "nl_socket.h"
 #include "rtnl_wire.h"
 
@@ -32,7 +30,7 @@ struct NamedAddr {
   std::string ifname;
 };
 
-class Handle {
+class Handle : public nl::SingleSocketHandle {
  public:
   Handle(std::string netns, int timeout_ms);
 
@@ -46,26 +44,12 @@ class Handle {
   bool delete_link(const std::string& name, const std::string& only_kind);
   std::vector<NamedAddr> list_addresses(std::optional<int32_t> ifindex);
   std::vector<AddrResult> apply(const std::vector<AddrOp>& ops);
-  // Rejects every later call at once; close() then frees the sockets.
-  void mark_closed() { closed_ = true; }
-  void close();
-  // close() at once when no call holds the handle; false (nothing done) when one does.
-  bool try_close();
 
  private:
-  // Marks the handle closed and frees its sockets; the caller holds mu_.
-  void release_locked();
-  nl::Socket& sock();
   std::optional<int32_t> index_locked(const std::string& name);
   std::optional<LinkInfo> lookup_locked(const std::string& name);
   // Throws EEXIST naming the link when it is not of this kind: someone else's link by that name.
   static void require_kind(const LinkInfo& l, const std::string& kind, const std::string& op);
-
-  std::mutex mu_;
-  std::string netns_;
-  int timeout_ms_;
-  std::atomic<bool> closed_{false};
-  std::unique_ptr<nl::Socket> sock_;
 };
 
 }  // namespace rtnl

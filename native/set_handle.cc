@@ -18,18 +18,8 @@ struct Chunk {
 
 }  // namespace
 
-Handle::Handle(std::string netns, int timeout_ms) : netns_(std::move(netns)), timeout_ms_(timeout_ms) {
-  sock_ = std::make_unique<nl::Socket>(NETLINK_NETFILTER, netns_, timeout_ms_);
-}
-
-nl::Socket& Handle::sock() {
-  if (closed_) throw nl::Error(nl::ErrorKind::Closed, EBADF, "sets", "the set handle is closed");
-  if (!sock_ || sock_->broken()) {
-    sock_.reset();
-    sock_ = std::make_unique<nl::Socket>(NETLINK_NETFILTER, netns_, timeout_ms_);
-  }
-  return *sock_;
-}
+Handle::Handle(std::string netns, int timeout_ms)
+    : nl::SingleSocketHandle(NETLINK_NETFILTER, std::move(netns), timeout_ms, "sets", "the set handle is closed") {}
 
 ApplyResult Handle::apply(const std::vector<Group>& groups) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -87,23 +77,6 @@ std::vector<ListedSet> Handle::list(const std::vector<std::string>& prefixes) {
   std::vector<ListedSet> sets;
   s.dump(b, seq, "listSets", [&](const nl::Msg& m) { decode_list_msg(m, prefixes, sets); });
   return sets;
-}
-
-void Handle::release_locked() {
-  closed_ = true;
-  sock_.reset();
-}
-
-void Handle::close() {
-  std::lock_guard<std::mutex> lock(mu_);
-  release_locked();
-}
-
-bool Handle::try_close() {
-  std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
-  if (!lock.owns_lock()) return false;
-  release_locked();
-  return true;
 }
 
 }  // namespace ipset

@@ -1,14 +1,11 @@
 // ipset entries over nfnetlink (the per-service contents of the agent's sets). Plain C++.
 #pragma once
 
-#include <atomic>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "handle_base.h"
 #include "ipset_wire.h"
-#include "nl_socket.h"
 
 namespace ipset {
 
@@ -36,25 +33,12 @@ struct ApplyResult {
   size_t requests = 0;
 };
 
-class Handle {
+class Handle : public nl::SingleSocketHandle {
  public:
   Handle(std::string netns, int timeout_ms);
   ApplyResult apply(const std::vector<Group>& groups);
   // Every set (equivalent to `ipset save`); entries only for sets named with one of `prefixes`.
   std::vector<ListedSet> list(const std::vector<std::string>& prefixes);
-  void mark_closed() { closed_ = true; }
-  void close();
-  bool try_close();
-
- private:
-  void release_locked();
-  nl::Socket& sock();
-
-  std::mutex mu_;
-  std::string netns_;
-  int timeout_ms_;
-  std::atomic<bool> closed_{false};
-  std::unique_ptr<nl::Socket> sock_;
 };
 
 }  // namespace ipset
