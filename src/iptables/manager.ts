@@ -1,12 +1,14 @@
 // Keeps the node's iptables rules and ipsets equal to the desired state, with as few kernel writes
-// as possible: one `ipset restore` for the set contents, one `iptables-restore --noflush` per family
-// when the rules themselves differ, nothing at all when nothing changed. The kernel is read at the
-// first sync and after requestVerification(); in between, what was last applied is trusted.
+// as possible: set entries over netlink (IpsetClient; `ipset restore` without one), sets created
+// and destroyed by `ipset restore`, one `iptables-restore --noflush` per family when the rules
+// themselves differ, nothing at all when nothing changed. The kernel is read at the first sync
+// and after requestVerification(); in between, what was last applied is trusted.
 import type { Family } from '../ipvs/types.js';
 import type { DesiredState } from '../model/types.js';
 import type { ChangedKeys } from '../proxier/types.js';
 import { commandsFor, detectBackend, detectRandomFully, type Backend } from './backend.js';
 import { CommandFailedError, CommandNotFoundError, SetEntryError } from './errors.js';
+import type { IpsetClient } from './ipset-client.js';
 import {
   conflictingSets,
   expectedSaved,
@@ -19,7 +21,6 @@ import {
 } from './restore.js';
 import type { RuleOptions } from './rules.js';
 import type { CommandRunner } from './runner.js';
-import type { IpsetClient } from './ipset-client.js';
 import { parseIpsetSave, parseIptablesSave, type SavedRules } from './save.js';
 import { isOwnSetName, ruleDataFrom, virtualServerFingerprint, type IpSetMap, type IptablesSettings } from './sets.js';
 
