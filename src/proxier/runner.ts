@@ -40,8 +40,6 @@ export class PassDeadlineError extends Error {
 export class SyncRunner {
   private pendingSync = false;
   private pendingVerify = false;
-  /** The periodic verification's time came (a full-comparison sync meanwhile makes it moot). */
-  private verifyDue = false;
   private pendingDrain = false;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -100,7 +98,7 @@ export class SyncRunner {
   }
 
   private isIdle(): boolean {
-    return this.running === undefined && !this.pendingSync && !this.pendingVerify && !this.verifyDue && !this.pendingDrain;
+    return this.running === undefined && !this.pendingSync && !this.pendingVerify && !this.pendingDrain;
   }
 
   private releaseIdle(): void {
@@ -125,7 +123,7 @@ export class SyncRunner {
     const now = this.opts.clock.now();
     this.refill(now);
     let at = Number.POSITIVE_INFINITY;
-    if (this.pendingVerify || this.verifyDue || this.pendingDrain) at = now;
+    if (this.pendingVerify || this.pendingDrain) at = now;
     if (this.pendingSync) at = Math.min(at, this.tokens >= 1 ? now : now + (1 - this.tokens) * this.opts.minIntervalMs);
     if (at <= now) {
       this.running = this.runNext().finally(() => {
@@ -145,10 +143,10 @@ export class SyncRunner {
 
   private async runNext(): Promise<void> {
     let kind: PassKind;
-    if (this.pendingVerify || this.verifyDue) {
+    if (this.pendingVerify) {
       kind = 'verify';
       // A verification applies the whole desired state: pending changes are part of it.
-      this.pendingVerify = this.verifyDue = this.pendingSync = false;
+      this.pendingVerify = this.pendingSync = false;
     } else if (this.pendingSync) {
       kind = 'sync';
       this.pendingSync = false;
@@ -164,12 +162,7 @@ export class SyncRunner {
       this.failures = 0;
       this.opts.onResult?.(kind, result);
       if (result.needsVerification) this.pendingVerify = true;
-      // The period counts from the last full comparison: a first sync that took minutes on a
-      // large cluster is not followed at once by a verification of what it just wrote.
-      if (kind === 'verify' || result.fullCompare === true) {
-        this.verifyDue = false;
-        this.armVerify(this.opts.verifyIntervalMs);
-      }
+      if (kind === 'verify') this.armVerify(this.opts.verifyIntervalMs);
     } catch (err) {
       this.failures++;
       this.opts.onError?.(kind, err instanceof Error ? err : new Error(String(err)));
@@ -202,8 +195,7 @@ export class SyncRunner {
     if (this.verifyTimer !== undefined) this.opts.clock.clearTimeout(this.verifyTimer);
     this.verifyTimer = this.opts.clock.setTimeout(() => {
       this.verifyTimer = undefined;
-      this.verifyDue = true;
-      this.schedule();
+      this.requestVerify();
     }, ms);
   }
 
