@@ -254,6 +254,25 @@ export class Proxier {
       t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
     }
     lap('diff');
+    // IPVS, kube-ipvs0's addresses and iptables are independent kernel state behind different
+    // locks (iptables partly in child processes): programmed side by side, a cold sync costs about
+    // the longest of the three rather than their sum. Each one's own duration goes to the phases.
+    // iptables starts first: its sets and rules need no ownership claim (their names are ours),
+    // and its kernel read (iptables-save, ipset save) overlaps the claim below.
+    const clock = this.deps.clock;
+    const phases = phasesMs;
+    const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
+      const start = clock.now();
+      try {
+        return await fn();
+      } finally {
+        phases[phase] = clock.now() - start;
+      }
+    };
+    const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
+    const iptables = this.deps.iptables;
+    const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
+    const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
     if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
       await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
         t.writes += await this.vips.ensure();
@@ -272,23 +291,6 @@ export class Proxier {
       await this.saveRecord(vsKeys === undefined ? undefined : state, claimed, true, t);
     }
     lap('link and claim record');
-    // IPVS, kube-ipvs0's addresses and iptables are independent kernel state behind different
-    // locks (iptables in child processes): programmed side by side, a cold sync costs about the
-    // longest of the three rather than their sum. Each one's own duration goes to the phases.
-    const clock = this.deps.clock;
-    const phases = phasesMs;
-    const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
-      const start = clock.now();
-      try {
-        return await fn();
-      } finally {
-        phases[phase] = clock.now() - start;
-      }
-    };
-    const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
-    const iptables = this.deps.iptables;
-    const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
-    const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
     const [bound, exec] = await Promise.all([
       timed('bind addresses', () => this.vips.bind(addrPlan)),
       timed('ipvs', () => executePlan(this.deps.ipvs, plan, this.applied, (k, rk) => this.nameOf(k, rk, state))),
