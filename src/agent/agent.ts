@@ -80,7 +80,7 @@ export class Agent {
     const { settings, clock, logger } = this.deps;
     await this.startSources();
     const start = await this.readKernel();
-    this.report('verify', start);
+    this.reportStart(start);
     this.runner = new SyncRunner(
       {
         sync: () => {
@@ -203,6 +203,23 @@ export class Agent {
       this.deps.logger.warn(text, { object: w.object, field: w.field });
       const m = /^(Service|EndpointSlice) ([^/]+)\/(.+)$/.exec(w.object);
       if (m && m[1] === 'Service') this.deps.events.warn({ kind: 'Service', namespace: m[2], name: m[3] }, 'IpvsProxyInvalidSpec', `${w.field}: ${w.message}`);
+    }
+  }
+
+  /**
+   * The start pass read the kernel and adopted what is ours; it programmed nothing of the desired
+   * state. Logged and counted, but health and the fleet view hear only of passes that programmed:
+   * reported as a sync, it made /healthz and the fleet view call a node synced, with the desired
+   * state's digest, while its first sync was still writing the kernel.
+   */
+  private reportStart(r: SyncResult): void {
+    const { logger, metrics } = this.deps;
+    for (const e of r.errors) logger.error(`${e.operation} ${e.object}: ${e.message}`, { op: e.operation, code: e.code, object: e.object });
+    const level = r.kernelWrites > 0 ? 'info' : 'debug';
+    logger[level](`start: found ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses of ours; ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: 'start' });
+    if (metrics) {
+      metrics.kernelWritten('start', r.kernelWrites);
+      for (const e of r.errors) metrics.kernelWriteFailed(e.operation, e.code);
     }
   }
 

@@ -203,7 +203,7 @@ test('restart of the running agent under traffic: no failed request, and the new
     const duringGap = results.length;
     second = topo.startAgent(args, 'restart-second');
     await second.waitForLog(/agent running/, START_MS);
-    const start = await second.waitForLog(/ verify: \d+ virtual servers, \d+ real servers, \d+ addresses, (\d+) kernel writes/);
+    const start = await second.waitForLog(/ start: found \d+ virtual servers, \d+ real servers, \d+ addresses of ours; (\d+) kernel writes/);
     const sync = await second.waitForLog(/ sync: \d+ virtual servers, \d+ real servers, \d+ addresses, (\d+) kernel writes/);
     assert.equal(Number(start[1]), 0, `the restarted agent's start (kernel read) wrote: ${start[0]}`);
     assert.equal(Number(sync[1]), 0, `the restarted agent's first sync wrote: ${sync[0]}`);

@@ -17,6 +17,8 @@ import { systemClock } from '../../../src/proxier/clock.js';
 import { RecordingConntrack } from '../../../src/proxier/conntrack.js';
 import { MemoryStateStore } from '../../../src/proxier/state-record.js';
 import type { NodeSettingsApplier, ObjectError, StateStore } from '../../../src/proxier/types.js';
+import type { HealthState } from '../../../src/ops/health.js';
+import type { FleetPublisher } from '../../../src/fleet/publisher.js';
 
 export interface LogLine { level: 'error' | 'warn' | 'info' | 'debug'; message: string; fields?: LogFields }
 
@@ -59,7 +61,16 @@ export interface AgentWorld {
   stop(): Promise<void>;
 }
 
-export function agentWorld(source: ServiceSource, opts: { settings?: Partial<Settings>; ipvs?: WatchedIpvs; links?: FakeLinks; store?: StateStore } = {}): AgentWorld {
+export interface AgentWorldOptions {
+  settings?: Partial<Settings>;
+  ipvs?: WatchedIpvs;
+  links?: FakeLinks;
+  store?: StateStore;
+  health?: HealthState;
+  fleet?: FleetPublisher;
+}
+
+export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}): AgentWorld {
   const ipvs = opts.ipvs ?? new WatchedIpvs();
   const links = opts.links ?? nodeLinks();
   const logger = new RecordingLogger();
@@ -68,7 +79,7 @@ export function agentWorld(source: ServiceSource, opts: { settings?: Partial<Set
   const agent = new Agent({
     settings, source, logger, links, ipvs, clock: systemClock,
     events: new NullEventRecorder(), conntrack: new RecordingConntrack(), sysctl: new SettledSysctl(), stateStore: store,
-    syncTimeoutMs: 10_000,
+    syncTimeoutMs: 10_000, health: opts.health, fleet: opts.fleet,
   });
   return {
     agent, ipvs, links, logger, store,
