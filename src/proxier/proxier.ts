@@ -6,8 +6,8 @@ import { keyOf, realKey, serviceKey } from '../ipvs/keys.js';
 import type { VirtualServerEntry } from '../ipvs/types.js';
 import type { DesiredChange, DesiredState } from '../model/types.js';
 import type { LinkAddress } from '../netif/types.js';
-import { appliedFromEntry, codeOf, executePlan, messageOf } from './apply.js';
-import { diffAddresses, diffVirtualServers, emptyPlan, type AppliedTable, type IpvsPlan } from './diff.js';
+import { appliedFromEntry, codeOf, executePlan, messageOf, type ExecuteOutcome, type NameOf } from './apply.js';
+import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AppliedTable, type IpvsPlan } from './diff.js';
 import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
 import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, type AdoptionContext, type Verdict } from './ownership.js';
 import { RecordKeeper } from './record-keeper.js';
@@ -60,6 +60,11 @@ export class Proxier {
   private readonly records: RecordKeeper;
   private lastState: DesiredState | undefined;
   private started = false;
+  /**
+   * Real servers in the applied table, kept per pass from the keys a plan touched (undefined:
+   * count again). Counting 100,000 of them after every endpoint change cost more than the change.
+   */
+  private realCount: number | undefined;
 
   constructor(private readonly deps: ProxierDeps) {
     this.vips = new VipLink(deps.links, deps.linkName ?? DEFAULT_LINK);
@@ -153,7 +158,7 @@ export class Proxier {
     const due = this.drains.due(this.deps.clock.now(), (vsKey, rk) => conns.get(`${vsKey}|${rk}`));
     const plan = emptyPlan();
     this.addDrainDeletes(plan, due, this.lastState);
-    const exec = await executePlan(this.deps.ipvs, plan, this.applied, (k, rk) => this.nameOf(k, rk, this.lastState));
+    const exec = await this.execute(plan, (k, rk) => this.nameOf(k, rk, this.lastState));
     for (const p of exec.succeeded) if (p.realKey) this.drains.cancel(p.vsKey, p.realKey);
     t.writes += exec.writes;
     t.errors.push(...exec.errors);
@@ -198,7 +203,7 @@ export class Proxier {
     const plan = diffVirtualServers(empty.virtualServers, this.applied, { mayTouch: (k, s) => this.ownership.mayTouchService(k, s), isDraining: () => false, gracefulTcp: false });
     // Deleting a virtual server deletes its real servers with it.
     plan.deleteReals = [];
-    const exec = await executePlan(this.deps.ipvs, plan, this.applied, (k) => this.nameOf(k, undefined, undefined));
+    const exec = await this.execute(plan, (k) => this.nameOf(k, undefined, undefined));
     this.absorb(t, exec);
     for (const p of exec.succeeded) this.ownership.virtualServers.delete(p.vsKey);
     const addrPlan = diffAddresses(empty.addresses, this.vips.applied, { mayTouch: (a) => this.ownership.mayTouchAddress(a), onOtherLinks: this.vips.onOtherLinks });
@@ -254,25 +259,6 @@ export class Proxier {
       t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
     }
     lap('diff');
-    // IPVS, kube-ipvs0's addresses and iptables are independent kernel state behind different
-    // locks (iptables partly in child processes): programmed side by side, a cold sync costs about
-    // the longest of the three rather than their sum. Each one's own duration goes to the phases.
-    // iptables starts first: its sets and rules need no ownership claim (their names are ours),
-    // and its kernel read (iptables-save, ipset save) overlaps the claim below.
-    const clock = this.deps.clock;
-    const phases = phasesMs;
-    const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
-      const start = clock.now();
-      try {
-        return await fn();
-      } finally {
-        phases[phase] = clock.now() - start;
-      }
-    };
-    const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
-    const iptables = this.deps.iptables;
-    const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
-    const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
     if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
       await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
         t.writes += await this.vips.ensure();
@@ -291,10 +277,32 @@ export class Proxier {
       await this.saveRecord(vsKeys === undefined ? undefined : state, claimed, true, t);
     }
     lap('link and claim record');
-    const [bound, exec] = await Promise.all([
+    // IPVS, kube-ipvs0's addresses and iptables are independent kernel state behind different
+    // locks (iptables partly in child processes): programmed side by side, a cold sync costs about
+    // the longest of the three rather than their sum. Each one's own duration goes to the phases.
+    // iptables starts after the claim although it needs none (its names are ours): spawning its
+    // tools next to the claim's record write made the claim, which every IPVS and address write
+    // waits for, three times slower in a cold sync.
+    const clock = this.deps.clock;
+    const phases = phasesMs;
+    const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
+      const start = clock.now();
+      try {
+        return await fn();
+      } finally {
+        phases[phase] = clock.now() - start;
+      }
+    };
+    const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
+    const iptables = this.deps.iptables;
+    const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
+    // The kernel-bound two go first, so their worker threads start before iptables' tools spawn.
+    const programming = Promise.all([
       timed('bind addresses', () => this.vips.bind(addrPlan)),
-      timed('ipvs', () => executePlan(this.deps.ipvs, plan, this.applied, (k, rk) => this.nameOf(k, rk, state))),
+      timed('ipvs', () => this.execute(plan, (k, rk) => this.nameOf(k, rk, state))),
     ]);
+    const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
+    const [bound, exec] = await programming;
     // Only once the virtual servers that used them are gone.
     const unbound = await timed('unbind addresses', () => this.vips.unbind(addrPlan));
     this.absorb(t, bound);
@@ -313,7 +321,7 @@ export class Proxier {
     const lastAck = clock.now();
     await this.saveRecord(state, vsKeys, vsKeys === undefined, t);
     lap('record');
-    return this.result(t, t0, lastAck, lastWrite);
+    return { ...this.result(t, t0, lastAck, lastWrite), ...(vsKeys === undefined ? { fullCompare: true } : {}) };
   }
 
   /** One iptables sync; resolves to when it finished if it wrote anything. */
@@ -381,6 +389,7 @@ export class Proxier {
 
   private adopt(entries: readonly VirtualServerEntry[], addresses: readonly LinkAddress[], ifindex: number | undefined, ctx: AdoptionContext, t: PassTally): void {
     this.applied.clear();
+    this.realCount = undefined;
     this.ownership.virtualServers.clear();
     this.ownership.foreignVirtualServers.clear();
     for (const entry of entries) {
@@ -465,12 +474,31 @@ export class Proxier {
     t.needsVerification ||= o.needsVerification;
   }
 
+  /** Run a plan, keeping the real-server count in step with what it changed. */
+  private async execute(plan: IpvsPlan, nameOf: NameOf): Promise<ExecuteOutcome> {
+    const keys = new Set<string>();
+    for (const stage of planStages(plan)) for (const p of stage) keys.add(p.vsKey);
+    const before = this.countReals(keys);
+    try {
+      return await executePlan(this.deps.ipvs, plan, this.applied, nameOf);
+    } finally {
+      if (this.realCount !== undefined) this.realCount += this.countReals(keys) - before;
+    }
+  }
+
+  /** Real servers of `keys`, or of the whole applied table. */
+  private countReals(keys?: Iterable<string>): number {
+    let n = 0;
+    if (keys === undefined) for (const v of this.applied.values()) n += v.reals.size;
+    else for (const k of keys) n += this.applied.get(k)?.reals.size ?? 0;
+    return n;
+  }
+
   private result(t: PassTally, t0: number, lastAck: number, lastWrite = lastAck): SyncResult {
-    let reals = 0;
-    for (const v of this.applied.values()) reals += v.reals.size;
+    this.realCount ??= this.countReals();
     return {
       virtualServers: this.applied.size,
-      realServers: reals,
+      realServers: this.realCount,
       addresses: this.vips.applied.size,
       kernelWrites: t.writes,
       durationMs: Math.max(0, lastAck - t0),

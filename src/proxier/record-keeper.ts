@@ -14,6 +14,19 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
+/** An owned set; with `changes` (a CountingSet) an unchanged set is recognised without a comparison. */
+type OwnedSet = ReadonlySet<string> & { readonly changes?: number };
+
+interface Seen {
+  set: OwnedSet;
+  changes: number;
+}
+
+/** True when `set` is the one seen last, with no change since. */
+function unchangedSince(seen: Seen | undefined, set: OwnedSet): boolean {
+  return seen !== undefined && seen.set === set && set.changes !== undefined && set.changes === seen.changes;
+}
+
 export class RecordKeeper {
   private readonly entries = new Map<string, RecordedVirtualServer>();
   private readonly entryText = new Map<string, string>();
@@ -21,6 +34,9 @@ export class RecordKeeper {
   private readonly source = new Map<string, DesiredVirtualServer>();
   private savedVs = new Set<string>();
   private savedAddresses = new Set<string>();
+  /** The owned sets as last found equal to the saved ones (content compared or written). */
+  private seenVs: Seen | undefined;
+  private seenAddresses: Seen | undefined;
   private namesDirty = false;
   private lastWrite = Number.NEGATIVE_INFINITY;
 
@@ -33,6 +49,7 @@ export class RecordKeeper {
     this.source.clear();
     this.savedVs = new Set(Object.keys(record?.virtualServers ?? {}));
     this.savedAddresses = new Set(record?.addresses ?? []);
+    this.seenVs = this.seenAddresses = undefined;
     for (const [k, e] of Object.entries(record?.virtualServers ?? {})) {
       this.entries.set(k, e);
       this.entryText.set(k, JSON.stringify(e));
@@ -51,14 +68,17 @@ export class RecordKeeper {
    * Resolves true when a record was written.
    */
   async save(
-    ownedVs: ReadonlySet<string>,
-    ownedAddresses: ReadonlySet<string>,
+    ownedVs: OwnedSet,
+    ownedAddresses: OwnedSet,
     desired: DesiredState | undefined,
     keys: Iterable<string> | undefined,
     now: number,
     force: boolean,
   ): Promise<boolean> {
-    const structural = !sameSet(ownedVs, this.savedVs) || !sameSet(ownedAddresses, this.savedAddresses);
+    const structural =
+      !(unchangedSince(this.seenVs, ownedVs) || sameSet(ownedVs, this.savedVs)) ||
+      !(unchangedSince(this.seenAddresses, ownedAddresses) || sameSet(ownedAddresses, this.savedAddresses));
+    if (!structural) this.remember(ownedVs, ownedAddresses);
     if (structural) {
       for (const k of [...this.entries.keys()]) if (!ownedVs.has(k)) this.forget(k);
       for (const k of ownedVs) if (!this.entries.has(k)) this.refresh(k, desired);
@@ -71,9 +91,15 @@ export class RecordKeeper {
     await this.store.save(record);
     this.savedVs = new Set(ownedVs);
     this.savedAddresses = new Set(ownedAddresses);
+    this.remember(ownedVs, ownedAddresses);
     this.namesDirty = false;
     this.lastWrite = now;
     return true;
+  }
+
+  private remember(ownedVs: OwnedSet, ownedAddresses: OwnedSet): void {
+    this.seenVs = ownedVs.changes === undefined ? undefined : { set: ownedVs, changes: ownedVs.changes };
+    this.seenAddresses = ownedAddresses.changes === undefined ? undefined : { set: ownedAddresses, changes: ownedAddresses.changes };
   }
 
   private refresh(key: string, desired: DesiredState | undefined): void {

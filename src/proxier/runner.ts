@@ -40,6 +40,8 @@ export class PassDeadlineError extends Error {
 export class SyncRunner {
   private pendingSync = false;
   private pendingVerify = false;
+  /** The periodic verification's time came (a full-comparison sync meanwhile makes it moot). */
+  private verifyDue = false;
   private pendingDrain = false;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -98,7 +100,7 @@ export class SyncRunner {
   }
 
   private isIdle(): boolean {
-    return this.running === undefined && !this.pendingSync && !this.pendingVerify && !this.pendingDrain;
+    return this.running === undefined && !this.pendingSync && !this.pendingVerify && !this.verifyDue && !this.pendingDrain;
   }
 
   private releaseIdle(): void {
@@ -123,7 +125,7 @@ export class SyncRunner {
     const now = this.opts.clock.now();
     this.refill(now);
     let at = Number.POSITIVE_INFINITY;
-    if (this.pendingVerify || this.pendingDrain) at = now;
+    if (this.pendingVerify || this.verifyDue || this.pendingDrain) at = now;
     if (this.pendingSync) at = Math.min(at, this.tokens >= 1 ? now : now + (1 - this.tokens) * this.opts.minIntervalMs);
     if (at <= now) {
       this.running = this.runNext().finally(() => {
@@ -143,10 +145,10 @@ export class SyncRunner {
 
   private async runNext(): Promise<void> {
     let kind: PassKind;
-    if (this.pendingVerify) {
+    if (this.pendingVerify || this.verifyDue) {
       kind = 'verify';
       // A verification applies the whole desired state: pending changes are part of it.
-      this.pendingVerify = this.pendingSync = false;
+      this.pendingVerify = this.verifyDue = this.pendingSync = false;
     } else if (this.pendingSync) {
       kind = 'sync';
       this.pendingSync = false;
@@ -162,7 +164,12 @@ export class SyncRunner {
       this.failures = 0;
       this.opts.onResult?.(kind, result);
       if (result.needsVerification) this.pendingVerify = true;
-      if (kind === 'verify') this.armVerify(this.opts.verifyIntervalMs);
+      // The period counts from the last full comparison: a first sync that took minutes on a
+      // large cluster is not followed at once by a verification of what it just wrote.
+      if (kind === 'verify' || result.fullCompare === true) {
+        this.verifyDue = false;
+        this.armVerify(this.opts.verifyIntervalMs);
+      }
     } catch (err) {
       this.failures++;
       this.opts.onError?.(kind, err instanceof Error ? err : new Error(String(err)));
@@ -195,7 +202,8 @@ export class SyncRunner {
     if (this.verifyTimer !== undefined) this.opts.clock.clearTimeout(this.verifyTimer);
     this.verifyTimer = this.opts.clock.setTimeout(() => {
       this.verifyTimer = undefined;
-      this.requestVerify();
+      this.verifyDue = true;
+      this.schedule();
     }, ms);
   }
 

@@ -119,6 +119,11 @@ export interface SyncResult {
   errors: ObjectError[];
   /** The kernel may differ from what the proxier believes: run a verification soon. */
   needsVerification: boolean;
+  /**
+   * The pass compared the whole desired state with a full read of the kernel (a verification,
+   * or the first sync after start): the next periodic verification is due a period after it.
+   */
+  fullCompare?: boolean;
   /** Foreign or excluded objects seen for the first time in this pass. */
   foreign: ForeignObject[];
 }

@@ -289,3 +289,24 @@ test('programmedMs ends at the last write that changed the kernel: an iptables c
   assert.equal(written.programmedMs, 500, 'an iptables write is part of the programming');
   assert.equal(written.durationMs, 500);
 });
+
+test('the real-server count each pass reports stays equal to the table through changes, deletes and a verification', async () => {
+  const w = world();
+  const p = w.proxier();
+  const svc = (i: number, reals: number) => desiredVs(vs(`10.96.0.${i}`, 80), Array.from({ length: reals }, (_, k) => real(`10.244.${i}.${k + 1}`)), { name: `svc-${i}` });
+  const at = (sizes: number[]) => state(sizes.map((n, i) => svc(i + 1, n)).filter((_, i) => sizes[i] >= 0), sizes.map((_, i) => `10.96.0.${i + 1}`).filter((_, i) => sizes[i] >= 0));
+  let prev = at([3, 2, 1]);
+  await p.start(prev);
+  const counted = async () => (await table(w.ipvs)).filter((l) => l.startsWith('  -> ')).length;
+  let r = await p.sync(noChange(prev));
+  assert.equal(r.realServers, await counted());
+  for (const sizes of [[4, 2, 1], [4, 0, 1], [4, 0, -1], [1, 5, -1], [1, 5, 2]]) {
+    const next = at(sizes);
+    r = await p.sync(change(prev, next));
+    assert.deepEqual(r.errors, []);
+    assert.equal(r.realServers, await counted(), `after ${sizes.join(',')}`);
+    prev = next;
+  }
+  const v = await p.verify(prev);
+  assert.equal(v.realServers, await counted());
+});

@@ -89,6 +89,21 @@ test('periodic verification every verify interval; a sync pending meanwhile is c
   await runner.stop();
 });
 
+test('a full-comparison sync (the first after start) restarts the verification period', async () => {
+  const { clock, tasks, runner } = setup(0, 30_000);
+  tasks.durationMs = 45_000;
+  tasks.nextResult = { fullCompare: true };
+  runner.request();
+  await clock.advance(46_000);
+  assert.equal(tasks.kinds(), 'sync', 'no verification right after a 45 s first sync');
+  tasks.durationMs = 100;
+  await clock.advance(28_000);
+  assert.equal(tasks.kinds(), 'sync');
+  await clock.advance(1_500);
+  assert.equal(tasks.kinds(), 'sync,verify');
+  await runner.stop();
+});
+
 test('a pass that leaves the kernel in doubt is followed by a verification', async () => {
   const { clock, tasks, runner } = setup();
   tasks.nextResult = { needsVerification: true };
