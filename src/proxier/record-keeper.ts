@@ -28,7 +28,10 @@ function unchangedSince(seen: Seen | undefined, set: OwnedSet): boolean {
 }
 
 export class RecordKeeper {
-  private readonly entries = new Map<string, RecordedVirtualServer>();
+  /**
+   * Each owned key's entry as JSON text only: as objects, 100,000 real-server keys used as
+   * property names gave V8 about as many distinct object shapes (some 40 MB at 10,000 services).
+   */
   private readonly entryText = new Map<string, string>();
   /** The desired entry each record entry was made from: the same object needs no new look. */
   private readonly source = new Map<string, DesiredVirtualServer>();
@@ -44,14 +47,12 @@ export class RecordKeeper {
 
   /** Start from a loaded record: what is on disk now. */
   reset(record: StateRecord | undefined): void {
-    this.entries.clear();
     this.entryText.clear();
     this.source.clear();
     this.savedVs = new Set(Object.keys(record?.virtualServers ?? {}));
     this.savedAddresses = new Set(record?.addresses ?? []);
     this.seenVs = this.seenAddresses = undefined;
     for (const [k, e] of Object.entries(record?.virtualServers ?? {})) {
-      this.entries.set(k, e);
       this.entryText.set(k, JSON.stringify(e));
     }
     this.namesDirty = false;
@@ -59,7 +60,8 @@ export class RecordKeeper {
 
   /** The name entry of a key (owner, pods), from the desired state or the record. */
   entry(key: string): RecordedVirtualServer | undefined {
-    return this.entries.get(key);
+    const text = this.entryText.get(key);
+    return text === undefined ? undefined : (JSON.parse(text) as RecordedVirtualServer);
   }
 
   /**
@@ -80,13 +82,13 @@ export class RecordKeeper {
       !(unchangedSince(this.seenAddresses, ownedAddresses) || sameSet(ownedAddresses, this.savedAddresses));
     if (!structural) this.remember(ownedVs, ownedAddresses);
     if (structural) {
-      for (const k of [...this.entries.keys()]) if (!ownedVs.has(k)) this.forget(k);
-      for (const k of ownedVs) if (!this.entries.has(k)) this.refresh(k, desired);
+      for (const k of [...this.entryText.keys()]) if (!ownedVs.has(k)) this.forget(k);
+      for (const k of ownedVs) if (!this.entryText.has(k)) this.refresh(k, desired);
     }
     for (const k of keys ?? ownedVs) if (ownedVs.has(k)) this.refresh(k, desired);
     if (!structural && !(this.namesDirty && (force || now - this.lastWrite >= this.namesDebounceMs))) return false;
     const record = emptyRecord();
-    for (const k of [...ownedVs].sort()) record.virtualServers[k] = this.entries.get(k) ?? { reals: {} };
+    for (const k of [...ownedVs].sort()) record.virtualServers[k] = this.entry(k) ?? { reals: {} };
     record.addresses = [...ownedAddresses].sort();
     await this.store.save(record);
     this.savedVs = new Set(ownedVs);
@@ -106,16 +108,15 @@ export class RecordKeeper {
     const want = desired?.virtualServers.get(key);
     if (want !== undefined && this.source.get(key) === want) return;
     if (want !== undefined) this.source.set(key, want);
-    const e = recordEntryFor(key, desired, this.entries.get(key));
-    const text = JSON.stringify(e);
+    // Without a desired entry the old one stays as it is (recordEntryFor's fallback).
+    if (want === undefined && this.entryText.has(key)) return;
+    const text = JSON.stringify(recordEntryFor(key, desired, undefined));
     if (text === this.entryText.get(key)) return;
-    this.entries.set(key, e);
     this.entryText.set(key, text);
     this.namesDirty = true;
   }
 
   private forget(key: string): void {
-    this.entries.delete(key);
     this.entryText.delete(key);
     this.source.delete(key);
   }
