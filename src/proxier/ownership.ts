@@ -41,8 +41,19 @@ export class CidrSet {
   }
 }
 
+/** The keys a state record lists, as sets: adoption asks about each of 10,000 objects. */
+export interface RecordedKeys {
+  virtualServers: ReadonlySet<string>;
+  addresses: ReadonlySet<string>;
+}
+
+export function recordedKeys(record: StateRecord | undefined): RecordedKeys {
+  return { virtualServers: new Set(Object.keys(record?.virtualServers ?? {})), addresses: new Set(record?.addresses ?? []) };
+}
+
 export interface AdoptionContext {
-  record: StateRecord | undefined;
+  /** What the state record lists (a lookup per kernel object; the record's address array made that quadratic). */
+  recorded: RecordedKeys;
   desired: DesiredState | undefined;
   serviceCidrs: CidrSet;
   excludeCidrs: CidrSet;
@@ -70,7 +81,7 @@ export function classifyVirtualServer(entry: VirtualServerEntry, ctx: AdoptionCo
   const s = entry.service;
   if (isExcludedService(s, ctx.excludeCidrs)) return 'excluded';
   const key = serviceKey(s);
-  if (ctx.record?.virtualServers[key] !== undefined) return 'owned';
+  if (ctx.recorded.virtualServers.has(key)) return 'owned';
   if (matchesDesired(entry, ctx.desired?.virtualServers.get(key))) return 'owned';
   if (s.address === undefined) return 'foreign';
   if (ctx.serviceCidrs.contains(s.address)) return 'owned';
@@ -81,7 +92,7 @@ export function classifyVirtualServer(entry: VirtualServerEntry, ctx: AdoptionCo
 /** For addresses found on kube-ipvs0. */
 export function classifyAddress(address: string, ctx: AdoptionContext): Verdict {
   if (ctx.excludeCidrs.contains(address)) return 'excluded';
-  if (ctx.record?.addresses.includes(address)) return 'owned';
+  if (ctx.recorded.addresses.has(address)) return 'owned';
   if (ctx.desired?.addresses.has(address)) return 'owned';
   if (ctx.serviceCidrs.contains(address)) return 'owned';
   return 'foreign';

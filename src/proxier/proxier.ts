@@ -9,9 +9,8 @@ import type { LinkAddress } from '../netif/types.js';
 import { appliedFromEntry, codeOf, executePlan, messageOf, type ExecuteOutcome, type NameOf } from './apply.js';
 import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AppliedTable, type IpvsPlan } from './diff.js';
 import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
-import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, type AdoptionContext, type Verdict } from './ownership.js';
+import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, recordedKeys, type AdoptionContext, type RecordedKeys, type Verdict } from './ownership.js';
 import { RecordKeeper } from './record-keeper.js';
-import { composeRecord } from './state-record.js';
 import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink } from './vips.js';
 
@@ -87,7 +86,7 @@ export class Proxier {
     this.records.reset(loaded.record);
     const nodeAddresses = new Set(addresses.filter((a) => a.ifindex !== ifindex).map((a) => a.address));
     this.adopt(entries, addresses, ifindex, {
-      record: loaded.record,
+      recorded: recordedKeys(loaded.record),
       desired: state,
       serviceCidrs: this.serviceCidrs,
       excludeCidrs: this.ownership.exclude,
@@ -127,14 +126,16 @@ export class Proxier {
     // Once running, only the record (what we created) and exact matches are ours: a virtual
     // server someone adds by hand inside the service CIDRs is not deleted.
     this.adopt(entries, addresses, ifindex, {
-      record: composeRecord(this.ownership.virtualServers, this.ownership.addresses, undefined, undefined),
+      // Copies: adopt() rebuilds the ownership sets while it reads these.
+      recorded: { virtualServers: new Set(this.ownership.virtualServers), addresses: new Set(this.ownership.addresses) },
       desired: state,
       serviceCidrs: new CidrSet([]),
       excludeCidrs: this.ownership.exclude,
       nodeAddresses: new Set(),
       nodePortRange: this.deps.settings.nodePortRange,
     }, t);
-    const conns = connectionsOf(entries);
+    // The connection map covers every real server of the dump: built only when something drains.
+    const conns = this.drains.size > 0 ? connectionsOf(entries) : new Map<string, number>();
     const due = this.drains.due(this.deps.clock.now(), (vsKey, rk) => conns.get(`${vsKey}|${rk}`));
     await this.applyNodeSettings(t);
     this.fullNext = false;
@@ -182,15 +183,14 @@ export class Proxier {
       this.deps.links.linkIndex(this.vips.name),
       this.deps.stateStore.load(),
     ]);
-    const known = composeRecord(
-      [...this.ownership.virtualServers, ...Object.keys(loaded.record?.virtualServers ?? {})],
-      [...this.ownership.addresses, ...(loaded.record?.addresses ?? [])],
-      undefined,
-      loaded.record,
-    );
+    const fromRecord = recordedKeys(loaded.record);
+    const known: RecordedKeys = {
+      virtualServers: new Set([...this.ownership.virtualServers, ...fromRecord.virtualServers]),
+      addresses: new Set([...this.ownership.addresses, ...fromRecord.addresses]),
+    };
     this.records.reset(loaded.record);
     this.adopt(entries, addresses, ifindex, {
-      record: known,
+      recorded: known,
       desired: undefined,
       serviceCidrs: this.serviceCidrs,
       excludeCidrs: this.ownership.exclude,
