@@ -14,7 +14,7 @@ import { SyncRunner, type PassKind } from '../proxier/runner.js';
 import type { Clock, IptablesSyncer, ProxierDeps, SyncResult } from '../proxier/types.js';
 import { ServiceModel } from '../model/service-model.js';
 import type { FleetPublisher } from '../fleet/publisher.js';
-import { nodeIndependentDigest } from '../fleet/digest.js';
+import { NodeIndependentDigester } from '../fleet/digest.js';
 import type { HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
 import { HealthCheckIndex } from './healthchecks.js';
 import { modelConfigFrom } from './model-config.js';
@@ -56,6 +56,7 @@ export class Agent {
   private runner: SyncRunner | undefined;
   private readonly warned = new Set<string>();
   private readonly healthCheckIndex: HealthCheckIndex;
+  private readonly digester = new NodeIndependentDigester();
   private stopping = false;
 
   constructor(private readonly deps: AgentDeps) {
@@ -271,7 +272,7 @@ export class Agent {
         error: r.errors[0] ? `${r.errors[0].object}: ${r.errors[0].message}` : undefined,
         healthy: health ? health.snapshot().healthy : true,
         counts: { virtualServers: r.virtualServers, realServers: r.realServers, addresses: r.addresses },
-        digest: nodeIndependentDigest(state),
+        digest: this.digester.digest(state),
         resourceVersions: this.deps.source.resourceVersions(),
         driftFound: kind === 'verify' ? r.kernelWrites : undefined,
         networkProgrammingMs: latencies,

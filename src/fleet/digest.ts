@@ -18,6 +18,36 @@ export interface DigestOptions {
 
 const NODE_INDEPENDENT_KINDS = new Set(['ClusterIP', 'ExternalIP', 'LoadBalancer']);
 
+/** One virtual server's row of the canonical form, or undefined when it is node-specific. */
+function canonicalRow(vs: DesiredVirtualServer, options: DigestOptions): [string, unknown[]] | undefined {
+  if (!NODE_INDEPENDENT_KINDS.has(vs.owner.kind)) return undefined;
+  const s = vs.service;
+  const localOnly = vs.externalLocal || (options.nodeLocalReals?.(vs) ?? false);
+  const reals = localOnly
+    ? null
+    : [...vs.reals]
+        .map((r) => [realKey(r), r.forward, r.weight, r.upperThreshold, r.lowerThreshold, r.terminating] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return [
+    serviceKey(s),
+    [
+      vs.owner.namespace,
+      vs.owner.name,
+      vs.owner.portName,
+      vs.owner.kind,
+      s.scheduler,
+      s.flags & ~SvcFlag.HASHED,
+      s.timeout,
+      s.timeout > 0 ? s.netmask : null,
+      s.peName ?? '',
+      [...vs.sourceRanges].sort(),
+      reals,
+    ],
+  ];
+}
+
+const byKey = (a: readonly [string, unknown], b: readonly [string, unknown]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
 /**
  * Canonical form: an array sorted by virtual server key, every field in a fixed position, reals
  * sorted by address/port. JSON of arrays only, so key order in objects can never change a digest.
@@ -25,37 +55,43 @@ const NODE_INDEPENDENT_KINDS = new Set(['ClusterIP', 'ExternalIP', 'LoadBalancer
 export function nodeIndependentCanonical(state: DesiredState, options: DigestOptions = {}): string {
   const rows: Array<[string, unknown[]]> = [];
   for (const vs of state.virtualServers.values()) {
-    if (!NODE_INDEPENDENT_KINDS.has(vs.owner.kind)) continue;
-    const s = vs.service;
-    const key = serviceKey(s);
-    const localOnly = vs.externalLocal || (options.nodeLocalReals?.(vs) ?? false);
-    const reals = localOnly
-      ? null
-      : [...vs.reals]
-          .map((r) => [realKey(r), r.forward, r.weight, r.upperThreshold, r.lowerThreshold, r.terminating] as const)
-          .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    rows.push([
-      key,
-      [
-        vs.owner.namespace,
-        vs.owner.name,
-        vs.owner.portName,
-        vs.owner.kind,
-        s.scheduler,
-        s.flags & ~SvcFlag.HASHED,
-        s.timeout,
-        s.timeout > 0 ? s.netmask : null,
-        s.peName ?? '',
-        [...vs.sourceRanges].sort(),
-        reals,
-      ],
-    ]);
+    const row = canonicalRow(vs, options);
+    if (row) rows.push(row);
   }
-  rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return JSON.stringify(rows);
+  return JSON.stringify(rows.sort(byKey));
 }
 
 /** sha256 (hex) of nodeIndependentCanonical(). */
 export function nodeIndependentDigest(state: DesiredState, options: DigestOptions = {}): string {
   return createHash('sha256').update(nodeIndependentCanonical(state, options)).digest('hex');
+}
+
+/**
+ * nodeIndependentDigest() for an agent that publishes after every sync: each virtual server's row
+ * is rendered once per desired object (the model replaces an object when it changes), so an
+ * endpoint change costs a sort of the keys and a hash instead of rendering 10,000 rows again
+ * (about 100 ms natively at 10,000 x 10).
+ */
+export class NodeIndependentDigester {
+  private readonly rows = new WeakMap<DesiredVirtualServer, readonly [string, string] | null>();
+
+  constructor(private readonly options: DigestOptions = {}) {}
+
+  digest(state: DesiredState): string {
+    const rows: (readonly [string, string])[] = [];
+    for (const vs of state.virtualServers.values()) {
+      let row = this.rows.get(vs);
+      if (row === undefined) {
+        const r = canonicalRow(vs, this.options);
+        row = r ? [r[0], JSON.stringify(r)] : null;
+        this.rows.set(vs, row);
+      }
+      if (row) rows.push(row);
+    }
+    rows.sort(byKey);
+    // The same bytes as JSON.stringify of the sorted rows, hashed piece by piece.
+    const hash = createHash('sha256').update('[');
+    rows.forEach(([, json], i) => hash.update(i === 0 ? json : `,${json}`));
+    return hash.update(']').digest('hex');
+  }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nodeIndependentDigest } from '../../../src/fleet/digest.js';
+import { NodeIndependentDigester, nodeIndependentDigest } from '../../../src/fleet/digest.js';
 import { serviceKey } from '../../../src/ipvs/keys.js';
 import type { DesiredRealServer, DesiredState, DesiredVirtualServer, ServiceRef } from '../../../src/model/types.js';
 
@@ -55,4 +55,29 @@ test('nodeLocalReals leaves out reals filtered per node (internalTrafficPolicy L
   assert.notEqual(nodeIndependentDigest(a), nodeIndependentDigest(b));
   const opts = { nodeLocalReals: (v: DesiredVirtualServer) => v.service.port === 53 };
   assert.equal(nodeIndependentDigest(a, opts), nodeIndependentDigest(b, opts));
+});
+
+test('the caching digester gives nodeIndependentDigest through a run of states, objects kept or replaced', () => {
+  const digester = new NodeIndependentDigester();
+  const web = vs('ClusterIP', '10.96.0.20', 80, cluster);
+  const lb = vs('LoadBalancer', '203.0.113.9', 80, [real('10.244.1.5')], true);
+  const np = vs('NodePort', '192.168.0.12', 30080, cluster);
+  const dns = vs('ClusterIP', '10.96.0.10', 53, [real('10.244.3.3')]);
+  const runs = [
+    [],
+    [web],
+    [web, lb, np],
+    [web, lb, np, dns],
+    // The model replaces an object when it changes: a new endpoint, the others kept.
+    [vs('ClusterIP', '10.96.0.20', 80, [...cluster, real('10.244.9.9')]), lb, np, dns],
+    [web, dns],
+    [dns],
+  ];
+  const seen = new Set<string>();
+  for (const list of runs) {
+    const st = state(list);
+    assert.equal(digester.digest(st), nodeIndependentDigest(st), list.map((v) => serviceKey(v.service)).join(' '));
+    seen.add(digester.digest(st));
+  }
+  assert.equal(seen.size, runs.length, 'every state in the run has its own digest');
 });
