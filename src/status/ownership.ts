@@ -37,7 +37,13 @@ export function ownershipFromDesired(state: DesiredState): OwnershipRecord {
 }
 
 /** The address in one spelling, whatever spelling it came in; unparsable text is kept. */
+/** A dotted quad already in canonical form (no leading zeros, each part at most 255). */
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
 export function canonicalAddress(address: string): string {
+  // The common case answered without parsing: at 10,000 x 10 the status diff canonicalises some
+  // 250,000 addresses, and parsing each made up most of its 2 s.
+  if (CANONICAL_IPV4.test(address)) return address;
   return ipaddr.isValid(address) ? ipaddr.parse(address).toString() : address;
 }
 

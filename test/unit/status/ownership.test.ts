@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  canonicalAddress,
   canonicalMap,
   canonicalServiceKey,
   lookupReal,
@@ -39,4 +40,14 @@ test('owner text: port name, else the port number', () => {
   assert.equal(ownerText(owner, 80), 'ns/svc:http');
   assert.equal(ownerText({ ...owner, portName: '' }, 80), 'ns/svc:80');
   assert.equal(ownerText({ ...owner, portName: '' }, undefined), 'ns/svc');
+});
+
+test('canonicalAddress: canonical dotted quads as they are, every other spelling through the parser', () => {
+  for (const a of ['10.96.0.1', '0.0.0.0', '255.255.255.255', '192.168.100.200']) assert.equal(canonicalAddress(a), a);
+  assert.equal(canonicalAddress('10.0.0.01'), '10.0.0.1');
+  assert.equal(canonicalAddress('010.0.0.1'), '8.0.0.1', 'a leading zero is octal, as inet_aton reads it');
+  assert.equal(canonicalAddress('0x0a.0.0.1'), '10.0.0.1');
+  assert.equal(canonicalAddress('10.1'), '10.0.0.1');
+  assert.equal(canonicalAddress('256.1.1.1'), '256.1.1.1', 'not an address: left as written');
+  assert.equal(canonicalAddress('2001:DB8::0001'), '2001:db8::1');
 });
