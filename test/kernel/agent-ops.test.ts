@@ -67,7 +67,16 @@ test('health, metrics and events of a running agent; SIGTERM exits 0 and leaves 
       await waitFor('web programmed', () => ipvsRules(topo.node), (r) => r.includes(`-a -t ${ip}:80 -r ${a.address}:${POD_PORT} -m -w 1`));
 
       for (const path of ['/healthz', '/livez']) {
-        const r = await waitFor(`${path} 200`, () => httpProbe(`http://${topo.nodeAddress}:10256${path}`), (x) => x.status === 200, { timeoutMs: 20_000 });
+        // The kernel shows the real server before the sync that wrote it has finished (iptables,
+        // the record); lastUpdated is that sync's end, not the start-up read's.
+        const synced = (x: { status: number; body: string }): boolean => {
+          try {
+            return x.status === 200 && Date.parse((JSON.parse(x.body) as { lastUpdated: string }).lastUpdated) >= startedAt - 1000;
+          } catch {
+            return false;
+          }
+        };
+        const r = await waitFor(`${path} 200 with a lastUpdated after the start`, () => httpProbe(`http://${topo.nodeAddress}:10256${path}`), synced, { timeoutMs: 20_000 });
         assert.equal(r.headers['content-type'], 'application/json');
         const body = JSON.parse(r.body) as { lastUpdated: string; currentTime: string; nodeEligible: boolean };
         assert.match(body.lastUpdated, ISO);
