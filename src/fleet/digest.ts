@@ -1,28 +1,21 @@
 // A digest of the part of the desired state that must be identical on every node that has seen
 // the same Services and EndpointSlices: ClusterIP, externalIP and LoadBalancer virtual servers
 // with their cluster-wide endpoints. NodePort virtual servers (bound on each node's own addresses)
-// and the endpoints of externalTrafficPolicy Local services (only this node's) differ by design,
+// and the real servers a node chose for itself (externalTrafficPolicy or internalTrafficPolicy Local,
+// topology hints: DesiredVirtualServer.externalLocal / nodeLocalReals) differ by design,
 // so they are left out. Two nodes at the same resourceVersions with different digests disagree.
 import { createHash } from 'node:crypto';
 import { realKey, serviceKey } from '../ipvs/keys.js';
 import { SvcFlag } from '../ipvs/types.js';
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 
-export interface DigestOptions {
-  /**
-   * Virtual servers whose real servers are filtered per node beyond externalTrafficPolicy Local
-   * (internalTrafficPolicy Local, topology hints): their reals are left out of the digest.
-   */
-  nodeLocalReals?: (vs: DesiredVirtualServer) => boolean;
-}
-
 const NODE_INDEPENDENT_KINDS = new Set(['ClusterIP', 'ExternalIP', 'LoadBalancer']);
 
 /** One virtual server's row of the canonical form, or undefined when it is node-specific. */
-function canonicalRow(vs: DesiredVirtualServer, options: DigestOptions): [string, unknown[]] | undefined {
+function canonicalRow(vs: DesiredVirtualServer): [string, unknown[]] | undefined {
   if (!NODE_INDEPENDENT_KINDS.has(vs.owner.kind)) return undefined;
   const s = vs.service;
-  const localOnly = vs.externalLocal || (options.nodeLocalReals?.(vs) ?? false);
+  const localOnly = vs.externalLocal || vs.nodeLocalReals === true;
   const reals = localOnly
     ? null
     : [...vs.reals]
@@ -52,18 +45,18 @@ const byKey = (a: readonly [string, unknown], b: readonly [string, unknown]): nu
  * Canonical form: an array sorted by virtual server key, every field in a fixed position, reals
  * sorted by address/port. JSON of arrays only, so key order in objects can never change a digest.
  */
-export function nodeIndependentCanonical(state: DesiredState, options: DigestOptions = {}): string {
+export function nodeIndependentCanonical(state: DesiredState): string {
   const rows: Array<[string, unknown[]]> = [];
   for (const vs of state.virtualServers.values()) {
-    const row = canonicalRow(vs, options);
+    const row = canonicalRow(vs);
     if (row) rows.push(row);
   }
   return JSON.stringify(rows.sort(byKey));
 }
 
 /** sha256 (hex) of nodeIndependentCanonical(). */
-export function nodeIndependentDigest(state: DesiredState, options: DigestOptions = {}): string {
-  return createHash('sha256').update(nodeIndependentCanonical(state, options)).digest('hex');
+export function nodeIndependentDigest(state: DesiredState): string {
+  return createHash('sha256').update(nodeIndependentCanonical(state)).digest('hex');
 }
 
 /**
@@ -75,14 +68,12 @@ export function nodeIndependentDigest(state: DesiredState, options: DigestOption
 export class NodeIndependentDigester {
   private readonly rows = new WeakMap<DesiredVirtualServer, readonly [string, string] | null>();
 
-  constructor(private readonly options: DigestOptions = {}) {}
-
   digest(state: DesiredState): string {
     const rows: (readonly [string, string])[] = [];
     for (const vs of state.virtualServers.values()) {
       let row = this.rows.get(vs);
       if (row === undefined) {
-        const r = canonicalRow(vs, this.options);
+        const r = canonicalRow(vs);
         row = r ? [r[0], JSON.stringify(r)] : null;
         this.rows.set(vs, row);
       }

@@ -105,21 +105,24 @@ export function computeService(
         if (cat.local.length > 0) external = cat.local;
         else if (cat.hasAny) noLocalExternal = true;
       }
+      // Which real servers are this node's own choice (so the fleet view expects them to differ).
+      const internalNodeLocal = spec.internalLocal || cat.byTopology;
+      const externalNodeLocal = external === cat.local ? true : cat.byTopology;
       const base = { spec, protocol: port.protocol, portName: port.name };
       const pf = `spec.ports[${port.index}]`;
-      add(virtualServer(base, family, cip.ip.address, port.port, 'ClusterIP', internal, false), `${pf}.port`);
+      add(virtualServer(base, family, cip.ip.address, port.port, 'ClusterIP', internal, false, internalNodeLocal), `${pf}.port`);
       for (const e of spec.externalIPs) {
         if (e.ip.family !== family) continue;
-        add(virtualServer(base, family, e.ip.address, port.port, 'ExternalIP', external, spec.externalLocal), e.field);
+        add(virtualServer(base, family, e.ip.address, port.port, 'ExternalIP', external, spec.externalLocal, externalNodeLocal), e.field);
       }
       for (const lb of spec.loadBalancerIPs) {
         if (lb.ip.family !== family) continue;
-        add(virtualServer(base, family, lb.ip.address, port.port, 'LoadBalancer', external, spec.externalLocal), lb.field);
+        add(virtualServer(base, family, lb.ip.address, port.port, 'LoadBalancer', external, spec.externalLocal, externalNodeLocal), lb.field);
       }
       if (port.nodePort !== undefined) {
         for (const a of node.nodePortAddresses) {
           if (a.family !== family) continue;
-          add(virtualServer(base, family, a.address, port.nodePort, 'NodePort', external, spec.externalLocal), `${pf}.nodePort`);
+          add(virtualServer(base, family, a.address, port.nodePort, 'NodePort', external, spec.externalLocal, externalNodeLocal), `${pf}.nodePort`);
         }
       }
     }
@@ -153,6 +156,7 @@ function virtualServer(
   kind: ServiceRef['kind'],
   endpoints: readonly Endpoint[],
   externalLocal: boolean,
+  nodeLocalReals: boolean,
 ): DesiredVirtualServer {
   const { spec } = base;
   const timeout = spec.affinityTimeout;
@@ -187,6 +191,7 @@ function virtualServer(
     owner: { namespace: spec.namespace, name: spec.name, portName: base.portName, kind },
     externalLocal,
     sourceRanges: kind === 'LoadBalancer' ? spec.sourceRanges.filter((c) => c.family === family).map((c) => c.cidr) : [],
+    ...(nodeLocalReals ? { nodeLocalReals: true as const } : {}),
   };
 }
 
@@ -205,7 +210,7 @@ export function sameDesiredVirtualServer(a: DesiredVirtualServer, b: DesiredVirt
   const o = a.owner;
   const p = b.owner;
   if (o.namespace !== p.namespace || o.name !== p.name || o.portName !== p.portName || o.kind !== p.kind) return false;
-  if (a.externalLocal !== b.externalLocal) return false;
+  if (a.externalLocal !== b.externalLocal || a.nodeLocalReals !== b.nodeLocalReals) return false;
   if (a.sourceRanges.length !== b.sourceRanges.length || a.sourceRanges.some((c, i) => c !== b.sourceRanges[i])) return false;
   if (a.reals.length !== b.reals.length) return false;
   for (let i = 0; i < a.reals.length; i++) {

@@ -150,6 +150,8 @@ export interface Categorized {
   local: Endpoint[];
   /** Some endpoint is ready or serving+terminating anywhere. */
   hasAny: boolean;
+  /** `cluster` was narrowed by topology hints meant for this node or its zone. */
+  byTopology: boolean;
 }
 
 /** kube-proxy's CategorizeEndpoints (pkg/proxy/topology.go), computing both sets. */
@@ -162,7 +164,7 @@ export function categorize(endpoints: readonly Endpoint[], nodeName: string, zon
   let local = endpoints.filter((e) => e.ready && e.nodeName === nodeName);
   if (local.length === 0) local = endpoints.filter((e) => e.serving && e.terminating && e.nodeName === nodeName);
   const hasAny = endpoints.some((e) => e.ready || (e.serving && e.terminating));
-  return { cluster, local, hasAny };
+  return { cluster, local, hasAny, byTopology: topology !== '' };
 }
 
 /**

@@ -28,6 +28,11 @@ export interface DesiredVirtualServer {
   externalLocal: boolean;
   /** spec.loadBalancerSourceRanges, for LoadBalancer virtual servers (CIDR strings). */
   sourceRanges: string[];
+  /**
+   * The real servers were chosen for this node (internalTrafficPolicy Local, or topology hints
+   * applied): other nodes rightly have others. Absent when every node has the same ones.
+   */
+  nodeLocalReals?: true;
 }
 
 export interface VipAddress {

@@ -84,8 +84,10 @@ describe('traffic policies', () => {
     assert.deepEqual(reals(out.vs.get(NP)), ['10.1.0.1/8080']);
     assert.deepEqual(reals(out.vs.get(EXT)), ['10.1.0.1/8080']);
     assert.equal(out.vs.get(NP)?.externalLocal, true);
+    assert.equal(out.vs.get(NP)?.nodeLocalReals, true);
     assert.deepEqual(reals(out.vs.get(CIP)), ['10.1.0.1/8080', '10.1.0.2/8080']);
     assert.equal(out.vs.get(CIP)?.externalLocal, false);
+    assert.equal(out.vs.get(CIP)?.nodeLocalReals, undefined);
     assert.deepEqual(out.noLocal, { External: 0, Internal: 0 });
   });
 
@@ -105,6 +107,9 @@ describe('traffic policies', () => {
     const withLocal = desired({ services: [np({ internalTrafficPolicy: 'Local' })], slices: [slice('s', 'web', [local, remote])], links });
     assert.deepEqual(reals(withLocal.vs.get(CIP)), ['10.1.0.1/8080']);
     assert.deepEqual(reals(withLocal.vs.get(NP)), ['10.1.0.1/8080', '10.1.0.2/8080']);
+    // The fleet view expects other nodes to choose other real servers for the ClusterIP only.
+    assert.equal(withLocal.vs.get(CIP)?.nodeLocalReals, true);
+    assert.equal(withLocal.vs.get(NP)?.nodeLocalReals, undefined);
     const none = desired({ services: [np({ internalTrafficPolicy: 'Local' })], slices: [slice('s', 'web', [remote])], links });
     assert.deepEqual(reals(none.vs.get(CIP)), []);
     assert.deepEqual(none.noLocal, { External: 0, Internal: 1 });
@@ -127,13 +132,14 @@ describe('traffic policies', () => {
 
 describe('topology', () => {
   const zoned = (addr: string, zones: string[] | undefined) => ep(addr, { zones });
-  const table: { name: string; zone?: string; endpoints: ReturnType<typeof ep>[]; reals: string[] }[] = [
-    { name: 'zone hints used when every endpoint has them', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080'] },
-    { name: 'ignored when one endpoint lacks hints', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', undefined)], reals: ['10.1.0.1/8080', '10.1.0.2/8080'] },
-    { name: 'ignored when no hint is for our zone', zone: 'z3', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080', '10.1.0.2/8080'] },
-    { name: 'ignored when the node has no zone label', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080', '10.1.0.2/8080'] },
-    { name: 'not-ready endpoints do not disable hints', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), ep('10.1.0.2', { ready: false })], reals: ['10.1.0.1/8080'] },
-    { name: 'node hints first', zone: 'z1', endpoints: [ep('10.1.0.1', { zones: ['z1'], nodes: ['node-b'] }), ep('10.1.0.2', { zones: ['z1'], nodes: [NODE] })], reals: ['10.1.0.2/8080'] },
+  // byTopology: the hints chose the real servers, so other nodes rightly have others.
+  const table: { name: string; zone?: string; endpoints: ReturnType<typeof ep>[]; reals: string[]; byTopology: boolean }[] = [
+    { name: 'zone hints used when every endpoint has them', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080'], byTopology: true },
+    { name: 'ignored when one endpoint lacks hints', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', undefined)], reals: ['10.1.0.1/8080', '10.1.0.2/8080'], byTopology: false },
+    { name: 'ignored when no hint is for our zone', zone: 'z3', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080', '10.1.0.2/8080'], byTopology: false },
+    { name: 'ignored when the node has no zone label', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080', '10.1.0.2/8080'], byTopology: false },
+    { name: 'not-ready endpoints do not disable hints', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), ep('10.1.0.2', { ready: false })], reals: ['10.1.0.1/8080'], byTopology: true },
+    { name: 'node hints first', zone: 'z1', endpoints: [ep('10.1.0.1', { zones: ['z1'], nodes: ['node-b'] }), ep('10.1.0.2', { zones: ['z1'], nodes: [NODE] })], reals: ['10.1.0.2/8080'], byTopology: true },
   ];
   for (const t of table) {
     it(t.name, () => {
@@ -143,6 +149,7 @@ describe('topology', () => {
         node: node({ zone: t.zone }),
       });
       assert.deepEqual(reals(out.vs.get(CIP)), t.reals);
+      assert.equal(out.vs.get(CIP)?.nodeLocalReals, t.byTopology ? true : undefined);
     });
   }
 });
