@@ -215,7 +215,7 @@ export class Agent {
    */
   private reportStart(r: SyncResult): void {
     const { logger, metrics } = this.deps;
-    for (const e of r.errors) logger.error(`${e.operation} ${e.object}: ${e.message}`, { op: e.operation, code: e.code, object: e.object });
+    this.logErrors(r);
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`start: found ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses of ours; ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: 'start' });
     if (metrics) {
@@ -224,10 +224,14 @@ export class Agent {
     }
   }
 
+  private logErrors(r: SyncResult): void {
+    for (const e of r.errors) this.deps.logger.error(`${e.operation} ${e.object}: ${e.message}`, { op: e.operation, code: e.code, object: e.object });
+  }
+
   /** Logs, metrics, health, health check node ports and the fleet hear about every pass. */
   private report(kind: PassKind, r: SyncResult): void {
     const { logger, metrics, health, fleet } = this.deps;
-    for (const e of r.errors) logger.error(`${e.operation} ${e.object}: ${e.message}`, { op: e.operation, code: e.code, object: e.object });
+    this.logErrors(r);
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
     if (r.phasesMs) logger.debug(`${kind} phases: ${Object.entries(r.phasesMs).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: kind, phasesMs: r.phasesMs });
