@@ -99,10 +99,6 @@ export function classifyAddress(address: string, ctx: AdoptionContext): Verdict 
 }
 
 /**
- * What this agent owns and what it must leave alone, kept between syncs. A key not yet seen in the
- * kernel may be claimed (created) unless it is known foreign or excluded.
- */
-/**
  * A Set that counts its changes, so "has it changed since I last looked" costs a comparison of two
  * numbers instead of one of 10,000 keys after every endpoint change.
  */
@@ -131,6 +127,10 @@ export class CountingSet<T> extends Set<T> {
   }
 }
 
+/**
+ * What this agent owns and what it must leave alone, kept between syncs. A key not yet seen in the
+ * kernel may be claimed (created) unless it is known foreign or excluded.
+ */
 export class Ownership {
   readonly virtualServers = new CountingSet<string>();
   readonly addresses = new CountingSet<string>();
