@@ -155,21 +155,3 @@ export function recordEntryFor(key: string, desired: DesiredState | undefined, f
   // Fixed key order, so an unchanged entry serialises to the same text as the one loaded.
   return { owner: { namespace, name, portName, kind }, reals };
 }
-
-/**
- * The record for a set of owned keys and addresses: names come from the desired state when the
- * key is desired, else from the previous record (a key being drained or deleted keeps its name).
- */
-export function composeRecord(
-  virtualServers: Iterable<string>,
-  addresses: Iterable<string>,
-  desired: DesiredState | undefined,
-  previous: StateRecord | undefined,
-): StateRecord {
-  const out = emptyRecord();
-  for (const key of [...virtualServers].sort()) {
-    out.virtualServers[key] = recordEntryFor(key, desired, previous?.virtualServers[key]);
-  }
-  out.addresses = [...addresses].sort();
-  return out;
-}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeRecord, emptyRecord, FileStateStore, readStateRecord, STATE_FILE } from '../../../src/proxier/state-record.js';
+import { emptyRecord, FileStateStore, readStateRecord, recordEntryFor, STATE_FILE, type StateRecord } from '../../../src/proxier/state-record.js';
 import { seed } from './helpers.js';
 
 test('file store: missing, saved atomically, read back; corrupt is reported, not thrown', async () => {
@@ -11,7 +11,7 @@ test('file store: missing, saved atomically, read back; corrupt is reported, not
   try {
     const store = new FileStateStore(join(dir, 'nested'));
     assert.deepEqual(await store.load(), { record: undefined });
-    const record = composeRecord(['TCP/10.96.0.10/80'], ['10.96.0.10'], seed(), undefined);
+    const record: StateRecord = { ...emptyRecord(), virtualServers: { 'TCP/10.96.0.10/80': recordEntryFor('TCP/10.96.0.10/80', seed(), undefined) }, addresses: ['10.96.0.10'] };
     await store.save(record);
     assert.deepEqual(await readdir(join(dir, 'nested')), [STATE_FILE], 'no temp file left behind');
     assert.deepEqual((await store.load()).record, record);
@@ -28,10 +28,10 @@ test('file store: missing, saved atomically, read back; corrupt is reported, not
   }
 });
 
-test('composeRecord keeps names of keys no longer desired from the previous record', () => {
-  const first = composeRecord(['TCP/10.96.0.10/80'], [], seed(), undefined);
-  const later = composeRecord(['TCP/10.96.0.10/80', 'TCP/10.96.0.99/80'], ['10.96.0.99'], undefined, first);
-  assert.deepEqual(later.virtualServers['TCP/10.96.0.10/80'], first.virtualServers['TCP/10.96.0.10/80']);
-  assert.deepEqual(later.virtualServers['TCP/10.96.0.99/80'], { reals: {} });
+test('recordEntryFor: names from the desired state; a key no longer desired keeps its previous entry', () => {
+  const named = recordEntryFor('TCP/10.96.0.10/80', seed(), undefined);
+  assert.equal(named.reals['10.244.1.1/9376']?.pod, 'default/web-1');
+  assert.deepEqual(recordEntryFor('TCP/10.96.0.10/80', undefined, named), named);
+  assert.deepEqual(recordEntryFor('TCP/10.96.0.99/80', undefined, undefined), { reals: {} });
   assert.deepEqual(emptyRecord(), { version: 1, virtualServers: {}, addresses: [] });
 });
