@@ -107,7 +107,7 @@ export function computeService(
       }
       // Which real servers are this node's own choice (so the fleet view expects them to differ).
       const internalNodeLocal = spec.internalLocal || cat.byTopology;
-      const externalNodeLocal = external === cat.local ? true : cat.byTopology;
+      const externalNodeLocal = external === cat.local || cat.byTopology;
       const base = { spec, protocol: port.protocol, portName: port.name };
       const pf = `spec.ports[${port.index}]`;
       add(virtualServer(base, family, cip.ip.address, port.port, 'ClusterIP', internal, false, internalNodeLocal), `${pf}.port`);
