@@ -215,23 +215,24 @@ export class Agent {
    */
   private reportStart(r: SyncResult): void {
     const { logger, metrics } = this.deps;
-    this.logErrors(r);
+    this.reportErrors(r);
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`start: found ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses of ours; ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: 'start' });
-    if (metrics) {
-      metrics.kernelWritten('start', r.kernelWrites);
-      for (const e of r.errors) metrics.kernelWriteFailed(e.operation, e.code);
-    }
+    metrics?.kernelWritten('start', r.kernelWrites);
   }
 
-  private logErrors(r: SyncResult): void {
-    for (const e of r.errors) this.deps.logger.error(`${e.operation} ${e.object}: ${e.message}`, { op: e.operation, code: e.code, object: e.object });
+  /** Each failed kernel write: logged with its object, counted by operation and code. */
+  private reportErrors(r: SyncResult): void {
+    for (const e of r.errors) {
+      this.deps.logger.error(`${e.operation} ${e.object}: ${e.message}`, { op: e.operation, code: e.code, object: e.object });
+      this.deps.metrics?.kernelWriteFailed(e.operation, e.code);
+    }
   }
 
   /** Logs, metrics, health, health check node ports and the fleet hear about every pass. */
   private report(kind: PassKind, r: SyncResult): void {
     const { logger, metrics, health, fleet } = this.deps;
-    this.logErrors(r);
+    this.reportErrors(r);
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
     if (r.phasesMs) logger.debug(`${kind} phases: ${Object.entries(r.phasesMs).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: kind, phasesMs: r.phasesMs });
@@ -246,7 +247,6 @@ export class Agent {
     if (metrics) {
       metrics.syncCompleted(r.durationMs / 1000, now);
       metrics.kernelWritten(kind, r.kernelWrites);
-      for (const e of r.errors) metrics.kernelWriteFailed(e.operation, e.code);
       for (const ms of latencies) metrics.networkProgrammed(ms / 1000);
     }
     if (health) {
