@@ -5,7 +5,7 @@
 // serve status views only, and at 10,000 services the record is megabytes of JSON: rewriting it
 // every second under endpoint churn cost the sync loop more than the kernel writes did.
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
-import { emptyRecord, recordEntryFor, type RecordedVirtualServer, type StateRecord } from './state-record.js';
+import { recordEntryFor, recordText, type RecordedVirtualServer, type StateRecord } from './state-record.js';
 import type { StateStore } from './types.js';
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
@@ -26,6 +26,9 @@ interface Seen {
 function unchangedSince(seen: Seen | undefined, set: OwnedSet): boolean {
   return seen !== undefined && seen.set === set && set.changes !== undefined && set.changes === seen.changes;
 }
+
+/** The entry of an owned key that has no names (adopted, not desired). */
+const EMPTY_ENTRY = JSON.stringify({ reals: {} } satisfies RecordedVirtualServer);
 
 export class RecordKeeper {
   /**
@@ -87,10 +90,9 @@ export class RecordKeeper {
     }
     for (const k of keys ?? ownedVs) if (ownedVs.has(k)) this.refresh(k, desired);
     if (!structural && !(this.namesDirty && (force || now - this.lastWrite >= this.namesDebounceMs))) return false;
-    const record = emptyRecord();
-    for (const k of [...ownedVs].sort()) record.virtualServers[k] = this.entry(k) ?? { reals: {} };
-    record.addresses = [...ownedAddresses].sort();
-    await this.store.save(record);
+    const entries: [string, string][] = [];
+    for (const k of ownedVs) entries.push([k, this.entryText.get(k) ?? EMPTY_ENTRY]);
+    await this.store.save(recordText(entries, ownedAddresses));
     this.savedVs = new Set(ownedVs);
     this.savedAddresses = new Set(ownedAddresses);
     this.remember(ownedVs, ownedAddresses);

@@ -29,7 +29,8 @@ export interface NodeSettingsApplier {
 export interface StateStore {
   /** The record, or undefined when missing; `corrupt` is set when a file existed but could not be read. */
   load(): Promise<{ record: StateRecord | undefined; corrupt?: string }>;
-  save(record: StateRecord): Promise<void>;
+  /** Replace the record with this JSON text (recordText() or serializeRecord() made it). */
+  save(text: string): Promise<void>;
 }
 
 /** What changed since the last iptables sync: virtual server keys and kube-ipvs0 addresses. */

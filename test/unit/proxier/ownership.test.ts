@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeIpvs } from '../../../src/ipvs/fake.js';
 import type { IpvsOp } from '../../../src/ipvs/types.js';
-import { emptyRecord } from '../../../src/proxier/state-record.js';
+import { emptyRecord, serializeRecord } from '../../../src/proxier/state-record.js';
 import { desiredVs, noChange, real, seed, state, table, vs, world } from './helpers.js';
 
 const keepalived = vs('192.168.1.100', 80);
@@ -82,7 +82,7 @@ test('adoption: record, exact match, service CIDRs, node address + node port; th
   const record = emptyRecord();
   record.virtualServers['TCP/172.16.0.1/80'] = { reals: {} };
   record.addresses.push('172.16.0.1');
-  await w.store.save(record);
+  await w.store.save(serializeRecord(record));
   const s = state(
     [desiredVs(exact, [real('10.244.1.1')]), desiredVs(inexact, [real('10.244.1.1'), real('10.244.1.2')])],
     ['172.16.0.2'],
