@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     clock: systemClock,
     ipvs: kernel.ipvs,
     links: kernel.links,
+    reader: kernel.reader,
     iptables: createIptables(settings, undefined, kernel.sets),
     conntrack: createConntrack(),
     sysctl: createNodeSettings(settings, false),

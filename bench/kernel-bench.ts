@@ -117,11 +117,17 @@ async function main(): Promise<void> {
       const verifyMs: number[] = [];
       const verifyWrites: number[] = [];
       const dumpDiffMs: number[] = [];
+      const checkMs: number[] = [];
       for (let r = 0; r < REPEATS; r++) {
         t = process.hrtime.bigint();
         const v = await proxier.verify(state);
         verifyMs.push(elapsedMs(t));
         verifyWrites.push(v.kernelWrites);
+        // The agent's periodic verification: the same read, compared in slices beside syncs.
+        t = process.hrtime.bigint();
+        const c = await proxier.check();
+        checkMs.push(elapsedMs(t));
+        if (c.drift !== undefined) throw new Error(`the background check found drift: ${c.drift}`);
         t = process.hrtime.bigint();
         const entries = await kernel.ipvs.dump();
         const drift = diffState(state, entries, ownershipFromDesired(state), { includeForeign: false });
@@ -131,6 +137,7 @@ async function main(): Promise<void> {
       progress('verifications done');
       result.verify = { medianMs: round(median(verifyMs)), runsMs: verifyMs.map((x) => round(x)), writes: verifyWrites };
       result.dumpAndDiff = { medianMs: round(median(dumpDiffMs)), runsMs: dumpDiffMs.map((x) => round(x)) };
+      result.check = { medianMs: round(median(checkMs)), runsMs: checkMs.map((x) => round(x)) };
 
       // Item 3: resync with nothing changed, in memory (no kernel read).
       const resyncMs: number[] = [];

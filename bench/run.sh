@@ -201,7 +201,7 @@ while kill -0 "$agent_pid" 2>/dev/null; do
 done
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$agent_pid/status")
 rss_end=$(awk '/^VmRSS/ {print $2}' "/proc/$agent_pid/status")
-verifies=$(grep -c '"verify: ' "$work/agent.log" || true)
+verifies=$(grep -cE '"(verify|check): ' "$work/agent.log" || true)
 kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
 [ -n "$first_sync_ms" ] || { tail -n 20 "$work/agent.log" >&2; exit 1; }
 log "   VmHWM $((hwm / 1024)) MiB, VmRSS at the end $((rss_end / 1024)) MiB (first sync after ${first_sync_ms} ms; $verifies verifications)"

@@ -41,6 +41,7 @@ export async function openKernelProxier(settings: Settings = benchSettings()): P
   const proxier = new Proxier({
     ipvs: kernel.ipvs,
     links: kernel.links,
+    reader: kernel.reader,
     iptables: createIptables(settings, undefined, kernel.sets),
     conntrack: createConntrack(),
     sysctl: createNodeSettings(settings, false),

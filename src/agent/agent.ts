@@ -100,6 +100,17 @@ export class Agent {
         },
         drainCheck: () => this.proxier.drainCheck(),
         nextDrainCheckAt: () => this.proxier.nextDrainCheckAt(),
+        check: async () => {
+          // Node addresses (NodePort targets) and iptables are verified at the same cadence;
+          // their repairs ride on the next sync.
+          await this.refreshNodeAddresses();
+          const r = await this.proxier.check();
+          if (r.drift === undefined && this.deps.iptables?.requestVerification) {
+            this.deps.iptables.requestVerification();
+            this.runner?.request();
+          }
+          return r;
+        },
       },
       {
         clock,
@@ -113,7 +124,7 @@ export class Agent {
           // The error's class and errno code say what kind of failure it was (a netlink
           // timeout, lost replies, a closed handle), which the message alone may not.
           const code = (err as { code?: unknown }).code;
-          logger.error(`${kind} pass failed: ${err.message}`, { op: kind, error: err.name, ...(typeof code === 'string' ? { code } : {}) });
+          logger.error(`${kind === 'check' ? 'check' : `${kind} pass`} failed: ${err.message}`, { op: kind, error: err.name, ...(typeof code === 'string' ? { code } : {}) });
         },
       },
     );
@@ -229,10 +240,26 @@ export class Agent {
     }
   }
 
+  /**
+   * A background check ran beside the passes, so health and the fleet view do not hear of it: a
+   * sync may be half-way meanwhile, and the change triggers are that sync's. Drift is logged
+   * here; the verification pass that follows reports the repair like any pass.
+   */
+  private reportCheck(r: SyncResult): void {
+    const seen = `check: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`;
+    if (r.drift !== undefined) this.deps.logger.info(`${seen}; drift: ${r.drift}; a full verification follows`, { op: 'check', drift: r.drift });
+    else this.deps.logger.debug(`${seen}; the kernel holds what was programmed`, { op: 'check' });
+    this.deps.metrics?.kernelWritten('check', r.kernelWrites);
+  }
+
   /** Logs, metrics, health, health check node ports and the fleet hear about every pass. */
   private report(kind: PassKind, r: SyncResult): void {
     const { logger, metrics, health, fleet } = this.deps;
     this.reportErrors(r);
+    if (kind === 'check') {
+      this.reportCheck(r);
+      return;
+    }
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
     if (r.phasesMs) logger.debug(`${kind} phases: ${Object.entries(r.phasesMs).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: kind, phasesMs: r.phasesMs });

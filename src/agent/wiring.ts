@@ -24,6 +24,8 @@ export interface KernelHandles {
   links: LinkClient;
   /** Set entries over nfnetlink; undefined when the socket cannot be opened (entries then go through ipset restore). */
   sets: IpsetClient | undefined;
+  /** A second IPVS and rtnetlink pair for the background check's reads (ProxierDeps.reader). */
+  reader: { ipvs: IpvsClient; links: LinkClient };
   close(): void;
 }
 
@@ -37,14 +39,26 @@ export async function openKernel(timeoutMs = 5000): Promise<KernelHandles> {
     ipvs.close();
     throw err;
   }
+  const opened: { close(): void }[] = [ipvs, links];
+  const track = <T extends { close(): void }>(h: T): T => (opened.push(h), h);
+  let reader: KernelHandles['reader'];
+  try {
+    reader = { ipvs: track(await openIpvs({ timeoutMs })), links: track(await openLinks({ timeoutMs })) };
+  } catch (err) {
+    for (const h of opened) h.close();
+    throw err;
+  }
   const sets = await openIpsetClient({ timeoutMs }).catch(() => undefined);
   return {
     ipvs,
     links,
     sets,
+    reader,
     close() {
       ipvs.close();
       links.close();
+      reader.ipvs.close();
+      reader.links.close();
       sets?.close();
     },
   };

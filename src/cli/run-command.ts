@@ -72,6 +72,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
     clock: systemClock,
     ipvs: kernel.ipvs,
     links: kernel.links,
+    reader: kernel.reader,
     iptables: createIptables(settings, logger, kernel.sets),
     conntrack: createConntrack(),
     sysctl: createNodeSettings(settings, settings.sysctlMode === 'check'),

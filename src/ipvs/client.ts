@@ -3,8 +3,8 @@
 // test/kernel/contract-ipvs.test.ts runs both.
 import { loadNative, type NativeIpvsHandle } from '../native/binding.js';
 import { native } from '../native/errors.js';
-import { decodeDump, encodeOps } from '../native/records.js';
-import type { IpvsClient, IpvsInfo, IpvsOp, IpvsTimeouts, OpResult, VirtualServerEntry } from './types.js';
+import { decodeDump, DumpDecoder, encodeOps } from '../native/records.js';
+import type { DumpOptions, IpvsClient, IpvsInfo, IpvsOp, IpvsTimeouts, OpResult, VirtualServerEntry } from './types.js';
 
 export interface OpenOptions {
   /** A network namespace path (e.g. /run/netns/foo) whose IPVS table this handle programs. */
@@ -29,8 +29,17 @@ class AddonIpvsClient implements IpvsClient {
     return { version: `${(v >> 16) & 0xff}.${(v >> 8) & 0xff}.${v & 0xff}`, connTableSize: i.connTableSize };
   }
 
-  async dump(): Promise<VirtualServerEntry[]> {
-    return decodeDump(await native(this.handle.dump()));
+  async dump(options: DumpOptions = {}): Promise<VirtualServerEntry[]> {
+    const buf = await native(this.handle.dump());
+    const slice = options.sliceEntries;
+    if (slice === undefined) return decodeDump(buf);
+    const decoder = new DumpDecoder(buf);
+    const out: VirtualServerEntry[] = [];
+    for (;;) {
+      for (const e of decoder.next(slice)) out.push(e);
+      if (decoder.done) return out;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   async apply(ops: readonly IpvsOp[]): Promise<OpResult[]> {

@@ -98,6 +98,14 @@ export type IpvsOp =
 /** The result of one operation of a batch: each operation succeeds or fails on its own. */
 export type OpResult = { ok: true } | { ok: false; errno: number; code: string; message: string };
 
+export interface DumpOptions {
+  /**
+   * Turn the event loop after every this many entries decoded: a background read of 10,000
+   * virtual servers then never holds other work for long. Default: all at once.
+   */
+  sliceEntries?: number;
+}
+
 /**
  * A handle on the kernel's IPVS table. Implemented by the addon client (src/ipvs/client.ts)
  * and by the in-memory fake (src/ipvs/fake.ts); one contract suite tests both.
@@ -105,7 +113,7 @@ export type OpResult = { ok: true } | { ok: false; errno: number; code: string; 
 export interface IpvsClient {
   info(): Promise<IpvsInfo>;
   /** Every virtual server with its real servers: one services dump plus one dump per service. */
-  dump(): Promise<VirtualServerEntry[]>;
+  dump(options?: DumpOptions): Promise<VirtualServerEntry[]>;
   /** Apply operations in as few round trips as the buffers allow; one result per operation, in order. */
   apply(ops: readonly IpvsOp[]): Promise<OpResult[]>;
   getTimeouts(): Promise<IpvsTimeouts>;

@@ -8,6 +8,7 @@ import type { DesiredChange, DesiredState } from '../model/types.js';
 import type { LinkAddress } from '../netif/types.js';
 import { appliedFromEntry, codeOf, executePlan, messageOf, type ExecuteOutcome, type NameOf } from './apply.js';
 import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AppliedTable, type IpvsPlan } from './diff.js';
+import { findDrift, TouchedKeys } from './check.js';
 import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
 import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, recordedKeys, type AdoptionContext, type RecordedKeys, type Verdict } from './ownership.js';
 import { RecordKeeper } from './record-keeper.js';
@@ -15,6 +16,8 @@ import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectE
 import { VipLink } from './vips.js';
 
 const DEFAULT_LINK = 'kube-ipvs0';
+/** Virtual servers decoded and compared between turns of the event loop in check(). */
+const CHECK_SLICE = 500;
 
 /** sync() or verify() before start(): ownership is unknown, so nothing may be written. */
 export class ProxierNotStartedError extends Error {
@@ -59,6 +62,8 @@ export class Proxier {
   private readonly records: RecordKeeper;
   private lastState: DesiredState | undefined;
   private started = false;
+  /** While a background check reads and compares: the keys passes touch meanwhile. */
+  private touched: TouchedKeys | undefined;
   /**
    * Real servers in the applied table, kept per pass from the keys a plan touched (undefined:
    * count again). Counting 100,000 of them after every endpoint change cost more than the change.
@@ -142,6 +147,38 @@ export class Proxier {
     return this.pass(state, undefined, undefined, due, t);
   }
 
+  /**
+   * The periodic verification without holding syncs: the kernel is read on the reader handles
+   * while syncs go on and compared in slices with what was programmed, skipping keys that passes
+   * touched meanwhile (check.ts). Node settings are put right as in verify(). The result's
+   * `drift` says why a full verify() must follow; without it the kernel holds what was programmed.
+   */
+  async check(): Promise<SyncResult> {
+    if (!this.started) throw new ProxierNotStartedError('check');
+    const t = tally();
+    const t0 = this.deps.clock.now();
+    const touched = new TouchedKeys();
+    this.touched = touched;
+    try {
+      const reader = this.deps.reader ?? this.deps;
+      const [entries, addresses, ifindex] = await Promise.all([
+        reader.ipvs.dump({ sliceEntries: CHECK_SLICE }),
+        reader.links.listAddresses(),
+        reader.links.linkIndex(this.vips.name),
+      ]);
+      const drift = await findDrift({ entries, addresses, ifindex }, {
+        applied: this.applied,
+        ownedVirtualServers: this.ownership.virtualServers,
+        foreignVirtualServers: this.ownership.foreignVirtualServers,
+        link: { ifindex: this.vips.ifindex, applied: this.vips.applied, onOtherLinks: this.vips.onOtherLinks, foreign: this.ownership.foreignAddresses },
+      }, touched, CHECK_SLICE);
+      await this.applyNodeSettings(t);
+      return { ...this.result(t, t0, this.deps.clock.now()), ...(drift !== undefined ? { drift } : { fullCompare: true }) };
+    } finally {
+      if (this.touched === touched) this.touched = undefined;
+    }
+  }
+
   /** Delete draining real servers whose connections reached 0 or whose time ran out. */
   async drainCheck(): Promise<SyncResult> {
     const t = tally();
@@ -159,6 +196,7 @@ export class Proxier {
     const due = this.drains.due(this.deps.clock.now(), (vsKey, rk) => conns.get(`${vsKey}|${rk}`));
     const plan = emptyPlan();
     this.addDrainDeletes(plan, due, this.lastState);
+    this.touched?.touch(plan.deleteReals.map((p) => p.vsKey), []);
     const exec = await this.execute(plan, (k, rk) => this.nameOf(k, rk, this.lastState));
     for (const p of exec.succeeded) if (p.realKey) this.drains.cancel(p.vsKey, p.realKey);
     t.writes += exec.writes;
@@ -236,6 +274,7 @@ export class Proxier {
 
   private async pass(state: DesiredState, vsKeys: Set<string> | undefined, addrKeys: Set<string> | undefined, due: DrainEntry[], t: PassTally): Promise<SyncResult> {
     this.lastState = state;
+    this.touched?.touch(vsKeys, addrKeys);
     const t0 = this.deps.clock.now();
     const phasesMs: Record<string, number> = {};
     t.phasesMs = phasesMs;
@@ -388,6 +427,7 @@ export class Proxier {
   // ---- adoption ----
 
   private adopt(entries: readonly VirtualServerEntry[], addresses: readonly LinkAddress[], ifindex: number | undefined, ctx: AdoptionContext, t: PassTally): void {
+    this.touched?.touch(undefined, undefined);
     this.applied.clear();
     this.realCount = undefined;
     this.ownership.virtualServers.clear();

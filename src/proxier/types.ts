@@ -80,6 +80,12 @@ export interface ProxierDeps {
   stateStore: StateStore;
   clock: Clock;
   settings: ProxierSettings;
+  /**
+   * Handles for the background read of a verification (check()). A dump holds its handle for
+   * seconds at 10,000 services, and every write on that handle would wait behind it: a second
+   * pair keeps syncs flowing meanwhile. Default: ipvs and links.
+   */
+  reader?: { ipvs: IpvsClient; links: LinkClient };
   /** Name of the dummy link that holds the VIPs. Default kube-ipvs0. */
   linkName?: string;
   /** How often draining real servers are checked for remaining connections. Default 1000 ms. */
@@ -127,4 +133,6 @@ export interface SyncResult {
   fullCompare?: boolean;
   /** Foreign or excluded objects seen for the first time in this pass. */
   foreign: ForeignObject[];
+  /** A background check found the kernel differing from what was programmed (why): verify() must repair. */
+  drift?: string;
 }

@@ -255,9 +255,10 @@ test('foreign virtual servers (hand-made, inside --exclude-cidrs) survive syncs,
     await cluster.set([service('web', ip), endpointSlice('web', pods), service('extra', extra), endpointSlice('extra', [a])]);
     const all = [...foreign, ...later, ...vs(ip, 80, pods), ...vs(extra, 80, [a])];
     await waitTable('extra added next to the foreign virtual servers', all, [ip, extra]);
-    // Two periodic verifications (full kernel reads) after the last foreign one was added.
+    // Two periodic verifications (full kernel reads: a background check, and the full pass the
+    // new foreign virtual servers bring) after the last foreign one was added.
     const mark = agent.logs.length;
-    await agent.waitForLog(/ verify: [^\n]*\n[\s\S]* verify: /, 30_000, mark);
+    await agent.waitForLog(/ (verify|check): [^\n]*\n[\s\S]* (verify|check): /, 30_000, mark);
     assert.deepEqual((await table()).rules, [...all].sort());
     await stopAgent(agent);
   } finally {

@@ -167,3 +167,87 @@ test('a thrown pass is reported; idle() resolves once nothing is pending', async
   assert.equal(runner.counts.verify, 1);
   await runner.stop();
 });
+
+/** Tasks with a background check of `checkMs` fake time whose results come from `checkResults`. */
+function setupWithCheck(checkMs: number, checkResults: (Partial<SyncResult> | Error)[]) {
+  const clock = new FakeClock();
+  const tasks = new Tasks(clock);
+  const checks: { start: number; end: number }[] = [];
+  const withCheck = Object.assign(tasks, {
+    check: (): Promise<SyncResult> => {
+      const start = clock.now();
+      tasks.log.push({ kind: 'check', at: start });
+      const next = checkResults.shift() ?? {};
+      return new Promise((resolve, reject) =>
+        clock.setTimeout(() => {
+          checks.push({ start, end: clock.now() });
+          if (next instanceof Error) reject(next);
+          else resolve(result(next));
+        }, checkMs),
+      );
+    },
+  });
+  const errors: [PassKind, Error][] = [];
+  const results: PassKind[] = [];
+  const runner = new SyncRunner(withCheck, { clock, minIntervalMs: 0, verifyIntervalMs: 30_000, onError: (k, e) => errors.push([k, e]), onResult: (k) => results.push(k) });
+  runner.start();
+  return { clock, tasks, runner, checks, errors, results };
+}
+
+test('with a check task, the periodic verification is a check that syncs run beside; no drift, no verify pass', async () => {
+  const { clock, tasks, runner, checks } = setupWithCheck(5_000, [{}, {}]);
+  await clock.advance(30_000);
+  assert.equal(tasks.kinds(), 'check');
+  // A change while the check reads and compares: synced at once, not after the check.
+  await clock.advance(1_000);
+  runner.request();
+  await clock.advance(200);
+  assert.equal(tasks.kinds(), 'check,sync');
+  assert.equal(checks.length, 0, 'the sync ran while the check was still in flight');
+  await clock.advance(4_000);
+  assert.equal(checks.length, 1);
+  // The next one a period after this one ended, and never a verify pass.
+  await clock.advance(29_000);
+  assert.equal(tasks.kinds(), 'check,sync');
+  await clock.advance(2_000);
+  assert.equal(tasks.kinds(), 'check,sync,check');
+  await clock.advance(6_000);
+  assert.equal(runner.counts.verify, 0);
+  await runner.stop();
+});
+
+test('a check that finds drift, asks for verification, or fails brings one verify pass', async () => {
+  for (const outcome of [{ drift: 'real server 10.244.1.2/9376 deleted by hand' }, { needsVerification: true }, new Error('ETIMEDOUT')]) {
+    const { clock, tasks, runner, errors } = setupWithCheck(1_000, [outcome]);
+    await clock.advance(31_500);
+    assert.equal(tasks.kinds(), 'check,verify', JSON.stringify(outcome));
+    if (outcome instanceof Error) assert.deepEqual(errors.map(([k]) => k), ['check']);
+    await clock.advance(1_000);
+    assert.equal(tasks.kinds(), 'check,verify', 'one verify pass, then a period until the next check');
+    await clock.advance(30_000);
+    assert.equal(tasks.kinds(), 'check,verify,check');
+    await runner.stop();
+  }
+});
+
+test('a requested verification (doubt) is a verify pass even with a check task', async () => {
+  const { clock, tasks, runner } = setupWithCheck(1_000, []);
+  runner.requestVerify();
+  await clock.advance(200);
+  assert.equal(tasks.kinds(), 'verify');
+  await runner.stop();
+});
+
+test('stop() waits for a check in flight; idle() waits for it too', async () => {
+  const { clock, runner, checks } = setupWithCheck(5_000, [{}]);
+  await clock.advance(30_000);
+  let idle = false;
+  void runner.idle().then(() => (idle = true));
+  await clock.advance(1_000);
+  assert.equal(idle, false, 'not idle while the check runs');
+  const stopped = runner.stop();
+  await clock.advance(5_000);
+  await stopped;
+  assert.equal(checks.length, 1);
+  assert.equal(idle, true);
+});

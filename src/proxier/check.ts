@@ -1,0 +1,110 @@
+// The periodic verification's comparison, done without holding the sync runner: a kernel read
+// taken while syncs go on is compared, a slice at a time, with what the proxier believes it
+// programmed. Keys that a pass touched after the read began are skipped: the read may show them
+// before or after that pass's writes, and the pass's own acknowledgements are newer than the
+// read. Only a difference elsewhere (a real server deleted with ipvsadm, an address removed by
+// hand, a new virtual server) is drift, and drift is repaired by a full verification.
+import { realKey, sameRealSettings, sameServiceSettings, serviceKey } from '../ipvs/keys.js';
+import type { VirtualServerEntry } from '../ipvs/types.js';
+import type { LinkAddress } from '../netif/types.js';
+import type { AppliedTable, AppliedVirtualServer } from './diff.js';
+import { isLinkLocal } from './vips.js';
+
+/** What passes touched since a background read began (keys the comparison must skip). */
+export class TouchedKeys {
+  readonly virtualServers = new Set<string>();
+  readonly addresses = new Set<string>();
+  /** A full pass (start, verification) ran meanwhile: the whole comparison is moot. */
+  all = false;
+
+  touch(virtualServers: Iterable<string> | undefined, addresses: Iterable<string> | undefined): void {
+    if (virtualServers === undefined || addresses === undefined) this.all = true;
+    for (const k of virtualServers ?? []) this.virtualServers.add(k);
+    for (const a of addresses ?? []) this.addresses.add(a);
+  }
+}
+
+export interface KernelReading {
+  entries: readonly VirtualServerEntry[];
+  addresses: readonly LinkAddress[];
+  /** kube-ipvs0's index at the time of the read; undefined when the link was missing. */
+  ifindex: number | undefined;
+}
+
+/** What the proxier believes the kernel holds (read-only views of its own tables). */
+export interface BelievedState {
+  applied: AppliedTable;
+  ownedVirtualServers: ReadonlySet<string>;
+  foreignVirtualServers: ReadonlySet<string>;
+  link: {
+    ifindex: number | undefined;
+    applied: ReadonlyMap<string, unknown>;
+    onOtherLinks: ReadonlySet<string>;
+    foreign: ReadonlySet<string>;
+  };
+}
+
+/** Same service settings and the same real servers with the same settings. */
+export function sameAsApplied(entry: VirtualServerEntry, have: AppliedVirtualServer): boolean {
+  if (!sameServiceSettings(entry.service, have.service) || entry.reals.length !== have.reals.size) return false;
+  for (const r of entry.reals) {
+    const h = have.reals.get(realKey(r));
+    if (h === undefined || !sameRealSettings(r, h)) return false;
+  }
+  return true;
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * The first drift between the reading and the believed state, as a sentence, or undefined when
+ * there is none. Turns the event loop every `slice` virtual servers, so syncs run meanwhile;
+ * `touched` is consulted at each comparison, since those syncs add to it.
+ */
+export async function findDrift(reading: KernelReading, believed: BelievedState, touched: TouchedKeys, slice = 500): Promise<string | undefined> {
+  const seen = new Set<string>();
+  let n = 0;
+  for (const entry of reading.entries) {
+    if (++n % slice === 0) await turn();
+    if (touched.all) return undefined;
+    const key = serviceKey(entry.service);
+    seen.add(key);
+    if (touched.virtualServers.has(key) || believed.foreignVirtualServers.has(key)) continue;
+    if (!believed.ownedVirtualServers.has(key)) return `virtual server ${key} appeared`;
+    const have = believed.applied.get(key);
+    if (have === undefined) return `virtual server ${key} is in the kernel but was not programmed`;
+    if (!sameAsApplied(entry, have)) return `virtual server ${key} differs from what was programmed`;
+  }
+  await turn();
+  if (touched.all) return undefined;
+  for (const key of believed.applied.keys()) {
+    if (!seen.has(key) && !touched.virtualServers.has(key)) return `virtual server ${key} is missing`;
+  }
+  // A foreign virtual server that went away may free a key the desired state wants.
+  for (const key of believed.foreignVirtualServers) {
+    if (!seen.has(key) && !touched.virtualServers.has(key)) return `foreign virtual server ${key} is gone`;
+  }
+  return addressDrift(reading, believed.link, touched);
+}
+
+function addressDrift(reading: KernelReading, link: BelievedState['link'], touched: TouchedKeys): string | undefined {
+  if (reading.ifindex !== link.ifindex) return 'kube-ipvs0 was created, replaced or deleted';
+  const onLink = new Set<string>();
+  const elsewhere = new Set<string>();
+  for (const a of reading.addresses) {
+    if (reading.ifindex === undefined || a.ifindex !== reading.ifindex) elsewhere.add(a.address);
+    else if (!isLinkLocal(a.address)) onLink.add(a.address);
+  }
+  for (const a of onLink) {
+    if (touched.addresses.has(a) || link.applied.has(a) || link.foreign.has(a)) continue;
+    return `address ${a} appeared on kube-ipvs0`;
+  }
+  for (const a of link.applied.keys()) {
+    if (!onLink.has(a) && !touched.addresses.has(a)) return `address ${a} is missing from kube-ipvs0`;
+  }
+  // Node addresses decide which external IPs may be bound here (never one another link holds).
+  if (elsewhere.size !== link.onOtherLinks.size || [...elsewhere].some((a) => !link.onOtherLinks.has(a))) {
+    return 'addresses on the other links changed';
+  }
+  return undefined;
+}
