@@ -21,8 +21,8 @@ import { modelConfigFrom } from './model-config.js';
 
 export interface AgentDeps extends Omit<ProxierDeps, 'settings' | 'iptables'> {
   settings: Settings;
-  /** The iptables side; re-reads the kernel's rules and sets before each verification when it can. */
-  iptables?: IptablesSyncer & { requestVerification?(): void };
+  /** The iptables side; checked beside the syncs and re-read in full by a verification when it can. */
+  iptables?: IptablesSyncer;
   source: ServiceSource;
   links: LinkClient;
   logger: Logger;
@@ -102,11 +102,12 @@ export class Agent {
         nextDrainCheckAt: () => this.proxier.nextDrainCheckAt(),
         check: async () => {
           // Node addresses (NodePort targets) and iptables are verified at the same cadence;
-          // their repairs ride on the next sync.
+          // their repairs ride on the next sync. A failed iptables read is doubt: verify it.
           await this.refreshNodeAddresses();
-          const r = await this.proxier.check();
-          if (r.drift === undefined && this.deps.iptables?.requestVerification) {
-            this.deps.iptables.requestVerification();
+          const iptables = this.deps.iptables;
+          const [r, iptablesHolds] = await Promise.all([this.proxier.check(), iptables?.check?.().catch(() => false) ?? Promise.resolve(false)]);
+          if (!iptablesHolds && iptables?.requestVerification) {
+            iptables.requestVerification();
             this.runner?.request();
           }
           return r;

@@ -56,6 +56,7 @@ export class IptablesManager {
   private randomFully: boolean | undefined;
   /** What the kernel holds after our last successful sync; undefined means "read it first". */
   private applied: KernelView | undefined;
+  private verificationRequested = false;
   /** Per virtual server, the set entries it contributed at the last successful sync. */
   private fingerprints = new Map<string, string>();
 
@@ -79,9 +80,35 @@ export class IptablesManager {
     return { randomFully: this.randomFully };
   }
 
-  /** Make the next sync read the kernel instead of trusting memory (periodic verification). */
+  /**
+   * Make the next sync read the kernel instead of trusting memory. Taken up when that sync
+   * starts: a sync already under way would otherwise put back the view this discards.
+   */
   requestVerification(): void {
-    this.applied = undefined;
+    this.verificationRequested = true;
+  }
+
+  /**
+   * The periodic verification beside the syncs: read sets and rules, and compare them with what
+   * the last sync applied (no desired-state computation). True when they match. False when they
+   * differ, when nothing was applied yet, or when a sync replaced the applied view meanwhile (its
+   * writes may show in the read or not); the caller then asks for a verifying sync.
+   */
+  async check(): Promise<boolean> {
+    const applied = this.applied;
+    if (applied === undefined) return false;
+    const backend = await this.backend();
+    const [options, kernel] = await Promise.all([this.ruleOptions(), this.readKernel(backend)]);
+    if (this.applied !== applied) return false;
+    if (renderIpsetRestore(kernel.sets, applied.sets) !== '') return false;
+    if (this.staleSets(kernel.sets, applied.sets).length > 0) return false;
+    return this.settings.families.every((f) => renderIptablesRestore(f, this.settings, options, kernel.rules.get(f)) === '');
+  }
+
+  /** Sets of ours in the kernel, of a family served here, that the desired sets do not name. */
+  private staleSets(current: IpSetMap, desired: IpSetMap): { name: string }[] {
+    const served = new Set(this.settings.families);
+    return [...current.values()].filter((s) => served.has(s.family) && !desired.has(s.name));
   }
 
   /**
@@ -89,6 +116,10 @@ export class IptablesManager {
    * ipset or iptables-restore run is one); 0 when everything already matched.
    */
   async sync(state: DesiredState, changed?: ChangedKeys): Promise<number> {
+    if (this.verificationRequested) {
+      this.verificationRequested = false;
+      this.applied = undefined;
+    }
     // An endpoint change elsewhere in a 10,000-service cluster must not cost a pass over every
     // service: when the changed virtual servers contribute the same set entries as before and no
     // VIP changed, the sets and rules are already right.
@@ -131,8 +162,7 @@ export class IptablesManager {
         await this.restore(backend, family, text);
         writes++;
       }
-      const served = new Set(this.settings.families);
-      const stale = [...kernel.sets.values()].filter((s) => served.has(s.family) && !desiredSets.has(s.name));
+      const stale = this.staleSets(kernel.sets, desiredSets);
       if (stale.length > 0) {
         await this.ipset(['restore'], renderIpsetDestroy(stale.map((s) => s.name)));
         writes++;

@@ -49,6 +49,10 @@ export interface IptablesSyncer {
   sync(state: DesiredState, changed?: ChangedKeys): Promise<number>;
   /** Remove every chain and set it owns; resolves with kernel writes made. */
   cleanup?(): Promise<number>;
+  /** Read the kernel beside the syncs: true when it holds what the last sync applied. */
+  check?(): Promise<boolean>;
+  /** Make the next sync read the kernel in full and repair what differs. */
+  requestVerification?(): void;
 }
 
 /** A per-service dump of real servers; used for drain checks when the client offers it. */

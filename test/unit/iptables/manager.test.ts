@@ -113,6 +113,53 @@ describe('IptablesManager against the fake kernel', () => {
     assert.ok(kernel.sets.get(setName('inet', SetRole.VIP))?.entries.has('10.96.0.1'));
   });
 
+  it('check(): true while the kernel holds what was applied; each kind of drift makes it false; no writes', async () => {
+    const drifts: [string, (k: FakeKernel) => Promise<unknown>][] = [
+      ['a flushed chain', (k) => k.run('iptables-nft-restore', ['--noflush'], `*nat\n:${Chain.SERVICES} - [0:0]\nCOMMIT\n`)],
+      ['a deleted set entry', (k) => k.run('ipset', ['restore'], `del ${setName('inet', SetRole.VIP)} 10.96.0.1\n`)],
+      ['an added set entry', (k) => k.run('ipset', ['restore'], `add ${setName('inet', SetRole.VIP)} 10.96.9.9\n`)],
+      ['a deleted set', async (k) => k.sets.delete(setName('inet', SetRole.VIP))],
+    ];
+    for (const [what, drift] of drifts) {
+      const kernel = new FakeKernel();
+      const m = manager(kernel);
+      assert.equal(await m.check(), false, 'nothing applied yet: not verified');
+      const state = manyServices(2);
+      await m.sync(state);
+      assert.equal(await m.check(), true, what);
+      await drift(kernel);
+      const writes = kernel.writes;
+      assert.equal(await m.check(), false, what);
+      assert.equal(kernel.writes - writes, 0, `${what}: check writes nothing`);
+      m.requestVerification();
+      assert.ok((await m.sync(state)) > 0, `${what}: the verifying sync repairs`);
+      assert.equal(await m.check(), true, `${what}: repaired`);
+    }
+  });
+
+  it('a verification requested while a sync runs is taken up by the next sync, not lost', async () => {
+    const kernel = new FakeKernel();
+    // Every command waits at a gate while it is closed: the sync below is held after it has
+    // taken the applied view, as a real one is while iptables-restore runs.
+    let open: () => void = () => undefined;
+    let gate: Promise<void> = Promise.resolve();
+    const runner = { run: async (cmd: string, args: string[], stdin?: string) => (await gate, kernel.run(cmd, args, stdin)) };
+    const m = new IptablesManager({ runner, settings: SETTINGS, backend: 'nft' });
+    const state = manyServices(2);
+    await m.sync(state);
+    await kernel.run('ipset', ['restore'], `del ${setName('inet', SetRole.VIP)} 10.96.0.1\n`);
+    gate = new Promise((r) => (open = r));
+    // A third service: its set entries are a write, held at the gate.
+    const next = manyServices(3);
+    const running = m.sync(next, { virtualServers: new Set(next.virtualServers.keys()), addresses: new Set(['10.96.0.3']) });
+    await new Promise((r) => setImmediate(r));
+    m.requestVerification();
+    open();
+    assert.ok((await running) > 0);
+    assert.ok((await m.sync(next)) > 0, 'the next sync read the kernel and repaired');
+    assert.ok(kernel.sets.get(setName('inet', SetRole.VIP))?.entries.has('10.96.0.1'));
+  });
+
   it('replaces a set of ours that has the wrong type although rules reference it', async () => {
     const kernel = new FakeKernel();
     await manager(kernel).sync(manyServices(1));
