@@ -103,13 +103,13 @@ export class Agent {
         check: async () => {
           // Node addresses (NodePort targets) and iptables are verified at the same cadence;
           // their repairs ride on the next sync. A failed iptables read is doubt: verify it.
-          await this.refreshNodeAddresses();
+          const addressesChanged = await this.refreshNodeAddresses();
           const iptables = this.deps.iptables;
-          const [r, iptablesHolds] = await Promise.all([this.proxier.check(), iptables?.check?.().catch(() => false) ?? Promise.resolve(false)]);
-          if (!iptablesHolds && iptables?.requestVerification) {
-            iptables.requestVerification();
-            this.runner?.request();
-          }
+          const iptablesCheck = iptables === undefined ? true : iptables.check ? iptables.check().catch(() => false) : false;
+          const [r, iptablesHolds] = await Promise.all([this.proxier.check(), iptablesCheck]);
+          if (!iptablesHolds) iptables?.requestVerification?.();
+          // The model takes new node addresses (NodePort virtual servers) at the next sync.
+          if (addressesChanged || !iptablesHolds) this.runner?.request();
           return r;
         },
       },
@@ -181,10 +181,18 @@ export class Agent {
     this.runner?.request();
   }
 
-  private async refreshNodeAddresses(): Promise<void> {
-    const addresses = await this.deps.links.listAddresses();
+  /** Resolves true when the node's addresses differ from the last read. */
+  private async refreshNodeAddresses(): Promise<boolean> {
+    // On the reader handle when there is one: a dump of 10,000 VIPs holds its handle a while.
+    const addresses = await (this.deps.reader ?? this.deps).links.listAddresses();
+    const key = addresses.map((a) => `${a.ifindex} ${a.address}/${a.prefixLen}`).sort().join(',');
     this.model.setNodeAddresses(addresses);
+    const changed = key !== this.nodeAddressesKey;
+    this.nodeAddressesKey = key;
+    return changed;
   }
+
+  private nodeAddressesKey: string | undefined;
 
   private takeChanges(): DesiredChange {
     const change = this.model.takeChanges();
