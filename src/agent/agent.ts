@@ -101,12 +101,14 @@ export class Agent {
         drainCheck: () => this.proxier.drainCheck(),
         nextDrainCheckAt: () => this.proxier.nextDrainCheckAt(),
         check: async () => {
-          // Node addresses (NodePort targets) and iptables are verified at the same cadence;
-          // their repairs ride on the next sync. A failed iptables read is doubt: verify it.
-          const addressesChanged = await this.refreshNodeAddresses();
+          // The proxier's check is called first, in the runner's turn between passes: from that
+          // moment it tracks what passes touch. Node addresses (NodePort targets) and iptables
+          // are verified at the same cadence; their repairs ride on the next sync. A failed
+          // iptables read is doubt: verify it.
+          const ipvsCheck = this.proxier.check();
           const iptables = this.deps.iptables;
           const iptablesCheck = iptables === undefined ? true : iptables.check ? iptables.check().catch(() => false) : false;
-          const [r, iptablesHolds] = await Promise.all([this.proxier.check(), iptablesCheck]);
+          const [r, iptablesHolds, addressesChanged] = await Promise.all([ipvsCheck, iptablesCheck, this.refreshNodeAddresses()]);
           if (!iptablesHolds) iptables?.requestVerification?.();
           // The model takes new node addresses (NodePort virtual servers) at the next sync.
           if (addressesChanged || !iptablesHolds) this.runner?.request();
