@@ -87,7 +87,7 @@ cp "$here/guest.sh" "$job/guest.sh"
 # no_timer_check: under TCG on a busy host the IO-APIC timer check can fail and panic the boot.
 # Under software emulation qemu prints the guest console on stdout; '\r' comes from the tty layer.
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
-  -accel tcg,thread=multi -cpu max -m "$mem_mb" -smp 2 -nographic -no-reboot \
+  -accel tcg,thread=multi -cpu "${IPVS_PROXY_VM_CPU:-max}" -m "$mem_mb" -smp 2 -nographic -no-reboot \
   -kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
   -append "console=ttyS0 quiet loglevel=1 panic=-1 no_timer_check" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
