@@ -252,20 +252,22 @@ export class Agent {
   }
 
   /**
-   * A background check ran beside the passes, so health and the fleet view do not hear of it: a
-   * sync may be half-way meanwhile, and the change triggers are that sync's. Drift is logged
-   * here; the verification pass that follows reports the repair like any pass.
+   * A background check ran beside the passes. Drift is logged here; the verification pass that
+   * follows reports the repair like any pass. A clean check is announced to health and the fleet
+   * view (the periodic heartbeat an idle node publishes) only when no pass is under way or
+   * pending: otherwise a sync may be half-way, and that sync announces itself when it ends.
    */
   private reportCheck(r: SyncResult): void {
     const seen = `check: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`;
     if (r.drift !== undefined) this.deps.logger.info(`${seen}; drift: ${r.drift}; a full verification follows`, { op: 'check', drift: r.drift });
     else this.deps.logger.debug(`${seen}; the kernel holds what was programmed`, { op: 'check' });
     this.deps.metrics?.kernelWritten('check', r.kernelWrites);
+    if (r.drift === undefined && !r.needsVerification && this.runner?.quiet()) this.announce('check', r, Date.now(), []);
   }
 
   /** Logs, metrics, health, health check node ports and the fleet hear about every pass. */
   private report(kind: PassKind, r: SyncResult): void {
-    const { logger, metrics, health, fleet } = this.deps;
+    const { logger, metrics } = this.deps;
     this.reportErrors(r);
     if (kind === 'check') {
       this.reportCheck(r);
@@ -287,6 +289,12 @@ export class Agent {
       metrics.kernelWritten(kind, r.kernelWrites);
       for (const ms of latencies) metrics.networkProgrammed(ms / 1000);
     }
+    this.announce(kind, r, now, latencies);
+  }
+
+  /** Health, health check node ports and the fleet view hear of a pass, or of a clean check on a quiet node. */
+  private announce(kind: PassKind, r: SyncResult, now: number, latencies: number[]): void {
+    const { logger, health, fleet } = this.deps;
     if (health) {
       if (r.errors.length === 0) health.synced();
       health.nodeEligible(this.model.nodeEligible());
@@ -316,7 +324,7 @@ export class Agent {
         counts: { virtualServers: r.virtualServers, realServers: r.realServers, addresses: r.addresses },
         digest: this.digester.digest(state),
         resourceVersions: this.deps.source.resourceVersions(),
-        driftFound: kind === 'verify' ? r.kernelWrites : undefined,
+        driftFound: kind === 'verify' ? r.kernelWrites : kind === 'check' ? 0 : undefined,
         networkProgrammingMs: latencies,
       });
     }

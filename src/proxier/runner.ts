@@ -105,6 +105,11 @@ export class SyncRunner {
     this.releaseIdle();
   }
 
+  /** No pass runs and none is pending (a background check may be in flight). */
+  quiet(): boolean {
+    return this.running === undefined && !this.pendingSync && !this.pendingVerify;
+  }
+
   /** Resolves when nothing runs and nothing is pending. */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();

@@ -251,3 +251,16 @@ test('stop() waits for a check in flight; idle() waits for it too', async () => 
   assert.equal(checks.length, 1);
   assert.equal(idle, true);
 });
+
+test('quiet(): no pass running or pending, whether or not a check is in flight', async () => {
+  const { clock, runner } = setupWithCheck(5_000, [{}]);
+  assert.equal(runner.quiet(), true);
+  await clock.advance(30_000);
+  assert.equal(runner.quiet(), true, 'a check alone is quiet');
+  runner.request();
+  assert.equal(runner.quiet(), false, 'a sync runs');
+  await clock.advance(200);
+  assert.equal(runner.quiet(), true);
+  await clock.advance(5_000);
+  await runner.stop();
+});
