@@ -18,7 +18,7 @@ import { RecordingConntrack } from '../../../src/proxier/conntrack.js';
 import { MemoryStateStore } from '../../../src/proxier/state-record.js';
 import type { NodeSettingsApplier, ObjectError, StateStore } from '../../../src/proxier/types.js';
 import type { HealthState } from '../../../src/ops/health.js';
-import type { FleetPublisher } from '../../../src/fleet/publisher.js';
+import type { FleetPublisher, SyncReport } from '../../../src/fleet/publisher.js';
 
 export interface LogLine { level: 'error' | 'warn' | 'info' | 'debug'; message: string; fields?: LogFields }
 
@@ -48,6 +48,15 @@ export class WatchedIpvs extends FakeIpvs {
     }
     return super.apply(ops);
   }
+}
+
+/** The part of FleetPublisher the agent calls, recording each report. */
+export class RecordingFleet {
+  readonly reports: SyncReport[] = [];
+  publish(report: SyncReport): void {
+    this.reports.push(report);
+  }
+  close(): void {}
 }
 
 export interface AgentWorld {

@@ -9,18 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { FleetPublisher, SyncReport } from '../../../src/fleet/publisher.js';
+import type { FleetPublisher } from '../../../src/fleet/publisher.js';
 import { ManifestSource } from '../../../src/manifests/manifest-source.js';
 import { HealthState } from '../../../src/ops/health.js';
-import { agentWorld, sliceFor, sleep, svc, until } from './agent-world.js';
-
-class RecordingFleet {
-  readonly reports: SyncReport[] = [];
-  publish(report: SyncReport): void {
-    this.reports.push(report);
-  }
-  close(): void {}
-}
+import { agentWorld, RecordingFleet, sliceFor, sleep, svc, until } from './agent-world.js';
 
 test('an idle agent publishes a heartbeat every verification period; drift is published by the repair', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'idle-heartbeat-'));

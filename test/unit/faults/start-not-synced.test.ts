@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { FleetPublisher, SyncReport } from '../../../src/fleet/publisher.js';
+import type { FleetPublisher } from '../../../src/fleet/publisher.js';
 import type { IpvsOp, OpResult } from '../../../src/ipvs/types.js';
 import { ManifestSource } from '../../../src/manifests/manifest-source.js';
 import { HealthState } from '../../../src/ops/health.js';
-import { agentWorld, sliceFor, svc, until, WatchedIpvs } from './agent-world.js';
+import { agentWorld, RecordingFleet, sliceFor, svc, until, WatchedIpvs } from './agent-world.js';
 
 /** IPVS whose writes wait until release(): the first sync is held mid-way. */
 class GatedIpvs extends WatchedIpvs {
@@ -31,14 +31,6 @@ class GatedIpvs extends WatchedIpvs {
   }
 }
 
-/** The part of FleetPublisher the agent calls, recording each report. */
-class RecordingFleet {
-  readonly reports: SyncReport[] = [];
-  publish(report: SyncReport): void {
-    this.reports.push(report);
-  }
-  close(): void {}
-}
 
 test('health and the fleet view hear of no sync until the first sync has programmed the kernel', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'start-report-'));
