@@ -11,8 +11,8 @@
 #
 # A file killed by SIGILL is run once more, and both runs are reported. Under software emulation
 # (qemu TCG) node has been seen to die of an invalid opcode in code that runs fine natively and on
-# the next try; nothing in this project emits that instruction. Any other death, and any failed
-# assertion, fails the run at once.
+# the next try; nothing in this project emits that instruction (test/vm/run.sh now keeps AVX away
+# from the guest, the likely cause). Any other death, and any failed assertion, fails the run.
 set -uo pipefail
 [ $# -gt 0 ] || { echo "kernel-tests: no test files given" >&2; exit 2; }
 
