@@ -6,6 +6,7 @@
 // Run inside a fresh namespace:  ip netns exec NS node --import tsx bench/churn-bench.ts SERVICES ENDPOINTS RATE SECONDS OUT.json
 import { fork } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,47 @@ class RecordingMetrics extends ProxyMetrics {
   }
 }
 
+/**
+ * The agent's pass lines (sync, verify, check, drain), kept from its debug log: which passes ran
+ * during the churn and which held the changes, since a p99 is only as good as its explanation.
+ */
+class PassLog extends Writable {
+  readonly passes: { at: number; op: string; ms: number; drift?: string }[] = [];
+  constructor() {
+    super({
+      write: (chunk: Buffer, _enc, done) => {
+        for (const line of chunk.toString().split('\n')) {
+          if (!line.startsWith('{')) continue;
+          try {
+            const o = JSON.parse(line) as { level?: string; op?: string; message?: string; drift?: string };
+            if (o.level === 'warn' || o.level === 'error') process.stderr.write(`${line}\n`);
+            const ms = /, (\d+(?:\.\d+)?) ms/.exec(o.message ?? '');
+            if (o.op && PASS_OPS.has(o.op) && ms) this.passes.push({ at: Date.now(), op: o.op, ms: Number(ms[1]), ...(o.drift ? { drift: o.drift } : {}) });
+          } catch {
+            // not a log line of ours
+          }
+        }
+        done();
+      },
+    });
+  }
+
+  /** Passes from `since` on: counts and total time by kind, the longest ones, drift found. */
+  summary(since: number): Record<string, unknown> {
+    const inRange = this.passes.filter((p) => p.at >= since);
+    const byKind: Record<string, { count: number; totalMs: number }> = {};
+    for (const p of inRange) {
+      const k = (byKind[p.op] ??= { count: 0, totalMs: 0 });
+      k.count++;
+      k.totalMs = round(k.totalMs + p.ms, 1);
+    }
+    const longest = [...inRange].sort((a, b) => b.ms - a.ms).slice(0, 6).map((p) => ({ op: p.op, ms: p.ms, endedAtS: round((p.at - since) / 1000, 1) }));
+    return { byKind, longest, drift: inRange.filter((p) => p.drift).map((p) => p.drift) };
+  }
+}
+
+const PASS_OPS = new Set(['sync', 'verify', 'check', 'drain']);
+
 type ChildMessage = { op: 'ready'; kubeconfig: string } | { op: 'done'; issued: number; lateMs: number };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -81,12 +123,13 @@ async function main(): Promise<void> {
   const settings = benchSettings();
   const kernel = await openKernel(120_000);
   const metrics = new RecordingMetrics();
+  const passLog = new PassLog();
   const source = new KubeSource({ kubeconfig: ready.kubeconfig, nodeName: settings.nodeName }, loadKubeConfig(ready.kubeconfig));
   const agent = new Agent({
     settings,
     source,
     events: new NullEventRecorder(),
-    logger: createLogger({ level: 'warn', format: 'json' }),
+    logger: createLogger({ level: 'debug', format: 'json', stream: passLog }),
     clock: systemClock,
     ipvs: kernel.ipvs,
     links: kernel.links,
@@ -137,6 +180,7 @@ async function main(): Promise<void> {
       ...summary(churn),
       windows,
       syncs: metrics.syncs,
+      passes: passLog.summary(t),
       rssMiB: round(process.memoryUsage().rss / 2 ** 20, 1),
       rssBeforeMiB: round(rssBefore / 2 ** 20, 1),
     };

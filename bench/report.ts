@@ -147,6 +147,13 @@ else notes.push('The run did not reach its end (cut short by the VM time limit o
 const missing = ['cold', 'read', 'table', 'change-100', 'change-1000', 'memory', 'churn', 'addon', 'model'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
 if (missing.length > 0) notes.push(`Steps without results (failed or not reached): ${missing.join(', ')}.`);
 if (unreadable.length > 0) notes.push(`Unreadable step files: ${unreadable.join(', ')}.`);
+if (churn?.churn?.passes) {
+  const p = churn.churn.passes as Json;
+  const kinds = Object.entries(p.byKind as Record<string, Json>).map(([k, v]) => `${k} ${v.count} (${v.totalMs} ms)`).join(', ');
+  const longest = (p.longest as Json[]).map((x) => `${x.op} ${x.ms} ms ending at ${x.endedAtS} s`).join(', ');
+  const drift = (p.drift as string[]).length > 0 ? `; drift found by checks: ${(p.drift as string[]).join('; ')}` : '; no check found drift';
+  notes.push(`Churn passes by kind (count, total time): ${kinds}; the longest: ${longest}${drift}.`);
+}
 if (churn?.churn) notes.push(`Churn windows (10 s each, p99 ms / count): ${(churn.churn.windows as Json[]).map((w) => `${w.fromS}s ${w.p99Ms}/${w.count}`).join(', ')}; ${churn.churn.syncs} sync passes in all; RSS after churn ${churn.churn.rssMiB} MiB; first sync ${churn.startToFirstSyncMs} ms after start.`);
 if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);

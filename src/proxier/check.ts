@@ -58,14 +58,18 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 /**
  * The first drift between the reading and the believed state, as a sentence, or undefined when
- * there is none. Turns the event loop every `slice` virtual servers, so syncs run meanwhile;
- * `touched` is consulted at each comparison, since those syncs add to it.
+ * there is none. Compares for about `sliceMs` at a time and turns the event loop between, so
+ * syncs run meanwhile; `touched` is consulted at each comparison, since those syncs add to it.
  */
-export async function findDrift(reading: KernelReading, believed: BelievedState, touched: TouchedKeys, slice = 500): Promise<string | undefined> {
+export async function findDrift(reading: KernelReading, believed: BelievedState, touched: TouchedKeys, sliceMs = 5): Promise<string | undefined> {
   const seen = new Set<string>();
   let n = 0;
+  let sliceStart = performance.now();
   for (const entry of reading.entries) {
-    if (++n % slice === 0) await turn();
+    if (++n % 16 === 0 && performance.now() - sliceStart >= sliceMs) {
+      await turn();
+      sliceStart = performance.now();
+    }
     if (touched.all) return undefined;
     const key = serviceKey(entry.service);
     seen.add(key);

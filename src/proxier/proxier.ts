@@ -16,8 +16,11 @@ import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectE
 import { VipLink } from './vips.js';
 
 const DEFAULT_LINK = 'kube-ipvs0';
-/** Virtual servers decoded and compared between turns of the event loop in check(). */
-const CHECK_SLICE = 500;
+/**
+ * How long check() decodes or compares before it lets the event loop run a sync. 500 entries at
+ * a time held every change for about half a second under emulation.
+ */
+const CHECK_SLICE_MS = 5;
 
 /** sync() or verify() before start(): ownership is unknown, so nothing may be written. */
 export class ProxierNotStartedError extends Error {
@@ -162,7 +165,7 @@ export class Proxier {
     try {
       const reader = this.deps.reader ?? this.deps;
       const [entries, addresses, ifindex] = await Promise.all([
-        reader.ipvs.dump({ sliceEntries: CHECK_SLICE }),
+        reader.ipvs.dump({ sliceMs: CHECK_SLICE_MS }),
         reader.links.listAddresses(),
         reader.links.linkIndex(this.vips.name),
       ]);
@@ -171,7 +174,7 @@ export class Proxier {
         ownedVirtualServers: this.ownership.virtualServers,
         foreignVirtualServers: this.ownership.foreignVirtualServers,
         link: { ifindex: this.vips.ifindex, applied: this.vips.applied, onOtherLinks: this.vips.onOtherLinks, foreign: this.ownership.foreignAddresses },
-      }, touched, CHECK_SLICE);
+      }, touched, CHECK_SLICE_MS);
       await this.applyNodeSettings(t);
       return { ...this.result(t, t0, this.deps.clock.now()), ...(drift !== undefined ? { drift } : { fullCompare: true }) };
     } finally {
