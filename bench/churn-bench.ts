@@ -52,15 +52,21 @@ class RecordingMetrics extends ProxyMetrics {
  * during the churn and which held the changes, since a p99 is only as good as its explanation.
  */
 class PassLog extends Writable {
-  readonly passes: { at: number; op: string; ms: number; drift?: string }[] = [];
+  readonly passes: { at: number; op: string; ms: number; drift?: string; phasesMs?: Record<string, number> }[] = [];
   constructor() {
     super({
       write: (chunk: Buffer, _enc, done) => {
         for (const line of chunk.toString().split('\n')) {
           if (!line.startsWith('{')) continue;
           try {
-            const o = JSON.parse(line) as { level?: string; op?: string; message?: string; drift?: string };
+            const o = JSON.parse(line) as { level?: string; op?: string; message?: string; drift?: string; phasesMs?: Record<string, number> };
             if (o.level === 'warn' || o.level === 'error') process.stderr.write(`${line}\n`);
+            // The phases line follows its pass's line.
+            const last = this.passes.at(-1);
+            if (o.phasesMs && last && last.op === o.op) {
+              last.phasesMs = Object.fromEntries(Object.entries(o.phasesMs).map(([k, v]) => [k, round(v, 1)]));
+              continue;
+            }
             const ms = /, (\d+(?:\.\d+)?) ms/.exec(o.message ?? '');
             if (o.op && PASS_OPS.has(o.op) && ms) this.passes.push({ at: Date.now(), op: o.op, ms: Number(ms[1]), ...(o.drift ? { drift: o.drift } : {}) });
           } catch {
@@ -81,7 +87,7 @@ class PassLog extends Writable {
       k.count++;
       k.totalMs = round(k.totalMs + p.ms, 1);
     }
-    const longest = [...inRange].sort((a, b) => b.ms - a.ms).slice(0, 6).map((p) => ({ op: p.op, ms: p.ms, endedAtS: round((p.at - since) / 1000, 1) }));
+    const longest = [...inRange].sort((a, b) => b.ms - a.ms).slice(0, 6).map((p) => ({ op: p.op, ms: p.ms, endedAtS: round((p.at - since) / 1000, 1), ...(p.phasesMs ? { phasesMs: p.phasesMs } : {}) }));
     return { byKind, longest, drift: inRange.filter((p) => p.drift).map((p) => p.drift) };
   }
 }

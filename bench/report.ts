@@ -150,7 +150,8 @@ if (unreadable.length > 0) notes.push(`Unreadable step files: ${unreadable.join(
 if (churn?.churn?.passes) {
   const p = churn.churn.passes as Json;
   const kinds = Object.entries(p.byKind as Record<string, Json>).map(([k, v]) => `${k} ${v.count} (${v.totalMs} ms)`).join(', ');
-  const longest = (p.longest as Json[]).map((x) => `${x.op} ${x.ms} ms ending at ${x.endedAtS} s`).join(', ');
+  const phases = (x: Json): string => (x.phasesMs ? ` (${Object.entries(x.phasesMs as Record<string, number>).filter(([, v]) => v >= 1).map(([k, v]) => `${k} ${v}`).join(', ')})` : '');
+  const longest = (p.longest as Json[]).map((x) => `${x.op} ${x.ms} ms ending at ${x.endedAtS} s${phases(x)}`).join('; ');
   const drift = (p.drift as string[]).length > 0 ? `; drift found by checks: ${(p.drift as string[]).join('; ')}` : '; no check found drift';
   notes.push(`Churn passes by kind (count, total time): ${kinds}; the longest: ${longest}${drift}.`);
 }
