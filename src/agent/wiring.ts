@@ -43,7 +43,10 @@ export async function openKernel(timeoutMs = 5000): Promise<KernelHandles> {
   const track = <T extends { close(): void }>(h: T): T => (opened.push(h), h);
   let reader: KernelHandles['reader'];
   try {
-    reader = { ipvs: track(await openIpvs({ timeoutMs })), links: track(await openLinks({ timeoutMs })) };
+    // One dump socket: the background read is not in a hurry, and every dump callback takes the
+    // kernel's IPVS mutex that the writer's requests wait for. Two dumping threads on a 2-CPU node
+    // held a sync's IPVS writes for seconds under endpoint churn.
+    reader = { ipvs: track(await openIpvs({ timeoutMs, dumpSockets: 1 })), links: track(await openLinks({ timeoutMs })) };
   } catch (err) {
     for (const h of opened) h.close();
     throw err;
