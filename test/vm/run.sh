@@ -85,10 +85,10 @@ trap 'exit 130' INT TERM
 cp "$here/guest.sh" "$job/guest.sh"
 
 # The guest CPU: everything TCG emulates except AVX and its kin. qemu 7.2 (Debian 12) was the
-# first to emulate AVX/AVX2; with them advertised, glibc and V8 take their AVX paths, and node in
-# the guest died now and then of SIGSEGV or SIGILL (or a tsx parse error) in code that runs fine
-# natively and on the next try. Without them the same work also ran faster in the guest
-# (node start-up 4.0 -> 3.2 s for three, JSON of 100k objects 4.1 -> 2.1 s, copies 15.6 -> 12.3 s).
+# first to emulate AVX/AVX2, and glibc and V8 take their AVX paths when they are advertised.
+# Without them the same work ran faster in the guest (node start-up 4.0 -> 3.2 s for three, JSON
+# of 100k objects 4.1 -> 2.1 s, copies 15.6 -> 12.3 s). It did not end node's occasional deaths at
+# start-up under emulation (see test/kernel/run-all.sh).
 # IPVS_PROXY_VM_CPU overrides it (e.g. "max").
 cpu=${IPVS_PROXY_VM_CPU:-max,avx=off,avx2=off,fma=off,f16c=off,vaes=off,vpclmulqdq=off,avx-vnni=off}
 
