@@ -9,13 +9,13 @@
 # and a death is reported with the signal and the kernel log lines written meanwhile (an invalid
 # opcode, a segfault, the OOM killer).
 #
-# A file whose process failed before a single test reported (no result in its TAP) is run once
-# more, and both runs are reported. Under software emulation (qemu TCG) node dies now and then at
+# A file whose process failed before a single test reported (no result in its TAP) is run again,
+# up to three runs in all, and every run is reported. Under software emulation (qemu TCG) node dies now and then at
 # start-up, while tsx compiles a test file the first time in a boot: SIGSEGV, SIGILL, or a
 # WebAssembly "memory access out of bounds" from tsx's wasm lexer (reproduced in the VM with a
-# cold tsx cache: fleet-e2e.test.ts crashed at start-up in 5 of 8 runs, never natively, never on
-# a warm cache). A file that fails the same way twice, a death after any test reported, and any
-# failed assertion fail the run.
+# cold tsx cache: fleet-e2e.test.ts crashed at start-up in 5 of 8 runs, up to four in a row,
+# never natively). A file that fails that way three times, a death after any test reported, and
+# any failed assertion fail the run.
 set -uo pipefail
 [ $# -gt 0 ] || { echo "kernel-tests: no test files given" >&2; exit 2; }
 
@@ -37,7 +37,7 @@ run_file() {
 
 failed=() retried=() total_pass=0 total_fail=0 started=$SECONDS
 for file in "$@"; do
-  for attempt in 1 2; do
+  for attempt in 1 2 3; do
     tap="$results/$(basename "$file").$attempt.tap"
     log_mark=$(kernel_log_lines)
     file_started=$SECONDS
@@ -49,9 +49,9 @@ for file in "$@"; do
       echo "kernel-tests: $file: the process died of SIG$signal after $((SECONDS - file_started)) s"
       kernel_account "$log_mark"
     fi
-    if [ "$rc" != 0 ] && [ "$attempt" = 1 ] && ! grep -qE '^ *(not )?ok ' "$tap" 2>/dev/null; then
-      echo "kernel-tests: $file: failed (exit $rc) before any test reported; running it once more (see run-all.sh)"
-      retried+=("$file")
+    if [ "$rc" != 0 ] && [ "$attempt" -lt 3 ] && ! grep -qE '^ *(not )?ok ' "$tap" 2>/dev/null; then
+      echo "kernel-tests: $file: failed (exit $rc) before any test reported; running it again (see run-all.sh)"
+      [ "$attempt" = 1 ] && retried+=("$file")
       continue
     fi
     pass=$(sed -n 's/^# pass //p' "$tap" 2>/dev/null | tail -n 1)
@@ -65,7 +65,7 @@ done
 
 echo
 echo "kernel-tests: $# files in $((SECONDS - started)) s: $total_pass tests passed, $total_fail failed"
-for f in "${retried[@]}"; do echo "kernel-tests: run twice (the first run failed before any test reported): $f"; done
+for f in "${retried[@]}"; do echo "kernel-tests: run again (a run failed before any test reported): $f"; done
 if [ ${#failed[@]} -gt 0 ]; then
   for f in "${failed[@]}"; do echo "kernel-tests: FAILED: $f"; done
   exit 1
