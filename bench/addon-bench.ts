@@ -59,6 +59,9 @@ async function main(): Promise<void> {
     const [dumped, dumpMs] = await timed(() => ipvs.dump());
     const realsDumped = dumped.reduce((n, e) => n + e.reals.length, 0);
     if (dumped.length !== services || realsDumped !== services * realsPer) throw new Error(`dump returned ${dumped.length} services, ${realsDumped} reals`);
+    // Emptied before ipvsadm runs: the kernel hashes the services of every namespace in one
+    // table, so ours left in place would lengthen the chains ipvsadm's requests walk.
+    await ipvs.flush();
     ipvs.close();
 
     const [, restoreMs] = await timed(() => nsIpvsadm.run('ipvsadm', ['-R'], { input: rules, timeoutMs: HOUR }));

@@ -82,7 +82,13 @@ fresh_ns() {
   ip -n "$name" link set lo up
   echo "$name"
 }
-drop_ns() { ip netns del "$1" 2>/dev/null || true; }
+# The table is emptied first, in the foreground: a namespace's deletion is finished by a kernel
+# worker later, which would otherwise compete with the next step.
+drop_ns() {
+  ip netns exec "$1" ipvsadm -C 2>/dev/null || true
+  ip -n "$1" link del kube-ipvs0 2>/dev/null || true
+  ip netns del "$1" 2>/dev/null || true
+}
 # A JSON object from key=value arguments (values are numbers or JSON already).
 json_obj() {
   local first=1 kv
@@ -114,19 +120,9 @@ step model-bench model
 log "writing the cluster"
 "${TSX[@]}" bench/lib/write-cluster.ts "$work/cluster" "$SERVICES" "$ENDPOINTS" > /dev/null
 
-# 1. Cold sync: the agent into an empty namespace, then the peer (ipvsadm -R + ip -batch) into another.
+# 1. Cold sync: the peer (ipvsadm -R + ip -batch) into an empty namespace, emptied again, then the
+# agent into another; each finds the kernel holding nothing but its own table.
 cold_and_table() {
-log "1. cold sync: ipvs-proxy run --once"
-ns_agent=$(fresh_ns agent)
-t0=$(now_ns)
-ip netns exec "$ns_agent" node bin/ipvs-proxy.js run --once --manifests "$work/cluster/manifests" \
-  --state-dir "$work/state-once" --node-name bench-node --log-level debug --log-format json > "$work/once.out" 2> "$work/once.err" \
-  || { cat "$work/once.err" >&2; exit 1; }
-agent_wall=$(ms_since "$t0")
-summary=$(grep '^synced:' "$work/once.out")
-log "   $summary (process wall ${agent_wall} ms)"
-read -r v r a w t < <(echo "$summary" | sed -E 's/^synced: ([0-9]+) virtual servers, ([0-9]+) real servers, ([0-9]+) addresses, ([0-9]+) kernel writes, ([0-9.]+) ms$/\1 \2 \3 \4 \5/')
-
 log "1. cold sync: ipvsadm -R + ip -batch"
 ns_peer=$(fresh_ns peer)
 ip -n "$ns_peer" link add kube-ipvs0 type dummy
@@ -140,7 +136,21 @@ peer_ms=$(ms_since "$t0")
 peer_lines=$(ip netns exec "$ns_peer" ipvsadm -Sn | wc -l)
 peer_addrs=$(ip -n "$ns_peer" -o addr show dev kube-ipvs0 | wc -l)
 log "   ipvsadm -R ${restore_ms} ms + ip -batch ${batch_ms} ms = ${peer_ms} ms ($peer_lines lines, $peer_addrs addresses)"
+# Emptied before the agent runs: the kernel keeps one IPVS service hash and one IPv4 address hash
+# for all namespaces (and a worker walks every address after each address add), so a table left
+# here would slow the agent's cold sync, as the agent's table would slow the peer's.
 drop_ns "$ns_peer"
+log "1. cold sync: ipvs-proxy run --once"
+ns_agent=$(fresh_ns agent)
+t0=$(now_ns)
+ip netns exec "$ns_agent" node bin/ipvs-proxy.js run --once --manifests "$work/cluster/manifests" \
+  --state-dir "$work/state-once" --node-name bench-node --log-level debug --log-format json > "$work/once.out" 2> "$work/once.err" \
+  || { cat "$work/once.err" >&2; exit 1; }
+agent_wall=$(ms_since "$t0")
+summary=$(grep '^synced:' "$work/once.out")
+log "   $summary (process wall ${agent_wall} ms)"
+read -r v r a w t < <(echo "$summary" | sed -E 's/^synced: ([0-9]+) virtual servers, ([0-9]+) real servers, ([0-9]+) addresses, ([0-9]+) kernel writes, ([0-9.]+) ms$/\1 \2 \3 \4 \5/')
+
 # Where T went (the agent's debug line; IPVS, addresses and iptables overlap).
 phases=$(grep -o '"phasesMs":{[^}]*}' "$work/once.err" | head -n 1 | sed 's/^"phasesMs"://')
 log "   phases: ${phases:-none logged}"
