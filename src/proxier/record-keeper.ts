@@ -5,7 +5,7 @@
 // serve status views only, and at 10,000 services the record is megabytes of JSON: rewriting it
 // every second under endpoint churn cost the sync loop more than the kernel writes did.
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
-import { recordEntryFor, recordText, type RecordedVirtualServer, type StateRecord } from './state-record.js';
+import { recordEntryText, recordText, type RecordedVirtualServer, type StateRecord } from './state-record.js';
 import type { StateStore } from './types.js';
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
@@ -110,9 +110,9 @@ export class RecordKeeper {
     const want = desired?.virtualServers.get(key);
     if (want !== undefined && this.source.get(key) === want) return;
     if (want !== undefined) this.source.set(key, want);
-    // Without a desired entry the old one stays as it is (recordEntryFor's fallback).
+    // Without a desired entry the old one stays as it is; a new key without one has no names.
     if (want === undefined && this.entryText.has(key)) return;
-    const text = JSON.stringify(recordEntryFor(key, desired, undefined));
+    const text = want === undefined ? EMPTY_ENTRY : recordEntryText(want);
     if (text === this.entryText.get(key)) return;
     this.entryText.set(key, text);
     this.namesDirty = true;
