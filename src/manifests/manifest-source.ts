@@ -9,6 +9,7 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { SourceStoppedError, SyncTimeoutError } from '../k8s/errors.js';
 import { proxyLabelsMatch } from '../k8s/selectors.js';
 import type { ServiceSource, SourceEvent, SourceHandlers } from '../k8s/types.js';
+import { textDigest } from '../model/digest.js';
 import { mirrorEndpoints } from './endpoints-mirror.js';
 import { ManifestSyntaxError, parseManifest } from './parse.js';
 import { checkShape } from './shape.js';
@@ -55,7 +56,8 @@ export class ManifestSource implements ServiceSource {
    */
   private filesVersion = 0;
   private emittedVersion = -1;
-  private readonly emitted = new Map<string, { entry: Entry; json: string }>();
+  /** What was last passed on, with a digest of its JSON to recognise it unchanged. */
+  private readonly emitted = new Map<string, { entry: Entry; digest: string }>();
   private duplicates = new Set<string>();
   private pathProblem = '';
   private watcher?: FSWatcher;
@@ -303,9 +305,9 @@ export class ManifestSource implements ServiceSource {
       else events.push({ kind: old.entry.kind, type: 'delete', namespace: m?.namespace ?? 'default', name: m?.name ?? '' });
     }
     for (const [key, e] of next) {
-      const json = JSON.stringify(e.object);
-      if (this.emitted.get(key)?.json === json) continue;
-      this.emitted.set(key, { entry: e, json });
+      const digest = textDigest(JSON.stringify(e.object));
+      if (this.emitted.get(key)?.digest === digest) continue;
+      this.emitted.set(key, { entry: e, digest });
       if (e.kind === 'Service') events.push({ kind: 'Service', type: 'upsert', object: e.object });
       else if (e.kind === 'EndpointSlice') events.push({ kind: 'EndpointSlice', type: 'upsert', object: e.object });
       else events.push({ kind: 'Node', type: 'upsert', object: e.object });

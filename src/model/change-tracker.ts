@@ -1,5 +1,6 @@
 // {previous, current} per namespaced name between two takes, as kube-proxy's change trackers
 // keep them. An update that ends where it started (by fingerprint) is dropped.
+import { textDigest } from './digest.js';
 
 export interface Change<T> {
   previous?: T;
@@ -8,6 +9,7 @@ export interface Change<T> {
 
 interface Versioned<T> {
   object: T;
+  /** Digest of the object's fingerprint text (only ever compared). */
   fingerprint: string;
 }
 
@@ -23,7 +25,7 @@ export class ChangeTracker<T> {
   upsert(id: string, object: T): boolean {
     let fingerprint: string;
     try {
-      fingerprint = this.fingerprint(object);
+      fingerprint = textDigest(this.fingerprint(object));
     } catch {
       // An object JSON cannot render (a cycle, a bigint): never equal to anything, so never dropped.
       fingerprint = `unrenderable#${++this.unrenderable}`;
