@@ -5,7 +5,7 @@ import type { Settings } from '../config/settings.js';
 import type { EventSink } from '../k8s/events.js';
 import type { ServiceSource, SourceEvent } from '../k8s/types.js';
 import type { DesiredChange, ModelWarning } from '../model/types.js';
-import type { LinkClient } from '../netif/types.js';
+import type { LinkAddress, LinkClient } from '../netif/types.js';
 import type { Logger } from '../ops/logger.js';
 import type { HealthState } from '../ops/health.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
@@ -103,12 +103,13 @@ export class Agent {
         check: async () => {
           // The proxier's check is called first, in the runner's turn between passes: from that
           // moment it tracks what passes touch. Node addresses (NodePort targets) and iptables
-          // are verified at the same cadence; their repairs ride on the next sync. A failed
-          // iptables read is doubt: verify it.
+          // are verified at the same cadence, the addresses from the check's own read; their
+          // repairs ride on the next sync. A failed iptables read is doubt: verify it.
           const ipvsCheck = this.proxier.check();
           const iptables = this.deps.iptables;
           const iptablesCheck = iptables === undefined ? true : iptables.check ? iptables.check().catch(() => false) : false;
-          const [r, iptablesHolds, addressesChanged] = await Promise.all([ipvsCheck, iptablesCheck, this.refreshNodeAddresses()]);
+          const [r, iptablesHolds] = await Promise.all([ipvsCheck, iptablesCheck]);
+          const addressesChanged = r.nodeAddresses !== undefined ? this.takeNodeAddresses(r.nodeAddresses) : await this.refreshNodeAddresses();
           if (!iptablesHolds) iptables?.requestVerification?.();
           // The model takes new node addresses (NodePort virtual servers) at the next sync.
           if (addressesChanged || !iptablesHolds) this.runner?.request();
@@ -186,7 +187,11 @@ export class Agent {
   /** Resolves true when the node's addresses differ from the last read. */
   private async refreshNodeAddresses(): Promise<boolean> {
     // On the reader handle when there is one: a dump of 10,000 VIPs holds its handle a while.
-    const addresses = await (this.deps.reader ?? this.deps).links.listAddresses();
+    return this.takeNodeAddresses(await (this.deps.reader ?? this.deps).links.listAddresses());
+  }
+
+  /** Hands the node's addresses to the model; true when they differ from the last ones. */
+  private takeNodeAddresses(addresses: LinkAddress[]): boolean {
     const key = addresses.map((a) => `${a.ifindex} ${a.address}/${a.prefixLen}`).sort().join(',');
     this.model.setNodeAddresses(addresses);
     const changed = key !== this.nodeAddressesKey;

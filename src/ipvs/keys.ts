@@ -1,6 +1,6 @@
 // Identity keys and comparisons for virtual and real servers. Keys are strings so they can
 // index Maps; two objects with the same key are the same kernel object.
-import { SvcFlag, type RealServer, type VirtualServer, type VirtualServerKey } from './types.js';
+import { SvcFlag, type RealServer, type VirtualServer, type VirtualServerEntry, type VirtualServerKey } from './types.js';
 
 /** "TCP/10.0.1.175/80", "UDP/fd00::1/53" or "FWM/inet/77". */
 export function serviceKey(s: VirtualServerKey): string {
@@ -41,4 +41,18 @@ export function sameRealSettings(a: RealServer, b: RealServer): boolean {
     a.upperThreshold === b.upperThreshold &&
     a.lowerThreshold === b.lowerThreshold
   );
+}
+
+/**
+ * A virtual server as read from the kernel holds these settings and exactly these real servers
+ * (by realKey()) with theirs: the one comparison behind adoption by exact match and the
+ * background check.
+ */
+export function entryHolds(entry: VirtualServerEntry, service: VirtualServer, reals: ReadonlyMap<string, RealServer>): boolean {
+  if (!sameServiceSettings(entry.service, service) || entry.reals.length !== reals.size) return false;
+  for (const r of entry.reals) {
+    const want = reals.get(realKey(r));
+    if (want === undefined || !sameRealSettings(r, want)) return false;
+  }
+  return true;
 }

@@ -65,7 +65,9 @@ function recordSuccess(applied: Map<string, AppliedVirtualServer>, p: PlannedOp)
       return;
     case 'addReal':
     case 'updateReal':
-      applied.get(p.vsKey)?.reals.set(realKey(op.real), toRealServer(op.real));
+      // The plan made the op's real server as a kernel-facing copy of its own (diff.ts) and
+      // nothing changes it after: kept as it is, not copied again (100,000 in a cold sync).
+      applied.get(p.vsKey)?.reals.set(p.realKey ?? realKey(op.real), op.real);
       return;
     case 'deleteReal':
       applied.get(p.vsKey)?.reals.delete(realKey(op.real));

@@ -4,10 +4,10 @@
 // before or after that pass's writes, and the pass's own acknowledgements are newer than the
 // read. Only a difference elsewhere (a real server deleted with ipvsadm, an address removed by
 // hand, a new virtual server) is drift, and drift is repaired by a full verification.
-import { realKey, sameRealSettings, sameServiceSettings, serviceKey } from '../ipvs/keys.js';
+import { entryHolds, serviceKey } from '../ipvs/keys.js';
 import type { VirtualServerEntry } from '../ipvs/types.js';
 import type { LinkAddress } from '../netif/types.js';
-import type { AppliedTable, AppliedVirtualServer } from './diff.js';
+import type { AppliedTable } from './diff.js';
 import { isLinkLocal } from './vips.js';
 
 /** What passes touched since a background read began (keys the comparison must skip). */
@@ -44,16 +44,6 @@ export interface BelievedState {
   };
 }
 
-/** Same service settings and the same real servers with the same settings. */
-export function sameAsApplied(entry: VirtualServerEntry, have: AppliedVirtualServer): boolean {
-  if (!sameServiceSettings(entry.service, have.service) || entry.reals.length !== have.reals.size) return false;
-  for (const r of entry.reals) {
-    const h = have.reals.get(realKey(r));
-    if (h === undefined || !sameRealSettings(r, h)) return false;
-  }
-  return true;
-}
-
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -77,7 +67,7 @@ export async function findDrift(reading: KernelReading, believed: BelievedState,
     if (!believed.ownedVirtualServers.has(key)) return `virtual server ${key} appeared`;
     const have = believed.applied.get(key);
     if (have === undefined) return `virtual server ${key} is in the kernel but was not programmed`;
-    if (!sameAsApplied(entry, have)) return `virtual server ${key} differs from what was programmed`;
+    if (!entryHolds(entry, have.service, have.reals)) return `virtual server ${key} differs from what was programmed`;
   }
   await turn();
   if (touched.all) return undefined;

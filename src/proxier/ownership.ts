@@ -4,7 +4,7 @@
 // the node-port range. Anything inside --exclude-cidrs is never touched, whatever else holds.
 // Everything else is foreign: reported once, never changed or deleted. Pure: no I/O.
 import ipaddr from 'ipaddr.js';
-import { realKey, sameRealSettings, sameServiceSettings, serviceKey } from '../ipvs/keys.js';
+import { entryHolds, realKey, serviceKey } from '../ipvs/keys.js';
 import type { VirtualServer, VirtualServerEntry } from '../ipvs/types.js';
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 import type { StateRecord } from './state-record.js';
@@ -64,13 +64,7 @@ export interface AdoptionContext {
 
 /** True when the kernel entry is exactly what the desired state asks for: settings and real servers. */
 export function matchesDesired(entry: VirtualServerEntry, want: DesiredVirtualServer | undefined): boolean {
-  if (!want || !sameServiceSettings(entry.service, want.service)) return false;
-  if (entry.reals.length !== want.reals.length) return false;
-  const byKey = new Map(want.reals.map((r) => [realKey(r), r]));
-  return entry.reals.every((r) => {
-    const w = byKey.get(realKey(r));
-    return w !== undefined && sameRealSettings(r, w);
-  });
+  return want !== undefined && entryHolds(entry, want.service, new Map(want.reals.map((r) => [realKey(r), r])));
 }
 
 export function isExcludedService(s: Pick<VirtualServer, 'address'>, exclude: CidrSet): boolean {

@@ -176,7 +176,7 @@ export class Proxier {
         link: { ifindex: this.vips.ifindex, applied: this.vips.applied, onOtherLinks: this.vips.onOtherLinks, foreign: this.ownership.foreignAddresses },
       }, touched, CHECK_SLICE_MS);
       await this.applyNodeSettings(t);
-      return { ...this.result(t, t0, this.deps.clock.now()), ...(drift !== undefined ? { drift } : { fullCompare: true }) };
+      return { ...this.result(t, t0, this.deps.clock.now()), ...(drift !== undefined ? { drift } : { fullCompare: true }), nodeAddresses: addresses };
     } finally {
       if (this.touched === touched) this.touched = undefined;
     }
@@ -308,7 +308,9 @@ export class Proxier {
     }
     // Claim before programming, so a crash mid-sync leaves a record that covers the kernel.
     const claimed = new Set<string>();
-    for (const p of [...plan.addServices, ...plan.addReals]) if (!this.ownership.virtualServers.has(p.vsKey)) claimed.add(p.vsKey);
+    for (const stage of [plan.addServices, plan.addReals]) {
+      for (const p of stage) if (!this.ownership.virtualServers.has(p.vsKey)) claimed.add(p.vsKey);
+    }
     const claimedAddresses = addrPlan.add.map((a) => a.address).filter((a) => !this.ownership.addresses.has(a));
     if (claimed.size > 0 || claimedAddresses.length > 0) {
       for (const k of claimed) this.ownership.virtualServers.add(k);
