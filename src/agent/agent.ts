@@ -109,7 +109,7 @@ export class Agent {
           const iptables = this.deps.iptables;
           const iptablesCheck = iptables === undefined ? true : iptables.check ? iptables.check().catch(() => false) : false;
           const [r, iptablesHolds] = await Promise.all([ipvsCheck, iptablesCheck]);
-          const addressesChanged = r.nodeAddresses !== undefined ? this.takeNodeAddresses(r.nodeAddresses) : await this.refreshNodeAddresses();
+          const addressesChanged = this.takeNodeAddresses(r.nodeAddresses);
           if (!iptablesHolds) iptables?.requestVerification?.();
           // The model takes new node addresses (NodePort virtual servers) at the next sync.
           if (addressesChanged || !iptablesHolds) this.runner?.request();

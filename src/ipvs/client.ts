@@ -4,6 +4,7 @@
 import { loadNative, type NativeIpvsHandle } from '../native/binding.js';
 import { native } from '../native/errors.js';
 import { decodeDump, DumpDecoder, encodeOps } from '../native/records.js';
+import { TimeSlices } from './time-slices.js';
 import type { DumpOptions, IpvsClient, IpvsInfo, IpvsOp, IpvsTimeouts, OpResult, VirtualServerEntry } from './types.js';
 
 export interface OpenOptions {
@@ -33,18 +34,14 @@ class AddonIpvsClient implements IpvsClient {
 
   async dump(options: DumpOptions = {}): Promise<VirtualServerEntry[]> {
     const buf = await native(this.handle.dump());
-    const budget = options.sliceMs;
-    if (budget === undefined) return decodeDump(buf);
+    if (options.sliceMs === undefined) return decodeDump(buf);
     const decoder = new DumpDecoder(buf);
+    const slices = new TimeSlices(options.sliceMs);
     const out: VirtualServerEntry[] = [];
-    let sliceStart = performance.now();
     while (!decoder.done) {
       // Entries of a few real servers each: a handful at a time keeps the clock checks cheap.
       for (const e of decoder.next(DECODE_STEP)) out.push(e);
-      if (performance.now() - sliceStart >= budget) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
-      }
+      if (slices.due()) await slices.turn();
     }
     return out;
   }

@@ -5,6 +5,7 @@
 // read. Only a difference elsewhere (a real server deleted with ipvsadm, an address removed by
 // hand, a new virtual server) is drift, and drift is repaired by a full verification.
 import { entryHolds, serviceKey } from '../ipvs/keys.js';
+import { nextTurn, TimeSlices } from '../ipvs/time-slices.js';
 import type { VirtualServerEntry } from '../ipvs/types.js';
 import type { LinkAddress } from '../netif/types.js';
 import type { AppliedTable } from './diff.js';
@@ -44,8 +45,6 @@ export interface BelievedState {
   };
 }
 
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /**
  * The first drift between the reading and the believed state, as a sentence, or undefined when
  * there is none. Compares for about `sliceMs` at a time and turns the event loop between, so
@@ -53,13 +52,10 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
  */
 export async function findDrift(reading: KernelReading, believed: BelievedState, touched: TouchedKeys, sliceMs = 5): Promise<string | undefined> {
   const seen = new Set<string>();
+  const slices = new TimeSlices(sliceMs);
   let n = 0;
-  let sliceStart = performance.now();
   for (const entry of reading.entries) {
-    if (++n % 16 === 0 && performance.now() - sliceStart >= sliceMs) {
-      await turn();
-      sliceStart = performance.now();
-    }
+    if (++n % 16 === 0 && slices.due()) await slices.turn();
     if (touched.all) return undefined;
     const key = serviceKey(entry.service);
     seen.add(key);
@@ -69,7 +65,7 @@ export async function findDrift(reading: KernelReading, believed: BelievedState,
     if (have === undefined) return `virtual server ${key} is in the kernel but was not programmed`;
     if (!entryHolds(entry, have.service, have.reals)) return `virtual server ${key} differs from what was programmed`;
   }
-  await turn();
+  await nextTurn();
   if (touched.all) return undefined;
   for (const key of believed.applied.keys()) {
     if (!seen.has(key) && !touched.virtualServers.has(key)) return `virtual server ${key} is missing`;

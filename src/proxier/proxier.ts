@@ -155,8 +155,10 @@ export class Proxier {
    * while syncs go on and compared in slices with what was programmed, skipping keys that passes
    * touched meanwhile (check.ts). Node settings are put right as in verify(). The result's
    * `drift` says why a full verify() must follow; without it the kernel holds what was programmed.
+   * `nodeAddresses` are every address of the host as the read found them, for the caller's other
+   * use of them (NodePort targets): one check, one address dump.
    */
-  async check(): Promise<SyncResult> {
+  async check(): Promise<SyncResult & { nodeAddresses: LinkAddress[] }> {
     if (!this.started) throw new ProxierNotStartedError('check');
     const t = tally();
     const t0 = this.deps.clock.now();

@@ -2,7 +2,7 @@
 import type { Settings } from '../config/settings.js';
 import type { IpvsClient, Protocol, RealServerStatus, VirtualServerKey } from '../ipvs/types.js';
 import type { DesiredState } from '../model/types.js';
-import type { LinkAddress, LinkClient } from '../netif/types.js';
+import type { LinkClient } from '../netif/types.js';
 import type { StateRecord } from './state-record.js';
 
 /** Time and timers, injectable so tests can run the runner and draining on a fake clock. */
@@ -139,9 +139,4 @@ export interface SyncResult {
   foreign: ForeignObject[];
   /** A background check found the kernel differing from what was programmed (why): verify() must repair. */
   drift?: string;
-  /**
-   * check(): every address of the host as its read found them, for the caller's other use of
-   * them (NodePort targets), so one check costs one address dump.
-   */
-  nodeAddresses?: LinkAddress[];
 }
