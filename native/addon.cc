@@ -147,6 +147,7 @@ class IpvsWrap : public Napi::ObjectWrap<IpvsWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "IpvsHandle",
                        {InstanceMethod("apply", &IpvsWrap::Apply), InstanceMethod("dump", &IpvsWrap::Dump),
+                        InstanceMethod("dumpReals", &IpvsWrap::DumpReals),
                         InstanceMethod("info", &IpvsWrap::Info), InstanceMethod("getTimeouts", &IpvsWrap::GetTimeouts),
                         InstanceMethod("setTimeouts", &IpvsWrap::SetTimeouts), InstanceMethod("flush", &IpvsWrap::Flush),
                         InstanceMethod("zero", &IpvsWrap::Zero), InstanceMethod("close", &IpvsWrap::Close)});
@@ -177,6 +178,27 @@ class IpvsWrap : public Napi::ObjectWrap<IpvsWrap> {
         [h] {
           records::Writer w;
           records::write_dump(w, h->dump());
+          return std::move(w.out);
+        },
+        [](Napi::Env env, std::vector<uint8_t>& bytes) -> Napi::Value { return to_buffer(env, std::move(bytes)); });
+  }
+  // Answers in the dump's record format: one entry (the key asked for) with its real servers.
+  Napi::Value DumpReals(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "dumpReals expects a Buffer holding a service key");
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    ipvs::ServiceEntry entry;
+    try {
+      entry.spec.key = records::read_service_key(buf.Data(), buf.Length());
+    } catch (const nl::MalformedError& e) {
+      throw Napi::TypeError::New(info.Env(), std::string("bad service key: ") + e.what());
+    }
+    auto h = handle;
+    return Task<std::vector<uint8_t>>::Start(
+        info.Env(),
+        [h, entry]() mutable {
+          entry.dests = h->dump_reals(entry.spec.key);
+          records::Writer w;
+          records::write_dump(w, {entry});
           return std::move(w.out);
         },
         [](Napi::Env env, std::vector<uint8_t>& bytes) -> Napi::Value { return to_buffer(env, std::move(bytes)); });
@@ -417,8 +439,14 @@ Napi::Value OpenIpvs(const Napi::CallbackInfo& info) {
     if (v < 1 || v > 64) throw Napi::TypeError::New(info.Env(), "dumpSockets must be in 1..64");
     dump_sockets = static_cast<size_t>(v);
   }
+  int dump_nice = 0;
+  if (info.Length() > 3 && info[3].IsNumber()) {
+    dump_nice = info[3].As<Napi::Number>().Int32Value();
+    if (dump_nice < 0 || dump_nice > 19) throw Napi::TypeError::New(info.Env(), "dumpNice must be in 0..19");
+  }
   return Task<std::shared_ptr<ipvs::Handle>>::Start(
-      info.Env(), [netns, timeout, dump_sockets] { return std::make_shared<ipvs::Handle>(netns, timeout, dump_sockets); },
+      info.Env(),
+      [netns, timeout, dump_sockets, dump_nice] { return std::make_shared<ipvs::Handle>(netns, timeout, dump_sockets, dump_nice); },
       [](Napi::Env env, std::shared_ptr<ipvs::Handle>& h) -> Napi::Value {
         Napi::Object obj = env.GetInstanceData<Constructors>()->ipvs.New({});
         IpvsWrap::Unwrap(obj)->handle = h;

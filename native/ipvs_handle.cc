@@ -3,6 +3,9 @@
 #include <linux/genetlink.h>
 #include <linux/ip_vs.h>
 #include <linux/netlink.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -18,8 +21,11 @@ constexpr size_t kServicesPerDumpThread = 64;
 
 }  // namespace
 
-Handle::Handle(std::string netns, int timeout_ms, size_t dump_sockets)
-    : netns_(std::move(netns)), timeout_ms_(timeout_ms), dump_sockets_(dump_sockets == 0 ? 1 : dump_sockets) {
+Handle::Handle(std::string netns, int timeout_ms, size_t dump_sockets, int dump_nice)
+    : netns_(std::move(netns)),
+      timeout_ms_(timeout_ms),
+      dump_sockets_(dump_sockets == 0 ? 1 : dump_sockets),
+      dump_nice_(dump_nice) {
   sock_ = open_socket();
 }
 
@@ -80,6 +86,26 @@ void Handle::dump_dests(nl::Socket& s, ServiceEntry& e) {
 }
 
 std::vector<ServiceEntry> Handle::dump() {
+  if (dump_nice_ <= 0) return dump_table();
+  // A thread of its own rather than the pool's: a pool thread's nice value could not be put back
+  // without privilege, and it would slow whatever that thread ran next. Raising nice needs none;
+  // should it fail anyway, the read runs at normal priority, which is only slower for the rest.
+  std::vector<ServiceEntry> out;
+  std::exception_ptr error;
+  std::thread reader([&] {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), dump_nice_);
+    try {
+      out = dump_table();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  reader.join();
+  if (error) std::rethrow_exception(error);
+  return out;
+}
+
+std::vector<ServiceEntry> Handle::dump_table() {
   std::lock_guard<std::mutex> lock(mu_);
   nl::Socket& s = sock();
   std::vector<ServiceEntry> out;
@@ -114,6 +140,15 @@ std::vector<ServiceEntry> Handle::dump() {
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
   return out;
+}
+
+std::vector<DestEntry> Handle::dump_reals(const ServiceKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  nl::Socket& s = sock();
+  ServiceEntry e;
+  e.spec.key = key;
+  dump_dests(s, e);
+  return std::move(e.dests);
 }
 
 Info Handle::info() {

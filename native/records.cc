@@ -63,6 +63,25 @@ void read_addr_into(Reader& r, uint16_t af, std::array<uint8_t, 16>& out, ipvs::
     op.invalid = std::string("invalid ") + family_name(af) + " address '" + text + "' for " + role;
 }
 
+// The virtual server's key, the first part of every op record (and the whole of a key record).
+void read_key(Reader& r, ipvs::Op& op) {
+  ipvs::ServiceKey& k = op.svc.key;
+  k.af = r.u8();
+  uint8_t proto = r.u8();
+  k.port = r.u16();
+  uint32_t fwmark = r.u32();
+  if (proto == 0) {
+    k.is_fwmark = true;
+    k.fwmark = fwmark;
+    r.str();
+    if (fwmark == 0 && op.invalid.empty()) op.invalid = "firewall mark 0 is not a service";
+    if (k.af != AF_INET && k.af != AF_INET6 && op.invalid.empty()) op.invalid = "unknown service family";
+  } else {
+    k.protocol = proto;
+    read_addr_into(r, k.af, k.addr, op, "the virtual server");
+  }
+}
+
 bool has_service_settings(ipvs::OpKind k) { return k == ipvs::OpKind::AddService || k == ipvs::OpKind::UpdateService; }
 bool is_real_op(ipvs::OpKind k) { return k >= ipvs::OpKind::AddReal; }
 bool has_real_settings(ipvs::OpKind k) { return k == ipvs::OpKind::AddReal || k == ipvs::OpKind::UpdateReal; }
@@ -80,21 +99,8 @@ std::vector<ipvs::Op> read_ops(const uint8_t* data, size_t len) {
     uint8_t kind = r.u8();
     if (kind < 1 || kind > 6) throw nl::MalformedError("unknown operation kind " + std::to_string(kind));
     op.kind = static_cast<ipvs::OpKind>(kind);
-    ipvs::ServiceKey& k = op.svc.key;
-    k.af = r.u8();
-    uint8_t proto = r.u8();
-    k.port = r.u16();
-    uint32_t fwmark = r.u32();
-    if (proto == 0) {
-      k.is_fwmark = true;
-      k.fwmark = fwmark;
-      r.str();
-      if (fwmark == 0 && op.invalid.empty()) op.invalid = "firewall mark 0 is not a service";
-      if (k.af != AF_INET && k.af != AF_INET6 && op.invalid.empty()) op.invalid = "unknown service family";
-    } else {
-      k.protocol = proto;
-      read_addr_into(r, k.af, k.addr, op, "the virtual server");
-    }
+    read_key(r, op);
+    const ipvs::ServiceKey& k = op.svc.key;
     if (has_service_settings(op.kind)) {
       op.svc.sched = r.str();
       op.svc.flags = r.u32();
@@ -125,6 +131,15 @@ std::vector<ipvs::Op> read_ops(const uint8_t* data, size_t len) {
   }
   if (!r.done()) throw nl::MalformedError("trailing bytes after the operation records");
   return ops;
+}
+
+ipvs::ServiceKey read_service_key(const uint8_t* data, size_t len) {
+  Reader r(data, len);
+  ipvs::Op op;
+  read_key(r, op);
+  if (!r.done()) throw nl::MalformedError("trailing bytes after the service key");
+  if (!op.invalid.empty()) throw nl::MalformedError(op.invalid);
+  return op.svc.key;
 }
 
 void write_ops(Writer& w, const std::vector<ipvs::Op>& ops) {

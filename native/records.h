@@ -43,6 +43,9 @@ class Writer {
 std::vector<ipvs::Op> read_ops(const uint8_t* data, size_t len);
 void write_ops(Writer& w, const std::vector<ipvs::Op>& ops);
 
+// One virtual server's key, laid out as at the start of an op record; an unparsable key throws.
+ipvs::ServiceKey read_service_key(const uint8_t* data, size_t len);
+
 // Dump: u32 count, then each service followed by its real servers.
 void write_dump(Writer& w, const std::vector<ipvs::ServiceEntry>& entries);
 

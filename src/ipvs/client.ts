@@ -3,9 +3,9 @@
 // test/kernel/contract-ipvs.test.ts runs both.
 import { loadNative, type NativeIpvsHandle } from '../native/binding.js';
 import { native } from '../native/errors.js';
-import { decodeDump, DumpDecoder, encodeOps } from '../native/records.js';
+import { decodeDump, DumpDecoder, encodeOps, encodeServiceKey } from '../native/records.js';
 import { TimeSlices } from './time-slices.js';
-import type { DumpOptions, IpvsClient, IpvsInfo, IpvsOp, IpvsTimeouts, OpResult, VirtualServerEntry } from './types.js';
+import type { DumpOptions, IpvsClient, IpvsInfo, IpvsOp, IpvsTimeouts, OpResult, RealServerStatus, VirtualServerEntry, VirtualServerKey } from './types.js';
 
 export interface OpenOptions {
   /** A network namespace path (e.g. /run/netns/foo) whose IPVS table this handle programs. */
@@ -17,6 +17,12 @@ export interface OpenOptions {
    * holds one dump at a time. Default 2.
    */
   dumpSockets?: number;
+  /**
+   * Whole-table reads on this handle are background work: each runs on a thread of its own at
+   * this nice value (0..19; default 0, the caller's priority), so that on a busy node the syncs'
+   * writes and the event loop come first. The agent's background check reads at 10.
+   */
+  dumpNice?: number;
 }
 
 const OK: OpResult = { ok: true };
@@ -44,6 +50,16 @@ class AddonIpvsClient implements IpvsClient {
       if (slices.due()) await slices.turn();
     }
     return out;
+  }
+
+  /**
+   * The real servers of one virtual server: what a drain check reads, instead of the whole table
+   * (which holds this handle, and the syncs' writes behind it, for seconds at 10k services).
+   * A missing virtual server has none, as the kernel answers.
+   */
+  async dumpReals(service: VirtualServerKey): Promise<RealServerStatus[]> {
+    const [entry] = decodeDump(await native(this.handle.dumpReals(encodeServiceKey(service))));
+    return entry?.reals ?? [];
   }
 
   async apply(ops: readonly IpvsOp[]): Promise<OpResult[]> {
@@ -85,6 +101,6 @@ class AddonIpvsClient implements IpvsClient {
  */
 export async function openIpvs(opts: OpenOptions = {}): Promise<IpvsClient> {
   const addon = loadNative();
-  const handle = await native(addon.openIpvs(opts.netns, opts.timeoutMs ?? 5000, opts.dumpSockets ?? 2));
+  const handle = await native(addon.openIpvs(opts.netns, opts.timeoutMs ?? 5000, opts.dumpSockets ?? 2, opts.dumpNice ?? 0));
   return new AddonIpvsClient(handle);
 }

@@ -129,13 +129,15 @@ export class FakeIpvs implements IpvsClient {
   /**
    * The real servers of one virtual server (one IPVS_CMD_GET_DEST dump), for drain checks that
    * need no full table read. Not part of IpvsClient: the proxier uses it when a client has it.
+   * The addon client has it too (contract: test/kernel/contract-ipvs.test.ts).
    */
   async dumpReals(service: VirtualServerKey): Promise<RealServerStatus[]> {
     this.assertOpen('dumpReals');
     const key = this.canonicalKey(service);
     const stored = key && this.table.get(serviceKey(key));
-    if (!stored) throw new FakeNetlinkError('ESRCH', 'dumpReals');
     this.realDumps++;
+    // The kernel answers a dump for a missing virtual server with no real servers, not an error.
+    if (!stored) return [];
     return [...stored.reals.values()].map((r) => ({ ...r, stats: { ...r.stats } }));
   }
 

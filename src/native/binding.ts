@@ -14,6 +14,8 @@ export interface NativeIpvsHandle {
   apply(records: Buffer): Promise<NativeFailure[]>;
   /** Returns dump records (src/native/records.ts). */
   dump(): Promise<Buffer>;
+  /** Takes a service key record; returns dump records of that one service and its real servers. */
+  dumpReals(key: Buffer): Promise<Buffer>;
   info(): Promise<{ version: number; connTableSize: number }>;
   getTimeouts(): Promise<{ tcp: number; tcpFin: number; udp: number }>;
   setTimeouts(tcp: number, tcpFin: number, udp: number): Promise<void>;
@@ -64,7 +66,7 @@ export interface NativeSetHandle {
 }
 
 export interface NativeAddon {
-  openIpvs(netns: string | undefined, timeoutMs: number, dumpSockets: number): Promise<NativeIpvsHandle>;
+  openIpvs(netns: string | undefined, timeoutMs: number, dumpSockets: number, dumpNice: number): Promise<NativeIpvsHandle>;
   openLinks(netns: string | undefined, timeoutMs: number): Promise<NativeLinkHandle>;
   openSets(netns: string | undefined, timeoutMs: number): Promise<NativeSetHandle>;
   /** Test hook: op records -> the netlink requests they become (family id 0x1d). */

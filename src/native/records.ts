@@ -179,6 +179,13 @@ export function encodeOps(ops: readonly IpvsOp[]): Buffer {
   return w.finish();
 }
 
+/** One virtual server's key, laid out as at the start of an op record (for a per-service dump). */
+export function encodeServiceKey(key: VirtualServerKey): Buffer {
+  const w = new Writer(64);
+  writeKey(w, key);
+  return w.finish();
+}
+
 class Reader {
   private off = 0;
   constructor(private readonly buf: Buffer) {}

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openIpvs } from '../../src/ipvs/client.js';
 import { FakeIpvs } from '../../src/ipvs/fake.js';
+import { serviceKey } from '../../src/ipvs/keys.js';
+import { canDumpReals } from '../../src/proxier/types.js';
 import type { IpvsClient, IpvsOp, OpResult, RealServer, VirtualServer } from '../../src/ipvs/types.js';
 import { createNetns } from './helpers/netns.js';
 import { addOps, comparable, prepareRoutes, type Table } from './ipvs-fixtures.js';
@@ -121,6 +123,21 @@ const CASES: { name: string; run(c: IpvsClient): Promise<void> }[] = [
       assert.equal((await c.dump()).length, 3);
       await c.flush();
       assert.deepEqual(await c.dump(), []);
+    },
+  },
+  {
+    name: "dumpReals reads one virtual server's real servers, as the full dump has them; a missing one has none",
+    async run(c) {
+      assert.ok(canDumpReals(c), 'the drain check reads per service, never the whole table');
+      await c.apply(addOps(TABLE));
+      const full = new Map((await c.dump()).map((e) => [serviceKey(e.service), e.reals]));
+      for (const { service } of TABLE) {
+        const reals = await c.dumpReals(service);
+        assert.equal(reals.length, TABLE.find((e) => e.service === service)?.reals.length);
+        assert.deepEqual(reals, full.get(serviceKey(service)), serviceKey(service));
+      }
+      assert.deepEqual(await c.dumpReals({ ...S, port: 81 }), []);
+      assert.deepEqual(await c.dumpReals({ ...FW, fwmark: 78 }), []);
     },
   },
   {

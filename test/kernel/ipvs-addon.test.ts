@@ -2,10 +2,12 @@
 // what the addon writes ipvsadm reads back byte for byte, and what ipvsadm writes the addon
 // dumps exactly. Every test uses its own network namespace.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { openIpvs } from '../../src/ipvs/client.js';
 import { serviceKey, realKey } from '../../src/ipvs/keys.js';
 import type { IpvsClient, IpvsOp, RealServer, VirtualServer, VirtualServerEntry, VirtualServerKey } from '../../src/ipvs/types.js';
+import { canDumpReals } from '../../src/proxier/types.js';
 import { withNetns, type Netns } from './helpers/netns.js';
 import { addOps, comparable, ipvsadmRules, prepareRoutes, type Table } from './ipvs-fixtures.js';
 
@@ -90,6 +92,18 @@ test('what ipvsadm writes, the addon dumps exactly', async () => {
     const first = (await ipvs.dump())[0];
     assert.equal(typeof first.service.stats.conns, 'bigint');
     for (const r of first.reals) assert.equal(typeof r.activeConns, 'number');
+  });
+});
+
+test('one virtual server read alone (the drain check) has what ipvsadm wrote; an unparsable key is refused', async () => {
+  await withIpvs(async (ns, ipvs) => {
+    await ns.run('ipvsadm', ['-R'], { input: ipvsadmRules(TABLE) });
+    assert.ok(canDumpReals(ipvs));
+    for (const e of TABLE) {
+      const reals = await ipvs.dumpReals(e.service);
+      assert.deepEqual(comparable([{ service: e.service, reals }]), comparable([{ service: e.service, reals: e.reals }]));
+    }
+    await assert.rejects(ipvs.dumpReals({ family: 'inet', protocol: 'TCP', address: '10.96.0.300', port: 80 }), /bad service key: invalid IPv4 address '10\.96\.0\.300'/);
   });
 });
 
@@ -282,6 +296,61 @@ test('a dump of 10,000 services with their real servers matches ipvsadm -Sn', as
       ...e.reals.map((r) => `-a -t ${e.service.address}:${e.service.port} -r ${r.address}:${r.port} -m -w ${r.weight}`),
     ]).sort();
     assert.deepEqual(saved, rendered);
+  });
+});
+
+/** The nice value of each of this process's threads, from /proc (field 19 of a task's stat). */
+function threadNices(): number[] {
+  return readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])];
+    } catch {
+      return []; // the thread ended between the listing and the read
+    }
+  });
+}
+
+/** Every nice value seen among this process's threads while `dump` runs. */
+async function nicesDuring(dump: Promise<unknown>): Promise<Set<number>> {
+  const seen = new Set<number>();
+  let done = false;
+  const finished = dump.finally(() => (done = true));
+  while (!done) {
+    for (const n of threadNices()) seen.add(n);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await finished;
+  return seen;
+}
+
+test("a background handle (dumpNice) reads the table on a thread of its own at that nice value; a plain one at the caller's", async () => {
+  await withIpvs(async (ns, writer) => {
+    const table: { service: VirtualServer; reals: RealServer[] }[] = [];
+    for (let i = 0; i < 2000; i++) {
+      table.push({
+        service: { family: 'inet', protocol: 'TCP', address: `10.97.${i >> 8}.${i & 255}`, port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 },
+        reals: [{ family: 'inet', address: `10.102.${i >> 8}.${i & 255}`, port: 8080, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
+      });
+    }
+    assert.deepEqual((await writer.apply(addOps(table))).filter((r) => !r.ok), []);
+    assert.ok(!threadNices().includes(10), 'no thread of this process starts at nice 10');
+    const background = await openIpvs({ netns: ns.path, dumpSockets: 1, dumpNice: 10 });
+    const plain = await openIpvs({ netns: ns.path, dumpSockets: 1 });
+    try {
+      let entries = 0;
+      const seen = await nicesDuring(background.dump().then((d) => (entries = d.length)));
+      assert.equal(entries, 2000);
+      assert.ok(seen.has(10), `a thread at nice 10 read the table (seen: ${[...seen].join(', ')})`);
+      assert.ok(!threadNices().includes(10), 'the reading thread is gone once the dump is done');
+      assert.ok(!(await nicesDuring(plain.dump())).has(10), 'a plain handle reads at normal priority');
+      // The writer's own work is untouched: its thread pool never ran at nice 10.
+      assert.deepEqual((await writer.apply([{ op: 'deleteService', service: table[0].service }])).filter((r) => !r.ok), []);
+      assert.ok(!threadNices().includes(10));
+    } finally {
+      background.close();
+      plain.close();
+    }
   });
 });
 

@@ -50,4 +50,6 @@ test('rtnetlink works on this kernel: loopback is listed with its addresses', as
 test('bad arguments are TypeErrors, thrown before any kernel call', async () => {
   await assert.rejects(openIpvs({ timeoutMs: -1 }), TypeError);
   await assert.rejects(openIpvs({ dumpSockets: 0 }), TypeError);
+  await assert.rejects(openIpvs({ dumpNice: 20 }), /dumpNice must be in 0\.\.19/);
+  await assert.rejects(openIpvs({ dumpNice: -1 }), /dumpNice must be in 0\.\.19/);
 });
