@@ -144,6 +144,8 @@ export class Agent {
     this.deps.health?.shuttingDown();
     await this.deps.source.stop();
     if (this.runner) await this.runner.stop();
+    // A names-only record write may still run behind the last pass: let it land before exit.
+    await this.proxier.settled();
     this.deps.fleet?.close();
     const graceMs = this.deps.shutdownGraceMs ?? 0;
     if (graceMs > 0) await new Promise<void>((resolve) => this.deps.clock.setTimeout(resolve, graceMs));

@@ -210,6 +210,11 @@ export class Proxier {
     return this.result(t, t0, this.deps.clock.now());
   }
 
+  /** Resolves once state record writes still running behind the passes have ended. */
+  async settled(): Promise<void> {
+    await this.records.idle();
+  }
+
   /** When the runner should call drainCheck() next; undefined when nothing drains. */
   nextDrainCheckAt(): number | undefined {
     if (this.drains.size === 0) return undefined;

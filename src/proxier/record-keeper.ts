@@ -3,7 +3,10 @@
 // at once when ownership changes (the crash-safety rule), and name-only changes (a new pod behind
 // an endpoint) are written at most once per `namesDebounceMs` or at the next full pass. The names
 // serve status views only, and at 10,000 services the record is megabytes of JSON: rewriting it
-// every second under endpoint churn cost the sync loop more than the kernel writes did.
+// every second under endpoint churn cost the sync loop more than the kernel writes did. So a
+// names-only write also runs behind the pass instead of inside it (under emulation it took 0.2-2.5
+// s, holding every change queued behind that pass); all writes go through one queue, each built
+// from the owned sets when its turn comes, so a later write never loses an earlier claim.
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 import { recordEntryText, recordText, type RecordedVirtualServer, type StateRecord } from './state-record.js';
 import type { StateStore } from './types.js';
@@ -45,6 +48,10 @@ export class RecordKeeper {
   private seenAddresses: Seen | undefined;
   private namesDirty = false;
   private lastWrite = Number.NEGATIVE_INFINITY;
+  /** The write queue's tail: record writes run one at a time, in the order asked. */
+  private writing: Promise<void> = Promise.resolve();
+  /** A names-only write behind the pass failed: reported (and retried) by the next save. */
+  private backgroundError: unknown;
 
   constructor(private readonly store: StateStore, private readonly namesDebounceMs = 10_000) {}
 
@@ -70,7 +77,8 @@ export class RecordKeeper {
   /**
    * Bring the record in line with the owned sets, refreshing names of `keys` (all when undefined),
    * and write it when ownership changed, or names changed and `force` or the debounce allows.
-   * Resolves true when a record was written.
+   * Resolves true when a record was written; a debounced names-only write is started and not
+   * waited for (false), and its failure is thrown by the next save.
    */
   async save(
     ownedVs: OwnedSet,
@@ -89,16 +97,52 @@ export class RecordKeeper {
       for (const k of ownedVs) if (!this.entryText.has(k)) this.refresh(k, desired);
     }
     for (const k of keys ?? ownedVs) if (ownedVs.has(k)) this.refresh(k, desired);
-    if (!structural && !(this.namesDirty && (force || now - this.lastWrite >= this.namesDebounceMs))) return false;
-    const entries: [string, string][] = [];
-    for (const k of ownedVs) entries.push([k, this.entryText.get(k) ?? EMPTY_ENTRY]);
-    await this.store.save(recordText(entries, ownedAddresses));
-    this.savedVs = new Set(ownedVs);
-    this.savedAddresses = new Set(ownedAddresses);
-    this.remember(ownedVs, ownedAddresses);
+    // A failed names-only write left namesDirty set, so it is retried like any names change.
+    const failed = this.backgroundError;
+    this.backgroundError = undefined;
+    const wrote = structural || (this.namesDirty && force);
+    if (wrote) {
+      await this.enqueue(ownedVs, ownedAddresses, now);
+    } else if (this.namesDirty && now - this.lastWrite >= this.namesDebounceMs) {
+      this.enqueue(ownedVs, ownedAddresses, now).catch((err: unknown) => {
+        this.backgroundError = err;
+      });
+    }
+    if (failed !== undefined) throw failed;
+    return wrote;
+  }
+
+  /** Resolves once every record write asked for so far has ended (at shutdown, and for tests). */
+  async idle(): Promise<void> {
+    await this.writing;
+  }
+
+  /**
+   * Queue a write of the record as the owned sets stand when its turn comes; resolves when it is
+   * on disk. Names are marked written at once, so a debounced write is not asked for twice.
+   */
+  private enqueue(ownedVs: OwnedSet, ownedAddresses: OwnedSet, now: number): Promise<void> {
     this.namesDirty = false;
     this.lastWrite = now;
-    return true;
+    const run = this.writing.then(async () => {
+      const vs = new Set(ownedVs);
+      const addresses = new Set(ownedAddresses);
+      const seen = { vs: ownedVs.changes, addresses: ownedAddresses.changes };
+      const entries: [string, string][] = [];
+      for (const k of vs) entries.push([k, this.entryText.get(k) ?? EMPTY_ENTRY]);
+      try {
+        await this.store.save(recordText(entries, addresses));
+      } catch (err) {
+        this.namesDirty = true;
+        throw err;
+      }
+      this.savedVs = vs;
+      this.savedAddresses = addresses;
+      this.seenVs = seen.vs === undefined ? undefined : { set: ownedVs, changes: seen.vs };
+      this.seenAddresses = seen.addresses === undefined ? undefined : { set: ownedAddresses, changes: seen.addresses };
+    });
+    this.writing = run.catch(() => undefined);
+    return run;
   }
 
   private remember(ownedVs: OwnedSet, ownedAddresses: OwnedSet): void {

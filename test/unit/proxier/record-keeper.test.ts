@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CountingSet } from '../../../src/proxier/ownership.js';
 import { RecordKeeper } from '../../../src/proxier/record-keeper.js';
-import { MemoryStateStore } from '../../../src/proxier/state-record.js';
+import { MemoryStateStore, type StateRecord } from '../../../src/proxier/state-record.js';
+import { serviceKey } from '../../../src/ipvs/keys.js';
+import type { DesiredState } from '../../../src/model/types.js';
+import { desiredVs, real, state, vs } from './helpers.js';
 
 test('CountingSet counts real changes only', () => {
   const s = new CountingSet<string>();
@@ -47,4 +50,75 @@ test('every ownership change is written, one that keeps the size included; no ch
   // Plain sets (no change count) are compared by content.
   assert.equal(await keeper.save(new Set(vs), new Set(addresses), undefined, [], 5, false), false);
   assert.equal(await keeper.save(new Set(['TCP/10.96.0.9/80']), new Set(addresses), undefined, [], 6, false), true);
+});
+
+/** A store whose writes can be held at the door, or made to fail once. */
+class HeldStore extends MemoryStateStore {
+  private gate: Promise<void> | undefined;
+  private open: (() => void) | undefined;
+  private failure: Error | undefined;
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+  release(): void {
+    this.open?.();
+    this.gate = undefined;
+  }
+  failNext(err: Error): void {
+    this.failure = err;
+  }
+  override async save(text: string): Promise<void> {
+    await this.gate;
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure) throw failure;
+    await super.save(text);
+  }
+}
+
+function podOf(record: StateRecord | undefined, key: string): string | undefined {
+  return Object.values(record?.virtualServers[key]?.reals ?? {})[0]?.pod;
+}
+
+test('a names-only write runs behind the pass; a claim after it waits its turn and lands last; a failed one is reported by the next save and retried', async () => {
+  const store = new HeldStore();
+  const keeper = new RecordKeeper(store, 1000);
+  const web = vs('10.96.0.1', 80);
+  const api = vs('10.96.0.2', 443);
+  const K = serviceKey(web);
+  const K2 = serviceKey(api);
+  const owned = new CountingSet<string>();
+  const addresses = new CountingSet<string>();
+  const desired = (pod: string, withApi = false): DesiredState =>
+    state([desiredVs(web, [real('10.244.0.5', 9376, 1, pod)]), ...(withApi ? [desiredVs(api, [real('10.244.0.9', 8443, 1, 'api-0')])] : [])], []);
+
+  owned.add(K);
+  assert.equal(await keeper.save(owned, addresses, desired('web-a'), [K], 0, false), true, 'a claim is written before the save resolves');
+  assert.equal(podOf(store.record, K), 'default/web-a');
+
+  // A new pod behind the endpoint after the debounce: the save resolves without waiting for the disk.
+  store.hold();
+  assert.equal(await keeper.save(owned, addresses, desired('web-b'), [K], 5000, false), false);
+  assert.equal(podOf(store.record, K), 'default/web-a', 'still held at the door');
+  // A claim meanwhile queues behind it: the record on disk must never lose it to the older write.
+  owned.add(K2);
+  let claimed = false;
+  const claim = keeper.save(owned, addresses, desired('web-b', true), [K2], 5001, false).then((w) => (claimed = w));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(claimed, false, 'the claim waits for the write before it');
+  store.release();
+  assert.equal(await claim, true);
+  assert.deepEqual(store.saved.map((r) => Object.keys(r.virtualServers)), [[K], [K], [K, K2]]);
+  assert.equal(podOf(store.saved[1], K), 'default/web-b');
+
+  // A failing names-only write: the next save says so (the pass logs it), and it is written again.
+  store.failNext(new Error('disk full'));
+  assert.equal(await keeper.save(owned, addresses, desired('web-c', true), [K], 7000, false), false);
+  await keeper.idle();
+  await assert.rejects(keeper.save(owned, addresses, desired('web-c', true), [K], 7001, false), /disk full/);
+  assert.equal(podOf(store.record, K), 'default/web-b');
+  assert.equal(await keeper.save(owned, addresses, desired('web-c', true), [K], 8500, false), false);
+  await keeper.idle();
+  assert.equal(podOf(store.record, K), 'default/web-c');
+  assert.deepEqual(Object.keys(store.record?.virtualServers ?? {}), [K, K2]);
 });
