@@ -5,7 +5,8 @@
 // kubeproxy_network_programming_duration_seconds observes) is recorded sample by sample.
 // Run inside a fresh namespace:  ip netns exec NS node --import tsx bench/churn-bench.ts SERVICES ENDPOINTS RATE SECONDS OUT.json
 import { fork } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -94,7 +95,7 @@ class PassLog extends Writable {
 
 const PASS_OPS = new Set(['sync', 'verify', 'check', 'drain']);
 
-type ChildMessage = { op: 'ready'; kubeconfig: string } | { op: 'done'; issued: number; lateMs: number };
+type ChildMessage = { op: 'ready'; kubeconfig: string } | { op: 'done'; issued: number; lateMs: number; cpuMs: number };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -105,6 +106,13 @@ async function until(pred: () => boolean, timeoutMs: number): Promise<boolean> {
     await sleep(20);
   }
   return true;
+}
+
+/** Jiffies of the whole machine from /proc/stat: busy (all but idle and iowait) and total. */
+function machineJiffies(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - f[4], total };
 }
 
 function summary(xs: readonly Sample[]): Record<string, number> {
@@ -147,6 +155,18 @@ async function main(): Promise<void> {
     metrics,
     syncTimeoutMs: 600_000,
   });
+  // When each background check (the periodic whole-table read beside the syncs) ran.
+  const checks: { start: number; end?: number }[] = [];
+  const check = agent.proxier.check.bind(agent.proxier);
+  agent.proxier.check = async () => {
+    const c: { start: number; end?: number } = { start: Date.now() };
+    checks.push(c);
+    try {
+      return await check();
+    } finally {
+      c.end = Date.now();
+    }
+  };
   const result: Record<string, unknown> = { services, endpoints, rate, seconds, settings: 'defaults (min-sync-period 0s, sync-period 30s)' };
   try {
     let t = Date.now();
@@ -165,17 +185,36 @@ async function main(): Promise<void> {
 
     // Churn.
     const rssBefore = process.memoryUsage().rss;
+    const cpuBefore = process.cpuUsage();
+    const machineBefore = machineJiffies();
     t = Date.now();
     child.send({ op: 'run', rate, seconds });
     const churnDone = await take('done', (seconds + 120) * 1000);
     if (churnDone.op !== 'done') throw new Error('unexpected message');
     const issuedAt = Date.now();
+    // Where the CPU went while the changes were issued: the agent (this process: its event loop,
+    // the addon's threads and the kernel work they do), the fixture API server, the machine.
+    const agentCpu = process.cpuUsage(cpuBefore);
+    const machineAfter = machineJiffies();
+    const churnS = (issuedAt - t) / 1000;
+    const cpu = {
+      cpus: cpus().length,
+      agentS: round((agentCpu.user + agentCpu.system) / 1e6, 1),
+      agentSystemS: round(agentCpu.system / 1e6, 1),
+      apiServerS: round(churnDone.cpuMs / 1000, 1),
+      machineBusyPct: round((100 * (machineAfter.busy - machineBefore.busy)) / Math.max(1, machineAfter.total - machineBefore.total), 1),
+      seconds: round(churnS, 1),
+    };
     const caughtUp = await until(() => metrics.samples.length >= churnDone.issued, 120_000);
     const churn = metrics.samples.splice(0);
     const windows: Record<string, unknown>[] = [];
     for (let w = 0; w * 10 < seconds; w++) {
-      const inWindow = churn.filter((s) => s.at >= t + w * 10_000 && s.at < t + (w + 1) * 10_000);
-      if (inWindow.length > 0) windows.push({ fromS: w * 10, ...summary(inWindow) });
+      const from = t + w * 10_000;
+      const to = from + 10_000;
+      const inWindow = churn.filter((s) => s.at >= from && s.at < to);
+      // Whether the background check (the periodic whole-table read) ran during the window.
+      const check = checks.some((c) => c.start < to && (c.end ?? Infinity) >= from);
+      if (inWindow.length > 0) windows.push({ fromS: w * 10, ...summary(inWindow), check });
     }
     result.churn = {
       issued: churnDone.issued,
@@ -187,6 +226,8 @@ async function main(): Promise<void> {
       windows,
       syncs: metrics.syncs,
       passes: passLog.summary(t),
+      cpu,
+      checks: checks.filter((c) => (c.end ?? Infinity) >= t).map((c) => ({ startS: round((c.start - t) / 1000, 1), ...(c.end ? { endS: round((c.end - t) / 1000, 1) } : { running: true }) })),
       rssMiB: round(process.memoryUsage().rss / 2 ** 20, 1),
       rssBeforeMiB: round(rssBefore / 2 ** 20, 1),
     };

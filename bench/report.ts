@@ -155,7 +155,12 @@ if (churn?.churn?.passes) {
   const drift = (p.drift as string[]).length > 0 ? `; drift found by checks: ${(p.drift as string[]).join('; ')}` : '; no check found drift';
   notes.push(`Churn passes by kind (count, total time): ${kinds}; the longest: ${longest}${drift}.`);
 }
-if (churn?.churn) notes.push(`Churn windows (10 s each, p99 ms / count): ${(churn.churn.windows as Json[]).map((w) => `${w.fromS}s ${w.p99Ms}/${w.count}`).join(', ')}; ${churn.churn.syncs} sync passes in all; RSS after churn ${churn.churn.rssMiB} MiB; first sync ${churn.startToFirstSyncMs} ms after start.`);
+if (churn?.churn) notes.push(`Churn windows (10 s each, p99 ms / count${churn.churn.checks ? ', * = the background check ran in it' : ''}): ${(churn.churn.windows as Json[]).map((w) => `${w.fromS}s${w.check ? '*' : ''} ${w.p99Ms}/${w.count}`).join(', ')}; ${churn.churn.syncs} sync passes in all; RSS after churn ${churn.churn.rssMiB} MiB; first sync ${churn.startToFirstSyncMs} ms after start.`);
+if (churn?.churn?.cpu) {
+  const c = churn.churn.cpu as Json;
+  const checks = ((churn.churn.checks ?? []) as Json[]).map((x) => `${x.startS} to ${x.running ? 'after the end' : `${x.endS} s`}`).join(', ');
+  notes.push(`Churn CPU over its ${c.seconds} s (${c.cpus} CPUs): the agent ${c.agentS} s (of it in the kernel ${c.agentSystemS} s), the fixture API server ${c.apiServerS} s; the machine was busy ${c.machineBusyPct}% of the time${checks ? `; background checks from ${checks}` : ''}.`);
+}
 if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);
 if (cold?.phasesMs) {

@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   function run(m: RunMessage): void {
     const total = Math.round(m.rate * m.seconds);
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     let issued = 0;
     let lateMs = 0;
     // Each tick issues every change whose due time has passed, so the rate holds even when a
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
       }
       if (issued >= total) {
         clearInterval(timer);
-        process.send?.({ op: 'done', issued, lateMs });
+        const cpu = process.cpuUsage(cpu0);
+        process.send?.({ op: 'done', issued, lateMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
       }
     }, Math.max(1, Math.floor(1000 / m.rate / 2)));
   }
