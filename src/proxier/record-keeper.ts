@@ -30,6 +30,11 @@ function unchangedSince(seen: Seen | undefined, set: OwnedSet): boolean {
   return seen !== undefined && seen.set === set && set.changes !== undefined && set.changes === seen.changes;
 }
 
+/** The set and its change count as they stand now (undefined for a set that does not count). */
+function seenNow(set: OwnedSet): Seen | undefined {
+  return set.changes === undefined ? undefined : { set, changes: set.changes };
+}
+
 /** The entry of an owned key that has no names (adopted, not desired). */
 const EMPTY_ENTRY = JSON.stringify({ reals: {} } satisfies RecordedVirtualServer);
 
@@ -91,7 +96,10 @@ export class RecordKeeper {
     const structural =
       !(unchangedSince(this.seenVs, ownedVs) || sameSet(ownedVs, this.savedVs)) ||
       !(unchangedSince(this.seenAddresses, ownedAddresses) || sameSet(ownedAddresses, this.savedAddresses));
-    if (!structural) this.remember(ownedVs, ownedAddresses);
+    if (!structural) {
+      this.seenVs = seenNow(ownedVs);
+      this.seenAddresses = seenNow(ownedAddresses);
+    }
     if (structural) {
       for (const k of [...this.entryText.keys()]) if (!ownedVs.has(k)) this.forget(k);
       for (const k of ownedVs) if (!this.entryText.has(k)) this.refresh(k, desired);
@@ -127,7 +135,7 @@ export class RecordKeeper {
     const run = this.writing.then(async () => {
       const vs = new Set(ownedVs);
       const addresses = new Set(ownedAddresses);
-      const seen = { vs: ownedVs.changes, addresses: ownedAddresses.changes };
+      const seen = { vs: seenNow(ownedVs), addresses: seenNow(ownedAddresses) };
       const entries: [string, string][] = [];
       for (const k of vs) entries.push([k, this.entryText.get(k) ?? EMPTY_ENTRY]);
       try {
@@ -138,16 +146,11 @@ export class RecordKeeper {
       }
       this.savedVs = vs;
       this.savedAddresses = addresses;
-      this.seenVs = seen.vs === undefined ? undefined : { set: ownedVs, changes: seen.vs };
-      this.seenAddresses = seen.addresses === undefined ? undefined : { set: ownedAddresses, changes: seen.addresses };
+      this.seenVs = seen.vs;
+      this.seenAddresses = seen.addresses;
     });
     this.writing = run.catch(() => undefined);
     return run;
-  }
-
-  private remember(ownedVs: OwnedSet, ownedAddresses: OwnedSet): void {
-    this.seenVs = ownedVs.changes === undefined ? undefined : { set: ownedVs, changes: ownedVs.changes };
-    this.seenAddresses = ownedAddresses.changes === undefined ? undefined : { set: ownedAddresses, changes: ownedAddresses.changes };
   }
 
   private refresh(key: string, desired: DesiredState | undefined): void {
