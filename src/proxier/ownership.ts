@@ -1,8 +1,8 @@
-// Which kernel objects are ours. The rules (issue 4, "Ownership and restarts"): a virtual server or
-// kube-ipvs0 address is ours if the state record lists it, if it exactly matches the desired state,
-// if it lies in --service-cidrs, or (virtual servers) if it sits on a node address with a port in
-// the node-port range. Anything inside --exclude-cidrs is never touched, whatever else holds.
-// Everything else is foreign: reported once, never changed or deleted. Pure: no I/O.
+// Which kernel objects are ours. The rules: a virtual server or kube-ipvs0 address is ours if the
+// state record lists it, if it exactly matches the desired state, if it lies in --service-cidrs,
+// or (virtual servers) if it sits on a node address with a port in the node-port range. Anything
+// inside --exclude-cidrs is never touched, whatever else holds. Everything else is foreign:
+// reported once, never changed or deleted. Pure: no I/O.
 import ipaddr from 'ipaddr.js';
 import { entryHolds, realKey, serviceKey } from '../ipvs/keys.js';
 import type { VirtualServer, VirtualServerEntry } from '../ipvs/types.js';

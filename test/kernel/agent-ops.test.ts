@@ -1,6 +1,6 @@
 // What an operator and a cloud load balancer see of a running agent, on a real IPVS kernel with
 // the fixture API server: /healthz and /livez, /metrics values, Kubernetes Events, a SIGTERM that
-// leaves the kernel as it is, and kube-proxy's health check node ports (issue 8).
+// leaves the kernel as it is, and kube-proxy's health check node ports.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { FixtureApiServer } from '../fixtures/apiserver/server.js';
