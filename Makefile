@@ -13,7 +13,7 @@ UNIT_TESTS = $(shell find test/unit -name '*.test.ts' | sort)
 # About 30 minutes under emulation on 2 CPUs; the VM's own deadline is an hour.
 KERNEL_TESTS = $(shell find test/kernel -name '*.test.ts' | sort)
 
-.PHONY: all deps debs build addon ts test test-unit test-kernel demo bench clean
+.PHONY: all deps debs build addon ts lint test test-unit test-kernel demo bench clean
 
 all: build
 
@@ -48,7 +48,13 @@ ts: deps
 
 build: addon ts
 
-test: build test-unit test-kernel
+test: build lint test-unit test-kernel
+
+# The tests and benchmarks are type-checked like the agent (tsconfig.test.json emits nothing), then
+# everything is linted (eslint.config.js).
+lint: deps
+	npx tsc -p tsconfig.test.json
+	npx eslint --max-warnings 0 src test bench bin eslint.config.js
 
 test-unit: build
 	NO_COLOR=1 $(NODE_TEST) $(UNIT_TESTS)

@@ -7,6 +7,7 @@ import ipaddr from 'ipaddr.js';
 import { realKey, serviceKey } from './keys.js';
 import {
   SvcFlag,
+  type DumpOptions,
   type Family,
   type IpvsClient,
   type IpvsInfo,
@@ -115,7 +116,8 @@ export class FakeIpvs implements IpvsClient {
     return { version: '1.2.1', connTableSize: 4096 };
   }
 
-  async dump(): Promise<VirtualServerEntry[]> {
+  /** The fake copies its table at once: `sliceMs` bounds a decode the fake does not have. */
+  async dump(_options: DumpOptions = {}): Promise<VirtualServerEntry[]> {
     this.assertOpen('dump');
     const fault = this.dumpFaults.shift();
     if (fault !== undefined) throw new FakeNetlinkError(fault, 'dump');

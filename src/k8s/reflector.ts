@@ -142,7 +142,7 @@ export class Reflector<T extends KubernetesObject> {
         const listed = await this.listAll(gen);
         if (gen !== this.generation) return;
         if (listed.items.length === 0 && this.store.size > 0 && !this.confirmingEmpty) {
-          this.confirmEmptyLater(gen);
+          this.confirmEmptyLater();
           return;
         }
         this.confirmingEmpty = false;
@@ -156,7 +156,7 @@ export class Reflector<T extends KubernetesObject> {
     this.startWatch(gen);
   }
 
-  private confirmEmptyLater(gen: number): void {
+  private confirmEmptyLater(): void {
     this.confirmingEmpty = true;
     const delayMs = this.timings.emptyListConfirmMs;
     this.listener.onWarning(

@@ -196,15 +196,14 @@ export class ProxyMetrics implements HealthCounters {
   // IPVS keeps its own cumulative counters; we mirror them at collect time. A counter resets
   // only when the kernel's does (virtual server recreated), which Prometheus' rate() handles.
   private registerTrafficMetrics(registers: client.Registry[]): void {
-    const self = this;
     // prom-client collects all metrics of a scrape concurrently: they share one dump.
     let inFlight: Promise<void> | undefined;
     const refresh = (): Promise<void> => {
-      if (!self.trafficSource) return Promise.resolve();
-      const source = self.trafficSource;
+      if (!this.trafficSource) return Promise.resolve();
+      const source = this.trafficSource;
       inFlight ??= source()
         .then((stats) => {
-          self.traffic = stats;
+          this.traffic = stats;
         })
         .finally(() => {
           inFlight = undefined;
@@ -223,7 +222,7 @@ export class ProxyMetrics implements HealthCounters {
     for (const def of defs) {
       const fill = (metric: { reset(): void; labels(l: Record<TrafficLabel, string>): { inc(v: number): void } | { set(v: number): void } }) => {
         metric.reset();
-        for (const s of self.traffic) {
+        for (const s of this.traffic) {
           const child = metric.labels({ namespace: s.namespace, service: s.service, port: s.port, protocol: s.protocol, address: s.address });
           const v = def.pick(s);
           if ('inc' in child) child.inc(v);

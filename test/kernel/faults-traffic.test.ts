@@ -18,7 +18,7 @@ function failures(answers: Answer[]): Answer[] {
 }
 
 /** Service i of the large set: 10.96.(1 + i/250).(i%250 + 1):80, one endpoint on pod address. */
-function bulk(i: number, podAddress: string): unknown[] {
+function bulk(i: number, podAddress: string): Record<string, unknown>[] {
   const ip = `10.96.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`;
   return [serviceObj(`bulk-${i}`, ip, 80), sliceObj(`bulk-${i}`, [{ pod: { name: `bulk-pod-${i}`, address: podAddress } }])];
 }

@@ -49,7 +49,7 @@ test('in sync: no drift', async () => {
 
 test('--owned lists exactly ipvsadm -Ln without the foreign service', async () => {
   const theirs = await ns.run('ipvsadm', ['-Ln']);
-  const withoutForeign = theirs.replace(/TCP  10\.200\.0\.1:80 wlc\n  -> 10\.200\.1\.1:80 .*\n/, '');
+  const withoutForeign = theirs.replace(/TCP {2}10\.200\.0\.1:80 wlc\n {2}-> 10\.200\.1\.1:80 .*\n/, '');
   assert.notEqual(withoutForeign, theirs);
   assert.equal((await runStatus({ owned: true }, { ipvs, ownership })).output, withoutForeign);
   assert.equal((await runStatus({}, { ipvs })).output, theirs);

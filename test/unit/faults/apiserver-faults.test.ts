@@ -24,7 +24,7 @@ async function rig(): Promise<Rig> {
   const server = await FixtureApiServer.start({ goneStyle: 'event' });
   for (let i = 0; i < SERVICES; i++) {
     server.create('services', svc(i) as KubeObject);
-    server.create('endpointslices', sliceFor(i) as KubeObject);
+    server.create('endpointslices', sliceFor(i) as unknown as KubeObject);
   }
   server.create('nodes', { metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] } });
   const source = new KubeSource({
@@ -61,7 +61,7 @@ function sampleTable(world: AgentWorld): { stop(): Promise<number> } {
 /** A Service made after the fault must reach the kernel: the agent recovered without help. */
 async function recovers(r: Rig, i: number): Promise<void> {
   r.server.create('services', svc(i) as KubeObject);
-  r.server.create('endpointslices', sliceFor(i) as KubeObject);
+  r.server.create('endpointslices', sliceFor(i) as unknown as KubeObject);
   await until(`service ${clusterIp(i)} programmed after the fault`, async () => (await r.world.ipvs.dump()).some((e) => e.service.address === clusterIp(i)), 15_000);
 }
 

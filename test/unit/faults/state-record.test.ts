@@ -25,7 +25,7 @@ function manifests(n: number): string {
 }
 
 async function foreignText(ipvs: WatchedIpvs): Promise<string> {
-  const foreign = (await ipvs.dump()).filter((e) => !e.service.address.startsWith('10.96.'));
+  const foreign = (await ipvs.dump()).filter((e) => !(e.service.address ?? '').startsWith('10.96.'));
   return foreign.map((e) => `${serviceKey(e.service)} ${e.service.scheduler} ${e.reals.map((r) => `${r.address}:${r.port} ${r.forward} w${r.weight}`).join(',')}`).sort().join('\n');
 }
 

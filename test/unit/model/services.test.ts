@@ -4,7 +4,7 @@ import { SvcFlag } from '../../../src/ipvs/types.js';
 import { ModelConfigError } from '../../../src/model/config.js';
 import { ServiceModel } from '../../../src/model/service-model.js';
 import { config, ep, link, node, service, slice } from './builders.js';
-import { assertWarning, desired, reals } from './harness.js';
+import { assertWarning, desired } from './harness.js';
 
 describe('seed example', () => {
   it('default/hostnames: one rr TCP virtual server with three masq reals and its VIP', () => {

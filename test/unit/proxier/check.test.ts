@@ -17,13 +17,12 @@ class GatedReader {
   readonly ipvs: IpvsClient;
 
   constructor(private readonly kernel: FakeIpvs, readonly links: FakeLinks) {
-    const self = this;
     this.ipvs = Object.create(kernel, {
       dump: {
         value: async (options?: DumpOptions): Promise<VirtualServerEntry[]> => {
-          self.dumps++;
-          const entries = await self.kernel.dump(options);
-          await self.gate;
+          this.dumps++;
+          const entries = await this.kernel.dump(options);
+          await this.gate;
           return entries;
         },
       },
