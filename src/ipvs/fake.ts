@@ -4,6 +4,7 @@
 // against the addon, so every behaviour here mirrors something the kernel really does.
 import { constants } from 'node:os';
 import ipaddr from 'ipaddr.js';
+import { HandleClosedError, netlinkErrorFor } from '../native/errors.js';
 import { realKey, serviceKey } from './keys.js';
 import {
   SvcFlag,
@@ -27,22 +28,19 @@ export const KERNEL_SCHEDULERS: readonly string[] = [
   'rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos',
 ];
 
-/** Thrown by every method once close() was called, like a closed netlink socket. */
-export class FakeClientClosedError extends Error {
-  constructor(readonly method: string) {
-    super(`ipvs client is closed (${method})`);
-    this.name = 'FakeClientClosedError';
-  }
+/** What every method throws once close() was called: the addon's error for a closed handle. */
+export function closedError(client: string, method: string): HandleClosedError {
+  return new HandleClosedError(`the ${client} handle is closed (${method})`, errnoOf('EBADF'), 'EBADF', method);
 }
 
-/** A whole-request failure (not a per-operation result), e.g. ENOBUFS on a dump. */
-export class FakeNetlinkError extends Error {
-  readonly errno: number;
-  constructor(readonly code: string, readonly operation: string) {
-    super(`${operation}: ${code}`);
-    this.name = 'NetlinkError';
-    this.errno = errnoOf(code);
-  }
+/** Takes the first fault that matches `op` and uses up one of its times: its code, or undefined. */
+export function takeFault<Op>(faults: Array<{ match: (op: Op) => boolean; code: string; times?: number }>, op: Op): string | undefined {
+  const i = faults.findIndex((f) => f.match(op));
+  if (i < 0) return undefined;
+  const f = faults[i];
+  f.times = (f.times ?? 1) - 1;
+  if (f.times <= 0) faults.splice(i, 1);
+  return f.code;
 }
 
 /** A fault to inject: operations matching `match` fail with `code` (`times` times; default once). */
@@ -120,7 +118,7 @@ export class FakeIpvs implements IpvsClient {
   async dump(_options: DumpOptions = {}): Promise<VirtualServerEntry[]> {
     this.assertOpen('dump');
     const fault = this.dumpFaults.shift();
-    if (fault !== undefined) throw new FakeNetlinkError(fault, 'dump');
+    if (fault !== undefined) throw netlinkErrorFor(fault, errnoOf(fault), 'dump', `dump: ${fault} (injected fault)`);
     this.dumps++;
     return [...this.table.values()].map((s) => ({
       service: { ...s.service, flags: s.service.flags | SvcFlag.HASHED, stats: { ...s.stats } },
@@ -147,7 +145,7 @@ export class FakeIpvs implements IpvsClient {
     this.assertOpen('apply');
     return ops.map((op) => {
       this.writes++;
-      const injected = this.takeFault(op);
+      const injected = takeFault(this.faults, op);
       if (injected) return failure(injected, `injected fault on ${op.op}`);
       return this.applyOne(op);
     });
@@ -194,7 +192,7 @@ export class FakeIpvs implements IpvsClient {
     this.faults.push({ ...fault, times: fault.times ?? 1 });
   }
 
-  /** Make the next dump() throw a FakeNetlinkError with this code (e.g. 'ENOBUFS'). */
+  /** Make the next dump() throw the addon's typed error for this code (e.g. 'ENOBUFS': StateUnknownError). */
   injectDumpFault(code: string): void {
     errnoOf(code);
     this.dumpFaults.push(code);
@@ -215,16 +213,7 @@ export class FakeIpvs implements IpvsClient {
   }
 
   private assertOpen(method: string): void {
-    if (this.closed) throw new FakeClientClosedError(method);
-  }
-
-  private takeFault(op: IpvsOp): string | undefined {
-    const i = this.faults.findIndex((f) => f.match(op));
-    if (i < 0) return undefined;
-    const f = this.faults[i];
-    f.times = (f.times ?? 1) - 1;
-    if (f.times <= 0) this.faults.splice(i, 1);
-    return f.code;
+    if (this.closed) throw closedError('IPVS', method);
   }
 
   private canonicalKey(k: VirtualServerKey): VirtualServerKey | undefined {

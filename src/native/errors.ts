@@ -77,6 +77,37 @@ function isNativeError(e: unknown): e is NativeErrorShape {
   return typeof r.errno === 'number' && typeof r.code === 'string' && typeof r.op === 'string' && typeof r.kind === 'string';
 }
 
+/**
+ * Errno codes after which it is unknown which writes took effect (replies lost, a wait cut short,
+ * the kernel busy or interrupted mid-batch): the kernel must be read back in full.
+ */
+const STATE_IN_DOUBT_CODES = new Set(['ENOBUFS', 'ETIMEDOUT', 'EINTR', 'EBUSY']);
+
+/** Whether a per-operation result with this code leaves the kernel's state in doubt. */
+export function isDoubtCode(code: string): boolean {
+  return STATE_IN_DOUBT_CODES.has(code);
+}
+
+/**
+ * Whether a failure thrown by a kernel client leaves the kernel's state in doubt. The one
+ * classifier of the project: the typed classes first, then the codes for a plain NetlinkError.
+ */
+export function isStateInDoubt(err: unknown): boolean {
+  if (err instanceof StateUnknownError || err instanceof NetlinkTimeoutError) return true;
+  return err instanceof NetlinkError && isDoubtCode(err.code);
+}
+
+/**
+ * The typed error a request that failed as a whole with this errno code raises, as the addon
+ * classifies it: lost replies and timeouts get their own classes. For clients and fakes that
+ * fail without the addon.
+ */
+export function netlinkErrorFor(code: string, errno: number, op: string, message: string): NetlinkError {
+  if (code === 'ENOBUFS') return new StateUnknownError(message, errno, code, op);
+  if (code === 'ETIMEDOUT') return new NetlinkTimeoutError(message, errno, code, op);
+  return new NetlinkError(message, errno, code, op);
+}
+
 /** Converts an addon rejection into its typed class; anything else passes through. */
 export function fromNative(e: unknown): unknown {
   if (!isNativeError(e)) return e;

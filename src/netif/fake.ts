@@ -1,7 +1,7 @@
 // An in-memory set of links and addresses that answers like rtnetlink: EEXIST for an address
 // already present, EADDRNOTAVAIL for deleting one that is not, ENODEV for a missing link.
 // Used by proxier unit tests and by the contract suite that also runs against the addon.
-import { canonicalAddress, errnoOf, failure, FakeClientClosedError } from '../ipvs/fake.js';
+import { canonicalAddress, closedError, errnoOf, failure, takeFault } from '../ipvs/fake.js';
 import type { OpResult } from '../ipvs/types.js';
 import { NetlinkError } from '../native/errors.js';
 import type { AddressOp, LinkAddress, LinkClient } from './types.js';
@@ -79,7 +79,7 @@ export class FakeLinks implements LinkClient {
     this.assertOpen('applyAddresses');
     return ops.map((op) => {
       this.writes++;
-      const injected = this.takeFault(op);
+      const injected = takeFault(this.faults, op);
       if (injected) return failure(injected, `injected fault on address ${op.op}`);
       return this.applyOne(op);
     });
@@ -123,17 +123,8 @@ export class FakeLinks implements LinkClient {
     this.faults.push({ ...fault, times: fault.times ?? 1 });
   }
 
-  private takeFault(op: AddressOp): string | undefined {
-    const i = this.faults.findIndex((f) => f.match(op));
-    if (i < 0) return undefined;
-    const f = this.faults[i];
-    f.times = (f.times ?? 1) - 1;
-    if (f.times <= 0) this.faults.splice(i, 1);
-    return f.code;
-  }
-
   private assertOpen(method: string): void {
-    if (this.closed) throw new FakeClientClosedError(method);
+    if (this.closed) throw closedError('link', method);
   }
 
   private applyOne(op: AddressOp): OpResult {

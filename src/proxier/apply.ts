@@ -5,18 +5,12 @@ import { SvcFlag, type IpvsClient, type OpResult, type RealServer, type VirtualS
 import { realKey } from '../ipvs/keys.js';
 import { planStages, toRealServer, type AppliedVirtualServer, type IpvsPlan, type PlannedOp } from './diff.js';
 import type { ObjectError } from './types.js';
-
-/** Codes after which the kernel state is in doubt: a full verification must follow. */
-const DOUBT_CODES = new Set(['ENOBUFS', 'ETIMEDOUT', 'EINTR', 'EBUSY']);
+import { isDoubtCode } from '../native/errors.js';
 
 /** Codes that mean the kernel differs from the applied table (someone else changed it). */
 function isDrift(op: PlannedOp, code: string): boolean {
   if (code === 'EEXIST') return op.op.op === 'addService' || op.op.op === 'addReal';
   return code === 'ESRCH' || code === 'ENOENT';
-}
-
-export function isDoubtCode(code: string): boolean {
-  return DOUBT_CODES.has(code);
 }
 
 /** The code of anything thrown by a client (NetlinkError and friends carry `code`). */

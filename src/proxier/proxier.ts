@@ -6,6 +6,7 @@ import { keyOf, realKey, serviceKey } from '../ipvs/keys.js';
 import type { VirtualServerEntry } from '../ipvs/types.js';
 import type { DesiredChange, DesiredState } from '../model/types.js';
 import type { LinkAddress } from '../netif/types.js';
+import { isStateInDoubt } from '../native/errors.js';
 import { appliedFromEntry, codeOf, executePlan, messageOf, type ExecuteOutcome, type NameOf } from './apply.js';
 import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AppliedTable, type IpvsPlan } from './diff.js';
 import { findDrift, TouchedKeys } from './check.js';
@@ -515,8 +516,7 @@ export class Proxier {
       await fn();
     } catch (err) {
       t.errors.push({ object, operation, code: codeOf(err), message: messageOf(err) });
-      const code = codeOf(err);
-      if (code === 'ENOBUFS' || code === 'ETIMEDOUT') t.needsVerification = true;
+      if (isStateInDoubt(err)) t.needsVerification = true;
     }
   }
 

@@ -2,7 +2,8 @@
 // so every ClusterIP, externalIP and LoadBalancer IP is bound there as /32 or /128. NodePort
 // addresses are node addresses already and are never bound.
 import type { LinkAddress, LinkClient } from '../netif/types.js';
-import { codeOf, isDoubtCode, messageOf } from './apply.js';
+import { codeOf, messageOf } from './apply.js';
+import { isDoubtCode } from '../native/errors.js';
 import { hostPrefix, type AddressPlan, type AppliedAddress } from './diff.js';
 import type { ObjectError } from './types.js';
 
