@@ -1,7 +1,7 @@
 // The ipvs-proxy command line: `run` (the agent), `status` (ipvsadm's views and more), `cleanup`.
 // Each subcommand lives in its own module; this file only declares them and maps errors to exit
 // statuses: 2 for bad usage or configuration, 1 for everything else that failed.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { addRunFlags } from '../config/flags.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -59,7 +59,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     exitCode = await cleanupCommand(opts);
   });
 
-  program.addOption(new Option('--debug-stack', 'print stack traces of unexpected errors').hideHelp());
   try {
     await program.parseAsync([...argv]);
   } catch (err) {

@@ -8,7 +8,7 @@ import { fleetJson, formatFleet, readFleet } from '../fleet/reader.js';
 import { ServiceModel } from '../model/service-model.js';
 import type { DesiredState } from '../model/types.js';
 import type { LinkClient } from '../netif/types.js';
-import { readStateRecord, StateRecordError, type StateRecord } from '../proxier/state-record.js';
+import { FileStateStore, type StateRecord } from '../proxier/state-record.js';
 import type { OwnedRealServer, OwnedVirtualServer, OwnershipRecord } from '../status/ownership.js';
 import { runStatus, StatusUsageError, type StatusOptions } from '../status/run-status.js';
 import { reportKernelError } from './run-command.js';
@@ -93,13 +93,10 @@ async function tableStatus(opts: Record<string, unknown>): Promise<number> {
   let ownership: OwnershipRecord | undefined;
   if (options.names || options.owned || options.diff) {
     const dir = str(opts.stateDir) ?? '/var/lib/ipvs-proxy';
-    try {
-      const record = await readStateRecord(dir);
-      ownership = record ? ownershipFromRecord(record) : undefined;
-    } catch (err) {
-      if (!(err instanceof StateRecordError)) throw err;
-      process.stderr.write(`ipvs-proxy status: ${err.message}\n`);
-    }
+    // A record that cannot be read is reported, and status goes on as without one.
+    const { record, corrupt } = await new FileStateStore(dir).load();
+    if (corrupt !== undefined) process.stderr.write(`ipvs-proxy status: ${corrupt}\n`);
+    ownership = record ? ownershipFromRecord(record) : undefined;
     if (!ownership && !options.diff) throw new StatusUsageError(`--names and --owned need the agent's state record; none is readable in ${dir} (--state-dir)`);
   }
   let kernel;

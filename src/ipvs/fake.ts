@@ -128,8 +128,7 @@ export class FakeIpvs implements IpvsClient {
 
   /**
    * The real servers of one virtual server (one IPVS_CMD_GET_DEST dump), for drain checks that
-   * need no full table read. Not part of IpvsClient: the proxier uses it when a client has it.
-   * The addon client has it too (contract: test/kernel/contract-ipvs.test.ts).
+   * need no full table read (contract: test/kernel/contract-ipvs.test.ts).
    */
   async dumpReals(service: VirtualServerKey): Promise<RealServerStatus[]> {
     this.assertOpen('dumpReals');

@@ -116,6 +116,8 @@ export interface IpvsClient {
   info(): Promise<IpvsInfo>;
   /** Every virtual server with its real servers: one services dump plus one dump per service. */
   dump(options?: DumpOptions): Promise<VirtualServerEntry[]>;
+  /** The real servers of one virtual server (one IPVS_CMD_GET_DEST dump); none if it is missing. */
+  dumpReals(service: VirtualServerKey): Promise<RealServerStatus[]>;
   /** Apply operations in as few round trips as the buffers allow; one result per operation, in order. */
   apply(ops: readonly IpvsOp[]): Promise<OpResult[]>;
   getTimeouts(): Promise<IpvsTimeouts>;

@@ -69,10 +69,6 @@ function recordSuccess(applied: Map<string, AppliedVirtualServer>, p: PlannedOp)
   }
 }
 
-function describe(p: PlannedOp): string {
-  return p.op.op;
-}
-
 /** Apply ops in one batch; a thrown error fails every op of the batch. */
 export async function applyBatch(ipvs: IpvsClient, ops: PlannedOp[]): Promise<OpResult[]> {
   try {
@@ -113,7 +109,7 @@ export async function executePlan(
       if (p.op.op === 'addService') notCreated.add(p.vsKey);
       out.failedKeys.add(p.vsKey);
       if (isDoubtCode(r.code) || isDrift(p, r.code) || r.errno === 0) out.needsVerification = true;
-      out.errors.push({ object: nameOf(p.vsKey, p.realKey), operation: describe(p), code: r.code, message: r.message });
+      out.errors.push({ object: nameOf(p.vsKey, p.realKey), operation: p.op.op, code: r.code, message: r.message });
     });
   }
   return out;

@@ -6,7 +6,6 @@
 // bookkeeping; readDrainConnections() is the one read it needs.
 import { realKey, serviceKey } from '../ipvs/keys.js';
 import type { IpvsClient, RealServer, VirtualServerEntry, VirtualServerKey } from '../ipvs/types.js';
-import { canDumpReals } from './types.js';
 
 export interface DrainEntry {
   vsKey: string;
@@ -100,11 +99,10 @@ export function connectionsOf(entries: readonly VirtualServerEntry[]): Map<strin
 }
 
 /**
- * Connection counts of the draining real servers: one dump per draining virtual server when the
- * client can do that (both the addon and the fake can), else one full dump.
+ * Connection counts of the draining real servers: one dump per draining virtual server, never the
+ * whole table (a drain check runs every second while anything drains).
  */
 export async function readDrainConnections(ipvs: IpvsClient, drains: DrainTracker): Promise<Map<string, number>> {
-  if (!canDumpReals(ipvs)) return connectionsOf(await ipvs.dump());
   const conns = new Map<string, number>();
   for (const { vsKey, service } of drains.services()) {
     // A virtual server deleted meanwhile has none: due() then forgets its drains.

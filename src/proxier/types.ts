@@ -1,6 +1,6 @@
 // Contracts of the proxier: its injectable dependencies and what each of its passes reports.
 import type { Settings } from '../config/settings.js';
-import type { IpvsClient, Protocol, RealServerStatus, VirtualServerKey } from '../ipvs/types.js';
+import type { IpvsClient, Protocol } from '../ipvs/types.js';
 import type { DesiredState } from '../model/types.js';
 import type { LinkClient } from '../netif/types.js';
 import type { StateRecord } from './state-record.js';
@@ -53,15 +53,6 @@ export interface IptablesSyncer {
   check?(): Promise<boolean>;
   /** Make the next sync read the kernel in full and repair what differs. */
   requestVerification?(): void;
-}
-
-/** A per-service dump of real servers; used for drain checks when the client offers it. */
-export interface RealServerDumper {
-  dumpReals(service: VirtualServerKey): Promise<RealServerStatus[]>;
-}
-
-export function canDumpReals(c: IpvsClient): c is IpvsClient & RealServerDumper {
-  return typeof (c as Partial<RealServerDumper>).dumpReals === 'function';
 }
 
 export type ProxierSettings = Pick<
