@@ -2,8 +2,9 @@
 // typed error, and closing without waiting for idle keep-alive clients.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseBindAddress as parseSettingsBindAddress } from '../config/network.js';
 
-/** A bind address that cannot be parsed ("host:port", "[v6]:port" or ":port"). */
+/** A bind address that cannot be parsed. */
 export class BindAddressError extends Error {
   constructor(readonly bindAddress: string, reason: string) {
     super(`invalid bind address "${bindAddress}": ${reason}`);
@@ -34,14 +35,14 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** "0.0.0.0:10256", "[::]:10256", "127.0.0.1:0", ":10249" (all IPv4 and IPv6 addresses). */
+/**
+ * A bind address in the settings' one syntax (src/config/network.ts: "0.0.0.0:10256",
+ * "[::]:10256"), or a BindAddressError: the settings were validated with the same parser.
+ */
 export function parseBindAddress(bindAddress: string): HostPort {
-  const m = /^(?:\[([0-9a-fA-F:.%\w]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(bindAddress.trim());
-  if (!m) throw new BindAddressError(bindAddress, 'expected host:port or [ipv6]:port');
-  const port = Number(m[3]);
-  if (port > 65535) throw new BindAddressError(bindAddress, `port ${port} out of range`);
-  const host = m[1] ?? m[2] ?? '';
-  return { host: host === '' ? '::' : host, port };
+  const parsed = parseSettingsBindAddress(bindAddress);
+  if (!parsed) throw new BindAddressError(bindAddress, 'expected ip:port or [ipv6]:port with a port up to 65535');
+  return parsed;
 }
 
 export interface RunningServer {

@@ -97,7 +97,8 @@ test('syncPeriodMs must be positive', () => {
 test('parseBindAddress', () => {
   assert.deepEqual(parseBindAddress('0.0.0.0:10256'), { host: '0.0.0.0', port: 10256 });
   assert.deepEqual(parseBindAddress('[::1]:10249'), { host: '::1', port: 10249 });
-  assert.deepEqual(parseBindAddress(':10249'), { host: '::', port: 10249 });
+  // One syntax with the settings: a host is required, as kube-proxy's flags require one.
+  assert.throws(() => parseBindAddress(':10249'), BindAddressError);
   assert.throws(() => parseBindAddress('10249'), BindAddressError);
   assert.throws(() => parseBindAddress('1.2.3.4:70000'), BindAddressError);
 });
