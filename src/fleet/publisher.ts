@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { createRedisClient, redactUrl, type RedisConnectionOptions } from './connection.js';
 import { LatencyWindow } from './latency.js';
 import { nodeKey, REGISTRY_KEY, type NodeRecord } from './record.js';
+import { backoffDelay } from '../util/backoff.js';
 
 /** What the agent knows after one sync. */
 export interface SyncReport {
@@ -85,13 +86,10 @@ export class FleetPublisher {
     this.latency = new LatencyWindow({ windowMs: options.latencyWindowMs });
     this.heartbeatMs = options.heartbeatMs ?? Math.max(1, Math.floor(options.ttlMs / 3));
     this.retentionMs = options.registryRetentionMs ?? 7 * 24 * 3_600_000;
-    const minBackoff = options.minBackoffMs ?? 200;
-    const maxBackoff = options.maxBackoffMs ?? 30_000;
+    const backoff = { initialMs: options.minBackoffMs ?? 200, maxMs: options.maxBackoffMs ?? 30_000 };
     this.client = createRedisClient(options, {
-      retryStrategy: (times: number) => {
-        const base = Math.min(maxBackoff, minBackoff * 2 ** Math.min(times - 1, 20));
-        return Math.round(base / 2 + (Math.random() * base) / 2);
-      },
+      // ioredis counts reconnection attempts from 1.
+      retryStrategy: (times: number) => backoffDelay(times - 1, backoff),
     });
     this.client.on('error', (err: Error) => this.failed(err.message));
     this.client.on('connect', () => this.armReadyWatchdog());

@@ -4,7 +4,7 @@
 // bookmarks, and an inactivity watchdog for half-open connections. Built on client-node's Watch.
 import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Watch } from '@kubernetes/client-node';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../util/backoff.js';
 import { IncompleteListError, WatchFailedError, statusCodeOf } from './errors.js';
 
 export interface ListPage<T> {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Backoff } from '../../../src/k8s/backoff.js';
+import { Backoff } from '../../../src/util/backoff.js';
 import { proxyLabelSelector, proxyLabelsMatch } from '../../../src/k8s/selectors.js';
 
 test('backoff doubles up to the cap, jitter keeps each delay in [ceiling/2, ceiling]', () => {
