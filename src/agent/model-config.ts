@@ -2,9 +2,9 @@
 // `status --diff` and the benchmarks so all three compute the same desired state.
 import type { Settings } from '../config/settings.js';
 import type { ModelConfig } from '../model/config.js';
+import { DUMMY_LINK_NAME } from '../config/defaults.js';
 
 /** Name of the dummy link that holds the VIPs, as kube-proxy names it. */
-export const DUMMY_LINK = 'kube-ipvs0';
 
 export function modelConfigFrom(s: Pick<Settings, 'nodeName' | 'scheduler' | 'schedulerFlags' | 'nodePortAddresses' | 'serviceProxyName'>): ModelConfig {
   return {
@@ -14,6 +14,6 @@ export function modelConfigFrom(s: Pick<Settings, 'nodeName' | 'scheduler' | 'sc
     nodePortAddresses: s.nodePortAddresses,
     serviceProxyName: s.serviceProxyName,
     ipFamilies: ['inet', 'inet6'],
-    dummyLinkName: DUMMY_LINK,
+    dummyLinkName: DUMMY_LINK_NAME,
   };
 }

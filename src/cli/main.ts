@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { addRunFlags } from '../config/flags.js';
 import { AGENT_VERSION } from './version.js';
+import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   let exitCode = 0;
@@ -42,7 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--cluster', 'the fleet view: every node that publishes to --status-redis')
     .option('--status-redis <url>', 'Redis URL of the fleet view (redis:// or rediss://)')
     .option('--status-redis-password-file <file>', 'file with the Redis password (else REDIS_PASSWORD)')
-    .option('--state-dir <dir>', "the agent's state directory", '/var/lib/ipvs-proxy')
+    .option('--state-dir <dir>', "the agent's state directory", DEFAULT_STATE_DIR)
     .option('--manifests <path>', 'desired state from manifest files (for --diff)')
     .option('--kubeconfig <path>', 'desired state from the API server (for --diff)')
     .option('--config <file>', "the agent's config file (scheduler, node port addresses, ... for --diff)")

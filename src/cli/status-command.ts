@@ -12,6 +12,7 @@ import { FileStateStore, type StateRecord } from '../proxier/state-record.js';
 import type { OwnedRealServer, OwnedVirtualServer, OwnershipRecord } from '../status/ownership.js';
 import { runStatus, StatusUsageError, type StatusOptions } from '../status/run-status.js';
 import { reportKernelError } from './run-command.js';
+import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -92,7 +93,7 @@ async function tableStatus(opts: Record<string, unknown>): Promise<number> {
   };
   let ownership: OwnershipRecord | undefined;
   if (options.names || options.owned || options.diff) {
-    const dir = str(opts.stateDir) ?? '/var/lib/ipvs-proxy';
+    const dir = str(opts.stateDir) ?? DEFAULT_STATE_DIR;
     // A record that cannot be read is reported, and status goes on as without one.
     const { record, corrupt } = await new FileStateStore(dir).load();
     if (corrupt !== undefined) process.stderr.write(`ipvs-proxy status: ${corrupt}\n`);

@@ -9,6 +9,7 @@ import { ConfigNotice, isKubeProxyConfiguration, layerFromKubeProxyConfiguration
 import { ConfigKey, DEFAULT_HEALTHZ_PORT, DEFAULT_METRICS_PORT, optionSpec } from './options.js';
 import { RawLayer, SettingsLayer, validateLayer } from './schema.js';
 import { Settings } from './settings.js';
+import { DEFAULT_STATE_DIR } from './defaults.js';
 
 export interface ConfigFileText {
   path: string;
@@ -56,7 +57,7 @@ export function defaultSettings(nodeName: string, isTTY = false): Settings {
     masqueradeBit: 14,
     healthzBindAddress: `0.0.0.0:${DEFAULT_HEALTHZ_PORT}`,
     metricsBindAddress: `127.0.0.1:${DEFAULT_METRICS_PORT}`,
-    stateDir: '/var/lib/ipvs-proxy',
+    stateDir: DEFAULT_STATE_DIR,
     sysctlMode: 'write',
     logLevel: 'info',
     logFormat: isTTY ? 'text' : 'json',

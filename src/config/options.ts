@@ -1,6 +1,8 @@
 // The agent's settings as data: every key, its flag, help text, default and allowed values. Flags,
 // config-file keys, help output and error messages are all derived from this one table.
 
+import { DEFAULT_STATE_DIR } from './defaults.js';
+
 export const SCHEDULERS = [
   'rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'sh', 'dh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos',
 ] as const;
@@ -94,7 +96,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'address of the /healthz and /livez endpoints' },
   { key: 'metricsBindAddress', flag: '--metrics-bind-address', kind: 'text', valueName: 'host:port', defaultText: '127.0.0.1:10249', allowed: 'an IP address and port such as 127.0.0.1:10249',
     description: 'address of the Prometheus /metrics endpoint' },
-  { key: 'stateDir', flag: '--state-dir', kind: 'text', valueName: 'path', defaultText: '/var/lib/ipvs-proxy', allowed: 'an absolute directory path',
+  { key: 'stateDir', flag: '--state-dir', kind: 'text', valueName: 'path', defaultText: DEFAULT_STATE_DIR, allowed: 'an absolute directory path',
     description: 'where the record of what the agent owns is kept' },
   { key: 'sysctlMode', flag: '--sysctl-mode', kind: 'text', valueName: 'mode', defaultText: 'write', allowed: `one of ${SYSCTL_MODES.join(', ')}`,
     description: 'write the node sysctls IPVS needs, or only check them and report the wrong ones (for pods without privileged)' },

@@ -15,8 +15,8 @@ import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, recordedKey
 import { RecordKeeper } from './record-keeper.js';
 import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink } from './vips.js';
+import { DUMMY_LINK_NAME } from '../config/defaults.js';
 
-const DEFAULT_LINK = 'kube-ipvs0';
 /**
  * How long check() decodes or compares before it lets the event loop run a sync. 500 entries at
  * a time held every change for about half a second under emulation.
@@ -75,7 +75,7 @@ export class Proxier {
   private realCount: number | undefined;
 
   constructor(private readonly deps: ProxierDeps) {
-    this.vips = new VipLink(deps.links, deps.linkName ?? DEFAULT_LINK);
+    this.vips = new VipLink(deps.links, deps.linkName ?? DUMMY_LINK_NAME);
     this.ownership = new Ownership(new CidrSet(deps.settings.excludeCidrs));
     this.serviceCidrs = new CidrSet(deps.settings.serviceCidrs);
     this.drains = new DrainTracker(deps.settings.gracefulTerminationTimeoutMs);
