@@ -4,6 +4,7 @@
 // trusting whatever spelling the caller holds.
 import ipaddr from 'ipaddr.js';
 import type { Family } from '../ipvs/types.js';
+import { formatIpv6 } from '../util/ipv6-text.js';
 
 /** An address string that is not an address of the family it is filed under. */
 export class InvalidAddressError extends Error {
@@ -61,30 +62,7 @@ export function addressBytes(family: Family, address: string): number[] {
 export function ipv6Text(bytes: readonly number[]): string {
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push((bytes[2 * i] << 8) | bytes[2 * i + 1]);
-  // The longest run of zero words wins; on a tie the first; a run of one is not compressed.
-  let bestBase = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) { bestBase = i; bestLen = j - i; }
-    i = j;
-  }
-  if (bestLen < 2) bestBase = -1;
-  let text = '';
-  for (let i = 0; i < 8; i++) {
-    if (bestBase !== -1 && i >= bestBase && i < bestBase + bestLen) {
-      if (i === bestBase) text += ':';
-      continue;
-    }
-    if (i !== 0) text += ':';
-    const embedsIpv4 = i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && words[5] === 0xffff));
-    if (embedsIpv4) return text + bytes.slice(12, 16).join('.');
-    text += words[i].toString(16);
-  }
-  if (bestBase !== -1 && bestBase + bestLen === 8) text += ':';
-  return text;
+  return formatIpv6(words);
 }
 
 /** The address as ipvsadm -n prints it (without brackets). */
