@@ -53,8 +53,9 @@ The other rules are the API server's own, checked here so that `helm install` sa
 type: OnDelete
 {{- else -}}
 {{- $rolling := $strategy.rollingUpdate | default dict -}}
-{{- $maxUnavailable := $rolling.maxUnavailable | default 1 -}}
-{{- $maxSurge := $rolling.maxSurge | default 0 -}}
+{{- $maxUnavailable := get $rolling "maxUnavailable" -}}
+{{- if kindIs "invalid" $maxUnavailable -}}{{- $maxUnavailable = 1 -}}{{- end -}}
+{{- $maxSurge := get $rolling "maxSurge" | default 0 -}}
 {{- if not (has (toString $maxSurge) (list "0" "0%")) -}}
 {{- fail (printf "updateStrategy.rollingUpdate.maxSurge: %v cannot be used: the agent runs in the host network, so a second pod on a node cannot bind the health and metrics ports the first one holds and would never become ready; use maxUnavailable (or type OnDelete)" $maxSurge) -}}
 {{- end -}}

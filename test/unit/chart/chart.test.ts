@@ -260,7 +260,7 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
       ['an unknown config key', ['--set', 'config.shceduler=rr'], /additional properties 'shceduler' not allowed/],
       ['a per-node key in a cluster-wide file', ['--set', 'config.nodeName=node-1'], /additional properties 'nodeName' not allowed/],
       ['an unknown security mode', ['--set', 'securityContext.mode=root'], /\/securityContext\/mode/],
-      ['a masquerade bit out of range', ['--set', 'config.masqueradeBit=32'], /\/config\/masqueradeBit.*must be <= 31/s],
+      ['a masquerade bit out of range', ['--set', 'config.masqueradeBit=32'], /\/config\/masqueradeBit.*maximum: got 32, want 31/s],
       ['an unknown scheduler flag', ['--set', 'config.schedulerFlags={mh-prot}'], /\/config\/schedulerFlags\/0.*value must be one of 'sh-fallback'/s],
     ];
     for (const [what, args, message] of rejected) {
