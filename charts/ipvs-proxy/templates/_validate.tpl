@@ -209,6 +209,8 @@ are checked by the agent only (`ipvs-proxy run --check-config`).
 {{- $port := "" -}}
 {{- if regexMatch "^\\[[^\\]]+\\]:[0-9]{1,5}$" . -}}
 {{- $host = regexReplaceAll "^\\[([^\\]]+)\\]:[0-9]+$" . "${1}" -}}
+{{- /* An IPv6 zone (fe80::1%eth0) is the agent's too. */ -}}
+{{- $host = ternary (regexReplaceAll "%[0-9a-zA-Z]+$" $host "") $host (contains ":" $host) -}}
 {{- $port = regexFind "[0-9]+$" . -}}
 {{- if not (or (include "ipvs-proxy.isIPv6" $host) (include "ipvs-proxy.isIPv4" $host)) -}}{{- $host = "" -}}{{- end -}}
 {{- else if regexMatch "^[0-9.]+:[0-9]{1,5}$" . -}}

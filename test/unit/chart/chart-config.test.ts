@@ -152,6 +152,47 @@ describe('the chart and the agent agree', () => {
       });
     }
 
+    // The template's syntax checks are Go template code beside the agent's TypeScript: on edge
+    // cases they must refuse exactly what the agent refuses, or a pod crash-loops after all.
+    const agentRefuses = (config: Record<string, unknown>): boolean => {
+      try {
+        loadSettings({ flags: {}, configFile: { path: 'config.yaml', text: stringifyYaml(config) }, env: { NODE_NAME: 'node-a' } });
+        return false;
+      } catch (error) {
+        if (error instanceof ConfigError) return true;
+        throw error;
+      }
+    };
+    const edgeCases: Array<[string, string[]]> = [
+      ['gracefulTerminationTimeout', ['0', '0s', '1.5s', '.5s', '1.s', '1h2m3s4ms', '500us', '2µs', '30', 's', '-1s', '1d', '1m 30s', '1.2.3s']],
+      ['tcpTimeout', ['0s', '900s', '15m', '1500ms', '2000ms', '1.5s', '0.5m']],
+      ['healthzBindAddress', ['0.0.0.0:0', '0.0.0.0:65535', '0.0.0.0:65536', '[::]:10256', '[::1]:10256', '[10.0.0.1]:1', '::1:10256', '10.0.0.256:80', '10.0.0.1:', '[fe80::1%eth0]:80', '[1:2:3:4:5:6:7:8]:80', '[1:2:3:4:5:6:7:8:9]:80', '[::ffff:10.0.0.1]:80']],
+      ['nodeportRange', ['1-65535', '0-100', '100-99', ' 30000 - 32767 ', '30000-', '30000-032767']],
+      ['masqueradeBit', ['0', '31', '031', '14.0', '-1']],
+    ];
+    for (const [key, values] of edgeCases) {
+      it(`${key}: the chart and the agent refuse the same edge cases`, () => {
+        const disagreements: string[] = [];
+        for (const value of values) {
+          const helmRefuses = template(['--set-string', `config.${key}=${value.replace(/,/g, '\\,')}`]).status !== 0;
+          if (helmRefuses !== agentRefuses({ ...defaults, [key]: value })) disagreements.push(`${value}: helm ${helmRefuses ? 'refuses' : 'accepts'}`);
+        }
+        assert.deepEqual(disagreements, []);
+      });
+    }
+
+    it('CIDRs: the chart and the agent refuse the same edge cases', () => {
+      const candidates = [
+        '10.0.0.0/8', '10.0.0.0/32', '10.0.0.0/33', '10.0.0/16', '256.0.0.0/8', '10.0.0.0', '10.0.0.0/', '10.0.0.0/08',
+        'fd00::/8', '::/0', 'fd00::/128', 'fd00::/129', 'fd00:::/64', '1::2::3/64', '1:2:3:4:5:6:7:8/64', '1:2:3:4:5:6:7:8:9/64',
+        '::ffff:10.0.0.0/104', 'fd00:10:96::/112', 'gg::/8', '1:2:3:4:5:6:7::/64', '::1:2:3:4:5:6:7/64',
+      ];
+      const result = template(['--set', `config.excludeCidrs={${candidates.join(',')}}`]);
+      const helmRefused = new Set([...result.stderr.matchAll(/config\.excludeCidrs: '([^']+)' is not a CIDR/g)].map((match) => match[1]));
+      const agentRefused = candidates.filter((cidr) => agentRefuses({ ...defaults, excludeCidrs: [cidr] }));
+      assert.deepEqual([...helmRefused].sort(), agentRefused.sort());
+    });
+
     it('garbage as kubeProxyConfig.config: refused, as the agent refuses it', () => {
       const result = template(['--set', 'kubeProxyConfig.config=garbage']);
       assert.notEqual(result.status, 0);
