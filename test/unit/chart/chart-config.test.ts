@@ -216,6 +216,35 @@ describe('the chart and the agent agree', () => {
       assert.match(notKubeProxy.stderr, /kubeProxyConfig\.config: not a KubeProxyConfiguration/);
     });
 
+    it('kube-proxy fields: the chart and the agent refuse the same edits of kubeadm\'s file', () => {
+      const conf = readFileSync(KUBEADM_CONF, 'utf8');
+      const edits: Array<[RegExp, string]> = [
+        [/^ {2}minSyncPeriod: .*$/gm, '  minSyncPeriod: 1m'], [/^ {2}syncPeriod: .*$/gm, '  syncPeriod: 10s'],
+        [/^metricsBindAddress: .*$/m, 'metricsBindAddress: 0.0.0.0'], [/^metricsBindAddress: .*$/m, 'metricsBindAddress: "::"'],
+        [/^healthzBindAddress: .*$/m, 'healthzBindAddress: "0.0.0.0:99999"'], [/^healthzBindAddress: .*$/m, 'healthzBindAddress: localhost'],
+        [/^ {2}scheduler: .*$/m, '  scheduler: sh'], [/^ {2}strictARP: .*$/m, '  strictARP: maybe'],
+        [/^ {2}tcpTimeout: .*$/m, '  tcpTimeout: 1500ms'], [/^clusterCIDR: .*$/m, 'clusterCIDR: 10.244.0.0/16'], [/^nodePortAddresses: .*$/m, 'nodePortAddresses: [primary]'],
+        [/^clusterCIDR: .*$/m, 'clusterCIDR: 10.244.0.0/99'], [/^ipvs:$/m, 'ipvs: 3\nipvsOld:'],
+      ];
+      const disagreements: string[] = [];
+      for (const [pattern, replacement] of edits) {
+        const edited = conf.replace(pattern, replacement);
+        assert.notEqual(edited, conf, `${pattern} edits the file`);
+        const path = join(work, 'kube-proxy-edited.conf');
+        writeFileSync(path, edited);
+        const helmRefuses = template(['--set-file', `kubeProxyConfig.config=${path}`]).status !== 0;
+        let agentRefuses = false;
+        try {
+          loadSettings({ flags: { kubeconfig: '' }, configFile: { path, text: edited }, env: { NODE_NAME: 'node-a' } });
+        } catch (error) {
+          if (!(error instanceof ConfigError)) throw error;
+          agentRefuses = true;
+        }
+        if (helmRefuses !== agentRefuses) disagreements.push(`${replacement}: helm ${helmRefuses ? 'refuses' : 'accepts'}`);
+      }
+      assert.deepEqual(disagreements, []);
+    });
+
     it('the agent\'s --check-config exits 2 with the same message for the same file', () => {
       const configPath = join(work, 'bad.yaml');
       writeFileSync(configPath, stringifyYaml({ ...defaults, minSyncPeriod: '1h' }));
