@@ -148,6 +148,19 @@ describe('installing as the READMEs say', () => {
     });
   }
 
+  it('NOTES.txt says kubeProxyConfig wins over config.*, and where the metrics are', () => {
+    const conf = join(REPO, 'test', 'unit', 'config', 'fixtures', 'kubeadm-kube-proxy-ipvs.conf');
+    const notes = (args: string[]): string => {
+      const result = helm(['install', 'ipvs-proxy', CHART, '--dry-run=client', '--namespace', 'kube-system', '--set', 'image.repository=registry.example.com/ipvs-proxy', ...args]);
+      assert.equal(result.status, 0, result.stderr);
+      return result.stdout.split('NOTES:\n')[1] ?? '';
+    };
+    const fromKubeProxy = notes(['--set-file', `kubeProxyConfig.config=${conf}`, '--set', 'config.scheduler=wlc']);
+    assert.match(fromKubeProxy, /every config\.\* value is ignored, not merged/);
+    assert.doesNotMatch(notes([]), /config\.\* value is ignored/);
+    assert.match(notes(['--set', 'metrics.enabled=true']), /:10249\/metrics on every node, behind the headless Service ipvs-proxy-metrics/);
+  });
+
   it('without image.repository the chart refuses and says how to get an image', () => {
     const result = helm(['template', 'test', CHART]);
     assert.notEqual(result.status, 0);
