@@ -58,6 +58,11 @@ are checked by the agent only (`ipvs-proxy run --check-config`).
 {{- end -}}
 {{- end -}}
 
+{{- /* The status Redis URL reaches the agent as --status-redis, from a Secret the chart writes. */ -}}
+{{- with .Values.statusRedis.url -}}
+{{- $_ := set $settings "statusRedis" (dict "value" . "name" "statusRedis.url") -}}
+{{- end -}}
+
 {{- /* Each key as schema.ts parses it. */ -}}
 {{- $ms := dict -}}
 {{- range $key, $entry := $settings -}}

@@ -130,6 +130,7 @@ describe('the chart and the agent agree', () => {
       ['config.excludeCidrs', ['--set', 'config.excludeCidrs={10.0.0.0/33}'], { excludeCidrs: ['10.0.0.0/33'] }],
       ['config.metricsBindAddress', ['--set', 'config.metricsBindAddress=localhost:10249'], { metricsBindAddress: 'localhost:10249' }],
       ['config.syncPeriod', ['--set-string', 'config.syncPeriod=30'], { syncPeriod: '30' }],
+      ['statusRedis.url', ['--set', 'statusRedis.url=http://redis:6379'], { statusRedis: 'http://redis:6379' }],
     ];
     for (const [key, args, override] of cases) {
       it(`${args.at(-1)}: refused naming ${key}, as the agent refuses it`, () => {
