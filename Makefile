@@ -54,7 +54,7 @@ test: build lint test-unit test-kernel
 # everything is linted (eslint.config.js).
 lint: deps
 	npx tsc -p tsconfig.test.json
-	npx eslint --max-warnings 0 src test bench bin eslint.config.js
+	npx eslint --max-warnings 0 src test bench bin scripts eslint.config.js
 
 test-unit: build
 	NO_COLOR=1 $(NODE_TEST) $(UNIT_TESTS)

@@ -36,6 +36,14 @@ export async function loadRunConfig(opts: Record<string, unknown>): Promise<RunC
   }
 }
 
+/** --check-config: the configuration passed (a bad one already exited 2); say so, with each notice. */
+function reportValidConfig(config: RunConfig): number {
+  for (const notice of config.notices) process.stderr.write(`ipvs-proxy: ${notice.kind}: ${notice.message}\n`);
+  const source = config.configPath !== undefined ? `${config.configPath} (${config.configFormat ?? 'ipvs-proxy'})` : 'flags';
+  process.stdout.write(`configuration valid: ${source}\n`);
+  return 0;
+}
+
 export function loggerFor(settings: Settings): Logger {
   return createLogger({ level: settings.logLevel, format: settings.logFormat, defaultFields: { node: settings.nodeName } });
 }
@@ -52,6 +60,7 @@ export function reportKernelError(err: unknown): number {
 export async function runCommand(opts: Record<string, unknown>): Promise<number> {
   const config = await loadRunConfig(opts);
   if (typeof config === 'number') return config;
+  if (config.checkConfig) return reportValidConfig(config);
   if (config.cleanup) return cleanupWith(config.settings);
   const { settings } = config;
   const logger = loggerFor(settings);

@@ -13,7 +13,8 @@ const UNIT_MS: Record<string, number> = {
   h: 3_600_000,
 };
 
-const WHOLE = /^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h)(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))*$/u;
+/** A whole duration: also the chart's check (Go's RE2 reads it the same way). */
+export const DURATION_PATTERN = /^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h)(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))*$/u;
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gu;
 
 export const DURATION_ALLOWED = "a duration such as 500ms, 30s, 1m, 1m30s or 0s";
@@ -22,7 +23,7 @@ export const DURATION_ALLOWED = "a duration such as 500ms, 30s, 1m, 1m30s or 0s"
 export function parseDurationMs(text: string): number | undefined {
   const trimmed = text.trim();
   if (trimmed === '0') return 0;
-  if (!WHOLE.test(trimmed)) return undefined;
+  if (!DURATION_PATTERN.test(trimmed)) return undefined;
   let total = 0;
   for (const match of trimmed.matchAll(PART)) {
     total += Number(match[1]) * UNIT_MS[match[2]];

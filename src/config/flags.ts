@@ -30,6 +30,7 @@ export function addRunFlags(cmd: Command): Command {
     declare(cmd, spec, spec.flag, `${spec.description}${lists}`);
   }
   cmd.addOption(new Option('--once', 'sync once, print a summary line and exit (0 only if the kernel then matches)'));
+  cmd.addOption(new Option('--check-config', 'validate the flags and --config file, print any notices and exit: 0 when valid, 2 when not; the kernel is not touched'));
   for (const spec of OPTION_SPECS) {
     for (const alias of spec.kubeProxyAliases ?? []) {
       declare(cmd, spec, alias, `same as ${spec.flag}`, ALIAS_GROUP);
@@ -45,6 +46,7 @@ export interface RunFlags {
   configPath?: string;
   once: boolean;
   cleanup: boolean;
+  checkConfig: boolean;
   /** Setting values by config key, only for flags that were given. */
   flags: RawLayer;
 }
@@ -72,12 +74,13 @@ export function flagsFromCommander(opts: Readonly<Record<string, unknown>>): Run
   }
   if (issues.length > 0) throw new ConfigError(issues);
   const configPath = typeof opts.config === 'string' ? opts.config : undefined;
-  return { configPath, once: opts.once === true, cleanup: opts.cleanup === true, flags };
+  return { configPath, once: opts.once === true, cleanup: opts.cleanup === true, checkConfig: opts.checkConfig === true, flags };
 }
 
 export interface RunConfig extends LoadedSettings {
   once: boolean;
   cleanup: boolean;
+  checkConfig: boolean;
   configPath?: string;
 }
 
@@ -98,5 +101,5 @@ export async function settingsFromCommander(opts: Readonly<Record<string, unknow
     isTTY: context.isTTY,
     hostname: context.hostname,
   });
-  return { ...loaded, once: run.once, cleanup: run.cleanup, configPath: run.configPath };
+  return { ...loaded, once: run.once, cleanup: run.cleanup, checkConfig: run.checkConfig, configPath: run.configPath };
 }

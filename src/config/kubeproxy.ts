@@ -76,6 +76,19 @@ const MAPPED: Record<string, MappedField> = {
   'ipvs.udpTimeout': { key: 'udpTimeout', convert: nullMeansDefault },
 };
 
+/**
+ * The mapped fields as data for the Helm chart's own checks: our key, which values mean "default"
+ * ('zero': kube-proxy's zero values, 'null': only null, 'empty': null or ''), and for the bind
+ * addresses the port a bare IP gets.
+ */
+export const KUBE_PROXY_FIELDS = Object.fromEntries(
+  Object.entries(MAPPED).map(([field, mapped]) => {
+    const unsetWhen = mapped.convert === emptyMeansDefault ? 'zero' : mapped.convert === nullMeansDefault ? 'null' : 'empty';
+    const port = mapped.key === 'healthzBindAddress' ? DEFAULT_HEALTHZ_PORT : mapped.key === 'metricsBindAddress' ? DEFAULT_METRICS_PORT : undefined;
+    return [field, { key: mapped.key, unsetWhen, ...(port !== undefined ? { defaultPort: port } : {}) }];
+  }),
+);
+
 /** Fields kube-proxy knows that do nothing here, with the reason given to the user. */
 const IGNORED: Record<string, string> = {
   featureGates: 'kube-proxy feature gates do not apply to ipvs-proxy',

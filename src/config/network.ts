@@ -16,7 +16,7 @@ export interface BindAddress {
 }
 
 /**
- * 'host:port' with an IP host; IPv6 hosts in brackets ('[::]:10256'). With defaultPort, a bare
+ * 'host:port' with an IP host; IPv6 hosts in brackets ('[::]:10256'), IPv4 hosts with or without. With defaultPort, a bare
  * IP is accepted as well (kube-proxy's healthzBindAddress may be '0.0.0.0').
  */
 export function parseBindAddress(text: string, defaultPort?: number): BindAddress | undefined {
@@ -24,7 +24,9 @@ export function parseBindAddress(text: string, defaultPort?: number): BindAddres
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(trimmed);
   if (bracketed) {
     const host = bracketed[1];
-    if (!ipaddr.IPv6.isValid(host)) return undefined;
+    // Go's net.SplitHostPort (kube-proxy's parser) takes an IPv4 host in brackets too, which lets a
+    // manifest write [$(HOST_IP)]:port whatever the node's address family.
+    if (!ipaddr.IPv6.isValid(host) && !ipaddr.IPv4.isValidFourPartDecimal(host)) return undefined;
     return withPort(host, bracketed[2], defaultPort);
   }
   if (defaultPort !== undefined && isIpAddress(trimmed)) return { host: trimmed, port: defaultPort };

@@ -12,6 +12,24 @@ import {
 
 const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value));
 
+/**
+ * How a value is written in a YAML file, as JSON Schema, for the keys where zod's own input type
+ * (any YAML scalar, parsed later) says less than the agent accepts: the Helm chart's
+ * values.schema.json is generated from layerSchema with these shapes (src/config/chart-schema.ts).
+ * Syntax the agent checks in code (durations, CIDRs, ports) is left to words, not patterns.
+ */
+export const writtenAs = z.registry<Record<string, unknown>>();
+
+/** What a checked value must be, in the words of the agent's message ('a duration above zero'). */
+export const checkedAs = z.registry<{ what: string }>();
+
+const TEXT = { type: 'string' };
+const LIST = { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] };
+const written = <T extends z.ZodType>(schema: T, shape: Record<string, unknown>): T => {
+  writtenAs.add(schema, shape);
+  return schema;
+};
+
 /** A string, or a scalar YAML may have typed (14, true) taken as its text. */
 const scalarText = z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value).trim());
 
@@ -23,7 +41,7 @@ const listText = z
 
 /** Text parsed by `parse`; undefined from it is an issue saying the text is not `what`. */
 function checked<T>(what: string, parse: (text: string) => T | undefined) {
-  return scalarText.transform((text, ctx): T => {
+  const schema = scalarText.transform((text, ctx): T => {
     const parsed = parse(text);
     if (parsed === undefined) {
       ctx.addIssue({ code: 'custom', message: `${show(text)} is not ${what}` });
@@ -31,35 +49,43 @@ function checked<T>(what: string, parse: (text: string) => T | undefined) {
     }
     return parsed;
   });
+  checkedAs.add(schema, { what });
+  return schema;
 }
 
 function oneOf<const T extends readonly string[]>(values: T, what: string) {
-  return checked(what, (text) => (values as readonly string[]).includes(text) ? (text as T[number]) : undefined);
+  const schema = checked(what, (text) => (values as readonly string[]).includes(text) ? (text as T[number]) : undefined);
+  return written(schema, { type: 'string', enum: [...values] });
 }
 
 /** Optional text; '' means "explicitly unset" (null), so a flag can clear a file's value. */
-const optionalText = scalarText.transform((text) => (text === '' ? null : text));
+const optionalText = () => written(scalarText.transform((text) => (text === '' ? null : text)), TEXT);
 
-const durationMs = checked('a duration', parseDurationMs);
-const positiveDurationMs = checked('a duration above zero', (text) => {
+/** A duration is text ('30s'); a bare 0 is one too. */
+const DURATION = { type: ['string', 'integer'] };
+const durationMs = () => written(checked('a duration', parseDurationMs), DURATION);
+const positiveDurationMs = written(checked('a duration above zero', (text) => {
   const ms = parseDurationMs(text);
   return ms !== undefined && ms > 0 ? ms : undefined;
-});
-const timeoutSeconds = checked('a duration in whole seconds', (text) => {
+}), DURATION);
+const timeoutSeconds = () => written(checked('a duration in whole seconds', (text) => {
   const ms = parseDurationMs(text);
   return ms !== undefined && ms % 1000 === 0 ? ms / 1000 : undefined;
-});
-const boolean = checked('a boolean', (text) => (text === 'true' ? true : text === 'false' ? false : undefined));
+}), DURATION);
+const boolean = () => written(
+  checked('a boolean', (text) => (text === 'true' ? true : text === 'false' ? false : undefined)),
+  { type: ['boolean', 'string'], enum: [true, false, 'true', 'false'] },
+);
 
 function cidrList() {
-  return listText.superRefine((items, ctx) => {
+  return written(listText.superRefine((items, ctx) => {
     for (const item of items) {
       if (!isCidr(item)) ctx.addIssue({ code: 'custom', message: `${show(item)} is not a CIDR` });
     }
-  });
+  }), LIST);
 }
 
-const nodeportAddresses = listText.superRefine((items, ctx) => {
+const nodeportAddresses = written(listText.superRefine((items, ctx) => {
   if (items.includes('primary')) {
     if (items.length > 1) ctx.addIssue({ code: 'custom', message: "'primary' cannot be combined with CIDRs" });
     return;
@@ -67,33 +93,33 @@ const nodeportAddresses = listText.superRefine((items, ctx) => {
   for (const item of items) {
     if (!isCidr(item)) ctx.addIssue({ code: 'custom', message: `${show(item)} is neither a CIDR nor 'primary'` });
   }
-});
+}), LIST);
 
-const schedulerFlags = listText.transform((items, ctx): SchedulerFlag[] => {
+const schedulerFlags = written(listText.transform((items, ctx): SchedulerFlag[] => {
   const bad = items.filter((item) => !(SCHEDULER_FLAGS as readonly string[]).includes(item));
   if (bad.length > 0) {
     ctx.addIssue({ code: 'custom', message: `${bad.map(show).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not valid` });
     return z.NEVER;
   }
   return [...new Set(items)] as SchedulerFlag[];
-});
+}), { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string', enum: [...SCHEDULER_FLAGS] } }] });
 
-const masqueradeBit = checked('a bit number from 0 to 31', (text) => {
+const masqueradeBit = written(checked('a bit number from 0 to 31', (text) => {
   if (!/^\d+$/.test(text)) return undefined;
   const bit = Number(text);
   return bit <= 31 ? bit : undefined;
-});
+}), { anyOf: [{ type: 'integer', minimum: 0, maximum: 31 }, { type: 'string' }] });
 
 function bindAddress() {
-  return checked('an IP address with a port', (text) => {
+  return written(checked('an IP address with a port', (text) => {
     const parsed = parseBindAddress(text);
     return parsed ? formatBindAddress(parsed) : undefined;
-  });
+  }), TEXT);
 }
 
-const absolutePath = checked('an absolute path', (text) => (text.startsWith('/') ? text : undefined));
+const absolutePath = written(checked('an absolute path', (text) => (text.startsWith('/') ? text : undefined)), TEXT);
 
-const redisUrl = scalarText.transform((text, ctx) => {
+const redisUrl = written(scalarText.transform((text, ctx) => {
   if (text === '') return null;
   let url: URL | undefined;
   try {
@@ -106,27 +132,27 @@ const redisUrl = scalarText.transform((text, ctx) => {
     return z.NEVER;
   }
   return text;
-});
+}), TEXT);
 
 export const layerSchema = z.strictObject({
-  kubeconfig: optionalText,
-  manifests: optionalText,
-  nodeName: optionalText,
-  serviceProxyName: optionalText,
+  kubeconfig: optionalText(),
+  manifests: optionalText(),
+  nodeName: optionalText(),
+  serviceProxyName: optionalText(),
   scheduler: oneOf(SCHEDULERS, 'a known IPVS scheduler'),
   schedulerFlags,
   syncPeriod: positiveDurationMs,
-  minSyncPeriod: durationMs,
+  minSyncPeriod: durationMs(),
   nodeportAddresses,
-  nodeportRange: checked('a port range', parsePortRange),
+  nodeportRange: written(checked('a port range', parsePortRange), TEXT),
   serviceCidrs: cidrList(),
   excludeCidrs: cidrList(),
-  strictArp: boolean,
-  tcpTimeout: timeoutSeconds,
-  tcpfinTimeout: timeoutSeconds,
-  udpTimeout: timeoutSeconds,
-  gracefulTerminationTimeout: durationMs,
-  masqueradeAll: boolean,
+  strictArp: boolean(),
+  tcpTimeout: timeoutSeconds(),
+  tcpfinTimeout: timeoutSeconds(),
+  udpTimeout: timeoutSeconds(),
+  gracefulTerminationTimeout: durationMs(),
+  masqueradeAll: boolean(),
   clusterCidr: cidrList(),
   masqueradeBit,
   healthzBindAddress: bindAddress(),
@@ -136,7 +162,7 @@ export const layerSchema = z.strictObject({
   logLevel: oneOf(LOG_LEVELS, 'a log level'),
   logFormat: oneOf(LOG_FORMATS, 'a log format'),
   statusRedis: redisUrl,
-  statusRedisPasswordFile: optionalText,
+  statusRedisPasswordFile: optionalText(),
 } satisfies Record<ConfigKey, z.ZodType>).partial();
 
 export type SettingsLayer = z.output<typeof layerSchema>;

@@ -36,7 +36,37 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 
 {{- define "ipvs-proxy.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- $repository := required "image.repository is required: no public image is published; build one with the repository's Dockerfile, push it to a registry your nodes pull from, and set image.repository (charts/ipvs-proxy/README.md, The image)" .Values.image.repository -}}
+{{- printf "%s:%s" $repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/*
+The DaemonSets' update strategy. maxSurge is refused: the agent runs in the host network, so a
+second pod on a node cannot bind the health and metrics ports the first one holds (it would never
+become ready and the rollout would stall), and two agents would program one kernel at once.
+The other rules are the API server's own, checked here so that `helm install` says so first.
+*/}}
+{{- define "ipvs-proxy.updateStrategy" -}}
+{{- $strategy := .Values.updateStrategy -}}
+{{- $type := $strategy.type | default "RollingUpdate" -}}
+{{- if eq $type "OnDelete" -}}
+type: OnDelete
+{{- else -}}
+{{- $rolling := $strategy.rollingUpdate | default dict -}}
+{{- $maxUnavailable := get $rolling "maxUnavailable" -}}
+{{- if kindIs "invalid" $maxUnavailable -}}{{- $maxUnavailable = 1 -}}{{- end -}}
+{{- $maxSurge := get $rolling "maxSurge" | default 0 -}}
+{{- if not (has (toString $maxSurge) (list "0" "0%")) -}}
+{{- fail (printf "updateStrategy.rollingUpdate.maxSurge: %v cannot be used: the agent runs in the host network, so a second pod on a node cannot bind the health and metrics ports the first one holds and would never become ready; use maxUnavailable (or type OnDelete)" $maxSurge) -}}
+{{- end -}}
+{{- if has (toString $maxUnavailable) (list "0" "0%") -}}
+{{- fail "updateStrategy.rollingUpdate.maxUnavailable: cannot be 0 when maxSurge is 0" -}}
+{{- end -}}
+type: RollingUpdate
+rollingUpdate:
+  maxUnavailable: {{ $maxUnavailable }}
+  maxSurge: {{ $maxSurge }}
+{{- end -}}
 {{- end -}}
 
 {{/* The agent's config file: kube-proxy's config.conf as-is when given, else .Values.config. */}}

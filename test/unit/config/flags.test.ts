@@ -90,7 +90,8 @@ describe('run flags (commander)', () => {
 
   it('sorts out --once, --cleanup and --config', () => {
     const run = flagsFromCommander(parsed(['--once', '--cleanup', '--config', '/etc/x.yaml']));
-    assert.deepEqual(run, { configPath: '/etc/x.yaml', once: true, cleanup: true, flags: {} });
+    assert.deepEqual(run, { configPath: '/etc/x.yaml', once: true, cleanup: true, checkConfig: false, flags: {} });
+    assert.equal(flagsFromCommander(parsed(['--check-config', '--config', '/etc/x.yaml'])).checkConfig, true);
   });
 
   it('settingsFromCommander reads --config and lets flags win', async () => {
