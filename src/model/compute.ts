@@ -13,6 +13,8 @@ import { parseService, type ServiceSpec } from './service-spec.js';
 export interface NodeContext {
   zone: string;
   nodePortAddresses: readonly VipAddress[];
+  /** Addresses on links other than the dummy one: the node's own. */
+  localAddresses: ReadonlySet<string>;
 }
 
 export interface ServiceResult {
@@ -26,6 +28,8 @@ export interface ServiceResult {
   warnings: ModelWarning[];
   /** The result depends on the node's addresses (the service has NodePorts). */
   usesNodeAddresses: boolean;
+  /** externalIPs and load-balancer IPs: whether each is bound depends on the node's own addresses. */
+  externalAddresses: readonly string[];
   /** The result depends on the node's zone (some endpoint carries hints). */
   usesZone: boolean;
   /** externalTrafficPolicy Local with endpoints elsewhere but none here (cluster ones used). */
@@ -43,6 +47,7 @@ export function emptyResult(id: string, warnings: ModelWarning[] = []): ServiceR
     addresses: new Map(),
     warnings,
     usesNodeAddresses: false,
+    externalAddresses: [],
     usesZone: false,
     noLocalExternal: false,
     noLocalInternal: false,
@@ -89,7 +94,14 @@ export function computeService(
     addresses.set(address, { family, address });
   };
 
-  for (const ip of [...spec.clusterIPs, ...spec.externalIPs, ...spec.loadBalancerIPs]) vip(ip.ip.family, ip.ip.address);
+  for (const ip of spec.clusterIPs) vip(ip.ip.family, ip.ip.address);
+  // An externalIP or LB IP that is already a node address is served but not bound to the dummy
+  // link a second time (kube-proxy leaves it off too): the address stays the interface's own.
+  const externalAddresses: string[] = [];
+  for (const ip of [...spec.externalIPs, ...spec.loadBalancerIPs]) {
+    externalAddresses.push(ip.ip.address);
+    if (!node.localAddresses.has(ip.ip.address)) vip(ip.ip.family, ip.ip.address);
+  }
   for (const port of spec.ports) {
     for (const cip of spec.clusterIPs) {
       const family = cip.ip.family;
@@ -136,6 +148,7 @@ export function computeService(
     addresses,
     warnings,
     usesNodeAddresses: spec.ports.some((p) => p.nodePort !== undefined),
+    externalAddresses,
     usesZone: parsedSlices.some((s) => s.hasHints),
     noLocalExternal,
     noLocalInternal,

@@ -118,8 +118,11 @@ export function parseService(
   if (external !== undefined && external !== 'Cluster' && external !== 'Local') {
     warn('spec.externalTrafficPolicy', `unknown policy "${String(external)}"; Cluster used`);
   }
-  if (external === 'Local' && type === 'ClusterIP') {
-    warn('spec.externalTrafficPolicy', 'Local only applies to NodePort and LoadBalancer services; ignored');
+  // kube-proxy's ExternallyAccessible: a ClusterIP service with externalIPs is reachable from
+  // outside, so Local applies to its externalIP virtual servers.
+  const externallyAccessible = type !== 'ClusterIP' || list(spec.externalIPs).length > 0;
+  if (external === 'Local' && !externallyAccessible) {
+    warn('spec.externalTrafficPolicy', 'Local only applies to NodePort and LoadBalancer services and to services with externalIPs; ignored');
   }
   const internal = spec.internalTrafficPolicy;
   if (internal !== undefined && internal !== 'Cluster' && internal !== 'Local') {
@@ -145,7 +148,7 @@ export function parseService(
       ports,
       scheduler,
       affinityTimeout,
-      externalLocal: external === 'Local' && type !== 'ClusterIP',
+      externalLocal: external === 'Local' && externallyAccessible,
       internalLocal: internal === 'Local',
       sourceRanges,
     },
