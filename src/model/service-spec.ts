@@ -21,6 +21,8 @@ export interface PortSpec {
   protocol: Protocol;
   port: number;
   nodePort?: number;
+  /** targetPort when it names a container port (resolved by the EndpointSlice controller). */
+  targetPortName?: string;
 }
 
 export interface IpSpec {
@@ -189,6 +191,7 @@ function parsePorts(svc: V1Service, type: string, warn: Warn): PortSpec[] | unde
     seenName.add(name);
     seenPort.add(key);
     const spec: PortSpec = { index: i, name, protocol: protocol as PortSpec['protocol'], port: p.port };
+    if (typeof p.targetPort === 'string' && p.targetPort !== '') spec.targetPortName = p.targetPort;
     if (type !== 'ClusterIP' && p.nodePort !== undefined && p.nodePort !== null && p.nodePort !== 0) {
       const nodeKey = `${protocol}/${p.nodePort}`;
       if (!validPort(p.nodePort)) warn(`${field}.nodePort`, `${String(p.nodePort)} is not a port (1..65535); no NodePort`);
