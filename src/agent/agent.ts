@@ -70,6 +70,8 @@ export class Agent {
   async once(): Promise<OnceResult> {
     await this.startSources();
     const start = await this.readKernel();
+    // Logged as in run(): each pass's line counts the kernel writes that pass made.
+    this.reportStart(start);
     const change = this.takeChanges();
     const sync = await this.proxier.sync(change);
     this.report('sync', sync);
