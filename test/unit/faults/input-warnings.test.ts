@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ManifestSource } from '../../../src/manifests/manifest-source.js';
-import { agentWorld, clusterIp, sleep, sliceFor, svc, until, type AgentWorld } from './agent-world.js';
+import { agentWorld, clusterIp, sleep, sliceFor, svc, until, WatchedIpvs, type AgentWorld } from './agent-world.js';
 
 async function withAgent(files: Record<string, string>, body: (world: AgentWorld, dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'input-warnings-'));
@@ -74,4 +74,37 @@ test('a named targetPort no endpoint port carries is warned once per Service and
     assert.ok(metrics, 'the port still has its virtual server');
     assert.equal(metrics.reals.length, 0);
   });
+});
+
+/** A kernel that takes a while over each batch, as a cold sync of a large cluster does. */
+class SlowIpvs extends WatchedIpvs {
+  override async apply(ops: Parameters<WatchedIpvs['apply']>[0]): ReturnType<WatchedIpvs['apply']> {
+    await sleep(400);
+    return super.apply(ops);
+  }
+}
+
+test('a long first sync logs its progress at a steady interval: objects read, desired state, programming stage and counts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'input-progress-'));
+  const objects: unknown[] = [];
+  for (let i = 0; i < 40; i++) objects.push(svc(i), sliceFor(i));
+  writeFileSync(join(dir, 'many.yaml'), docs(...objects));
+  const world = agentWorld(new ManifestSource({ path: dir }), { ipvs: new SlowIpvs(), progressIntervalMs: 150 });
+  try {
+    await world.agent.run();
+    await until('the first sync programmed', async () => (await world.count()) === 40);
+    await sleep(400);
+    const lines = world.logger.matching('info', /^first sync in progress/);
+    assert.ok(lines.length >= 3, lines.map((l) => l.message).join('\n'));
+    const listed = lines.filter((l) => !/waiting for the first list/.test(l.message));
+    assert.ok(listed.length >= 3 && listed.every((l) => /\([\d.]+ s\): 80 objects read; /.test(l.message)), lines.map((l) => l.message).join('\n'));
+    assert.ok(lines.some((l) => /programming: IPVS stage 1 of 2: 40 addService operations \(0 written before it\)/.test(l.message)));
+    assert.ok(lines.some((l) => /programming: IPVS stage 2 of 2: 40 addReal operations \(40 written before it\)/.test(l.message)));
+    const lastAt = world.logger.lines.indexOf(lines.at(-1)!);
+    const syncAt = world.logger.lines.findIndex((l) => l.message.startsWith('sync: 40 virtual servers'));
+    assert.ok(syncAt > lastAt, 'no progress line after the first sync is reported');
+  } finally {
+    await world.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
