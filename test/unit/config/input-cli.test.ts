@@ -89,3 +89,28 @@ describe('cleanup --help', () => {
     assert.deepEqual(flagsFromCommander(cmd.opts()).flags, { scheduler: 'wrr', stateDir: '/var/lib/x', excludeCidrs: ['10.0.0.0/8'] });
   });
 });
+
+describe('run with no source', () => {
+  it('exits 2 at once, before touching the kernel, naming the three ways', async () => {
+    const { main } = await import('../../../src/cli/main.js');
+    const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    delete process.env.KUBERNETES_SERVICE_PORT;
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    const t0 = Date.now();
+    try {
+      assert.equal(await main(['node', 'ipvs-proxy', 'run', '--node-name', 'node-a', '--log-format', 'text']), 2);
+    } finally {
+      process.stderr.write = write;
+      if (saved.host !== undefined) process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      if (saved.port !== undefined) process.env.KUBERNETES_SERVICE_PORT = saved.port;
+    }
+    assert.ok(Date.now() - t0 < 5_000);
+    assert.match(written.join(''), /^ipvs-proxy: no source of Services: give --manifests .*--kubeconfig .*KUBERNETES_SERVICE_HOST/);
+  });
+});
