@@ -9,7 +9,7 @@ const OTHER_KUBERNETES_KINDS: ReadonlySet<string> = new Set([
   'APIService', 'Binding', 'CertificateSigningRequest', 'ClusterRole', 'ClusterRoleBinding', 'ComponentStatus',
   'ConfigMap', 'ControllerRevision', 'CronJob', 'CSIDriver', 'CSINode', 'CSIStorageCapacity',
   'CustomResourceDefinition', 'DaemonSet', 'Deployment', 'Event', 'FlowSchema', 'HorizontalPodAutoscaler',
-  'Ingress', 'IngressClass', 'IPAddress', 'Job', 'KubeProxyConfiguration', 'Lease', 'LimitRange',
+  'Ingress', 'IngressClass', 'IPAddress', 'Job', 'KubeProxyConfiguration', 'Lease', 'LimitRange', 'List',
   'MutatingWebhookConfiguration', 'Namespace', 'NetworkPolicy', 'PersistentVolume', 'PersistentVolumeClaim',
   'Pod', 'PodDisruptionBudget', 'PodTemplate', 'PriorityClass', 'PriorityLevelConfiguration',
   'ReplicaSet', 'ReplicationController', 'ResourceQuota', 'Role', 'RoleBinding', 'RuntimeClass', 'Secret',
