@@ -260,7 +260,7 @@ export class ManifestSource implements ServiceSource {
     this.filesVersion++;
   }
 
-  /** Parses and checks one file; shape problems skip single objects, syntax errors throw. */
+  /** Parses and checks one file; shape problems skip single objects, malformed documents go to `broken`. */
   private entriesOf(file: string, text: string, broken: ManifestSyntaxError[]): Entry[] {
     const out: Entry[] = [];
     for (const raw of parseManifest(file, text, (err) => broken.push(err))) {
