@@ -233,6 +233,10 @@ describe('node addresses (kube-proxy GetNodeIPs / isValidForSet)', () => {
     assert.ok(out.vs.has('TCP/192.168.1.10/443'));
     assert.ok(out.vs.has('TCP/203.0.113.7/80'));
     assert.deepEqual(out.addresses, ['10.0.0.7', '10.0.0.8', '203.0.113.7']);
+    // A loopback externalIP is served (kube-proxy's TestExternalIPs) and, being on lo, not bound.
+    const loop = desired({ services: [service('lo-ext', { clusterIPs: ['10.0.0.9'], externalIPs: ['127.0.0.1'] })], links });
+    assert.ok(loop.vs.has('TCP/127.0.0.1/80'));
+    assert.deepEqual(loop.addresses, ['10.0.0.9']);
     // The same address on kube-ipvs0 only (bound there by us) is a VIP like any other.
     const onDummy = desired({ services: [ext], links: [link('kube-ipvs0', '192.168.1.10', 9)] });
     assert.deepEqual(onDummy.addresses, ['10.0.0.7', '192.168.1.10', '203.0.113.7']);
