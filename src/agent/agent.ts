@@ -225,9 +225,7 @@ export class Agent {
   private takeChanges(): DesiredChange {
     if (this.progress.running) this.progress.at('computing the desired state');
     const change = this.model.takeChanges();
-    if (this.progress.running) {
-      this.progress.at(`desired state computed: ${change.state.virtualServers.size} virtual servers, ${change.state.addresses.size} addresses`);
-    }
+    if (this.progress.running) this.progress.computed(change.state.virtualServers.size, change.state.addresses.size);
     this.reportWarnings(this.model.warnings());
     const { metrics } = this.deps;
     if (metrics) {

@@ -8,6 +8,7 @@ export const PROGRESS_INTERVAL_MS = 5000;
 
 export class FirstSyncProgress {
   private objectsRead = 0;
+  private desired = '';
   private stage = 'waiting for the first list of Services and EndpointSlices';
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
@@ -26,6 +27,11 @@ export class FirstSyncProgress {
     this.objectsRead += objects;
   }
 
+  /** The desired state's size once computed: kept in every later line. */
+  computed(virtualServers: number, addresses: number): void {
+    this.desired = `desired state computed: ${virtualServers} virtual servers, ${addresses} addresses; `;
+  }
+
   /** What the first sync is doing now: a stage and, when known, its counts. */
   at(stage: string): void {
     this.stage = stage;
@@ -42,7 +48,7 @@ export class FirstSyncProgress {
 
   private log(): void {
     const seconds = ((Date.now() - this.startedAt) / 1000).toFixed(1);
-    this.logger.info(`first sync in progress (${seconds} s): ${this.objectsRead} objects read; ${this.stage}`,
+    this.logger.info(`first sync in progress (${seconds} s): ${this.objectsRead} objects read; ${this.desired}${this.stage}`,
       { op: 'progress', objectsRead: this.objectsRead, stage: this.stage });
   }
 }

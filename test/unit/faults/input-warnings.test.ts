@@ -98,7 +98,7 @@ test('a long first sync logs its progress at a steady interval: objects read, de
     assert.ok(lines.length >= 3, lines.map((l) => l.message).join('\n'));
     const listed = lines.filter((l) => !/waiting for the first list/.test(l.message));
     assert.ok(listed.length >= 3 && listed.every((l) => /\([\d.]+ s\): 80 objects read; /.test(l.message)), lines.map((l) => l.message).join('\n'));
-    assert.ok(lines.some((l) => /programming: IPVS stage 1 of 2: 40 addService operations \(0 written before it\)/.test(l.message)));
+    assert.ok(lines.some((l) => /80 objects read; desired state computed: 40 virtual servers, 40 addresses; programming: IPVS stage 1 of 2: 40 addService operations \(0 written before it\)/.test(l.message)));
     assert.ok(lines.some((l) => /programming: IPVS stage 2 of 2: 40 addReal operations \(40 written before it\)/.test(l.message)));
     const lastAt = world.logger.lines.indexOf(lines.at(-1)!);
     const syncAt = world.logger.lines.findIndex((l) => l.message.startsWith('sync: 40 virtual servers'));
