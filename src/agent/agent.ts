@@ -18,6 +18,7 @@ import { NodeIndependentDigester } from '../fleet/digest.js';
 import type { HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
 import { HealthCheckIndex } from './healthchecks.js';
 import { modelConfigFrom } from './model-config.js';
+import { FirstSyncProgress } from './progress.js';
 
 export interface AgentDeps extends Omit<ProxierDeps, 'settings' | 'iptables'> {
   settings: Settings;
@@ -39,6 +40,8 @@ export interface AgentDeps extends Omit<ProxierDeps, 'settings' | 'iptables'> {
    * close, so that load balancers see the node drain instead of a refused connection (default 0).
    */
   shutdownGraceMs?: number;
+  /** Interval of the progress lines while the first sync runs (default 5 s; 0: none). */
+  progressIntervalMs?: number;
 }
 
 export interface OnceResult {
@@ -58,20 +61,31 @@ export class Agent {
   private readonly healthCheckIndex: HealthCheckIndex;
   private readonly digester = new NodeIndependentDigester();
   private stopping = false;
+  private readonly progress: FirstSyncProgress;
 
   constructor(private readonly deps: AgentDeps) {
     const s = deps.settings;
     this.model = new ServiceModel(modelConfigFrom(s));
     this.healthCheckIndex = new HealthCheckIndex(s.nodeName);
-    this.proxier = new Proxier({ ...deps, settings: s });
+    this.progress = new FirstSyncProgress(deps.logger, deps.progressIntervalMs);
+    this.proxier = new Proxier({
+      ...deps,
+      settings: s,
+      onPassProgress: (stage) => {
+        if (this.progress.running) this.progress.at(stage);
+      },
+    });
   }
 
   /** Wait for the sources, read the kernel, and program everything in one pass. */
   async once(): Promise<OnceResult> {
     await this.startSources();
     const start = await this.readKernel();
+    // Logged as in run(): each pass's line counts the kernel writes that pass made.
+    this.reportStart(start);
     const change = this.takeChanges();
     const sync = await this.proxier.sync(change);
+    this.progress.done();
     this.report('sync', sync);
     return { start, sync, change };
   }
@@ -141,6 +155,7 @@ export class Agent {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.progress.done();
     this.deps.health?.shuttingDown();
     await this.deps.source.stop();
     if (this.runner) await this.runner.stop();
@@ -155,6 +170,7 @@ export class Agent {
 
   private async startSources(): Promise<void> {
     const { source, logger } = this.deps;
+    this.progress.begin();
     source.start({
       onEvents: (events) => this.onEvents(events),
       onWarning: (message, detail) => logger.warn(message, detail),
@@ -162,12 +178,14 @@ export class Agent {
     const timeoutMs = this.deps.syncTimeoutMs ?? 120_000;
     logger.info('waiting for the first full list of Services and EndpointSlices', { timeoutMs });
     await source.synced(timeoutMs);
+    this.progress.at('first list complete; reading the node\'s addresses');
     await this.refreshNodeAddresses();
   }
 
   /** One dump of IPVS and addresses; adopt what is ours; node settings. */
   private async readKernel(): Promise<SyncResult> {
     const change = this.model.state();
+    this.progress.at('reading the kernel: the IPVS table, addresses and the state record');
     const start = await this.proxier.start(change);
     for (const f of start.foreign) {
       this.deps.logger.info(`leaving ${f.kind} ${f.key} alone: ${f.reason === 'excluded' ? 'inside --exclude-cidrs' : 'not created by ipvs-proxy'}`, { op: 'adopt' });
@@ -176,6 +194,7 @@ export class Agent {
   }
 
   private onEvents(events: SourceEvent[]): void {
+    if (this.progress.running) this.progress.countRead(events.length);
     this.model.apply(events);
     this.healthCheckIndex.apply(events);
     const now = Date.now();
@@ -204,7 +223,9 @@ export class Agent {
   private nodeAddressesKey: string | undefined;
 
   private takeChanges(): DesiredChange {
+    if (this.progress.running) this.progress.at('computing the desired state');
     const change = this.model.takeChanges();
+    if (this.progress.running) this.progress.computed(change.state.virtualServers.size, change.state.addresses.size);
     this.reportWarnings(this.model.warnings());
     const { metrics } = this.deps;
     if (metrics) {
@@ -280,6 +301,8 @@ export class Agent {
       this.reportCheck(r);
       return;
     }
+    // The first pass that programmed ends the first sync's progress lines.
+    if (kind === 'sync' || kind === 'verify') this.progress.done();
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
     if (r.phasesMs) logger.debug(`${kind} phases: ${Object.entries(r.phasesMs).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: kind, phasesMs: r.phasesMs });

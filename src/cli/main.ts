@@ -2,7 +2,8 @@
 // Each subcommand lives in its own module; this file only declares them and maps errors to exit
 // statuses: 2 for bad usage or configuration, 1 for everything else that failed.
 import { Command, CommanderError } from 'commander';
-import { addRunFlags } from '../config/flags.js';
+import { CLEANUP_SETTINGS, addRunFlags } from '../config/flags.js';
+import { cutForMessage } from '../config/errors.js';
 import { AGENT_VERSION } from './version.js';
 import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 
@@ -12,7 +13,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('A Kubernetes service proxy that programs the Linux IPVS load balancer')
     .version(AGENT_VERSION)
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // commander echoes what it could not parse (an unknown option, a stray argument): cut it.
+    .configureOutput({ writeErr: (text) => process.stderr.write(text.split('\n').map((line) => cutForMessage(line, 300)).join('\n')) });
 
   addRunFlags(
     program
@@ -55,6 +58,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   addRunFlags(
     program.command('cleanup').description('remove everything the agent owns from this node (IPVS, kube-ipvs0, iptables) and nothing else'),
+    CLEANUP_SETTINGS,
   ).action(async (opts: Record<string, unknown>) => {
     const { cleanupCommand } = await import('./cleanup-command.js');
     exitCode = await cleanupCommand(opts);
@@ -64,7 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv]);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`ipvs-proxy: ${(err as Error).message}\n`);
+    process.stderr.write(`ipvs-proxy: ${cutForMessage((err as Error).message, 1000)}\n`);
     return 1;
   }
   return exitCode;

@@ -63,6 +63,11 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
   if (config.checkConfig) return reportValidConfig(config);
   if (config.cleanup) return cleanupWith(config.settings);
   const { settings } = config;
+  const noSource = missingSource(settings, process.env);
+  if (noSource) {
+    process.stderr.write(`ipvs-proxy: ${noSource}\n`);
+    return 2;
+  }
   const logger = loggerFor(settings);
   for (const n of config.notices) logger.warn(n.message, { op: 'config', field: n.field, kind: n.kind });
 
@@ -96,24 +101,53 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
   }
 }
 
-/** One full sync; exit 0 only if a fresh read of the kernel then matches the desired state. */
+/** How long a one-shot run waits for its result to reach --status-redis before it exits. */
+const ONCE_PUBLISH_DEADLINE_MS = 5000;
+
+/**
+ * One full sync; exit 0 only if a fresh read of the kernel then matches the desired state. With
+ * --status-redis the result is published like any sync (a one-shot run doubles as a node check).
+ */
 async function runOnce(deps: AgentDeps): Promise<number> {
-  const agent = new Agent({ ...deps });
-  const { start, sync, change } = await agent.once();
-  await deps.source.stop();
-  const entries = await deps.ipvs.dump();
-  const drift = diffState(change.state, entries, ownershipFromDesired(change.state), { includeForeign: false });
-  const writes = start.kernelWrites + sync.kernelWrites;
-  process.stdout.write(
-    `synced: ${sync.virtualServers} virtual servers, ${sync.realServers} real servers, ${sync.addresses} addresses, ` +
-      `${writes} kernel writes, ${sync.durationMs.toFixed(1)} ms\n`,
-  );
-  const errors = [...start.errors, ...sync.errors];
-  if (drift.drift || errors.length > 0) {
-    deps.logger.error(`the kernel does not match the desired state after the sync (${errors.length} errors)`);
-    return 1;
+  const { settings, logger } = deps;
+  const fleet = settings.statusRedis ? fleetPublisher(settings, logger, () => true) : undefined;
+  try {
+    const agent = new Agent({ ...deps, fleet });
+    const { start, sync, change } = await agent.once();
+    await deps.source.stop();
+    const entries = await deps.ipvs.dump();
+    const drift = diffState(change.state, entries, ownershipFromDesired(change.state), { includeForeign: false });
+    // The sync pass's own writes, as its log line counts them; the start pass logged its own.
+    process.stdout.write(
+      `synced: ${sync.virtualServers} virtual servers, ${sync.realServers} real servers, ${sync.addresses} addresses, ` +
+        `${sync.kernelWrites} kernel writes, ${sync.durationMs.toFixed(1)} ms\n`,
+    );
+    if (fleet && !(await fleet.settle(ONCE_PUBLISH_DEADLINE_MS))) {
+      logger.warn(`fleet status: the result was not written to --status-redis within ${ONCE_PUBLISH_DEADLINE_MS} ms`);
+    }
+    const errors = [...start.errors, ...sync.errors];
+    if (drift.drift || errors.length > 0) {
+      logger.error(`the kernel does not match the desired state after the sync (${errors.length} errors)`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    fleet?.close();
   }
-  return 0;
+}
+
+function fleetPublisher(settings: Settings, logger: Logger, healthy: () => boolean): FleetPublisher | undefined {
+  if (!settings.statusRedis) return undefined;
+  return new FleetPublisher({
+    url: settings.statusRedis,
+    passwordFile: settings.statusRedisPasswordFile,
+    nodeName: settings.nodeName,
+    agentVersion: AGENT_VERSION,
+    ttlMs: 3 * settings.syncPeriodMs,
+    healthy,
+    onEvent: (e) =>
+      e.kind === 'available' ? logger.info(`fleet status: publishing to ${e.url}`) : logger.warn(`fleet status: ${e.url} unavailable: ${e.error}`),
+  });
 }
 
 async function runForever(base: AgentDeps): Promise<number> {
@@ -127,18 +161,7 @@ async function runForever(base: AgentDeps): Promise<number> {
     addresses: nodePortBindAddresses(settings, await base.links.listAddresses()),
     health,
   });
-  const fleet = settings.statusRedis
-    ? new FleetPublisher({
-        url: settings.statusRedis,
-        passwordFile: settings.statusRedisPasswordFile,
-        nodeName: settings.nodeName,
-        agentVersion: AGENT_VERSION,
-        ttlMs: 3 * settings.syncPeriodMs,
-        healthy: () => health.snapshot().healthy,
-        onEvent: (e) =>
-          e.kind === 'available' ? logger.info(`fleet status: publishing to ${e.url}`) : logger.warn(`fleet status: ${e.url} unavailable: ${e.error}`),
-      })
-    : undefined;
+  const fleet = fleetPublisher(settings, logger, () => health.snapshot().healthy);
   // Health check node ports answer 503 for a moment after SIGTERM: load balancers probing the node
   // see it drain (a refused connection can look like a network fault) without delaying exit long.
   const shutdownGraceMs = Math.min(settings.syncPeriodMs, SHUTDOWN_GRACE_MAX_MS);
@@ -167,6 +190,17 @@ async function runForever(base: AgentDeps): Promise<number> {
   await agent.stop();
   await Promise.all(servers.map((s) => s.close()));
   return 0;
+}
+
+/**
+ * Without --manifests, --kubeconfig or a pod's environment there is nothing to read: the Kubernetes
+ * client would build a URL from unset variables and retry "Invalid URL" for ever. Say so at once.
+ */
+export function missingSource(settings: Pick<Settings, 'manifests' | 'kubeconfig'>, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (settings.manifests !== undefined || settings.kubeconfig !== undefined) return undefined;
+  if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) return undefined;
+  return 'no source of Services: give --manifests <file or directory>, --kubeconfig <file> for an API server, '
+    + 'or run in a pod, where KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are set (in-cluster)';
 }
 
 /** Health check node ports bind on the host addresses inside --nodeport-addresses, or on every address. */

@@ -26,11 +26,20 @@ export class ConfigError extends Error {
   }
 }
 
+/** Values longer than this are cut where a message echoes them. */
+export const MAX_ECHOED_CHARS = 200;
+
+/** A value as a message shows it: cut to MAX_ECHOED_CHARS, with its full length noted. */
+export function cutForMessage(text: string, max = MAX_ECHOED_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max)}... (${text.length} characters)`;
+}
+
 function formatIssues(issues: readonly ConfigIssue[], file?: string): string {
   const head =
     issues.length === 1 ? 'invalid configuration:' : `invalid configuration (${issues.length} problems):`;
   const lines = issues.map((issue) => {
-    const where = issue.source === 'flag' || !file ? issue.key : `${file}: ${issue.key}`;
+    const key = cutForMessage(issue.key);
+    const where = issue.source === 'flag' || !file ? key : `${file}: ${key}`;
     return `  ${where}: ${issue.problem}; allowed: ${issue.allowed}`;
   });
   return [head, ...lines].join('\n');

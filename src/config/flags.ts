@@ -4,43 +4,56 @@
 import { Command, Option } from 'commander';
 import { ConfigError, ConfigIssue } from './errors.js';
 import { LoadedSettings, loadSettings, readConfigFile } from './load.js';
-import { OPTION_SPECS, OptionSpec, camelCaseOfFlag } from './options.js';
+import { ConfigKey, OPTION_SPECS, OptionSpec, camelCaseOfFlag } from './options.js';
 import { RawLayer } from './schema.js';
 
 const ALIAS_GROUP = 'kube-proxy compatible flags:';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-function declare(cmd: Command, spec: OptionSpec, flag: string, description: string, group?: string): void {
+function declare(cmd: Command, spec: OptionSpec, flag: string, description: string, group?: string, hidden = false): void {
   const value = spec.kind === 'boolean' ? `[${spec.valueName}]` : `<${spec.valueName}>`;
   const defaultNote = spec.defaultText !== undefined ? ` (default: ${spec.defaultText})` : '';
   const option = new Option(`${flag} ${value}`, `${description}${defaultNote}`);
   if (spec.kind === 'list') option.argParser(collect);
   if (group) option.helpGroup(group);
+  if (hidden) option.hideHelp();
   cmd.addOption(option);
 }
 
-/** Declares every setting flag, its kube-proxy aliases, and --config, --once and --cleanup. */
-export function addRunFlags(cmd: Command): Command {
+/**
+ * Declares every setting flag, its kube-proxy aliases, and --config; for `run`, also --once and
+ * --cleanup. With `shown` (the settings a command uses, as for `cleanup`), help lists only those;
+ * the others are still accepted, so the same argument list as `run` works.
+ */
+export function addRunFlags(cmd: Command, shown?: ReadonlySet<ConfigKey>): Command {
+  const hidden = (spec: OptionSpec): boolean => shown !== undefined && !shown.has(spec.key);
   cmd.addOption(
     new Option('--config <file>', 'YAML config file: our keys (the flags in camelCase) or a kube-proxy KubeProxyConfiguration; flags override it'),
   );
   for (const spec of OPTION_SPECS) {
     const lists = spec.kind === 'list' ? '; repeatable' : '';
-    declare(cmd, spec, spec.flag, `${spec.description}${lists}`);
+    declare(cmd, spec, spec.flag, `${spec.description}${lists}`, undefined, hidden(spec));
   }
-  cmd.addOption(new Option('--once', 'sync once, print a summary line and exit (0 only if the kernel then matches)'));
-  cmd.addOption(new Option('--check-config', 'validate the flags and --config file, print any notices and exit: 0 when valid, 2 when not; the kernel is not touched'));
+  if (shown === undefined) {
+    cmd.addOption(new Option('--once', 'sync once, print a summary line and exit (0 only if the kernel then matches)'));
+    cmd.addOption(new Option('--check-config', 'validate the flags and --config file, print any notices and exit: 0 when valid, 2 when not; the kernel is not touched'));
+  }
   for (const spec of OPTION_SPECS) {
     for (const alias of spec.kubeProxyAliases ?? []) {
-      declare(cmd, spec, alias, `same as ${spec.flag}`, ALIAS_GROUP);
+      declare(cmd, spec, alias, `same as ${spec.flag}`, ALIAS_GROUP, hidden(spec));
     }
   }
-  cmd.addOption(
-    new Option('--cleanup', 'remove everything the agent owns from this node and exit (as `ipvs-proxy cleanup`)').helpGroup(ALIAS_GROUP),
-  );
+  if (shown === undefined) {
+    cmd.addOption(
+      new Option('--cleanup', 'remove everything the agent owns from this node and exit (as `ipvs-proxy cleanup`)').helpGroup(ALIAS_GROUP),
+    );
+  }
   return cmd;
 }
+
+/** What `cleanup` reads: where the state record is, and the adoption rules for what it did not record. */
+export const CLEANUP_SETTINGS: ReadonlySet<ConfigKey> = new Set<ConfigKey>(['stateDir', 'serviceCidrs', 'excludeCidrs', 'nodeportRange']);
 
 export interface RunFlags {
   configPath?: string;

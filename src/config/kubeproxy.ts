@@ -2,7 +2,7 @@
 // as kubeadm writes it into the kube-proxy ConfigMap, mapped onto our config keys. Zero and empty
 // values mean "default", as they do for kube-proxy. Fields without a meaning here come back as
 // notices, each once and by name; the caller decides how to log them.
-import { ConfigIssue } from './errors.js';
+import { ConfigIssue, cutForMessage } from './errors.js';
 import { formatBindAddress, parseBindAddress } from './network.js';
 import { ConfigKey, DEFAULT_HEALTHZ_PORT, DEFAULT_METRICS_PORT } from './options.js';
 import { RawLayer } from './schema.js';
@@ -154,17 +154,17 @@ export function layerFromKubeProxyConfiguration(document: Record<string, unknown
   };
 
   if (document.apiVersion !== KUBE_PROXY_API_VERSION) {
-    issue('apiVersion', `${JSON.stringify(document.apiVersion)} is not supported`, KUBE_PROXY_API_VERSION);
+    issue('apiVersion', `${cutForMessage(String(JSON.stringify(document.apiVersion)))} is not supported`, KUBE_PROXY_API_VERSION);
   }
   if (document.kind !== 'KubeProxyConfiguration') {
-    issue('kind', `${JSON.stringify(document.kind)} is not supported`, 'KubeProxyConfiguration');
+    issue('kind', `${cutForMessage(String(JSON.stringify(document.kind)))} is not supported`, 'KubeProxyConfiguration');
   }
   const mode = document.mode;
   if (mode !== undefined && mode !== null && mode !== '' && mode !== 'ipvs') {
     mapping.notices.push({
       field: 'mode',
       kind: 'warning',
-      message: `mode ${JSON.stringify(mode)} ignored: ipvs-proxy always programs IPVS; the ipvs section applies`,
+      message: `mode ${cutForMessage(String(JSON.stringify(mode)))} ignored: ipvs-proxy always programs IPVS; the ipvs section applies`,
     });
   }
 
@@ -194,7 +194,7 @@ export function layerFromKubeProxyConfiguration(document: Record<string, unknown
     }
     if (value === null || value === undefined) continue;
     if (!isMapping(value)) {
-      issue(name, `${JSON.stringify(value)} is not a mapping`, `a mapping of ${name} fields`);
+      issue(name, `${cutForMessage(String(JSON.stringify(value)))} is not a mapping`, `a mapping of ${name} fields`);
       continue;
     }
     for (const [child, childValue] of Object.entries(value)) visit(`${name}.${child}`, childValue);

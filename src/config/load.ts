@@ -121,6 +121,7 @@ export function loadSettings(input: SettingsInput): LoadedSettings {
   for (const layer of layers) settings = applyLayer(settings, layer);
   settings = withoutUnset(settings);
 
+  settings = oneSource(settings, origins, notices);
   const crossIssues = crossCheck(settings, origins);
   if (crossIssues.length > 0) throw new ConfigError(crossIssues, input.configFile?.path);
   return { settings, notices, configFormat };
@@ -191,6 +192,29 @@ function applyLayer(base: Settings, layer: SettingsLayer): Settings {
   if (layer.logLevel !== undefined) next.logLevel = layer.logLevel;
   if (layer.logFormat !== undefined) next.logFormat = layer.logFormat;
   return next;
+}
+
+/**
+ * --manifests on the command line and a kubeconfig from the config file (kubeadm's kube-proxy
+ * ConfigMap sets clientConnection.kubeconfig), or the other way round: the flag wins, as flags
+ * do everywhere else, and a notice says what was set aside. Two flags, or one file naming both,
+ * stay an error (crossCheck).
+ */
+function oneSource(settings: Settings, origins: Map<string, Origin>, notices: ConfigNotice[]): Settings {
+  if (settings.kubeconfig === undefined || settings.manifests === undefined) return settings;
+  const manifests = origins.get('manifests');
+  const kubeconfig = origins.get('kubeconfig');
+  const byFlag = (o: Origin | undefined): boolean => o?.source === 'flag';
+  if (byFlag(manifests) === byFlag(kubeconfig)) return settings;
+  const [winner, loser, drop] = byFlag(manifests)
+    ? [manifests, kubeconfig, 'kubeconfig' as const]
+    : [kubeconfig, manifests, 'manifests' as const];
+  notices.push({
+    field: loser?.name ?? drop,
+    kind: 'warning',
+    message: `${winner?.name} given on the command line: ${loser?.name} from the ${loser?.source} is not used (flags override the config file)`,
+  });
+  return { ...settings, [drop]: undefined };
 }
 
 /** Rules between keys, checked on the merged result and reported against where each value came from. */

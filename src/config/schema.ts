@@ -3,14 +3,14 @@
 // on its own, so one run names every bad key at once.
 import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
-import { ConfigIssue, ConfigSource } from './errors.js';
+import { ConfigIssue, ConfigSource, cutForMessage } from './errors.js';
 import { formatBindAddress, isCidr, parseBindAddress, parsePortRange } from './network.js';
 import {
   CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, SYSCTL_MODES, SchedulerFlag,
   optionSpec,
 } from './options.js';
 
-const show = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value));
+const show = (value: unknown): string => (typeof value === 'string' ? `'${cutForMessage(value)}'` : cutForMessage(JSON.stringify(value) ?? String(value)));
 
 /**
  * How a value is written in a YAML file, as JSON Schema, for the keys where zod's own input type

@@ -139,6 +139,21 @@ export class FleetPublisher {
     return this.published;
   }
 
+  /**
+   * Resolves true once the latest report is written, false at the deadline (Redis away, or slow).
+   * For a one-shot run, which exits right after its sync: connects first if start() was not called.
+   */
+  async settle(timeoutMs: number): Promise<boolean> {
+    if (!this.heartbeat && this.client.status === 'wait') this.client.connect().catch((err: Error) => this.failed(err.message));
+    const deadline = Date.now() + timeoutMs;
+    while (this.dirty || this.writing || this.published === 0) {
+      if (this.closed || Date.now() >= deadline) return false;
+      if (!this.writing) this.flush();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  }
+
   /** Stop the heartbeat and drop the connection. The key then expires and the node shows as silent. */
   close(): void {
     this.closed = true;

@@ -12,6 +12,7 @@ import type { ServiceSource, SourceEvent, SourceHandlers } from '../k8s/types.js
 import { textDigest } from '../model/digest.js';
 import { mirrorEndpoints } from './endpoints-mirror.js';
 import { ManifestSyntaxError, parseManifest } from './parse.js';
+import { isOtherKubernetesKind, suggestKind } from './kinds.js';
 import { checkShape } from './shape.js';
 
 export interface ManifestSourceOptions {
@@ -238,21 +239,36 @@ export class ManifestSource implements ServiceSource {
       keep(`manifests: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { file: path });
       return;
     }
-    try {
-      this.files.set(path, { signature, entries: this.entriesOf(path, text) });
-      this.filesVersion++;
-    } catch (err) {
-      if (!(err instanceof ManifestSyntaxError)) throw err;
-      keep(`manifests: ${err.message}`, { file: err.file, line: err.line, column: err.column });
+    // Each document stands on its own: a malformed one is skipped with its file and line, its
+    // siblings are read. The objects the file had before and the good documents no longer name
+    // are kept until the file is fixed: the broken document most likely held them.
+    const broken: ManifestSyntaxError[] = [];
+    const entries = this.entriesOf(path, text, broken);
+    if (broken.length === 0) {
+      this.files.set(path, { signature, entries });
+    } else {
+      const read = new Set(entries.map((e) => e.key));
+      const kept = (prev?.entries ?? []).filter((e) => !read.has(e.key));
+      const others = entries.length > 0 ? `${entries.length} object(s) read from its other documents`
+        : prev ? 'no other document read' : 'nothing loaded from it';
+      const keptText = prev ? `; keeping its last good ${kept.length} object(s) the other documents do not name` : '';
+      for (const err of broken) {
+        this.warn(`manifests: ${err.message}; document skipped; ${others}${keptText}`, { file: err.file, line: err.line, column: err.column });
+      }
+      this.files.set(path, { signature: prev?.signature ?? '', failedSignature: signature, entries: entries.concat(kept) });
     }
+    this.filesVersion++;
   }
 
-  /** Parses and checks one file; shape problems skip single objects, syntax errors throw. */
-  private entriesOf(file: string, text: string): Entry[] {
+  /** Parses and checks one file; shape problems skip single objects, malformed documents go to `broken`. */
+  private entriesOf(file: string, text: string, broken: ManifestSyntaxError[]): Entry[] {
     const out: Entry[] = [];
-    for (const raw of parseManifest(file, text)) {
+    for (const raw of parseManifest(file, text, (err) => broken.push(err))) {
       const r = checkShape(raw.value);
-      if (r.ok === 'ignored') continue;
+      if (r.ok === 'ignored') {
+        this.warnUnknownKind(file, raw.line, r.kind);
+        continue;
+      }
       if (r.ok === false) {
         this.warn(`manifests: ${file}:${raw.line}: skipping ${r.kind} ${r.name}: field ${r.field}: ${r.message}`,
           { file, line: raw.line, kind: r.kind, name: r.name, field: r.field });
@@ -276,6 +292,19 @@ export class ManifestSource implements ServiceSource {
     }
     return out;
   }
+
+  /** Once per file and kind: a kind that is neither read here nor a Kubernetes kind is most likely a typo. */
+  private warnUnknownKind(file: string, line: number, kind: string): void {
+    if (isOtherKubernetesKind(kind)) return;
+    const key = `${file}\0${kind}`;
+    if (this.unknownKinds.has(key)) return;
+    if (this.unknownKinds.size >= 10_000) this.unknownKinds.clear();
+    this.unknownKinds.add(key);
+    const shown = kind.length > 100 ? `${kind.slice(0, 100)}... (${kind.length} characters)` : kind;
+    this.warn(`manifests: ${file}:${line}: unknown kind "${shown}" (${suggestKind(kind)}); object ignored`, { file, line, kind: shown });
+  }
+
+  private readonly unknownKinds = new Set<string>();
 
   private selected(e: Entry): boolean {
     if (e.kind === 'Node') return !this.opts.nodeName || e.object.metadata?.name === this.opts.nodeName;

@@ -1,6 +1,7 @@
 // Parses one manifest file (multi-document YAML or JSON, `kind: List` documents flattened) into
-// raw objects that remember the line they start on. Any syntax error fails the whole file, so
-// the caller can keep that file's last good objects; the error names file, line and column.
+// raw objects that remember the line they start on. A syntax error names file, line and column;
+// with `onError` a malformed document is reported and skipped and its siblings still count,
+// without it the whole file fails.
 import { isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
 
 export interface RawManifestObject {
@@ -43,7 +44,7 @@ function parseJson(file: string, text: string): RawManifestObject[] | undefined 
   return [{ file, line: 1, value }];
 }
 
-export function parseManifest(file: string, text: string): RawManifestObject[] {
+export function parseManifest(file: string, text: string, onError?: (err: ManifestSyntaxError) => void): RawManifestObject[] {
   if (/^\s*\{/.test(text)) {
     const json = parseJson(file, text);
     if (json) return json;
@@ -58,7 +59,10 @@ export function parseManifest(file: string, text: string): RawManifestObject[] {
     const err = doc.errors[0];
     if (err) {
       const pos = err.linePos?.[0];
-      throw new ManifestSyntaxError(file, pos?.line, pos?.col, err.message.split('\n')[0]);
+      const syntax = new ManifestSyntaxError(file, pos?.line, pos?.col, err.message.split('\n')[0]);
+      if (!onError) throw syntax;
+      onError(syntax);
+      continue;
     }
     if (doc.contents === null) continue;
     const value: unknown = doc.toJS({ maxAliasCount: 100 });

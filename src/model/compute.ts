@@ -7,12 +7,14 @@ import type { DesiredRealServer, DesiredVirtualServer, ModelWarning, ServiceRef,
 import type { ResolvedConfig } from './config.js';
 import { categorize, endpointsFor, parseSlice, type Endpoint, type ParsedSlice } from './endpoints.js';
 import { isOurs } from './objects.js';
-import { parseService, type ServiceSpec } from './service-spec.js';
+import { parseService, type PortSpec, type ServiceSpec } from './service-spec.js';
 
 /** Node-wide inputs a service's result depends on. */
 export interface NodeContext {
   zone: string;
   nodePortAddresses: readonly VipAddress[];
+  /** Addresses on links other than the dummy one: the node's own. */
+  localAddresses: ReadonlySet<string>;
 }
 
 export interface ServiceResult {
@@ -26,6 +28,8 @@ export interface ServiceResult {
   warnings: ModelWarning[];
   /** The result depends on the node's addresses (the service has NodePorts). */
   usesNodeAddresses: boolean;
+  /** externalIPs and load-balancer IPs: whether each is bound depends on the node's own addresses. */
+  externalAddresses: readonly string[];
   /** The result depends on the node's zone (some endpoint carries hints). */
   usesZone: boolean;
   /** externalTrafficPolicy Local with endpoints elsewhere but none here (cluster ones used). */
@@ -43,6 +47,7 @@ export function emptyResult(id: string, warnings: ModelWarning[] = []): ServiceR
     addresses: new Map(),
     warnings,
     usesNodeAddresses: false,
+    externalAddresses: [],
     usesZone: false,
     noLocalExternal: false,
     noLocalInternal: false,
@@ -89,8 +94,17 @@ export function computeService(
     addresses.set(address, { family, address });
   };
 
-  for (const ip of [...spec.clusterIPs, ...spec.externalIPs, ...spec.loadBalancerIPs]) vip(ip.ip.family, ip.ip.address);
+  for (const ip of spec.clusterIPs) vip(ip.ip.family, ip.ip.address);
+  // An externalIP or LB IP that is already a node address is served but not bound to the dummy
+  // link a second time (kube-proxy leaves it off too): the address stays the interface's own.
+  const externalAddresses: string[] = [];
+  for (const ip of [...spec.externalIPs, ...spec.loadBalancerIPs]) {
+    externalAddresses.push(ip.ip.address);
+    if (!node.localAddresses.has(ip.ip.address)) vip(ip.ip.family, ip.ip.address);
+  }
   for (const port of spec.ports) {
+    const unmatched = unmatchedPortWarning(id, port, parsedSlices);
+    if (unmatched) warnings.push(unmatched);
     for (const cip of spec.clusterIPs) {
       const family = cip.ip.family;
       const cat = categorize(endpointsFor(parsedSlices, port.name, port.protocol, family), config.nodeName, node.zone);
@@ -136,9 +150,40 @@ export function computeService(
     addresses,
     warnings,
     usesNodeAddresses: spec.ports.some((p) => p.nodePort !== undefined),
+    externalAddresses,
     usesZone: parsedSlices.some((s) => s.hasHints),
     noLocalExternal,
     noLocalInternal,
+  };
+}
+
+/**
+ * A service port no slice carries while the slices do list endpoints: its virtual servers get no
+ * real servers. Usually a named targetPort no pod declares (the EndpointSlice controller then
+ * leaves the port out), or a hand-written slice whose port name differs from the service's.
+ */
+function unmatchedPortWarning(id: string, port: PortSpec, slices: readonly ParsedSlice[]): ModelWarning | undefined {
+  if (!slices.some((s) => s.endpoints.length > 0)) return undefined;
+  const key = `${port.protocol}/${port.name}`;
+  if (slices.some((s) => s.ports.has(key))) return undefined;
+  const describe = (k: string): string => {
+    const [protocol, name] = [k.slice(0, k.indexOf('/')), k.slice(k.indexOf('/') + 1)];
+    return name === '' ? `${protocol} (unnamed)` : `${protocol} "${name}"`;
+  };
+  const carried = [...new Set(slices.flatMap((s) => [...s.ports.keys()]))].sort().map(describe);
+  const has = carried.length > 0 ? `they carry ${carried.join(', ')}` : 'they carry no ports';
+  const pf = `spec.ports[${port.index}]`;
+  if (port.targetPortName !== undefined) {
+    return {
+      object: `Service ${id}`,
+      field: `${pf}.targetPort`,
+      message: `named port "${port.targetPortName}" (service port ${describe(key)}): no EndpointSlice of the service carries it (${has}); no real servers for this port`,
+    };
+  }
+  return {
+    object: `Service ${id}`,
+    field: `${pf}.name`,
+    message: `no EndpointSlice of the service carries port ${describe(key)} (${has}); no real servers for this port`,
   };
 }
 

@@ -86,6 +86,11 @@ export function isLoopback(ip: ParsedIp): boolean {
   return ip.address === '::1';
 }
 
+/** fe80::/10. IPv4 link-local (169.254/16) is not meant: kube-proxy keeps it as a node address. */
+export function isLinkLocal6(ip: ParsedIp): boolean {
+  return ip.family === 'inet6' && ip.bytes[0] === 0xfe && (ip.bytes[1] & 0xc0) === 0x80;
+}
+
 function maskByte(prefixLen: number, index: number): number {
   const bits = Math.max(0, Math.min(8, prefixLen - index * 8));
   return (0xff << (8 - bits)) & 0xff;

@@ -4,7 +4,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import type { LinkAddress } from '../netif/types.js';
 import type { VipAddress, ModelWarning } from './types.js';
 import type { ResolvedConfig } from './config.js';
-import { cidrContains, isLoopback, parseIp, type ParsedIp } from './ip.js';
+import { cidrContains, isLinkLocal6, isLoopback, parseIp, type ParsedIp } from './ip.js';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
@@ -40,6 +40,16 @@ export function nodeInfoOf(node: V1Node | undefined): NodeInfo {
 }
 
 /**
+ * Whether a local address is a node address by default (no --nodeport-addresses, or a /0 of its
+ * family): not loopback and not IPv6 link-local, as kube-proxy's node address list
+ * (isValidForSet). Every pod veth carries an fe80:: address; a NodePort there is reachable by no
+ * one else and would add a virtual server per pod.
+ */
+export function isDefaultNodeAddress(ip: ParsedIp): boolean {
+  return !isLoopback(ip) && !isLinkLocal6(ip);
+}
+
+/**
  * The addresses NodePort virtual servers listen on, sorted and de-duplicated. Addresses on the
  * dummy link are excluded by address, not only by link: a VIP that also appears on another
  * interface is still a VIP (kube-proxy does the same).
@@ -65,9 +75,13 @@ export function selectNodePortAddresses(
   };
   const sel = config.nodePorts;
   if (sel.mode === 'all') {
-    for (const ip of local) if (!isLoopback(ip)) take(ip);
+    for (const ip of local) if (isDefaultNodeAddress(ip)) take(ip);
   } else {
-    for (const ip of local) if (sel.cidrs.some((c) => cidrContains(c, ip))) take(ip);
+    for (const ip of local) {
+      // A /0 means "every address of the family", as kube-proxy's MatchAll: the default set.
+      const all = sel.cidrs.some((c) => c.prefixLen === 0 && c.family === ip.family);
+      if (all ? isDefaultNodeAddress(ip) : sel.cidrs.some((c) => cidrContains(c, ip))) take(ip);
+    }
     if (sel.primary) {
       for (const ip of node.primary) take(ip);
       if (node.primary.length === 0) {
@@ -81,6 +95,20 @@ export function selectNodePortAddresses(
   }
   const addresses = [...chosen.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   return { addresses, warnings };
+}
+
+/**
+ * Addresses on links other than the dummy one. An externalIP or load-balancer IP among them is
+ * already the node's: it gets its virtual server but is not bound to the dummy link again.
+ */
+export function addressesOnOtherLinks(config: ResolvedConfig, links: readonly LinkAddress[]): Set<string> {
+  const out = new Set<string>();
+  for (const l of links) {
+    if (l.ifname === config.dummyLinkName) continue;
+    const ip = parseIp(l.address);
+    if (ip) out.add(ip.address);
+  }
+  return out;
 }
 
 export function sameAddressList(a: readonly VipAddress[], b: readonly VipAddress[]): boolean {

@@ -8,7 +8,9 @@ import { ChangeTracker } from './change-tracker.js';
 import { resolveConfig, type ModelConfig, type ResolvedConfig } from './config.js';
 import { computeService, type NodeContext, type ServiceResult } from './compute.js';
 import { MergedState, mergeAll } from './merge.js';
-import { nodeInfoOf, sameAddressList, selectNodePortAddresses, UNKNOWN_NODE, type NodeInfo } from './node.js';
+import {
+  addressesOnOtherLinks, nodeInfoOf, sameAddressList, selectNodePortAddresses, UNKNOWN_NODE, type NodeInfo,
+} from './node.js';
 import {
   ownerId, serviceFingerprint, sliceFingerprint, sliceOwner, timestampMs, TRIGGER_TIME_ANNOTATION,
 } from './objects.js';
@@ -30,6 +32,8 @@ export class ServiceModel {
   private readonly merged = new MergedState();
   private readonly zoneDependent = new Set<string>();
   private readonly nodePortServices = new Set<string>();
+  /** Services with externalIPs or LB IPs, by each such address. */
+  private readonly externalUsers = new Map<string, Set<string>>();
   private readonly noLocalExternal = new Set<string>();
   private readonly noLocalInternal = new Set<string>();
 
@@ -38,7 +42,7 @@ export class ServiceModel {
   private nodePending = false;
   private linkAddresses: readonly LinkAddress[] = [];
   private linksPending = false;
-  private context: NodeContext = { zone: '', nodePortAddresses: [] };
+  private context: NodeContext = { zone: '', nodePortAddresses: [], localAddresses: new Set() };
 
   private pendingWarnings: ModelWarning[] = [];
   private lastWarnings: ModelWarning[] = [];
@@ -195,7 +199,15 @@ export class ServiceModel {
       addresses = sel.addresses;
     }
     const addressesChanged = !sameAddressList(addresses, this.context.nodePortAddresses);
-    this.context = { zone: info.zone, nodePortAddresses: addresses };
+    let local = this.context.localAddresses;
+    if (this.linksPending) {
+      local = addressesOnOtherLinks(this.config, this.linkAddresses);
+      // Only services with an externalIP or LB IP that came or went on the node are affected.
+      for (const a of symmetricDifference(local, this.context.localAddresses)) {
+        for (const id of this.externalUsers.get(a) ?? []) dirty.add(id);
+      }
+    }
+    this.context = { zone: info.zone, nodePortAddresses: addresses, localAddresses: local };
     if (zoneChanged) for (const id of this.zoneDependent) dirty.add(id);
     if (addressesChanged) for (const id of this.nodePortServices) dirty.add(id);
     this.nodePending = false;
@@ -208,6 +220,13 @@ export class ServiceModel {
     const next = computeService(id, service, slices, this.config, this.context);
     for (const w of next.warnings) warnings.push(w);
     const old = this.results.get(id);
+    for (const a of old?.externalAddresses ?? []) this.externalUsers.get(a)?.delete(id);
+    for (const a of next.externalAddresses) {
+      let users = this.externalUsers.get(a);
+      if (!users) this.externalUsers.set(a, (users = new Set()));
+      users.add(id);
+    }
+    for (const a of old?.externalAddresses ?? []) if (this.externalUsers.get(a)?.size === 0) this.externalUsers.delete(a);
     this.merged.replace(old, next);
     if (service) this.results.set(id, next);
     else this.results.delete(id);
@@ -216,6 +235,11 @@ export class ServiceModel {
     toggle(this.noLocalExternal, id, next.noLocalExternal);
     toggle(this.noLocalInternal, id, next.noLocalInternal);
   }
+}
+
+function* symmetricDifference(a: ReadonlySet<string>, b: ReadonlySet<string>): Iterable<string> {
+  for (const x of a) if (!b.has(x)) yield x;
+  for (const x of b) if (!a.has(x)) yield x;
 }
 
 function toggle(set: Set<string>, id: string, on: boolean): void {
@@ -248,7 +272,9 @@ export function computeFromScratch(inputs: ScratchInputs): ScratchResult {
   const config = resolveConfig(inputs.config);
   const info = nodeInfoOf(inputs.node?.metadata?.name === config.nodeName ? inputs.node : undefined);
   const sel = selectNodePortAddresses(config, inputs.nodeAddresses, info, config.nodeName);
-  const context: NodeContext = { zone: info.zone, nodePortAddresses: sel.addresses };
+  const context: NodeContext = {
+    zone: info.zone, nodePortAddresses: sel.addresses, localAddresses: addressesOnOtherLinks(config, inputs.nodeAddresses),
+  };
   const services = new Map<string, V1Service>();
   for (const s of inputs.services) services.set(ownerId(s.metadata?.namespace ?? '', s.metadata?.name ?? ''), s);
   const slicesOf = new Map<string, V1EndpointSlice[]>();

@@ -21,6 +21,8 @@ export interface PortSpec {
   protocol: Protocol;
   port: number;
   nodePort?: number;
+  /** targetPort when it names a container port (resolved by the EndpointSlice controller). */
+  targetPortName?: string;
 }
 
 export interface IpSpec {
@@ -118,8 +120,11 @@ export function parseService(
   if (external !== undefined && external !== 'Cluster' && external !== 'Local') {
     warn('spec.externalTrafficPolicy', `unknown policy "${String(external)}"; Cluster used`);
   }
-  if (external === 'Local' && type === 'ClusterIP') {
-    warn('spec.externalTrafficPolicy', 'Local only applies to NodePort and LoadBalancer services; ignored');
+  // kube-proxy's ExternallyAccessible: a ClusterIP service with externalIPs is reachable from
+  // outside, so Local applies to its externalIP virtual servers.
+  const externallyAccessible = type !== 'ClusterIP' || list(spec.externalIPs).length > 0;
+  if (external === 'Local' && !externallyAccessible) {
+    warn('spec.externalTrafficPolicy', 'Local only applies to NodePort and LoadBalancer services and to services with externalIPs; ignored');
   }
   const internal = spec.internalTrafficPolicy;
   if (internal !== undefined && internal !== 'Cluster' && internal !== 'Local') {
@@ -145,7 +150,7 @@ export function parseService(
       ports,
       scheduler,
       affinityTimeout,
-      externalLocal: external === 'Local' && type !== 'ClusterIP',
+      externalLocal: external === 'Local' && externallyAccessible,
       internalLocal: internal === 'Local',
       sourceRanges,
     },
@@ -186,6 +191,7 @@ function parsePorts(svc: V1Service, type: string, warn: Warn): PortSpec[] | unde
     seenName.add(name);
     seenPort.add(key);
     const spec: PortSpec = { index: i, name, protocol: protocol as PortSpec['protocol'], port: p.port };
+    if (typeof p.targetPort === 'string' && p.targetPort !== '') spec.targetPortName = p.targetPort;
     if (type !== 'ClusterIP' && p.nodePort !== undefined && p.nodePort !== null && p.nodePort !== 0) {
       const nodeKey = `${protocol}/${p.nodePort}`;
       if (!validPort(p.nodePort)) warn(`${field}.nodePort`, `${String(p.nodePort)} is not a port (1..65535); no NodePort`);

@@ -89,10 +89,13 @@ export async function executePlan(
   plan: IpvsPlan,
   applied: Map<string, AppliedVirtualServer>,
   nameOf: NameOf,
+  onStage?: (stage: string) => void,
 ): Promise<ExecuteOutcome> {
   const out: ExecuteOutcome = { writes: 0, errors: [], needsVerification: false, succeeded: [], failedKeys: new Set() };
   const notCreated = new Set<string>();
-  for (const stage of planStages(plan)) {
+  const stages = planStages(plan).filter((s) => s.length > 0);
+  for (const [i, stage] of stages.entries()) {
+    onStage?.(`IPVS stage ${i + 1} of ${stages.length}: ${stage.length} ${stage[0].op.op} operations (${out.writes} written before it)`);
     // Real servers of a virtual server whose creation failed would only fail with ESRCH.
     const ops = stage.filter((p) => !(p.op.op === 'addReal' && notCreated.has(p.vsKey)));
     for (const p of stage) if (p.op.op === 'addReal' && notCreated.has(p.vsKey)) out.failedKeys.add(p.vsKey);

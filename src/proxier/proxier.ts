@@ -309,6 +309,8 @@ export class Proxier {
       t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
     }
     lap('diff');
+    const progress = this.deps.onPassProgress;
+    progress?.(`programming: ${planStages(plan).reduce((n, s) => n + s.length, 0)} IPVS operations planned, ${addrPlan.add.length} addresses to bind, ${addrPlan.remove.length} to unbind`);
     if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
       await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
         t.writes += await this.vips.ensure();
@@ -339,6 +341,7 @@ export class Proxier {
     const phases = phasesMs;
     const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
       const start = clock.now();
+      progress?.(`programming: ${phase} started`);
       try {
         return await fn();
       } finally {
@@ -371,6 +374,7 @@ export class Proxier {
     const lastWrite = Math.max(ipvsDoneAt, iptablesAt ?? 0);
     lap('programming (overlapped)');
     const lastAck = clock.now();
+    progress?.(`programming done (${t.writes} kernel writes); writing the state record`);
     await this.saveRecord(state, vsKeys, vsKeys === undefined, t);
     lap('record');
     return { ...this.result(t, t0, lastAck, lastWrite), ...(vsKeys === undefined ? { fullCompare: true } : {}) };
@@ -532,7 +536,8 @@ export class Proxier {
     for (const stage of planStages(plan)) for (const p of stage) keys.add(p.vsKey);
     const before = this.countReals(keys);
     try {
-      return await executePlan(this.deps.ipvs, plan, this.applied, nameOf);
+      const progress = this.deps.onPassProgress;
+      return await executePlan(this.deps.ipvs, plan, this.applied, nameOf, progress && ((stage) => progress(`programming: ${stage}`)));
     } finally {
       if (this.realCount !== undefined) this.realCount += this.countReals(keys) - before;
     }

@@ -159,8 +159,8 @@ export class MemoryStateStore implements StateStore {
 }
 
 /**
- * A desired virtual server's record entry as JSON text: its owner, and the pod and node names of
- * its real servers by realKey(). Written directly rather than stringified from an object: used as
+ * A desired virtual server's record entry as JSON text: its owner, and each real server by
+ * realKey() with its pod and node names (none for an endpoint without targetRef or nodeName). Written directly rather than stringified from an object: used as
  * property names, the 100,000 real-server keys of a 10,000-service cluster gave V8 as many
  * object shapes to build and drop, which made the closing record write of a full pass take
  * seconds under emulation. Keys keep their first position and take their last names, as in an
@@ -169,7 +169,8 @@ export class MemoryStateStore implements StateStore {
 export function recordEntryText(want: DesiredVirtualServer): string {
   const reals = new Map<string, string>();
   for (const r of want.reals) {
-    if (!r.pod && !r.nodeName) continue;
+    // Every real server is listed, with no names when its endpoint has no targetRef or nodeName:
+    // `status --names` tells a real server the record knows from one it does not know yet.
     const pod = r.pod ? `"pod":${JSON.stringify(`${r.pod.namespace}/${r.pod.name}`)}` : '';
     const node = r.nodeName ? `"node":${JSON.stringify(r.nodeName)}` : '';
     reals.set(realKey(r), `{${pod}${pod && node ? ',' : ''}${node}}`);

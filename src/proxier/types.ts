@@ -85,6 +85,8 @@ export interface ProxierDeps {
   linkName?: string;
   /** How often draining real servers are checked for remaining connections. Default 1000 ms. */
   drainPollMs?: number;
+  /** Hears what a pass is doing (planned counts, each programming stage), for progress lines. */
+  onPassProgress?: (stage: string) => void;
 }
 
 /** A problem with one object; the caller logs it with the name and the next sync retries. */

@@ -14,7 +14,12 @@ import {
 import type { IpvsInfo, RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../ipvs/types.js';
 
 export const NOT_OURS = 'not ours';
-export const NOT_RECORDED = 'not in the agent record';
+/**
+ * A real server of a virtual server the record owns, missing from the record: the record lists
+ * every real server the agent programmed (with or without pod names), so this one came after the
+ * record was last written. Name changes are written at most every 10 s (a full pass writes at once).
+ */
+export const NOT_RECORDED = 'not yet in the agent record';
 
 export function serviceAnnotation(s: VirtualServerStatus, owned: OwnedVirtualServer | undefined): string {
   if (owned === undefined) return NOT_OURS;

@@ -1,7 +1,7 @@
 // Each example in examples/kinds, served once by the real agent in a fresh namespace: the kernel
 // table (read back with ipvsadm) and kube-ipvs0's addresses are what the manifest means.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -29,11 +29,12 @@ interface Served {
   summary: string;
 }
 
-async function serveOnce(example: string): Promise<Served> {
+async function serveOnce(example: string, prepare?: (ns: Netns) => Promise<void>): Promise<Served> {
   const ns = await nodeNamespace();
   try {
+    await prepare?.(ns);
     const r = await ns.exec('node', [
-      cli, 'run', '--once', '--manifests', join(repo, 'examples', example),
+      cli, 'run', '--once', '--manifests', example.startsWith('/') ? example : join(repo, 'examples', example),
       '--node-name', 'node-a', '--state-dir', join(stateRoot, ns.name), '--log-format', 'text',
     ]);
     assert.equal(r.code, 0, `run --once on ${example} exited ${r.code}: ${r.stderr}`);
@@ -143,4 +144,62 @@ test('the seed example: default/hostnames on 10.0.1.175:80 to three pods on 9376
     '-a -t 192.168.10.5:30080 -r 10.244.3.6:9376 -m -w 1',
   ]));
   assert.deepEqual(s.addresses, ['10.0.1.175/32']);
+});
+
+// kube-proxy's node address rules, on the kernel's own address list: loopback and IPv6
+// link-local addresses get no NodePort, an externalIP already on eth0 is served but not bound to
+// kube-ipvs0, and externalTrafficPolicy Local on a ClusterIP service with externalIPs keeps the
+// externalIP virtual server to this node's endpoint.
+const NODE_ADDRESSES = `apiVersion: v1
+kind: Service
+metadata: {name: np, namespace: default}
+spec:
+  type: NodePort
+  clusterIPs: [10.96.2.10, "fd00::10"]
+  ipFamilies: [IPv4, IPv6]
+  externalIPs: [192.168.10.5, 192.0.2.60]
+  externalTrafficPolicy: Local
+  ports: [{port: 80, nodePort: 30200, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: ext-local, namespace: default}
+spec:
+  clusterIP: 10.96.2.20
+  externalIPs: [192.0.2.70]
+  externalTrafficPolicy: Local
+  ports: [{port: 443, targetPort: 8443}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ext-local-a, namespace: default, labels: {kubernetes.io/service-name: ext-local}}
+addressType: IPv4
+endpoints:
+- {addresses: [10.244.1.21], nodeName: node-a}
+- {addresses: [10.244.2.22], nodeName: node-b}
+ports: [{port: 8443, protocol: TCP}]
+`;
+
+test('node addresses as kube-proxy: no NodePort on loopback or fe80::, a node-address externalIP not bound, Local on ClusterIP+externalIPs', async () => {
+  const file = join(stateRoot, 'node-addresses.yaml');
+  writeFileSync(file, NODE_ADDRESSES);
+  const s = await serveOnce(file, async (ns) => {
+    await ns.run('ip', ['link', 'set', 'lo', 'up']);
+    await ns.run('ip', ['addr', 'add', '2001:db8::5/64', 'dev', 'eth0', 'nodad']);
+    await ns.run('ip', ['addr', 'add', 'fe80::5/64', 'dev', 'eth0', 'nodad']);
+  });
+  assert.deepEqual(s.rules, sorted([
+    '-A -t 10.96.2.10:80 -s rr',
+    '-A -t [fd00::10]:80 -s rr',
+    '-A -t 192.168.10.5:30200 -s rr',
+    '-A -t [2001:db8::5]:30200 -s rr',
+    '-A -t 192.168.10.5:80 -s rr',
+    '-A -t 192.0.2.60:80 -s rr',
+    '-A -t 10.96.2.20:443 -s rr',
+    '-a -t 10.96.2.20:443 -r 10.244.1.21:8443 -m -w 1',
+    '-a -t 10.96.2.20:443 -r 10.244.2.22:8443 -m -w 1',
+    '-A -t 192.0.2.70:443 -s rr',
+    '-a -t 192.0.2.70:443 -r 10.244.1.21:8443 -m -w 1',
+  ]));
+  assert.deepEqual(s.addresses, ['10.96.2.10/32', '10.96.2.20/32', '192.0.2.60/32', '192.0.2.70/32']);
 });

@@ -86,3 +86,32 @@ describe('bad slices: the bad part is skipped, the rest served', () => {
     assert.ok(out.warnings.length >= 4);
   });
 });
+
+describe('service ports no EndpointSlice carries', () => {
+  const svcTwo = service('web', { ports: [{ name: 'http', port: 80, targetPort: 8080 }, { name: 'metrics', port: 9090, targetPort: 'metrics' as unknown as number }] });
+  const carriesHttp = slice('web-a', 'web', [ep('10.1.0.1')], [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+
+  it('a named targetPort no slice carries: one warning naming the port; the other port is served', () => {
+    const out = desired({ services: [svcTwo], slices: [carriesHttp] });
+    const ws = out.warnings.filter((w) => w.object === 'Service default/web');
+    assert.equal(ws.length, 1);
+    assert.equal(ws[0].field, 'spec.ports[1].targetPort');
+    assert.match(ws[0].message, /named port "metrics" .*they carry TCP "http"/);
+    assert.deepEqual(reals(out.vs.get('TCP/10.0.0.1/80')), ['10.1.0.1/8080']);
+    assert.deepEqual(reals(out.vs.get('TCP/10.0.0.1/9090')), []);
+  });
+
+  it('no warning without endpoints (nothing to carry yet), nor when every port is carried', () => {
+    assert.equal(desired({ services: [svcTwo] }).warnings.length, 0);
+    const both = slice('web-a', 'web', [ep('10.1.0.1')], [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'metrics', port: 9100, protocol: 'TCP' }]);
+    assert.equal(desired({ services: [svcTwo], slices: [both] }).warnings.length, 0);
+  });
+
+  it('a hand-made slice whose port name differs from the service port: named in the warning', () => {
+    const out = desired({ services: [service('db', { ports: [{ port: 5432, targetPort: 5432 }] })], slices: [slice('db-a', 'db', [ep('10.1.0.2')], [{ name: 'postgres', port: 5432, protocol: 'TCP' }])] });
+    const w = out.warnings.find((x) => x.object === 'Service default/db');
+    assert.ok(w);
+    assert.equal(w.field, 'spec.ports[0].name');
+    assert.match(w.message, /carries port TCP \(unnamed\) \(they carry TCP "postgres"\)/);
+  });
+});

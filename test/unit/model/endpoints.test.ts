@@ -122,10 +122,24 @@ describe('traffic policies', () => {
     assert.deepEqual(reals(out.vs.get(CIP)), ['10.1.0.2/8080']);
   });
 
-  it('externalTrafficPolicy Local on a ClusterIP service is ignored with a warning', () => {
+  it('externalTrafficPolicy Local on a ClusterIP service with externalIPs: its externalIP servers get the local endpoints, no SNAT', () => {
+    // kube-proxy treats such a service as externally accessible (TestOnlyLocalExternalIPs).
     const out = desired({ services: [service('web', { spec: { externalTrafficPolicy: 'Local' }, externalIPs: ['203.0.113.1'] })], slices: [slice('s', 'web', [local, remote])] });
-    assert.equal(out.vs.get(EXT)?.externalLocal, false);
-    assert.equal(out.vs.get(EXT)?.reals.length, 2);
+    assert.deepEqual(reals(out.vs.get(EXT)), ['10.1.0.1/8080']);
+    assert.equal(out.vs.get(EXT)?.externalLocal, true);
+    assert.equal(out.vs.get(EXT)?.nodeLocalReals, true);
+    assert.deepEqual(reals(out.vs.get(CIP)), ['10.1.0.1/8080', '10.1.0.2/8080']);
+    assert.equal(out.vs.get(CIP)?.externalLocal, false);
+    assert.ok(!out.warnings.some((w) => w.field === 'spec.externalTrafficPolicy'), 'no warning: the policy applies');
+    const fallback = desired({ services: [service('web', { spec: { externalTrafficPolicy: 'Local' }, externalIPs: ['203.0.113.1'] })], slices: [slice('s', 'web', [remote])] });
+    assert.deepEqual(reals(fallback.vs.get(EXT)), ['10.1.0.2/8080']);
+    assert.deepEqual(fallback.noLocal, { External: 1, Internal: 0 });
+  });
+
+  it('externalTrafficPolicy Local on a ClusterIP service without externalIPs is ignored with a warning', () => {
+    const out = desired({ services: [service('web', { spec: { externalTrafficPolicy: 'Local' } })], slices: [slice('s', 'web', [local, remote])] });
+    assert.deepEqual(reals(out.vs.get(CIP)), ['10.1.0.1/8080', '10.1.0.2/8080']);
+    assert.equal(out.vs.get(CIP)?.externalLocal, false);
     assertWarning(out.warnings, 'Service default/web', 'spec.externalTrafficPolicy');
   });
 });

@@ -201,3 +201,63 @@ describe('schedulers', () => {
       e instanceof ModelConfigError && e.setting === 'nodePortAddresses' && e.value === '10.0.0.0/33');
   });
 });
+
+describe('node addresses (kube-proxy GetNodeIPs / isValidForSet)', () => {
+  const np = service('np', { type: 'NodePort', clusterIPs: ['10.0.0.6', 'fd00::6'], ports: [{ port: 80, nodePort: 30080 }] });
+  const links = [
+    link('eth0', '192.168.1.10'), link('eth0', '2001:db8::10'), link('eth0', 'fe80::200:ff:fe01:1'),
+    link('veth1a2b', 'fe80::a8c1:abff:fe12:3456', 7), link('lo', '127.0.0.1', 1), link('lo', '::1', 1),
+    link('eth1', '169.254.3.4', 3),
+  ];
+  const nodePorts = (out: ReturnType<typeof desired>) => [...out.vs.keys()].filter((k) => k.endsWith('/30080')).sort();
+
+  it('default --nodeport-addresses: no NodePort on loopback or IPv6 link-local; IPv4 link-local stays', () => {
+    const out = desired({ services: [np], links });
+    assert.deepEqual(nodePorts(out), ['TCP/169.254.3.4/30080', 'TCP/192.168.1.10/30080', 'TCP/2001:db8::10/30080']);
+  });
+
+  it('a /0 is the default set of its family (kube-proxy MatchAll); a narrower CIDR takes what it names', () => {
+    const all = desired({ services: [np], links, config: { nodePortAddresses: ['0.0.0.0/0', '::/0'] } });
+    assert.deepEqual(nodePorts(all), ['TCP/169.254.3.4/30080', 'TCP/192.168.1.10/30080', 'TCP/2001:db8::10/30080']);
+    const v6only = desired({ services: [np], links, config: { nodePortAddresses: ['::/0'] } });
+    assert.deepEqual(nodePorts(v6only), ['TCP/2001:db8::10/30080']);
+    const named = desired({ services: [np], links, config: { nodePortAddresses: ['fe80::/10'] } });
+    assert.deepEqual(nodePorts(named), ['TCP/fe80::200:ff:fe01:1/30080', 'TCP/fe80::a8c1:abff:fe12:3456/30080']);
+  });
+
+  it('an externalIP or LB IP that is already a node address is served but not bound to kube-ipvs0', () => {
+    const ext = service('ext', { clusterIPs: ['10.0.0.7'], externalIPs: ['192.168.1.10', '203.0.113.7'] });
+    const lb = service('lb', { type: 'LoadBalancer', clusterIPs: ['10.0.0.8'], ports: [{ port: 443, nodePort: 31443 }], lbIngress: [{ ip: '192.168.1.10' }] });
+    const out = desired({ services: [ext, lb], links });
+    assert.ok(out.vs.has('TCP/192.168.1.10/80'));
+    assert.ok(out.vs.has('TCP/192.168.1.10/443'));
+    assert.ok(out.vs.has('TCP/203.0.113.7/80'));
+    assert.deepEqual(out.addresses, ['10.0.0.7', '10.0.0.8', '203.0.113.7']);
+    // A loopback externalIP is served (kube-proxy's TestExternalIPs) and, being on lo, not bound.
+    const loop = desired({ services: [service('lo-ext', { clusterIPs: ['10.0.0.9'], externalIPs: ['127.0.0.1'] })], links });
+    assert.ok(loop.vs.has('TCP/127.0.0.1/80'));
+    assert.deepEqual(loop.addresses, ['10.0.0.9']);
+    // The same address on kube-ipvs0 only (bound there by us) is a VIP like any other.
+    const onDummy = desired({ services: [ext], links: [link('kube-ipvs0', '192.168.1.10', 9)] });
+    assert.deepEqual(onDummy.addresses, ['10.0.0.7', '192.168.1.10', '203.0.113.7']);
+  });
+
+  it('an address appearing on or leaving an interface re-decides only the services that use it', () => {
+    const ext = service('ext', { clusterIPs: ['10.0.0.7'], externalIPs: ['192.168.1.20'] });
+    const other = service('other', { clusterIPs: ['10.0.0.9'], externalIPs: ['203.0.113.9'] });
+    const model = new ServiceModel(config());
+    model.apply([{ kind: 'Service', type: 'upsert', object: ext }, { kind: 'Service', type: 'upsert', object: other }]);
+    model.setNodeAddresses([link('eth0', '192.168.1.10')]);
+    assert.ok(model.takeChanges().state.addresses.has('192.168.1.20'));
+    model.setNodeAddresses([link('eth0', '192.168.1.10'), link('eth0', '192.168.1.20')]);
+    const added = model.takeChanges();
+    assert.deepEqual([...added.changedServices], ['default/ext']);
+    assert.deepEqual([...added.changedAddresses], ['192.168.1.20']);
+    assert.ok(!added.state.addresses.has('192.168.1.20'));
+    assert.ok(added.state.virtualServers.has('TCP/192.168.1.20/80'));
+    model.setNodeAddresses([link('eth0', '192.168.1.10'), link('veth9', 'fe80::1', 9)]);
+    const removed = model.takeChanges();
+    assert.deepEqual([...removed.changedServices], ['default/ext']);
+    assert.ok(removed.state.addresses.has('192.168.1.20'));
+  });
+});

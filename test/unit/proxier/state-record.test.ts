@@ -52,7 +52,6 @@ test('recordEntryText: the same text as the entry built as an object and stringi
   const owner = { ...want.owner, name: 'we"b', portName: '' };
   const viaObject: Record<string, { pod?: string; node?: string }> = {};
   for (const r of reals) {
-    if (!r.pod && !r.nodeName) continue;
     const names: { pod?: string; node?: string } = {};
     if (r.pod) names.pod = `${r.pod.namespace}/${r.pod.name}`;
     if (r.nodeName) names.node = r.nodeName;
@@ -60,7 +59,9 @@ test('recordEntryText: the same text as the entry built as an object and stringi
   }
   const expected = JSON.stringify({ owner: { namespace: owner.namespace, name: owner.name, portName: owner.portName, kind: owner.kind }, reals: viaObject });
   assert.equal(recordEntryText({ ...want, owner, reals }), expected);
-  assert.deepEqual(Object.keys(JSON.parse(expected).reals), ['10.244.1.1/9376', '10.244.9.9/9376', '10.244.9.8/9376']);
+  // An endpoint without names is listed too, with none: the record knows every real server.
+  assert.deepEqual(Object.keys(JSON.parse(expected).reals), ['10.244.1.1/9376', '10.244.9.9/9376', '10.244.9.8/9376', '10.244.9.7/9376']);
+  assert.deepEqual(JSON.parse(expected).reals['10.244.9.7/9376'], {});
 });
 
 test('record text: joined from entry texts, the same bytes as the object serialised, and parsed back equal', async () => {

@@ -26,7 +26,7 @@ test('--names: owner and kind per service, pod and node per real, foreign marked
     '  -> 10.244.1.7:30080             Route   1      0          0           # pod default/web-1 node node-b',
     'TCP  10.96.0.1:443 rr  # default/kubernetes:https ClusterIP',
     '  -> 10.0.0.5:6443                Masq    1      0          0           # pod default/apiserver-a node node-a',
-    '  -> 10.0.0.9:6443                Masq    1      0          0           # not in the agent record',
+    '  -> 10.0.0.9:6443                Masq    1      0          0           # not yet in the agent record',
     'TCP  10.200.0.1:80 rr  # not ours',
     '  -> 10.200.1.1:80                Masq    1      0          0         ',
     'UDP  [fd00:10:96::a]:53 rr persistent 300  # kube-system/kube-dns:53 ClusterIP',
@@ -65,4 +65,21 @@ test('--json without a record has no ownership fields', () => {
   assert.equal('owned' in doc.virtualServers[0], false);
   assert.equal(doc.virtualServers.length, 4);
   assert.equal(doc.virtualServers[3].address, 'fd00:10:96::a');
+});
+
+test('--names from the agent record agrees with the desired state: an endpoint without targetRef is known, with no pod', async () => {
+  const { recordEntryText, recordText, parseRecord } = await import('../../../src/proxier/state-record.js');
+  const { ownershipFromRecord } = await import('../../../src/cli/status-command.js');
+  const state = desiredState();
+  const api = state.virtualServers.get('TCP/10.96.0.1/443')!;
+  // A hand-made EndpointSlice: no targetRef, no nodeName.
+  const bare = { ...api, reals: [...api.reals, { ...api.reals[0], address: '10.0.0.9', pod: undefined, nodeName: undefined }] };
+  const text = recordText([['TCP/10.96.0.1/443', recordEntryText(bare)]], ['10.96.0.1']);
+  const fromRecord = ownershipFromRecord(parseRecord(text, 'state.json'));
+  const fromDesired = ownershipFromDesired({ virtualServers: new Map([['TCP/10.96.0.1/443', bare]]), addresses: new Map() });
+  const apiKernel = [kernel[0]];
+  const viaRecord = formatNamedList(info, apiKernel, fromRecord, { view: 'list', exact: false, sort: true });
+  assert.equal(viaRecord, formatNamedList(info, apiKernel, fromDesired, { view: 'list', exact: false, sort: true }));
+  assert.match(viaRecord, /10\.0\.0\.9:6443 .*# no pod$/m);
+  assert.doesNotMatch(viaRecord, /agent record/);
 });
