@@ -14,16 +14,17 @@ const uint8_t* Reader::take(size_t n) {
   return p;
 }
 
+// Records are little-endian on both sides, whatever the host's byte order (records.ts writes them
+// with DataView's little-endian accessors): the layout is a format, not a memory image.
 uint8_t Reader::u8() { return *take(1); }
 uint16_t Reader::u16() {
-  uint16_t v;
-  std::memcpy(&v, take(2), 2);
-  return v;
+  const uint8_t* p = take(2);
+  return static_cast<uint16_t>(p[0] | (p[1] << 8));
 }
 uint32_t Reader::u32() {
-  uint32_t v;
-  std::memcpy(&v, take(4), 4);
-  return v;
+  const uint8_t* p = take(4);
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
 }
 std::string Reader::str() {
   size_t n = u8();
@@ -31,22 +32,18 @@ std::string Reader::str() {
   return std::string(reinterpret_cast<const char*>(p), n);
 }
 
-void Writer::u16(uint16_t v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + 2);
+void Writer::u16(uint16_t v) { little_endian(v, 2); }
+void Writer::u32(uint32_t v) { little_endian(v, 4); }
+void Writer::u64(uint64_t v) { little_endian(v, 8); }
+void Writer::little_endian(uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
-void Writer::u32(uint32_t v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + 4);
-}
-void Writer::u64(uint64_t v) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&v);
-  out.insert(out.end(), p, p + 8);
-}
+// A string longer than its one length byte is an error, as records.ts refuses one: cutting it
+// would hand TypeScript a different scheduler name or address than the kernel holds.
 void Writer::str(const std::string& s) {
-  size_t n = s.size() > 255 ? 255 : s.size();
-  u8(static_cast<uint8_t>(n));
-  out.insert(out.end(), s.begin(), s.begin() + static_cast<long>(n));
+  if (s.size() > 255) throw nl::MalformedError("string of " + std::to_string(s.size()) + " bytes does not fit a record (255 at most)");
+  u8(static_cast<uint8_t>(s.size()));
+  out.insert(out.end(), s.begin(), s.end());
 }
 
 namespace {
@@ -142,73 +139,76 @@ ipvs::ServiceKey read_service_key(const uint8_t* data, size_t len) {
   return op.svc.key;
 }
 
+namespace {
+
+// The writers below lay out keys and settings exactly as read_ops reads them: one layout for
+// operation records, key records and dump records alike (records.ts reads all three with it).
+void write_key(Writer& w, const ipvs::ServiceKey& k) {
+  w.u8(static_cast<uint8_t>(k.af));
+  w.u8(k.is_fwmark ? 0 : static_cast<uint8_t>(k.protocol));
+  w.u16(k.port);
+  w.u32(k.fwmark);
+  w.str(k.is_fwmark ? std::string() : ipvs::format_addr(k.af, k.addr));
+}
+
+void write_service_settings(Writer& w, const ipvs::ServiceSpec& svc) {
+  w.str(svc.sched);
+  w.u32(svc.flags);
+  w.u32(svc.timeout);
+  w.u32(svc.netmask_prefix);
+  w.str(svc.pe);
+}
+
+void write_real_key(Writer& w, const ipvs::DestSpec& d) {
+  w.u8(static_cast<uint8_t>(d.af));
+  w.str(ipvs::format_addr(d.af, d.addr));
+  w.u16(d.port);
+}
+
+void write_real_settings(Writer& w, const ipvs::DestSpec& d) {
+  w.u8(static_cast<uint8_t>(d.fwd));
+  w.u32(d.weight);
+  w.u32(d.u_thresh);
+  w.u32(d.l_thresh);
+  w.u8(d.has_tun ? 1 : 0);
+  w.u8(d.tun_type);
+  w.u16(d.tun_port);
+  w.u16(d.tun_flags);
+}
+
+void write_stats(Writer& w, const ipvs::Stats& stats) {
+  for (uint64_t v : stats.v) w.u64(v);
+}
+
+}  // namespace
+
 void write_ops(Writer& w, const std::vector<ipvs::Op>& ops) {
   w.u32(static_cast<uint32_t>(ops.size()));
   for (const ipvs::Op& op : ops) {
-    const ipvs::ServiceKey& k = op.svc.key;
     w.u8(static_cast<uint8_t>(op.kind));
-    w.u8(static_cast<uint8_t>(k.af));
-    w.u8(k.is_fwmark ? 0 : static_cast<uint8_t>(k.protocol));
-    w.u16(k.port);
-    w.u32(k.fwmark);
-    w.str(k.is_fwmark ? std::string() : ipvs::format_addr(k.af, k.addr));
-    if (has_service_settings(op.kind)) {
-      w.str(op.svc.sched);
-      w.u32(op.svc.flags);
-      w.u32(op.svc.timeout);
-      w.u32(op.svc.netmask_prefix);
-      w.str(op.svc.pe);
-    }
-    if (is_real_op(op.kind)) {
-      w.u8(static_cast<uint8_t>(op.dest.af));
-      w.str(ipvs::format_addr(op.dest.af, op.dest.addr));
-      w.u16(op.dest.port);
-    }
-    if (has_real_settings(op.kind)) {
-      w.u8(static_cast<uint8_t>(op.dest.fwd));
-      w.u32(op.dest.weight);
-      w.u32(op.dest.u_thresh);
-      w.u32(op.dest.l_thresh);
-      w.u8(op.dest.has_tun ? 1 : 0);
-      w.u8(op.dest.tun_type);
-      w.u16(op.dest.tun_port);
-      w.u16(op.dest.tun_flags);
-    }
+    write_key(w, op.svc.key);
+    if (has_service_settings(op.kind)) write_service_settings(w, op.svc);
+    if (is_real_op(op.kind)) write_real_key(w, op.dest);
+    if (has_real_settings(op.kind)) write_real_settings(w, op.dest);
   }
 }
 
+// A dump record: the key and settings of an addService record, the counters, then each real server
+// as in an addReal record followed by its connection counts and counters.
 void write_dump(Writer& w, const std::vector<ipvs::ServiceEntry>& entries) {
   w.u32(static_cast<uint32_t>(entries.size()));
   for (const ipvs::ServiceEntry& e : entries) {
-    const ipvs::ServiceKey& k = e.spec.key;
-    w.u8(static_cast<uint8_t>(k.af));
-    w.u8(k.is_fwmark ? 0 : static_cast<uint8_t>(k.protocol));
-    w.u16(k.port);
-    w.u32(k.fwmark);
-    w.u32(e.spec.flags);
-    w.u32(e.spec.timeout);
-    w.u32(e.spec.netmask_prefix);
-    w.str(k.is_fwmark ? std::string() : ipvs::format_addr(k.af, k.addr));
-    w.str(e.spec.sched);
-    w.str(e.spec.pe);
-    for (uint64_t v : e.stats.v) w.u64(v);
+    write_key(w, e.spec.key);
+    write_service_settings(w, e.spec);
+    write_stats(w, e.stats);
     w.u32(static_cast<uint32_t>(e.dests.size()));
     for (const ipvs::DestEntry& d : e.dests) {
-      w.u8(static_cast<uint8_t>(d.spec.af));
-      w.u8(static_cast<uint8_t>(d.spec.fwd));
-      w.u16(d.spec.port);
-      w.str(ipvs::format_addr(d.spec.af, d.spec.addr));
-      w.u32(d.spec.weight);
-      w.u32(d.spec.u_thresh);
-      w.u32(d.spec.l_thresh);
+      write_real_key(w, d.spec);
+      write_real_settings(w, d.spec);
       w.u32(d.active);
       w.u32(d.inactive);
       w.u32(d.persist);
-      w.u8(d.spec.has_tun ? 1 : 0);
-      w.u8(d.spec.tun_type);
-      w.u16(d.spec.tun_port);
-      w.u16(d.spec.tun_flags);
-      for (uint64_t v : d.stats.v) w.u64(v);
+      write_stats(w, d.stats);
     }
   }
 }

@@ -36,6 +36,9 @@ class Writer {
   void u64(uint64_t v);
   void str(const std::string& s);
   std::vector<uint8_t> out;
+
+ private:
+  void little_endian(uint64_t v, int bytes);
 };
 
 // Ops: u32 count, then per op (see records.ts for the layout). Framing errors throw

@@ -1,17 +1,18 @@
 // The compact binary records exchanged with the addon (native/records.h): op records in,
 // dump records out. One Buffer decoded here by V8-compiled code is far cheaper than building
-// 100,000 objects property by property through N-API. Little-endian; strings are u8 length
-// followed by latin1 bytes.
+// 100,000 objects property by property through N-API. Little-endian on both sides; strings are
+// a u8 length followed by latin1 bytes, and a longer string is an error on both sides.
 //
-// op:   u8 kind | u8 af | u8 proto (0 = fwmark) | u16 port | u32 fwmark | str addr
-//       [add/updateService: str sched | u32 flags | u32 timeout | u32 netmask | str pe]
-//       [real ops: u8 af | str addr | u16 port]
-//       [add/updateReal: u8 forward | u32 weight | u32 uthresh | u32 lthresh | u8 hasTun | u8 tunType | u16 tunPort | u16 tunFlags]
-// dump: u32 count, then per service
-//       u8 af | u8 proto | u16 port | u32 fwmark | u32 flags | u32 timeout | u32 netmask
-//       | str addr | str sched | str pe | 10 x u64 stats | u32 nreals, then per real
-//       u8 af | u8 forward | u16 port | str addr | u32 weight | u32 uthresh | u32 lthresh
-//       | u32 active | u32 inactive | u32 persist | u8 hasTun | u8 tunType | u16 tunPort | u16 tunFlags | 10 x u64 stats
+// One layout of keys and settings for every record:
+//   key:              u8 af | u8 proto (0 = fwmark) | u16 port | u32 fwmark | str addr
+//   service settings: str sched | u32 flags | u32 timeout | u32 netmask | str pe
+//   real key:         u8 af | str addr | u16 port
+//   real settings:    u8 forward | u32 weight | u32 uthresh | u32 lthresh | u8 hasTun | u8 tunType | u16 tunPort | u16 tunFlags
+// op:   u32 count, then per op: u8 kind | key | [add/updateService: service settings]
+//       | [real ops: real key] | [add/updateReal: real settings]
+// key record (one virtual server, for a per-service dump): key
+// dump: u32 count, then per service: key | service settings | 10 x u64 stats | u32 nreals,
+//       then per real: real key | real settings | u32 active | u32 inactive | u32 persist | 10 x u64 stats
 import type {
   Family,
   ForwardMethod,
@@ -278,36 +279,33 @@ export class DumpDecoder {
     const n = Math.min(max, this.count - this.decoded);
     const out: VirtualServerEntry[] = new Array(n);
     for (let i = 0; i < n; i++) {
-      const family = familyOf(r.u8());
-      const proto = r.u8();
-      const port = r.u16();
-      const fwmark = r.u32();
+      // The layout of an addService record, then the counters.
+      const key = readKey(r);
+      const scheduler = r.str();
       const flags = r.u32();
       const timeout = r.u32();
       const netmask = r.u32();
-      const address = r.str();
-      const scheduler = r.str();
       const pe = r.str();
       const stats = readStats(r);
-      const key: VirtualServerKey = proto === 0 ? { family, fwmark } : { family, protocol: protocolOf(proto), address, port };
       const service = withPe({ ...key, scheduler, flags, timeout, netmask, stats }, pe) as VirtualServerStatus;
       const nreals = r.u32();
       const reals: RealServerStatus[] = new Array(nreals);
       for (let j = 0; j < nreals; j++) {
-        const rfamily = familyOf(r.u8());
+        // The layout of an addReal record's real server, then its connections and counters.
+        const family = familyOf(r.u8());
+        const address = r.str();
+        const port = r.u16();
         const forward = FORWARD_OF[r.u8()];
         if (forward === undefined) throw new RangeError('unknown forwarding method in native record');
-        const rport = r.u16();
-        const raddress = r.str();
         const weight = r.u32();
         const upperThreshold = r.u32();
         const lowerThreshold = r.u32();
+        const tunnel = readTunnel(r);
         const activeConns = r.u32();
         const inactiveConns = r.u32();
         const persistConns = r.u32();
-        const tunnel = readTunnel(r);
         reals[j] = {
-          family: rfamily, address: raddress, port: rport, forward, weight, upperThreshold, lowerThreshold,
+          family, address, port, forward, weight, upperThreshold, lowerThreshold,
           ...tunnel, activeConns, inactiveConns, persistConns, stats: readStats(r),
         };
       }

@@ -77,15 +77,20 @@ test('corrupted real-server replies are rejected as malformed', () => {
 test('64-bit counters decode exactly: zero, small, past 32 bits, and the largest', () => {
   const values = [0n, 5n, 2n ** 32n + 7n, 2n ** 53n + 1n, 2n ** 64n - 1n, 0xffffffffn, 2n ** 32n, 1n, 0n, 42n];
   const str = (s: string): Buffer => Buffer.concat([Buffer.from([s.length]), Buffer.from(s, 'latin1')]);
-  const head = Buffer.alloc(1 + 1 + 2 + 4 * 4);
-  head.writeUInt8(2, 0); // AF_INET
-  head.writeUInt8(6, 1); // TCP
-  head.writeUInt16LE(80, 2);
+  const u32 = (v: number): Buffer => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(v);
+    return b;
+  };
+  // The key (af, protocol, port, fwmark, address), then the settings (scheduler, flags, timeout,
+  // netmask, persistence engine), as records.ts lays out every record.
+  const key = Buffer.alloc(1 + 1 + 2);
+  key.writeUInt8(2, 0); // AF_INET
+  key.writeUInt8(6, 1); // TCP
+  key.writeUInt16LE(80, 2);
   const stats = Buffer.alloc(8 * values.length);
   values.forEach((v, i) => stats.writeBigUInt64LE(v, 8 * i));
-  const count = Buffer.alloc(4);
-  count.writeUInt32LE(1);
-  const record = Buffer.concat([count, head, str('10.96.0.10'), str('rr'), str(''), stats, Buffer.alloc(4)]);
+  const record = Buffer.concat([u32(1), key, u32(0), str('10.96.0.10'), str('rr'), u32(0), u32(0), u32(32), str(''), stats, u32(0)]);
   const [entry] = decodeDump(record);
   const s = entry.service.stats;
   assert.deepEqual([s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes, s.cps, s.inpps, s.outpps, s.inbps, s.outbps], values);
