@@ -6,7 +6,6 @@ import { ConfigError } from '../config/errors.js';
 import { settingsFromCommander, type RunConfig } from '../config/flags.js';
 import type { Settings } from '../config/settings.js';
 import { FleetPublisher } from '../fleet/publisher.js';
-import { IpvsUnavailableError } from '../native/errors.js';
 import { HealthState, startHealthServer } from '../ops/health.js';
 import { ALL_NODE_ADDRESSES, HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
 import { createLogger, type Logger } from '../ops/logger.js';
@@ -18,6 +17,7 @@ import { systemClock } from '../proxier/clock.js';
 import { diffState } from '../status/diff.js';
 import { ownershipFromDesired } from '../status/ownership.js';
 import { cleanupWith } from './cleanup-command.js';
+import { reportKernelError } from './kernel-error.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Longest time health check node ports keep answering 503 after SIGTERM. */
@@ -40,14 +40,7 @@ export function loggerFor(settings: Settings): Logger {
   return createLogger({ level: settings.logLevel, format: settings.logFormat, defaultFields: { node: settings.nodeName } });
 }
 
-/** A kernel without IPVS is the one failure every user hits first: say what to do. */
-export function reportKernelError(err: unknown): number {
-  if (err instanceof IpvsUnavailableError) {
-    process.stderr.write(`ipvs-proxy: ${err.message}\n`);
-    return 1;
-  }
-  throw err;
-}
+export { reportKernelError };
 
 export async function runCommand(opts: Record<string, unknown>): Promise<number> {
   const config = await loadRunConfig(opts);

@@ -3,7 +3,6 @@
 // Semantic checks (port ranges, IP families, ...) are the model's job, with its own warnings.
 import { z } from 'zod';
 import type { V1EndpointSlice, V1Endpoints, V1Node, V1Service } from '@kubernetes/client-node';
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -88,7 +87,6 @@ export type ShapeResult =
   | { ok: 'ignored'; kind: string };
 
 const SCHEMAS = { Service: service, EndpointSlice: endpointSlice, Endpoints: endpoints, Node: node } as const;
-const TYPES = { Service: 'V1Service', EndpointSlice: 'V1EndpointSlice', Endpoints: 'V1Endpoints', Node: 'V1Node' } as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -110,6 +108,8 @@ export function checkShape(value: unknown): ShapeResult {
   }
   const raw = structuredClone(value) as { metadata: Record<string, unknown> };
   if (k !== 'Node' && raw.metadata.namespace === undefined) raw.metadata.namespace = 'default';
-  const object: unknown = ObjectSerializer.deserialize(raw, TYPES[k], '');
+  // Kept as the plain object it was read as: the model reads timestamps as RFC 3339 strings as
+  // well as Dates, and the client's typed models would load its whole generated code for nothing.
+  const object: unknown = raw;
   return { ok: true, checked: { kind: k, object } as CheckedObject };
 }
