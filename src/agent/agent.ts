@@ -155,6 +155,9 @@ export class Agent {
 
   private async startSources(): Promise<void> {
     const { source, logger } = this.deps;
+    // The iptables tools' detection runs beside the first read of the sources, off the path from
+    // the sources' list to the first kernel write; the first sync waits for it if still running.
+    void this.deps.iptables?.prepare?.();
     source.start({
       onEvents: (events) => this.onEvents(events),
       onWarning: (message, detail) => logger.warn(message, detail),
