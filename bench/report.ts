@@ -171,6 +171,15 @@ if (churn?.churn?.cpu) {
 }
 if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);
+if (cold?.startPhasesMs) {
+  const names: Record<string, string> = {
+    moduleLoading: 'node and module loading', setup: 'settings, kernel handles, source set-up', sources: 'reading/listing and parsing (model apply inside)',
+    modelApply: 'of it the model apply', kernelRead: 'kernel read (IPVS, addresses, record)', desiredState: 'desired state (model)', sync: 'the sync T (claim record, programming, closing record)',
+    check: 'the closing check (dump and compare)', total: 'to the summary line, by the agent clock',
+  };
+  const parts = Object.entries(cold.startPhasesMs as Record<string, number>).map(([p, ms]) => `${names[p] ?? p} ${Math.round(ms)} ms`).join(', ');
+  notes.push(`Where the cold sync's process wall time (${cold.agentWallMs} ms around the process) went, from the agent's start phases line: ${parts}.`);
+}
 if (cold?.phasesMs) {
   const phases = Object.entries(cold.phasesMs as Record<string, number>).map(([p, ms]) => `${p} ${Math.round(ms)} ms`).join(', ');
   notes.push(`Where the cold sync's T went (the agent's own phase timings; IPVS, addresses and iptables run side by side, so they overlap): ${phases}.`);

@@ -183,7 +183,10 @@ read -r v r a w t < <(echo "$summary" | sed -E 's/^synced: ([0-9]+) virtual serv
 # Where T went (the agent's debug line; IPVS, addresses and iptables overlap).
 phases=$(grep -o '"phasesMs":{[^}]*}' "$work/once.err" | head -n 1 | sed 's/^"phasesMs"://')
 log "   phases: ${phases:-none logged}"
-json_obj "virtualServers=$v" "realServers=$r" "addresses=$a" "kernelWrites=$w" "syncMs=$t" "agentWallMs=$agent_wall" "phasesMs=${phases:-null}" \
+# And where the process's wall time went, start to summary line (the agent's start phases line).
+start_phases=$(grep -o '"startPhasesMs":{[^}]*}' "$work/once.err" | head -n 1 | sed 's/^"startPhasesMs"://')
+log "   start phases: ${start_phases:-none logged}"
+json_obj "virtualServers=$v" "realServers=$r" "addresses=$a" "kernelWrites=$w" "syncMs=$t" "agentWallMs=$agent_wall" "phasesMs=${phases:-null}" "startPhasesMs=${start_phases:-null}" \
   "ipvsadmRestoreMs=$restore_ms" "ipBatchMs=$batch_ms" "peerMs=$peer_ms" "peerSaveLines=$peer_lines" "peerAddresses=$peer_addrs" > "$res/cold.json"
 
 # 2. The peer's full read, in the agent's namespace (the same table).

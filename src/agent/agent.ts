@@ -45,6 +45,12 @@ export interface OnceResult {
   start: SyncResult;
   sync: SyncResult;
   change: DesiredChange;
+  /**
+   * Where the time before the sync went, in ms: the sources' list or read and parse up to synced
+   * (with the model's apply of each batch inside it, also given alone), the kernel read, and the
+   * desired state's computation.
+   */
+  phasesMs: { sources: number; modelApply: number; kernelRead: number; desiredState: number };
 }
 
 /** A warning is logged (and sent as an Event) once per distinct text, not once per sync. */
@@ -58,6 +64,8 @@ export class Agent {
   private readonly healthCheckIndex: HealthCheckIndex;
   private readonly digester = new NodeIndependentDigester();
   private stopping = false;
+  /** Time spent in the model's apply of source events, for the start's phases. */
+  private modelApplyMs = 0;
 
   constructor(private readonly deps: AgentDeps) {
     const s = deps.settings;
@@ -68,12 +76,17 @@ export class Agent {
 
   /** Wait for the sources, read the kernel, and program everything in one pass. */
   async once(): Promise<OnceResult> {
+    const now = (): number => this.deps.clock.now();
+    const t0 = now();
     await this.startSources();
+    const t1 = now();
     const start = await this.readKernel();
+    const t2 = now();
     const change = this.takeChanges();
+    const t3 = now();
     const sync = await this.proxier.sync(change);
     this.report('sync', sync);
-    return { start, sync, change };
+    return { start, sync, change, phasesMs: { sources: t1 - t0, modelApply: this.modelApplyMs, kernelRead: t2 - t1, desiredState: t3 - t2 } };
   }
 
   /** The long-running loop: returns once the first sync is done; stop() ends it. */
@@ -179,7 +192,9 @@ export class Agent {
   }
 
   private onEvents(events: SourceEvent[]): void {
+    const applyStart = this.deps.clock.now();
     this.model.apply(events);
+    this.modelApplyMs += this.deps.clock.now() - applyStart;
     this.healthCheckIndex.apply(events);
     const now = Date.now();
     this.deps.health?.queued();

@@ -42,7 +42,13 @@ export function loggerFor(settings: Settings): Logger {
 
 export { reportKernelError };
 
+/** When `run` began (ms since the process started): node's start and the modules loaded until then. */
+let runCommandStartedMs = 0;
+/** When the agent was about to be built: settings read, kernel handles opened, the source set up (its client loaded). */
+let agentStartedMs = 0;
+
 export async function runCommand(opts: Record<string, unknown>): Promise<number> {
+  runCommandStartedMs = performance.now();
   const config = await loadRunConfig(opts);
   if (typeof config === 'number') return config;
   if (config.cleanup) return cleanupWith(config.settings);
@@ -82,11 +88,24 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
 
 /** One full sync; exit 0 only if a fresh read of the kernel then matches the desired state. */
 async function runOnce(deps: AgentDeps): Promise<number> {
+  agentStartedMs = performance.now();
   const agent = new Agent({ ...deps });
-  const { start, sync, change } = await agent.once();
+  const { start, sync, change, phasesMs } = await agent.once();
   await deps.source.stop();
+  const checkStart = performance.now();
   const entries = await deps.ipvs.dump();
   const drift = diffState(change.state, entries, ownershipFromDesired(change.state), { includeForeign: false });
+  // From the process's start (performance's time origin) to the summary line, in the order they
+  // ran; the sync's own phases are on its `sync phases` line.
+  const startPhases = {
+    moduleLoading: runCommandStartedMs,
+    setup: agentStartedMs - runCommandStartedMs,
+    ...phasesMs,
+    sync: sync.durationMs,
+    check: performance.now() - checkStart,
+    total: performance.now(),
+  };
+  deps.logger.debug(`start phases: ${Object.entries(startPhases).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: 'start', startPhasesMs: startPhases });
   const writes = start.kernelWrites + sync.kernelWrites;
   process.stdout.write(
     `synced: ${sync.virtualServers} virtual servers, ${sync.realServers} real servers, ${sync.addresses} addresses, ` +
