@@ -43,6 +43,7 @@ const churn = read('churn');
 const addon = read('addon');
 const model = read('model');
 const startup = read('startup');
+const memoryStages = read('memory-stages');
 const changes: Record<string, Json | undefined> = { '100': read('change-100')?.endpointChange, '1000': read('change-1000')?.endpointChange };
 if (table) changes[String(table.services)] = table.endpointChange;
 
@@ -171,6 +172,10 @@ if (churn?.churn?.cpu) {
 }
 if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);
+if (memoryStages) {
+  const parts = (memoryStages.stages as Json[]).map((s) => `${s.stage} ${s.growthMiB >= 0 ? '+' : ''}${s.growthMiB} MiB (heap ${s.heapMiB}, RSS ${s.rssMiB})`).join('; ');
+  notes.push(`Heap by stage of a cold start at ${memoryStages.services} virtual servers (bench/memory-stages.ts: the agent's source, model and Proxier with the in-memory IPVS fake, heap after a full GC at the end of each stage): ${parts}; of the last, the fake kernel's table ${memoryStages.fakeKernelMiB} MiB; peak RSS ${memoryStages.peakRssMiB} MiB.`);
+}
 if (cold?.startPhasesMs) {
   const names: Record<string, string> = {
     moduleLoading: 'node and module loading', setup: 'settings, kernel handles, source set-up', sources: 'reading/listing and parsing (model apply inside)',

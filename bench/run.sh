@@ -149,6 +149,13 @@ step command-startup startup
 log "writing the cluster"
 "${TSX[@]}" bench/lib/write-cluster.ts "$work/cluster" "$SERVICES" "$ENDPOINTS" > /dev/null
 
+# Heap by stage of a cold start on the agent's code path (the fake kernel in place of IPVS).
+memory_stages() {
+  log "memory by stage: manifests source, model, desired state, applied table and record"
+  node --expose-gc --import tsx bench/memory-stages.ts "$work/cluster/manifests" "$res/memory-stages.json" > /dev/null
+}
+step memory-stages memory_stages
+
 # 1. Cold sync: the peer (ipvsadm -R + ip -batch) into an empty namespace, emptied again, then the
 # agent into another; each finds the kernel holding nothing but its own table.
 cold_and_table() {
