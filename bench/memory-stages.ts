@@ -66,6 +66,7 @@ measure('kernel read (empty table)');
 const change = model.takeChanges();
 measure('desired state (takeChanges)');
 const sync = await proxier.sync(change);
+if (process.env.IPVS_PROXY_BENCH_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.IPVS_PROXY_BENCH_HEAP_SNAPSHOT);
 measure('sync: applied table, state record (with the fake kernel\'s table)');
 await source.stop();
 // The fake kernel's table lives in this heap (a real kernel keeps it outside the process): its
