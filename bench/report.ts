@@ -174,7 +174,7 @@ if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms a
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);
 if (memoryStages) {
   const parts = (memoryStages.stages as Json[]).map((s) => `${s.stage} ${s.growthMiB >= 0 ? '+' : ''}${s.growthMiB} MiB (heap ${s.heapMiB}, RSS ${s.rssMiB})`).join('; ');
-  notes.push(`Heap by stage of a cold start at ${memoryStages.services} virtual servers (bench/memory-stages.ts: the agent's source, model and Proxier with the in-memory IPVS fake, heap after a full GC at the end of each stage): ${parts}; of the last, the fake kernel's table ${memoryStages.fakeKernelMiB} MiB; peak RSS ${memoryStages.peakRssMiB} MiB.`);
+  notes.push(`Heap by stage of a cold start at ${memoryStages.services} virtual servers (bench/memory-stages.ts: the agent's source, model and Proxier with the in-memory IPVS fake, heap after a full GC at the end of each stage): ${parts}; of the last, the fake kernel's table (kept outside the process by a real kernel) ${memoryStages.fakeKernelMiB} MiB, measured by dropping it; the agent's own heap at the end ${Math.round(((memoryStages.stages as Json[]).at(-1)?.heapMiB ?? 0) - memoryStages.fakeKernelMiB)} MiB; peak RSS ${memoryStages.peakRssMiB} MiB (fake included).`);
 }
 if (cold?.startPhasesMs) {
   const names: Record<string, string> = {
