@@ -5,11 +5,9 @@ import { createConntrack, createIptables, createNodeSettings, createSource, crea
 import { ConfigError } from '../config/errors.js';
 import { settingsFromCommander, type RunConfig } from '../config/flags.js';
 import type { Settings } from '../config/settings.js';
-import { FleetPublisher } from '../fleet/publisher.js';
 import { HealthState, startHealthServer } from '../ops/health.js';
 import { ALL_NODE_ADDRESSES, HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
 import { createLogger, type Logger } from '../ops/logger.js';
-import { ProxyMetrics, serviceTrafficStats, startMetricsServer } from '../ops/metrics.js';
 import type { RunningServer } from '../ops/http.js';
 import type { LinkAddress } from '../netif/types.js';
 import ipaddr from 'ipaddr.js';
@@ -121,6 +119,12 @@ async function runOnce(deps: AgentDeps): Promise<number> {
 
 async function runForever(base: AgentDeps): Promise<number> {
   const { settings, logger } = base;
+  // Loaded here, not at the top: `run --once` serves no metrics, and only --status-redis needs
+  // the Redis client; both libraries take a while to load on a small node.
+  const [{ ProxyMetrics, serviceTrafficStats, startMetricsServer }, fleetModule] = await Promise.all([
+    import('../ops/metrics.js'),
+    settings.statusRedis ? import('../fleet/publisher.js') : undefined,
+  ]);
   const health = new HealthState({ syncPeriodMs: settings.syncPeriodMs });
   let agent: Agent | undefined;
   const metrics = new ProxyMetrics({
@@ -130,8 +134,8 @@ async function runForever(base: AgentDeps): Promise<number> {
     addresses: nodePortBindAddresses(settings, await base.links.listAddresses()),
     health,
   });
-  const fleet = settings.statusRedis
-    ? new FleetPublisher({
+  const fleet = settings.statusRedis && fleetModule
+    ? new fleetModule.FleetPublisher({
         url: settings.statusRedis,
         passwordFile: settings.statusRedisPasswordFile,
         nodeName: settings.nodeName,
