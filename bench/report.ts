@@ -42,6 +42,8 @@ const memory = read('memory');
 const churn = read('churn');
 const addon = read('addon');
 const model = read('model');
+const startup = read('startup');
+const memoryStages = read('memory-stages');
 const changes: Record<string, Json | undefined> = { '100': read('change-100')?.endpointChange, '1000': read('change-1000')?.endpointChange };
 if (table) changes[String(table.services)] = table.endpointChange;
 
@@ -105,6 +107,12 @@ if (table) {
     add({ name: 'desired-state computation as a share of the cold sync (computation / (computation + T))', value: table.desiredStateMs / (table.desiredStateMs + cold.syncMs), unit: 'fraction', peer: null, peerValue: null, target: null, met: null });
   }
 }
+if (startup) {
+  for (const [key, what] of [['statusMs', '`ipvs-proxy status` on a 3 x 2 table'], ['versionMs', '`ipvs-proxy --version`'], ['helpMs', '`ipvs-proxy --help`']] as const) {
+    const ms = startup[key] as number;
+    add({ name: `command start-up: ${what}, median of ${startup.runs} runs`, value: ms, unit: 'ms', peer: 'node -e 0', peerValue: startup.nodeMs, ratio: speedup(ms, startup.nodeMs), target: '<= 2x node -e 0', met: ms <= 2 * startup.nodeMs });
+  }
+}
 if (addon) {
   add({ name: `addon: program ${addon.services} x ${addon.realsPerService} (apply)`, value: addon.addonApplyMs, unit: 'ms', peer: 'ipvsadm -R', peerValue: addon.ipvsadmRestoreMs, ratio: speedup(addon.addonApplyMs, addon.ipvsadmRestoreMs), target: '>= 10x faster', met: addon.ipvsadmRestoreMs / addon.addonApplyMs >= 10 });
   add({ name: `addon: dump the whole table${addon.ipvsadmSaveComplete === false ? ` (ipvsadm -Sn printed only ${addon.ipvsadmSaveLines} of ${addon.operations} lines)` : ''}`, value: addon.addonDumpMs, unit: 'ms', peer: 'ipvsadm -Sn', peerValue: addon.ipvsadmSaveMs, ratio: speedup(addon.addonDumpMs, addon.ipvsadmSaveMs), target: 'faster (ratio > 1)', met: addon.addonDumpMs < addon.ipvsadmSaveMs });
@@ -132,6 +140,7 @@ lines.push('');
 lines.push('## How each figure was taken', '');
 lines.push('- Cold sync: `ip netns exec NS node bin/ipvs-proxy.js run --once --manifests DIR` into an empty namespace (IPVS, kube-ipvs0 VIPs, iptables, sysctls); T is from its `synced:` line; the wall time is `date +%s%N` around the process. The peer, in another fresh namespace with kube-ipvs0 created first: `ipvsadm -R` then `ip -batch` on the same table, `date +%s%N` around both.');
 lines.push('- Full read and compare: in process in the agent\'s namespace after the cold sync (bench/kernel-bench.ts): `Proxier.verify()` (IPVS dump, address dump, adoption, node settings check, full diff; nothing to repair) and the bare dump + `diffState`, median of 3; the peer is `ip netns exec NS ipvsadm -Sn` on the same table (includes one process start).');
+lines.push('- Command start-up: in a fresh namespace holding 3 services x 2 real servers (ipvsadm), `ip netns exec NS node -e 0`, `node bin/ipvs-proxy.js status`, `--version` and `--help`, 7 rounds taking each in turn after one warm-up status, `date +%s%N` around each process; the median of each.');
 lines.push('- Unchanged resync: `Proxier.sync()` with an empty DesiredChange after a full sync, 20 passes, no kernel read.');
 lines.push('- One endpoint added: `ServiceModel.apply(slice event)` -> `takeChanges()` -> `Proxier.sync()` with real kernel handles (iptables, state file included, as in the agent), timed until the sync resolves; 20 warm-up changes, then the measured ones, each on a different service. 100 and 1,000 in fresh namespaces; the full size on the agent-programmed table.');
 lines.push('- Churn: the Agent in process with default settings and a KubeSource against the fixture API server in a child process; the child changes one EndpointSlice at a time at the rate, stamping `endpoints.kubernetes.io/last-change-trigger-time`; latency = what the agent observes into kubeproxy_network_programming_duration_seconds (trigger time to the end of the sync that programmed it), every sample kept. Idle reference: single changes 250 ms apart through the same path before the churn.');
@@ -144,7 +153,7 @@ if (typeof machine.services === 'number' && machine.services < 10_000) {
 const end = read('end');
 if (end) notes.push(`The whole run took ${end.elapsedS} s inside the VM; guest load at the end ${end.guestLoadAtEnd}.`);
 else notes.push('The run did not reach its end (cut short by the VM time limit or a failure): rows of the steps that did not finish are missing.');
-const missing = ['cold', 'read', 'table', 'change-100', 'change-1000', 'memory', 'churn', 'addon', 'model'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
+const missing = ['startup', 'cold', 'read', 'table', 'change-100', 'change-1000', 'memory', 'churn', 'addon', 'model'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
 if (missing.length > 0) notes.push(`Steps without results (failed or not reached): ${missing.join(', ')}.`);
 if (unreadable.length > 0) notes.push(`Unreadable step files: ${unreadable.join(', ')}.`);
 if (churn?.churn?.passes) {
@@ -163,6 +172,19 @@ if (churn?.churn?.cpu) {
 }
 if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);
+if (memoryStages) {
+  const parts = (memoryStages.stages as Json[]).map((s) => `${s.stage} ${s.growthMiB >= 0 ? '+' : ''}${s.growthMiB} MiB (heap ${s.heapMiB}, RSS ${s.rssMiB})`).join('; ');
+  notes.push(`Heap by stage of a cold start at ${memoryStages.services} virtual servers (bench/memory-stages.ts: the agent's source, model and Proxier with the in-memory IPVS fake, heap after a full GC at the end of each stage): ${parts}; of the last, the fake kernel's table (kept outside the process by a real kernel) ${memoryStages.fakeKernelMiB} MiB, measured by dropping it; the agent's own heap at the end ${Math.round(((memoryStages.stages as Json[]).at(-1)?.heapMiB ?? 0) - memoryStages.fakeKernelMiB)} MiB; peak RSS ${memoryStages.peakRssMiB} MiB (fake included).`);
+}
+if (cold?.startPhasesMs) {
+  const names: Record<string, string> = {
+    moduleLoading: 'node and module loading', setup: 'settings, kernel handles, source set-up', sources: 'reading/listing and parsing (model apply inside)',
+    modelApply: 'of it the model apply', kernelRead: 'kernel read (IPVS, addresses, record)', desiredState: 'desired state (model)', sync: 'the sync T (claim record, programming, closing record)',
+    check: 'the closing check (dump and compare)', total: 'to the summary line, by the agent clock',
+  };
+  const parts = Object.entries(cold.startPhasesMs as Record<string, number>).map(([p, ms]) => `${names[p] ?? p} ${Math.round(ms)} ms`).join(', ');
+  notes.push(`Where the cold sync's process wall time (${cold.agentWallMs} ms around the process) went, from the agent's start phases line: ${parts}.`);
+}
 if (cold?.phasesMs) {
   const phases = Object.entries(cold.phasesMs as Record<string, number>).map(([p, ms]) => `${p} ${Math.round(ms)} ms`).join(', ');
   notes.push(`Where the cold sync's T went (the agent's own phase timings; IPVS, addresses and iptables run side by side, so they overlap): ${phases}.`);

@@ -117,8 +117,44 @@ step addon-bench addon
 model() { "${TSX[@]}" bench/model-bench.ts > "$work/model.out"; cp bench/results/model.json "$res/model.json"; }
 step model-bench model
 
+# Command start-up: `ipvs-proxy status` on a small table, --version and --help, next to a bare
+# `node -e 0`, each run 7 times in turn (medians), in a fresh namespace holding 3 services x 2.
+startup() {
+log "command start-up: status (3 x 2 table), --version, --help vs node -e 0"
+ns=$(fresh_ns startup)
+for i in 1 2 3; do
+  ip netns exec "$ns" ipvsadm -A -t "10.96.0.$i:80" -s rr
+  for j in 1 2; do ip netns exec "$ns" ipvsadm -a -t "10.96.0.$i:80" -r "10.128.$i.$j:8080" -m; done
+done
+local names=(node status version help) cmds=("node -e 0" "node bin/ipvs-proxy.js status" "node bin/ipvs-proxy.js --version" "node bin/ipvs-proxy.js --help")
+local -A times=()
+local round k t0
+ip netns exec "$ns" node bin/ipvs-proxy.js status > /dev/null # the page cache, as for every later run
+for round in 1 2 3 4 5 6 7; do
+  for k in 0 1 2 3; do
+    t0=$(now_ns)
+    ip netns exec "$ns" ${cmds[$k]} > /dev/null
+    times[${names[$k]}]+="$(ms_since "$t0") "
+  done
+done
+median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+local args=()
+for k in 0 1 2 3; do args+=("${names[$k]}Ms=$(echo "${times[${names[$k]}]}" | median)" "${names[$k]}RunsMs=[$(echo "${times[${names[$k]}]}" | sed -E 's/ $//; s/ /,/g')]"); done
+log "   medians: node -e 0 $(echo "${times[node]}" | median) ms, status $(echo "${times[status]}" | median) ms, --version $(echo "${times[version]}" | median) ms, --help $(echo "${times[help]}" | median) ms"
+json_obj "${args[@]}" "runs=7" > "$res/startup.json"
+drop_ns "$ns"
+}
+step command-startup startup
+
 log "writing the cluster"
 "${TSX[@]}" bench/lib/write-cluster.ts "$work/cluster" "$SERVICES" "$ENDPOINTS" > /dev/null
+
+# Heap by stage of a cold start on the agent's code path (the fake kernel in place of IPVS).
+memory_stages() {
+  log "memory by stage: manifests source, model, desired state, applied table and record"
+  node --expose-gc --import tsx bench/memory-stages.ts "$work/cluster/manifests" "$res/memory-stages.json" > /dev/null
+}
+step memory-stages memory_stages
 
 # 1. Cold sync: the peer (ipvsadm -R + ip -batch) into an empty namespace, emptied again, then the
 # agent into another; each finds the kernel holding nothing but its own table.
@@ -154,7 +190,10 @@ read -r v r a w t < <(echo "$summary" | sed -E 's/^synced: ([0-9]+) virtual serv
 # Where T went (the agent's debug line; IPVS, addresses and iptables overlap).
 phases=$(grep -o '"phasesMs":{[^}]*}' "$work/once.err" | head -n 1 | sed 's/^"phasesMs"://')
 log "   phases: ${phases:-none logged}"
-json_obj "virtualServers=$v" "realServers=$r" "addresses=$a" "kernelWrites=$w" "syncMs=$t" "agentWallMs=$agent_wall" "phasesMs=${phases:-null}" \
+# And where the process's wall time went, start to summary line (the agent's start phases line).
+start_phases=$(grep -o '"startPhasesMs":{[^}]*}' "$work/once.err" | head -n 1 | sed 's/^"startPhasesMs"://')
+log "   start phases: ${start_phases:-none logged}"
+json_obj "virtualServers=$v" "realServers=$r" "addresses=$a" "kernelWrites=$w" "syncMs=$t" "agentWallMs=$agent_wall" "phasesMs=${phases:-null}" "startPhasesMs=${start_phases:-null}" \
   "ipvsadmRestoreMs=$restore_ms" "ipBatchMs=$batch_ms" "peerMs=$peer_ms" "peerSaveLines=$peer_lines" "peerAddresses=$peer_addrs" > "$res/cold.json"
 
 # 2. The peer's full read, in the agent's namespace (the same table).

@@ -48,6 +48,12 @@ export interface OnceResult {
   start: SyncResult;
   sync: SyncResult;
   change: DesiredChange;
+  /**
+   * Where the time before the sync went, in ms: the sources' list or read and parse up to synced
+   * (with the model's apply of each batch inside it, also given alone), the kernel read, and the
+   * desired state's computation.
+   */
+  phasesMs: { sources: number; modelApply: number; kernelRead: number; desiredState: number };
 }
 
 /** A warning is logged (and sent as an Event) once per distinct text, not once per sync. */
@@ -62,6 +68,8 @@ export class Agent {
   private readonly digester = new NodeIndependentDigester();
   private stopping = false;
   private readonly progress: FirstSyncProgress;
+  /** Time spent in the model's apply of source events, for the start's phases. */
+  private modelApplyMs = 0;
 
   constructor(private readonly deps: AgentDeps) {
     const s = deps.settings;
@@ -79,15 +87,20 @@ export class Agent {
 
   /** Wait for the sources, read the kernel, and program everything in one pass. */
   async once(): Promise<OnceResult> {
+    const now = (): number => this.deps.clock.now();
+    const t0 = now();
     await this.startSources();
+    const t1 = now();
     const start = await this.readKernel();
     // Logged as in run(): each pass's line counts the kernel writes that pass made.
     this.reportStart(start);
+    const t2 = now();
     const change = this.takeChanges();
+    const t3 = now();
     const sync = await this.proxier.sync(change);
     this.progress.done();
     this.report('sync', sync);
-    return { start, sync, change };
+    return { start, sync, change, phasesMs: { sources: t1 - t0, modelApply: this.modelApplyMs, kernelRead: t2 - t1, desiredState: t3 - t2 } };
   }
 
   /** The long-running loop: returns once the first sync is done; stop() ends it. */
@@ -171,6 +184,9 @@ export class Agent {
   private async startSources(): Promise<void> {
     const { source, logger } = this.deps;
     this.progress.begin();
+    // The iptables tools' detection runs beside the first read of the sources, off the path from
+    // the sources' list to the first kernel write; the first sync waits for it if still running.
+    void this.deps.iptables?.prepare?.();
     source.start({
       onEvents: (events) => this.onEvents(events),
       onWarning: (message, detail) => logger.warn(message, detail),
@@ -195,7 +211,9 @@ export class Agent {
 
   private onEvents(events: SourceEvent[]): void {
     if (this.progress.running) this.progress.countRead(events.length);
+    const applyStart = this.deps.clock.now();
     this.model.apply(events);
+    this.modelApplyMs += this.deps.clock.now() - applyStart;
     this.healthCheckIndex.apply(events);
     const now = Date.now();
     this.deps.health?.queued();

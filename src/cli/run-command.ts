@@ -5,19 +5,18 @@ import { createConntrack, createIptables, createNodeSettings, createSource, crea
 import { ConfigError } from '../config/errors.js';
 import { settingsFromCommander, type RunConfig } from '../config/flags.js';
 import type { Settings } from '../config/settings.js';
-import { FleetPublisher } from '../fleet/publisher.js';
-import { IpvsUnavailableError } from '../native/errors.js';
 import { HealthState, startHealthServer } from '../ops/health.js';
 import { ALL_NODE_ADDRESSES, HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
 import { createLogger, type Logger } from '../ops/logger.js';
-import { ProxyMetrics, serviceTrafficStats, startMetricsServer } from '../ops/metrics.js';
 import type { RunningServer } from '../ops/http.js';
+import type { FleetPublisher } from '../fleet/publisher.js';
 import type { LinkAddress } from '../netif/types.js';
 import ipaddr from 'ipaddr.js';
 import { systemClock } from '../proxier/clock.js';
 import { diffState } from '../status/diff.js';
 import { ownershipFromDesired } from '../status/ownership.js';
 import { cleanupWith } from './cleanup-command.js';
+import { reportKernelError } from './kernel-error.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Longest time health check node ports keep answering 503 after SIGTERM. */
@@ -48,16 +47,15 @@ export function loggerFor(settings: Settings): Logger {
   return createLogger({ level: settings.logLevel, format: settings.logFormat, defaultFields: { node: settings.nodeName } });
 }
 
-/** A kernel without IPVS is the one failure every user hits first: say what to do. */
-export function reportKernelError(err: unknown): number {
-  if (err instanceof IpvsUnavailableError) {
-    process.stderr.write(`ipvs-proxy: ${err.message}\n`);
-    return 1;
-  }
-  throw err;
-}
+export { reportKernelError };
+
+/** When `run` began (ms since the process started): node's start and the modules loaded until then. */
+let runCommandStartedMs = 0;
+/** When the agent was about to be built: settings read, kernel handles opened, the source set up (its client loaded). */
+let agentStartedMs = 0;
 
 export async function runCommand(opts: Record<string, unknown>): Promise<number> {
+  runCommandStartedMs = performance.now();
   const config = await loadRunConfig(opts);
   if (typeof config === 'number') return config;
   if (config.checkConfig) return reportValidConfig(config);
@@ -110,13 +108,26 @@ const ONCE_PUBLISH_DEADLINE_MS = 5000;
  */
 async function runOnce(deps: AgentDeps): Promise<number> {
   const { settings, logger } = deps;
-  const fleet = settings.statusRedis ? fleetPublisher(settings, logger, () => true) : undefined;
+  const fleet = await fleetPublisher(settings, logger, () => true);
   try {
+    agentStartedMs = performance.now();
     const agent = new Agent({ ...deps, fleet });
-    const { start, sync, change } = await agent.once();
+    const { start, sync, change, phasesMs } = await agent.once();
     await deps.source.stop();
+    const checkStart = performance.now();
     const entries = await deps.ipvs.dump();
     const drift = diffState(change.state, entries, ownershipFromDesired(change.state), { includeForeign: false });
+    // From the process's start (performance's time origin) to the summary line, in the order they
+    // ran; the sync's own phases are on its `sync phases` line.
+    const startPhases = {
+      moduleLoading: runCommandStartedMs,
+      setup: agentStartedMs - runCommandStartedMs,
+      ...phasesMs,
+      sync: sync.durationMs,
+      check: performance.now() - checkStart,
+      total: performance.now(),
+    };
+    logger.debug(`start phases: ${Object.entries(startPhases).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: 'start', startPhasesMs: startPhases });
     // The sync pass's own writes, as its log line counts them; the start pass logged its own.
     process.stdout.write(
       `synced: ${sync.virtualServers} virtual servers, ${sync.realServers} real servers, ${sync.addresses} addresses, ` +
@@ -136,8 +147,10 @@ async function runOnce(deps: AgentDeps): Promise<number> {
   }
 }
 
-function fleetPublisher(settings: Settings, logger: Logger, healthy: () => boolean): FleetPublisher | undefined {
+/** The fleet view's publisher when --status-redis is set; the Redis client is loaded only then. */
+async function fleetPublisher(settings: Settings, logger: Logger, healthy: () => boolean): Promise<FleetPublisher | undefined> {
   if (!settings.statusRedis) return undefined;
+  const { FleetPublisher } = await import('../fleet/publisher.js');
   return new FleetPublisher({
     url: settings.statusRedis,
     passwordFile: settings.statusRedisPasswordFile,
@@ -152,6 +165,9 @@ function fleetPublisher(settings: Settings, logger: Logger, healthy: () => boole
 
 async function runForever(base: AgentDeps): Promise<number> {
   const { settings, logger } = base;
+  // Loaded here, not at the top: `run --once` serves no metrics, and only --status-redis needs
+  // the Redis client; both libraries take a while to load on a small node.
+  const { ProxyMetrics, serviceTrafficStats, startMetricsServer } = await import('../ops/metrics.js');
   const health = new HealthState({ syncPeriodMs: settings.syncPeriodMs });
   let agent: Agent | undefined;
   const metrics = new ProxyMetrics({
@@ -161,7 +177,7 @@ async function runForever(base: AgentDeps): Promise<number> {
     addresses: nodePortBindAddresses(settings, await base.links.listAddresses()),
     health,
   });
-  const fleet = fleetPublisher(settings, logger, () => health.snapshot().healthy);
+  const fleet = await fleetPublisher(settings, logger, () => health.snapshot().healthy);
   // Health check node ports answer 503 for a moment after SIGTERM: load balancers probing the node
   // see it drain (a refused connection can look like a network fault) without delaying exit long.
   const shutdownGraceMs = Math.min(settings.syncPeriodMs, SHUTDOWN_GRACE_MAX_MS);

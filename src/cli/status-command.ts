@@ -1,17 +1,19 @@
 // `ipvs-proxy status`: ipvsadm's views read straight from the kernel, Kubernetes names from the
 // agent's state record, drift against the desired state, and the fleet view from Redis.
-import { createSource, openKernel } from '../agent/wiring.js';
-import { modelConfigFrom } from '../agent/model-config.js';
+// Only what every table view needs is imported here; the state record, the desired state's
+// source and model, and the fleet reader are loaded by the options that use them, so a plain
+// `status` starts about as fast as node itself (the Kubernetes client alone takes longer).
 import { ConfigError } from '../config/errors.js';
-import { loadSettings, readConfigFile } from '../config/load.js';
-import { fleetJson, formatFleet, readFleet } from '../fleet/reader.js';
-import { ServiceModel } from '../model/service-model.js';
+import { openIpvs } from '../ipvs/client.js';
 import type { DesiredState } from '../model/types.js';
-import type { LinkClient } from '../netif/types.js';
-import { FileStateStore, type StateRecord } from '../proxier/state-record.js';
+import { openLinks } from '../netif/client.js';
+import type { StateRecord } from '../proxier/state-record.js';
 import type { OwnedRealServer, OwnedVirtualServer, OwnershipRecord } from '../status/ownership.js';
 import { runStatus, StatusUsageError, type StatusOptions } from '../status/run-status.js';
-import { reportKernelError } from './run-command.js';
+import { reportKernelError } from './kernel-error.js';
+
+/** Every netlink wait of the command (as the agent's openKernel). */
+const KERNEL_TIMEOUT_MS = 5000;
 import { DEFAULT_STATE_DIR } from '../config/defaults.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -32,7 +34,13 @@ export function ownershipFromRecord(record: StateRecord): OwnershipRecord {
 }
 
 /** The desired state from the configured source, the way the agent computes it. */
-async function desiredFromSource(opts: Record<string, unknown>, links: LinkClient): Promise<DesiredState> {
+async function desiredFromSource(opts: Record<string, unknown>): Promise<DesiredState> {
+  const [{ createSource }, { modelConfigFrom }, { loadSettings, readConfigFile }, { ServiceModel }] = await Promise.all([
+    import('../agent/wiring.js'),
+    import('../agent/model-config.js'),
+    import('../config/load.js'),
+    import('../model/service-model.js'),
+  ]);
   const configFile = str(opts.config) !== undefined ? await readConfigFile(str(opts.config)!) : undefined;
   const flags: Record<string, unknown> = {};
   for (const key of ['manifests', 'kubeconfig', 'nodeName'] as const) if (str(opts[key]) !== undefined) flags[key] = opts[key];
@@ -48,7 +56,12 @@ async function desiredFromSource(opts: Record<string, unknown>, links: LinkClien
   } finally {
     await source.stop();
   }
-  model.setNodeAddresses(await links.listAddresses());
+  const links = await openLinks({ timeoutMs: KERNEL_TIMEOUT_MS });
+  try {
+    model.setNodeAddresses(await links.listAddresses());
+  } finally {
+    links.close();
+  }
   return model.takeChanges().state;
 }
 
@@ -68,6 +81,7 @@ export async function statusCommand(opts: Record<string, unknown>): Promise<numb
 async function clusterStatus(opts: Record<string, unknown>): Promise<number> {
   const url = str(opts.statusRedis);
   if (!url) throw new StatusUsageError('--cluster needs --status-redis URL');
+  const { fleetJson, formatFleet, readFleet } = await import('../fleet/reader.js');
   const nodes = await readFleet(url, { passwordFile: str(opts.statusRedisPasswordFile) });
   const now = Date.now();
   process.stdout.write(opts.json ? `${JSON.stringify(fleetJson(nodes, now), null, 2)}\n` : formatFleet(nodes, now));
@@ -95,23 +109,25 @@ async function tableStatus(opts: Record<string, unknown>): Promise<number> {
   if (options.names || options.owned || options.diff) {
     const dir = str(opts.stateDir) ?? DEFAULT_STATE_DIR;
     // A record that cannot be read is reported, and status goes on as without one.
+    const { FileStateStore } = await import('../proxier/state-record.js');
     const { record, corrupt } = await new FileStateStore(dir).load();
     if (corrupt !== undefined) process.stderr.write(`ipvs-proxy status: ${corrupt}\n`);
     ownership = record ? ownershipFromRecord(record) : undefined;
     if (!ownership && !options.diff) throw new StatusUsageError(`--names and --owned need the agent's state record; none is readable in ${dir} (--state-dir)`);
   }
-  let kernel;
+  // Only the IPVS handle: the agent's second reader pair and the set socket are not for status.
+  let ipvs;
   try {
-    kernel = await openKernel();
+    ipvs = await openIpvs({ timeoutMs: KERNEL_TIMEOUT_MS });
   } catch (err) {
     return reportKernelError(err);
   }
   try {
-    const desired = options.diff ? await desiredFromSource(opts, kernel.links) : undefined;
-    const result = await runStatus(options, { ipvs: kernel.ipvs, ownership, desired });
+    const desired = options.diff ? await desiredFromSource(opts) : undefined;
+    const result = await runStatus(options, { ipvs, ownership, desired });
     process.stdout.write(result.output);
     return result.exitCode;
   } finally {
-    kernel.close();
+    ipvs.close();
   }
 }

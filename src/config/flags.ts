@@ -3,9 +3,9 @@
 // commander, so a flag that was not given never hides the config file's value.
 import { Command, Option } from 'commander';
 import { ConfigError, ConfigIssue } from './errors.js';
-import { LoadedSettings, loadSettings, readConfigFile } from './load.js';
+import type { LoadedSettings } from './load.js';
 import { ConfigKey, OPTION_SPECS, OptionSpec, camelCaseOfFlag } from './options.js';
-import { RawLayer } from './schema.js';
+import type { RawLayer } from './schema.js';
 
 const ALIAS_GROUP = 'kube-proxy compatible flags:';
 
@@ -106,6 +106,9 @@ export interface RunContext {
 /** Commander's values to validated settings: reads --config, merges defaults < file < flags. */
 export async function settingsFromCommander(opts: Readonly<Record<string, unknown>>, context: RunContext = {}): Promise<RunConfig> {
   const run = flagsFromCommander(opts);
+  // Loaded here, not at the top: the YAML parser and the schema are for commands that read
+  // settings, and every command's start (`--help`, `--version`, `status`) declares these flags.
+  const { loadSettings, readConfigFile } = await import('./load.js');
   const configFile = run.configPath !== undefined ? await readConfigFile(run.configPath) : undefined;
   const loaded = loadSettings({
     flags: run.flags,

@@ -36,26 +36,43 @@ export function chooseBackend(saves: BackendSaves): Backend {
   return countSavedRules(saves.legacy) > countSavedRules(saves.nft) ? 'legacy' : 'nft';
 }
 
-async function saveOne(runner: CommandRunner, backend: Backend, family: Family): Promise<string> {
+/** The output of a save tool that ran and succeeded; undefined when it is missing or failed. */
+async function saveOne(runner: CommandRunner, backend: Backend, family: Family): Promise<string | undefined> {
   try {
     const r = await runner.run(commandsFor(backend, family).save, []);
-    return r.code === 0 ? r.stdout : '';
+    return r.code === 0 ? r.stdout : undefined;
   } catch (err) {
     // A missing backend simply has no rules; anything else is a real failure.
     if (!(err instanceof CommandNotFoundError)) throw err;
-    return '';
+    return undefined;
   }
 }
 
+/** A detection: the backend chosen, and the save output of its families that it read on the way. */
+export interface Detection {
+  backend: Backend;
+  /** Output of the chosen backend's save tool per family, where it ran and succeeded. */
+  saves: Map<Family, string>;
+}
+
 /** Run both backends' save tools (side by side: they only read) and choose. */
-export async function detectBackend(runner: CommandRunner): Promise<Backend> {
+export async function detectBackendWithSaves(runner: CommandRunner): Promise<Detection> {
   const [legacy4, legacy6, nft4, nft6] = await Promise.all([
     saveOne(runner, 'legacy', 'inet'),
     saveOne(runner, 'legacy', 'inet6'),
     saveOne(runner, 'nft', 'inet'),
     saveOne(runner, 'nft', 'inet6'),
   ]);
-  return chooseBackend({ nft: nft4 + nft6, legacy: legacy4 + legacy6 });
+  const backend = chooseBackend({ nft: (nft4 ?? '') + (nft6 ?? ''), legacy: (legacy4 ?? '') + (legacy6 ?? '') });
+  const [inet, inet6] = backend === 'nft' ? [nft4, nft6] : [legacy4, legacy6];
+  const saves = new Map<Family, string>();
+  if (inet !== undefined) saves.set('inet', inet);
+  if (inet6 !== undefined) saves.set('inet6', inet6);
+  return { backend, saves };
+}
+
+export async function detectBackend(runner: CommandRunner): Promise<Backend> {
+  return (await detectBackendWithSaves(runner)).backend;
 }
 
 /** MASQUERADE --random-fully needs iptables 1.6.2 or newer. Pure, from `iptables --version`. */

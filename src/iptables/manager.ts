@@ -6,7 +6,7 @@
 import type { Family } from '../ipvs/types.js';
 import type { DesiredState } from '../model/types.js';
 import type { ChangedKeys } from '../proxier/types.js';
-import { commandsFor, detectBackend, detectRandomFully, type Backend } from './backend.js';
+import { commandsFor, detectBackendWithSaves, detectRandomFully, type Backend } from './backend.js';
 import { CommandFailedError, CommandNotFoundError, SetEntryError } from './errors.js';
 import type { IpsetClient } from './ipset-client.js';
 import {
@@ -69,10 +69,56 @@ export class IptablesManager {
     this.ipsetClient = options.ipsetClient;
   }
 
+  /** The detection under way; undefined before it and after it failed (the next need retries). */
+  private detecting: Promise<Backend> | undefined;
+
   /** The backend in use (detected once, on first need). */
   async backend(): Promise<Backend> {
-    this.chosenBackend ??= await detectBackend(this.runner);
-    return this.chosenBackend;
+    return (await this.detect()).backend;
+  }
+
+  /**
+   * Learn the node's iptables (backend, --random-fully) ahead of the first sync: the agent calls
+   * this while its sources are read, so the tools' start-up is off the path to the first write.
+   * Never rejects: a failure here is met again, and reported, by the sync.
+   */
+  async prepare(): Promise<void> {
+    await this.detect().catch(() => undefined);
+  }
+
+  /**
+   * The backend, and, for the caller whose call ran the detection, the save output of the chosen
+   * backend that the detection read: that caller's kernel read uses it instead of running the
+   * same tools again a moment later. A caller that only waited for a detection started earlier
+   * (by prepare(), possibly long before) reads the kernel afresh.
+   */
+  private async detect(): Promise<{ backend: Backend; saves?: Map<Family, string> }> {
+    if (this.chosenBackend !== undefined) return { backend: this.chosenBackend };
+    if (this.detecting !== undefined) return { backend: await this.detecting };
+    let saves: Map<Family, string> | undefined;
+    const detecting = (async () => {
+      // One round of processes instead of three: both backends' save tools, and beside them
+      // `iptables-nft --version` (nft is the choice when in doubt and on current distributions;
+      // a node found on legacy asks its binary afterwards, in ruleOptions).
+      const nftVersion = this.randomFully === undefined ? detectRandomFully(this.runner, 'nft').catch(() => undefined) : undefined;
+      try {
+        const detection = await detectBackendWithSaves(this.runner);
+        saves = detection.saves;
+        const randomFully = await nftVersion;
+        if (detection.backend === 'nft' && randomFully !== undefined) this.randomFully ??= randomFully;
+        this.chosenBackend ??= detection.backend;
+        return this.chosenBackend;
+      } finally {
+        await nftVersion;
+      }
+    })();
+    this.detecting = detecting;
+    try {
+      return { backend: await detecting, saves };
+    } catch (err) {
+      this.detecting = undefined;
+      throw err;
+    }
   }
 
   private async ruleOptions(): Promise<RuleOptions> {
@@ -97,8 +143,8 @@ export class IptablesManager {
   async check(): Promise<boolean> {
     const applied = this.applied;
     if (applied === undefined) return false;
-    const backend = await this.backend();
-    const [options, kernel] = await Promise.all([this.ruleOptions(), this.readKernel(backend)]);
+    const { backend, saves } = await this.detect();
+    const [options, kernel] = await Promise.all([this.ruleOptions(), this.readKernel(backend, saves)]);
     if (this.applied !== applied) return false;
     if (renderIpsetRestore(kernel.sets, applied.sets) !== '') return false;
     if (this.staleSets(kernel.sets, applied.sets).length > 0) return false;
@@ -124,12 +170,12 @@ export class IptablesManager {
     // service: when the changed virtual servers contribute the same set entries as before and no
     // VIP changed, the sets and rules are already right.
     if (changed && this.applied && changed.addresses.size === 0 && this.unchangedEntries(state, changed.virtualServers)) return 0;
-    const backend = await this.backend();
+    const { backend, saves } = await this.detect();
     try {
       // The kernel is read (child processes, netlink) before the desired sets are computed: in
       // a cold sync the agent programs IPVS and addresses meanwhile, and the computation then
       // runs while those finish instead of delaying their start.
-      const [options, kernel] = await Promise.all([this.ruleOptions(), this.applied ?? this.readKernel(backend)]);
+      const [options, kernel] = await Promise.all([this.ruleOptions(), this.applied ?? this.readKernel(backend, saves)]);
       const fingerprints = new Map<string, string>();
       const desiredSets = ruleDataFrom(state, this.settings, fingerprints);
       let writes = 0;
@@ -222,8 +268,13 @@ export class IptablesManager {
     return true;
   }
 
-  private async readKernel(backend: Backend): Promise<KernelView> {
-    const [sets, ...saved] = await Promise.all([this.readSets(), ...this.settings.families.map((f) => this.saveRules(backend, f))]);
+  /** Sets and rules as the kernel holds them; `fresh` is save output read just now (by the detection). */
+  private async readKernel(backend: Backend, fresh?: ReadonlyMap<Family, string>): Promise<KernelView> {
+    const rulesOf = async (family: Family): Promise<SavedRules> => {
+      const text = fresh?.get(family);
+      return text !== undefined ? parseIptablesSave(text, commandsFor(backend, family).save) : this.saveRules(backend, family);
+    };
+    const [sets, ...saved] = await Promise.all([this.readSets(), ...this.settings.families.map(rulesOf)]);
     const rules = new Map<Family, SavedRules>();
     this.settings.families.forEach((family, i) => rules.set(family, saved[i]));
     return { sets, rules };

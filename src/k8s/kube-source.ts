@@ -10,6 +10,7 @@ import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/Object
 import { KubeConfigError, SourceStoppedError, SyncTimeoutError } from './errors.js';
 import { Reflector, type ListPage, type ListRequest, type ReflectorChange, type ReflectorTimings } from './reflector.js';
 import { proxyLabelSelector } from './selectors.js';
+import { projectEndpointSlice, projectService } from './project.js';
 import type { ServiceSource, SourceEvent, SourceHandlers } from './types.js';
 
 export interface KubeSourceOptions {
@@ -68,6 +69,14 @@ function decoder<T extends KubernetesObject>(type: string): (raw: unknown) => T 
   return (raw) => ObjectSerializer.deserialize(raw, type, '') as T;
 }
 
+const decodeService = decoder<V1Service>('V1Service');
+const decodeSlice = decoder<V1EndpointSlice>('V1EndpointSlice');
+
+/** A page with its items reduced to what the agent reads (src/k8s/project.ts): the reflectors keep them. */
+function projected<T>(p: ListPage<T>, project: (o: T) => T): ListPage<T> {
+  return { ...p, items: p.items.map(project) };
+}
+
 function ref(o: KubernetesObject): { namespace: string; name: string } {
   return { namespace: o.metadata?.namespace ?? '', name: o.metadata?.name ?? '' };
 }
@@ -103,15 +112,15 @@ export class KubeSource implements ServiceSource {
     });
     this.services = new Reflector<V1Service>(this.kc, {
       resource: 'services', watchPath: '/api/v1/services', labelSelector: selector,
-      listPage: async (r) => page(await core.listServiceForAllNamespaces(listArgs(r), withSignal(r.signal))),
-      fromWatch: decoder<V1Service>('V1Service'),
+      listPage: async (r) => projected(page(await core.listServiceForAllNamespaces(listArgs(r), withSignal(r.signal))), projectService),
+      fromWatch: (raw) => projectService(decodeService(raw)),
     }, timings, this.listener('Service', (c) => this.serviceEvent(c)));
     // kube-proxy selects slices with the same selector: the slice controller copies the
     // service-proxy-name and headless labels from the Service onto its slices.
     this.slices = new Reflector<V1EndpointSlice>(this.kc, {
       resource: 'endpointslices', watchPath: '/apis/discovery.k8s.io/v1/endpointslices', labelSelector: selector,
-      listPage: async (r) => page(await discovery.listEndpointSliceForAllNamespaces(listArgs(r), withSignal(r.signal))),
-      fromWatch: decoder<V1EndpointSlice>('V1EndpointSlice'),
+      listPage: async (r) => projected(page(await discovery.listEndpointSliceForAllNamespaces(listArgs(r), withSignal(r.signal))), projectEndpointSlice),
+      fromWatch: (raw) => projectEndpointSlice(decodeSlice(raw)),
     }, timings, this.listener('EndpointSlice', (c) => this.sliceEvent(c)));
     this.node = new Reflector<V1Node>(this.kc, {
       resource: 'nodes', watchPath: '/api/v1/nodes', fieldSelector: `metadata.name=${opts.nodeName}`,

@@ -9,7 +9,6 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import { SourceStoppedError, SyncTimeoutError } from '../k8s/errors.js';
 import { proxyLabelsMatch } from '../k8s/selectors.js';
 import type { ServiceSource, SourceEvent, SourceHandlers } from '../k8s/types.js';
-import { textDigest } from '../model/digest.js';
 import { mirrorEndpoints } from './endpoints-mirror.js';
 import { ManifestSyntaxError, parseManifest } from './parse.js';
 import { isOtherKubernetesKind, suggestKind } from './kinds.js';
@@ -57,8 +56,12 @@ export class ManifestSource implements ServiceSource {
    */
   private filesVersion = 0;
   private emittedVersion = -1;
-  /** What was last passed on, with a digest of its JSON to recognise it unchanged. */
-  private readonly emitted = new Map<string, { entry: Entry; digest: string }>();
+  /**
+   * What was last passed on. An entry of a file that was not parsed again is the same object and
+   * so unchanged; one parsed again is compared by its JSON with the one passed on. No digest is
+   * kept: hashing every object's JSON on every reload cost more than the comparisons it saved.
+   */
+  private readonly emitted = new Map<string, { entry: Entry }>();
   private duplicates = new Set<string>();
   private pathProblem = '';
   private watcher?: FSWatcher;
@@ -334,9 +337,10 @@ export class ManifestSource implements ServiceSource {
       else events.push({ kind: old.entry.kind, type: 'delete', namespace: m?.namespace ?? 'default', name: m?.name ?? '' });
     }
     for (const [key, e] of next) {
-      const digest = textDigest(JSON.stringify(e.object));
-      if (this.emitted.get(key)?.digest === digest) continue;
-      this.emitted.set(key, { entry: e, digest });
+      const last = this.emitted.get(key)?.entry;
+      if (last === e) continue;
+      this.emitted.set(key, { entry: e });
+      if (last !== undefined && last.kind === e.kind && JSON.stringify(last.object) === JSON.stringify(e.object)) continue;
       if (e.kind === 'Service') events.push({ kind: 'Service', type: 'upsert', object: e.object });
       else if (e.kind === 'EndpointSlice') events.push({ kind: 'EndpointSlice', type: 'upsert', object: e.object });
       else events.push({ kind: 'Node', type: 'upsert', object: e.object });

@@ -3,7 +3,7 @@
 // Semantic checks (port ranges, IP families, ...) are the model's job, with its own warnings.
 import { z } from 'zod';
 import type { V1EndpointSlice, V1Endpoints, V1Node, V1Service } from '@kubernetes/client-node';
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { projectEndpointSlice, projectService } from '../k8s/project.js';
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -88,7 +88,6 @@ export type ShapeResult =
   | { ok: 'ignored'; kind: string };
 
 const SCHEMAS = { Service: service, EndpointSlice: endpointSlice, Endpoints: endpoints, Node: node } as const;
-const TYPES = { Service: 'V1Service', EndpointSlice: 'V1EndpointSlice', Endpoints: 'V1Endpoints', Node: 'V1Node' } as const;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -108,8 +107,11 @@ export function checkShape(value: unknown): ShapeResult {
     const issue = parsed.error.issues[0];
     return { ok: false, kind, name, field: issue.path.map(String).join('.') || '(object)', message: issue.message };
   }
-  const raw = structuredClone(value) as { metadata: Record<string, unknown> };
+  // Plain objects, not the client's typed models (the model reads timestamps as RFC 3339 strings
+  // as well as Dates); Services and EndpointSlices reduced to the fields the agent reads.
+  const raw = (k === 'Service' ? projectService(value as unknown as V1Service) : k === 'EndpointSlice' ? projectEndpointSlice(value as unknown as V1EndpointSlice)
+    : structuredClone(value)) as { metadata: Record<string, unknown> };
   if (k !== 'Node' && raw.metadata.namespace === undefined) raw.metadata.namespace = 'default';
-  const object: unknown = ObjectSerializer.deserialize(raw, TYPES[k], '');
+  const object: unknown = raw;
   return { ok: true, checked: { kind: k, object } as CheckedObject };
 }

@@ -103,8 +103,10 @@ export function diffVirtualServers(
 function planCreate(plan: IpvsPlan, key: string, want: DesiredVirtualServer): void {
   plan.addServices.push({ op: { op: 'addService', service: want.service }, vsKey: key, intent: 'create' });
   const svc = keyOf(want.service);
+  // The desired real server itself (it is a RealServer; the encoder reads only the kernel's
+  // fields): the applied table then shares it instead of holding a copy of each of 100,000.
   for (const r of want.reals) {
-    plan.addReals.push({ op: { op: 'addReal', service: svc, real: toRealServer(r) }, vsKey: key, realKey: realKey(r), intent: 'create' });
+    plan.addReals.push({ op: { op: 'addReal', service: svc, real: r }, vsKey: key, realKey: realKey(r), intent: 'create' });
   }
 }
 
@@ -118,7 +120,7 @@ function planUpdate(plan: IpvsPlan, key: string, want: DesiredVirtualServer, hav
     const rk = realKey(r);
     wanted.add(rk);
     const current = have.reals.get(rk);
-    const real = toRealServer(r);
+    const real = r;
     if (!current) {
       plan.addReals.push({ op: { op: 'addReal', service: svc, real }, vsKey: key, realKey: rk, intent: 'create' });
     } else if (!sameRealSettings(real, current)) {

@@ -53,6 +53,8 @@ export interface IptablesSyncer {
   check?(): Promise<boolean>;
   /** Make the next sync read the kernel in full and repair what differs. */
   requestVerification?(): void;
+  /** Learn what the node's tools are ahead of the first sync (while the sources are read); never rejects. */
+  prepare?(): Promise<void>;
 }
 
 export type ProxierSettings = Pick<

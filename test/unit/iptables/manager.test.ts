@@ -215,6 +215,67 @@ describe('IptablesManager against the fake kernel', () => {
     assert.equal(ruleLines(fresh).some((r) => r.includes('random-fully')), false);
   });
 
+  it('detects in one round of processes and reads the chosen backend rules once on the first sync', async () => {
+    const kernel = new FakeKernel();
+    await kernel.run('iptables-nft-restore', ['--noflush'], FOREIGN);
+    kernel.calls.length = 0;
+    const m = new IptablesManager({ runner: kernel, settings: { ...SETTINGS, families: ['inet', 'inet6'] } });
+    assert.equal(await m.sync(manyServices(1)), 3, 'sets, then rules of each family');
+    const line = (c: { cmd: string; args: readonly string[] }): string => [c.cmd, ...c.args].join(' ');
+    // Everything the detection needs is started before any of it is awaited.
+    assert.deepEqual(kernel.calls.slice(0, 5).map(line).sort(), [
+      'ip6tables-legacy-save', 'ip6tables-nft-save', 'iptables-legacy-save', 'iptables-nft --version', 'iptables-nft-save',
+    ]);
+    const runs = (cmd: string): number => kernel.calls.filter((c) => line(c) === cmd).length;
+    for (const save of ['iptables-nft-save', 'ip6tables-nft-save', 'iptables-legacy-save', 'ip6tables-legacy-save']) {
+      assert.equal(runs(save), 1, `${save} once: the sync reads the rules the detection read`);
+    }
+    assert.equal(runs('iptables-nft --version'), 1);
+    assert.ok(ruleLines(kernel).includes('nat DOCKER -d 10.9.0.1/32 -j RETURN'), 'foreign rules kept');
+    assert.ok(ruleLines(kernel).some((r) => r.endsWith('-j MASQUERADE --random-fully')));
+    assert.equal(await new IptablesManager({ runner: kernel, settings: { ...SETTINGS, families: ['inet', 'inet6'] } }).sync(manyServices(1)), 0, 'a restart finds it all in place');
+  });
+
+  it('a node on legacy asks iptables-legacy for its version, after the detection', async () => {
+    const kernel = new FakeKernel();
+    await kernel.run('iptables-legacy-restore', ['--noflush'], FOREIGN);
+    const m = new IptablesManager({ runner: kernel, settings: SETTINGS });
+    await m.sync(manyServices(1));
+    assert.equal(kernel.calls.filter((c) => c.cmd === 'iptables-legacy' && c.args[0] === '--version').length, 1);
+    assert.ok(ruleLines(kernel, 'legacy').some((r) => r.endsWith('-j MASQUERADE --random-fully')));
+    assert.equal(ruleLines(kernel, 'nft').length, 0);
+  });
+
+  it('prepare() ahead of the first sync: the sync reads the rules afresh, not what the detection saw', async () => {
+    const kernel = new FakeKernel();
+    const m = new IptablesManager({ runner: kernel, settings: SETTINGS });
+    await m.prepare();
+    assert.equal(kernel.calls.filter((c) => c.cmd === 'iptables-nft' && c.args[0] === '--version').length, 1);
+    // Another writer programs the same rules and sets after the detection looked.
+    await manager(kernel).sync(manyServices(1));
+    const before = kernel.writes;
+    const versions = (): number => kernel.calls.filter((c) => c.cmd === 'iptables-nft' && c.args[0] === '--version').length;
+    const versionsBefore = versions();
+    assert.equal(await m.sync(manyServices(1)), 0, 'what the kernel holds now, not the detection empty view');
+    assert.equal(kernel.writes, before);
+    assert.equal(versions(), versionsBefore, 'the version is not asked again');
+  });
+
+  it('prepare() never rejects; the sync meets the failure again and reports it', async () => {
+    const kernel = new FakeKernel();
+    const failing: typeof kernel = Object.create(kernel);
+    let broken = true;
+    failing.run = async (cmd, args, stdin) => {
+      if (broken && cmd.endsWith('-save')) throw new Error('spawn failed: EAGAIN');
+      return kernel.run(cmd, args, stdin);
+    };
+    const m = new IptablesManager({ runner: failing, settings: SETTINGS });
+    await m.prepare();
+    await assert.rejects(m.sync(manyServices(1)), /EAGAIN/);
+    broken = false;
+    assert.equal(await m.sync(manyServices(1)), 2, 'detected on the next try');
+  });
+
   it('reports a missing ipset as CommandNotFoundError', async () => {
     const kernel = new FakeKernel();
     kernel.missing.add('ipset');

@@ -182,6 +182,11 @@ test('changes are picked up: edit, new file, removed file, each as a diff', asyn
     const n = s.rec.events().length;
     await s.source.reload();
     assert.equal(s.rec.events().length, n, 'an unchanged reload emits nothing');
+    // Written again with other bytes but the same objects: parsed again, nothing passed on.
+    writeFileSync(d.path('b.yaml'), `# the same Service\n${SVC('b')}`);
+    await new Promise((r) => setTimeout(r, 400));
+    await s.source.reload();
+    assert.equal(s.rec.events().length, n, 'a file rewritten with the same objects emits nothing');
   } finally {
     await s.source.stop();
     d.remove();
