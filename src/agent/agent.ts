@@ -63,7 +63,12 @@ export class Agent {
     const s = deps.settings;
     this.model = new ServiceModel(modelConfigFrom(s));
     this.healthCheckIndex = new HealthCheckIndex(s.nodeName);
-    this.proxier = new Proxier({ ...deps, settings: s });
+    this.proxier = new Proxier({
+      ...deps,
+      settings: s,
+      onVipAddressesCaughtUp: (r) =>
+        deps.logger.info(`vip mode both: addresses on kube-ipvs0 caught up with the VIPs (${r.added} added in ${Math.round(r.durationMs)} ms${r.errors.length > 0 ? `, ${r.errors.length} failed: ${r.errors[0].message}` : ''})`, { op: 'vips' }),
+    });
   }
 
   /** Wait for the sources, read the kernel, and program everything in one pass. */
