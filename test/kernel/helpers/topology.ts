@@ -323,7 +323,8 @@ export class Topology {
   readonly outsideAddress: string;
   readonly work: string;
   private readonly servicePrefix: string;
-  private readonly uplink: string;
+  /** The root namespace's end of the uplink veth (a neighbour of the node's eth0). */
+  readonly uplink: string;
   private readonly children: ChildProcess[] = [];
   private readonly agents: AgentProcess[] = [];
   private readonly forwarders: Server[] = [];
