@@ -209,6 +209,10 @@ export class FakeLinks implements LinkClient {
     }
     if (i < 0) return failure('EADDRNOTAVAIL', `address ${address} not on ${link.name}`);
     this.addresses.splice(i, 1);
+    // As the kernel does (fib_disable_ip): a link's last IPv4 address takes its IPv4 routes along.
+    if (op.family === 'inet' && !this.addresses.some((a) => a.ifindex === op.ifindex && a.family === 'inet')) {
+      this.routes = this.routes.filter((r) => r.ifindex !== op.ifindex || r.family !== 'inet');
+    }
     return { ok: true };
   }
 

@@ -78,6 +78,8 @@ export class VipLink {
   readonly onOtherLinks = new Set<string>();
   /** Everything on the link, owned or not (for cleanup: the link goes only when it is empty). */
   readonly present = new Set<string>();
+  /** Addresses on the link that are not the agent's. */
+  private readonly foreignOnLink = new Set<string>();
   /** Mode both: owned VIPs whose address the background fill has yet to add. */
   readonly pendingFill = new Set<string>();
   private filling: Promise<void> | undefined;
@@ -122,6 +124,7 @@ export class VipLink {
     this.bound.clear();
     this.onOtherLinks.clear();
     this.present.clear();
+    this.foreignOnLink.clear();
     const notOwned = new Set<string>();
     for (const a of addresses) {
       if (ifindex === undefined || a.ifindex !== ifindex) {
@@ -134,7 +137,10 @@ export class VipLink {
       if (owned(a.address, false)) {
         this.applied.set(a.address, { family: a.family, prefixLen: a.prefixLen });
         this.bound.add(a.address);
-      } else notOwned.add(a.address);
+      } else {
+        notOwned.add(a.address);
+        this.foreignOnLink.add(a.address);
+      }
     }
     for (const r of routes) {
       if (ifindex === undefined || r.ifindex !== ifindex) continue;
@@ -189,6 +195,7 @@ export class VipLink {
     const routes = plan.remove.filter((a) => this.routed.has(a.address)).map((a) => ({ ...a, prefixLen: hostPrefix(a.family) }));
     const addresses = plan.remove.filter((a) => this.bound.has(a.address) || !this.routed.has(a.address));
     merge(out, await this.run('route', 'delete', routes));
+    await this.spareLastIpv4(addresses, new Set(plan.remove.map((a) => a.address)), out);
     merge(out, await this.run('address', 'delete', addresses));
     for (const a of plan.remove) {
       if (out.failed.has(a.address)) continue;
@@ -221,8 +228,31 @@ export class VipLink {
       const a = this.applied.get(address);
       if (a && have.has(address)) old.push({ family: a.family, address, prefixLen: want === 'route' ? a.prefixLen : hostPrefix(a.family) });
     }
-    merge(out, await this.run(want === 'route' ? 'address' : 'route', 'delete', old));
+    const deletes = want === 'route' ? await this.spareLastIpv4(old, new Set(), out) : old;
+    merge(out, await this.run(want === 'route' ? 'address' : 'route', 'delete', deletes));
     return out;
+  }
+
+  /**
+   * When the last IPv4 address of a link goes, the kernel flushes every IPv4 route through it
+   * (fib_disable_ip), the agent's local routes included. So while IPv4 VIPs stay local by route,
+   * one IPv4 address stays on the link: of the deletes, one whose VIP stays is kept (returned list
+   * without it); when every one of them goes, a staying VIP is bound as an address first.
+   */
+  private async spareLastIpv4(deletes: Item[], removing: ReadonlySet<string>, out: AddressOutcome): Promise<Item[]> {
+    const v4 = deletes.filter((a) => a.family === 'inet');
+    if (v4.length === 0) return deletes;
+    let onLink = 0;
+    for (const a of this.bound) if (!a.includes(':')) onLink++;
+    for (const a of this.foreignOnLink) if (!a.includes(':')) onLink++;
+    if (onLink > v4.length) return deletes;
+    const staying = [...this.routed].filter((a) => !a.includes(':') && !removing.has(a));
+    if (staying.length === 0) return deletes;
+    const keep = v4.find((a) => !removing.has(a.address));
+    if (keep) return deletes.filter((a) => a !== keep);
+    const anchor = staying.find((a) => !this.bound.has(a)) ?? staying[0];
+    merge(out, await this.run('address', 'add', [{ family: 'inet', address: anchor, prefixLen: 32 }]));
+    return deletes;
   }
 
   /** Stop the background fill (cleanup); resolves when a batch in flight has landed. */
