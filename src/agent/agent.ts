@@ -77,6 +77,8 @@ export class Agent {
     const start = await this.readKernel();
     const change = this.takeChanges();
     const sync = await this.proxier.sync(change);
+    // Mode both: a single run leaves every VIP bound as an address too, as the mode promises.
+    await this.proxier.vipFillSettled();
     this.report('sync', sync);
     return { start, sync, change };
   }
