@@ -64,6 +64,17 @@ export async function statusCommand(opts: Record<string, unknown>): Promise<numb
   }
 }
 
+/** VIPs the agent made local by a route on kube-ipvs0: 'route', or 'route+address' when bound too. */
+export async function vipForms(links: LinkClient, linkName = 'kube-ipvs0'): Promise<Map<string, string>> {
+  const forms = new Map<string, string>();
+  const ifindex = await links.linkIndex(linkName);
+  if (ifindex === undefined) return forms;
+  const [routes, addresses] = await Promise.all([links.listLocalRoutes(ifindex), links.listAddresses(ifindex)]);
+  const bound = new Set(addresses.map((a) => a.address));
+  for (const r of routes) if (r.ours) forms.set(r.address, bound.has(r.address) ? 'route+address' : 'route');
+  return forms;
+}
+
 async function clusterStatus(opts: Record<string, unknown>): Promise<number> {
   const url = str(opts.statusRedis);
   if (!url) throw new StatusUsageError('--cluster needs --status-redis URL');
@@ -110,7 +121,8 @@ async function tableStatus(opts: Record<string, unknown>): Promise<number> {
   }
   try {
     const desired = options.diff ? await desiredFromSource(opts, kernel.links) : undefined;
-    const result = await runStatus(options, { ipvs: kernel.ipvs, ownership, desired });
+    const localBy = options.names ? await vipForms(kernel.links) : undefined;
+    const result = await runStatus(options, { ipvs: kernel.ipvs, ownership, desired, localBy });
     process.stdout.write(result.output);
     return result.exitCode;
   } finally {
