@@ -186,3 +186,16 @@ describe('vip mode both', () => {
     assert.equal(await w.links.linkIndex('kube-ipvs0'), undefined);
   });
 });
+
+describe('status view of the VIP forms', () => {
+  it('vipForms reads the agent routes on kube-ipvs0, and whether the VIP is bound too', async () => {
+    const { vipForms } = await import('../../../src/cli/status-command.js');
+    const w = world();
+    await w.links.ensureDummyLink('kube-ipvs0');
+    w.links.seedRoute('kube-ipvs0', '10.96.0.10');
+    w.links.seedRoute('kube-ipvs0', '10.96.0.11');
+    w.links.seedAddress('kube-ipvs0', '10.96.0.11', 32);
+    w.links.seedAddress('kube-ipvs0', '10.96.0.12', 32);
+    assert.deepEqual([...(await vipForms(w.links))].sort(), [['10.96.0.10', 'route'], ['10.96.0.11', 'route+address']]);
+  });
+});
