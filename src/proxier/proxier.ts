@@ -74,13 +74,9 @@ export class Proxier {
   private realCount: number | undefined;
 
   constructor(private readonly deps: ProxierDeps) {
-    this.vips = new VipLink(deps.links, deps.linkName ?? DEFAULT_LINK, deps.settings.vipMode ?? 'addresses', {
-      // Its own handle (the reader's): a fill batch never holds a sync's writes behind it.
-      links: deps.reader?.links ?? deps.links,
-      clock: deps.clock,
-      pacing: deps.vipFill,
-      onCaughtUp: deps.onVipAddressesCaughtUp,
-    });
+    // Mode both's fill runs on the reader's handle: a fill batch never holds a sync's writes behind it.
+    const fill = { links: deps.reader?.links ?? deps.links, clock: deps.clock, pacing: deps.vipFill, onCaughtUp: deps.onVipAddressesCaughtUp };
+    this.vips = new VipLink(deps.links, deps.linkName ?? DEFAULT_LINK, deps.settings.vipMode ?? 'addresses', fill);
     this.ownership = new Ownership(new CidrSet(deps.settings.excludeCidrs));
     this.serviceCidrs = new CidrSet(deps.settings.serviceCidrs);
     this.drains = new DrainTracker(deps.settings.gracefulTerminationTimeoutMs);
@@ -454,9 +450,8 @@ export class Proxier {
   /** The plan's VIPs; a full pass also brings every owned VIP to the mode's form (vips.ts converge). */
   private async bindVips(addrPlan: AddressPlan, full: boolean): Promise<AddressOutcome> {
     const bound = await this.vips.bind(addrPlan);
-    if (!full) return bound;
-    const converged = await this.vips.converge();
-    return { ...bound, writes: bound.writes + converged.writes, errors: [...bound.errors, ...converged.errors], needsVerification: bound.needsVerification || converged.needsVerification };
+    const c = full ? await this.vips.converge() : undefined;
+    return c ? { ...bound, writes: bound.writes + c.writes, errors: [...bound.errors, ...c.errors], needsVerification: bound.needsVerification || c.needsVerification } : bound;
   }
 
   /** kube-ipvs0 as one read: every address of the host, the link's index and its local routes. */

@@ -271,10 +271,8 @@ test('vip mode both: routes at once, addresses filled in behind without holding 
     await assertServed();
 
     // A new Service while the fill runs: its sync completes and serves before the fill is done.
-    const s2 = services(100);
     const newVip = topo.serviceIp(250);
-    s2.virtualServers.set(`TCP/${newVip}/80`, desiredVs(vs(newVip, 80), pods(), { name: 'late' }));
-    s2.addresses.set(newVip, { family: 'inet', address: newVip });
+    const s2 = state([...s1.virtualServers.values(), desiredVs(vs(newVip, 80), pods(), { name: 'late' })], [...s1.addresses.keys(), newVip]);
     const next = await p.sync(change(s1, s2));
     assert.deepEqual(next.errors, []);
     assert.equal(caughtUp.length, 0, 'the sync completed before the fill caught up');
