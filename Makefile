@@ -6,7 +6,7 @@ SHELL := /bin/bash
 NODE_TEST := node --import tsx --test --test-reporter=spec
 VM := test/vm/run.sh
 DEB_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static ipvsadm ipset iptables conntrack \
-                iproute2 kmod cpio redis-server unzip curl
+                iproute2 kmod cpio redis-server unzip curl iputils-arping
 UNIT_TESTS = $(shell find test/unit -name '*.test.ts' | sort)
 # Every kernel test, in one VM boot: the addon and contracts, the proxier, iptables traffic, the
 # agent end to end, operations, faults under traffic, the fleet with Redis, the demo's scenario.

@@ -211,6 +211,10 @@ drop_ns "$ns_agent"
 }
 step cold-sync-read-resync-changes cold_and_table
 
+# The VIP modes: cold sync per --vip-mode and the VIP step alone (bench/vip-modes.sh).
+vip_modes() { bash bench/vip-modes.sh "$res/vip-modes.json" > /dev/null; }
+step vip-modes vip_modes
+
 # 4. at the smaller sizes, each in a fresh namespace.
 small_changes() {
 for n in 100 1000; do

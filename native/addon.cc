@@ -250,7 +250,9 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
     return DefineClass(env, "LinkHandle",
                        {InstanceMethod("ensureDummyLink", &LinksWrap::EnsureDummy), InstanceMethod("linkIndex", &LinksWrap::LinkIndex),
                         InstanceMethod("deleteLink", &LinksWrap::DeleteLink), InstanceMethod("listAddresses", &LinksWrap::ListAddresses),
-                        InstanceMethod("applyAddresses", &LinksWrap::ApplyAddresses), InstanceMethod("close", &LinksWrap::Close)});
+                        InstanceMethod("applyAddresses", &LinksWrap::ApplyAddresses), InstanceMethod("listLocalRoutes", &LinksWrap::ListLocalRoutes),
+                        InstanceMethod("applyRoutes", &LinksWrap::ApplyRoutes), InstanceMethod("bringUpQuiet", &LinksWrap::BringUpQuiet),
+                        InstanceMethod("close", &LinksWrap::Close)});
   }
   explicit LinksWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinksWrap>(info) {}
   std::shared_ptr<rtnl::Handle> handle;
@@ -264,6 +266,7 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
                                                 Napi::Object o = Napi::Object::New(env);
                                                 o.Set("ifindex", Napi::Number::New(env, r.ifindex));
                                                 o.Set("created", Napi::Boolean::New(env, r.created));
+                                                o.Set("up", Napi::Boolean::New(env, r.up));
                                                 return o;
                                               });
   }
@@ -303,18 +306,19 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
           return out;
         });
   }
-  Napi::Value ApplyAddresses(const Napi::CallbackInfo& info) {
+  // Address and route ops share one shape: {op, ifindex, family, address, prefixLen}.
+  static std::shared_ptr<std::vector<rtnl::AddrOp>> addr_ops(const Napi::CallbackInfo& info, const char* method) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "applyAddresses expects an array");
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, std::string(method) + " expects an array");
     Napi::Array arr = info[0].As<Napi::Array>();
     auto ops = std::make_shared<std::vector<rtnl::AddrOp>>(arr.Length());
     for (uint32_t i = 0; i < arr.Length(); ++i) {
       Napi::Value v = arr.Get(i);
-      if (!v.IsObject()) throw Napi::TypeError::New(env, "address op must be an object");
+      if (!v.IsObject()) throw Napi::TypeError::New(env, std::string(method) + ": op must be an object");
       Napi::Object o = v.As<Napi::Object>();
       rtnl::AddrOp& op = (*ops)[i];
       std::string kind = o.Get("op").ToString().Utf8Value();
-      if (kind != "add" && kind != "delete") throw Napi::TypeError::New(env, "address op must be add or delete");
+      if (kind != "add" && kind != "delete") throw Napi::TypeError::New(env, std::string(method) + ": op must be add or delete");
       op.add = kind == "add";
       op.ifindex = o.Get("ifindex").ToNumber().Int32Value();
       std::string family = o.Get("family").ToString().Utf8Value();
@@ -327,10 +331,50 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
         op.invalid = "prefix length " + std::to_string(prefix) + " out of range";
       op.prefix_len = static_cast<uint8_t>(prefix);
     }
+    return ops;
+  }
+  Napi::Value ApplyAddresses(const Napi::CallbackInfo& info) {
+    auto ops = addr_ops(info, "applyAddresses");
     auto h = handle;
     return Task<std::vector<rtnl::AddrResult>>::Start(
-        env, [h, ops] { return h->apply(*ops); },
+        info.Env(), [h, ops] { return h->apply(*ops); },
         [](Napi::Env e, std::vector<rtnl::AddrResult>& r) { return failures(e, r); });
+  }
+  Napi::Value ApplyRoutes(const Napi::CallbackInfo& info) {
+    auto ops = addr_ops(info, "applyRoutes");
+    auto h = handle;
+    return Task<std::vector<rtnl::AddrResult>>::Start(
+        info.Env(), [h, ops] { return h->apply_routes(*ops); },
+        [](Napi::Env e, std::vector<rtnl::AddrResult>& r) { return failures(e, r); });
+  }
+  Napi::Value ListLocalRoutes(const Napi::CallbackInfo& info) {
+    if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "listLocalRoutes expects a link index");
+    int32_t oif = info[0].As<Napi::Number>().Int32Value();
+    auto h = handle;
+    return Task<std::vector<rtnl::RouteInfo>>::Start(
+        info.Env(), [h, oif] { return h->list_local_routes(oif); },
+        [](Napi::Env env, std::vector<rtnl::RouteInfo>& list) -> Napi::Value {
+          Napi::Array out = Napi::Array::New(env, list.size());
+          for (size_t i = 0; i < list.size(); ++i) {
+            const rtnl::RouteInfo& r = list[i];
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("ifindex", Napi::Number::New(env, r.oif));
+            o.Set("family", Napi::String::New(env, r.af == AF_INET6 ? "inet6" : "inet"));
+            o.Set("address", Napi::String::New(env, ipvs::format_addr(r.af, r.addr)));
+            o.Set("prefixLen", Napi::Number::New(env, r.prefix_len));
+            o.Set("protocol", Napi::Number::New(env, r.protocol));
+            o.Set("metric", Napi::Number::New(env, r.metric));
+            o.Set("ours", Napi::Boolean::New(env, r.protocol == rtnl::kRouteProtocol && r.metric == rtnl::kRouteMetric));
+            out.Set(static_cast<uint32_t>(i), o);
+          }
+          return out;
+        });
+  }
+  Napi::Value BringUpQuiet(const Napi::CallbackInfo& info) {
+    std::string name = string_arg(info, 0, "link name");
+    auto h = handle;
+    return Task<bool>::Start(info.Env(), [h, name] { return h->bring_up_quiet(name); },
+                             [](Napi::Env env, bool& r) -> Napi::Value { return Napi::Boolean::New(env, r); });
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
     return close_handle(info.Env(), handle);

@@ -1,6 +1,7 @@
 #include "link_handle.h"
 
 #include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <cstring>
@@ -52,7 +53,7 @@ Handle::Ensured Handle::ensure_dummy(const std::string& name) {
   // An existing link keeps its state (up or down): only its kind is checked.
   if (e == EEXIST) require_kind(*link, "dummy", "ensureDummyLink");
   const int32_t idx = link->ifindex;
-  return Ensured{idx, e == 0};
+  return Ensured{idx, e == 0, link->up};
 }
 
 std::optional<int32_t> Handle::link_index(const std::string& name) {
@@ -120,6 +121,65 @@ std::vector<AddrResult> Handle::apply(const std::vector<AddrOp>& ops) {
     if (errs[k] != 0) results[to_send[k]] = AddrResult{errs[k], addr_error_text(op.add, errs[k])};
   }
   return results;
+}
+
+std::vector<RouteInfo> Handle::list_local_routes(int32_t oif) {
+  std::lock_guard<std::mutex> lock(mu_);
+  nl::Socket& s = sock();
+  s.strict_check();
+  std::vector<RouteInfo> out;
+  for (uint16_t af : {static_cast<uint16_t>(AF_INET), static_cast<uint16_t>(AF_INET6)}) {
+    nl::MsgBuilder b;
+    uint32_t seq = s.next_seq();
+    encode_local_route_dump(b, seq, af, oif);
+    s.dump(b, seq, "listLocalRoutes", [&](const nl::Msg& m) {
+      if (m.type != RTM_NEWROUTE) return;
+      std::optional<RouteInfo> r = decode_local_route(m, oif);
+      if (r) out.push_back(*r);
+    });
+  }
+  return out;
+}
+
+std::vector<AddrResult> Handle::apply_routes(const std::vector<AddrOp>& ops) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<AddrResult> results(ops.size());
+  std::vector<size_t> to_send;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i].invalid.empty()) to_send.push_back(i);
+    else results[i] = AddrResult{EINVAL, ops[i].invalid};
+  }
+  if (to_send.empty()) return results;
+  std::vector<int> errs = sock().batch(to_send.size(), "applyRoutes", [&](size_t k, nl::MsgBuilder& b, uint32_t seq) {
+    const AddrOp& op = ops[to_send[k]];
+    encode_local_route(b, seq, op.add, op.ifindex, op.af, op.addr, op.prefix_len);
+  });
+  for (size_t k = 0; k < to_send.size(); ++k) {
+    const AddrOp& op = ops[to_send[k]];
+    if (errs[k] != 0) results[to_send[k]] = AddrResult{errs[k], route_error_text(op.add, errs[k])};
+  }
+  return results;
+}
+
+bool Handle::bring_up_quiet(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::optional<LinkInfo> link = lookup_locked(name);
+  if (!link) throw nl::Error(nl::ErrorKind::Errno, ENODEV, "bringUpQuiet", "link " + name + " does not exist");
+  require_kind(*link, "dummy", "bringUpQuiet");
+  if (link->up) return false;
+  nl::Socket& s = sock();
+  // Address generation off first: the link must never come up with a link-local address.
+  nl::MsgBuilder b;
+  uint32_t seq = s.next_seq();
+  encode_addr_gen_none(b, seq, link->ifindex);
+  int e = s.request_ack(b, seq, "bringUpQuiet");
+  if (e != 0) throw nl::Error(nl::ErrorKind::Errno, e, "bringUpQuiet", "addrgenmode none on " + name + ": " + std::strerror(e));
+  b.clear();
+  seq = s.next_seq();
+  encode_link_up(b, seq, link->ifindex);
+  e = s.request_ack(b, seq, "bringUpQuiet");
+  if (e != 0) throw nl::Error(nl::ErrorKind::Errno, e, "bringUpQuiet", "link " + name + " up: " + std::strerror(e));
+  return true;
 }
 
 }  // namespace rtnl

@@ -37,6 +37,7 @@ class Handle : public nl::SingleSocketHandle {
   struct Ensured {
     int32_t ifindex;
     bool created;
+    bool up;
   };
   Ensured ensure_dummy(const std::string& name);
   std::optional<int32_t> link_index(const std::string& name);
@@ -44,6 +45,12 @@ class Handle : public nl::SingleSocketHandle {
   bool delete_link(const std::string& name, const std::string& only_kind);
   std::vector<NamedAddr> list_addresses(std::optional<int32_t> ifindex);
   std::vector<AddrResult> apply(const std::vector<AddrOp>& ops);
+  // Local routes of table local through link oif (both families), the kernel's included.
+  std::vector<RouteInfo> list_local_routes(int32_t oif);
+  // Adds or deletes the agent's local routes (prefix_len is the route's); batched like apply().
+  std::vector<AddrResult> apply_routes(const std::vector<AddrOp>& ops);
+  // Brings the link up with IPv6 address generation off; false when it was up already.
+  bool bring_up_quiet(const std::string& name);
 
  private:
   std::optional<int32_t> index_locked(const std::string& name);

@@ -89,6 +89,10 @@ int get_buffer(int fd, int opt) {
   return v;
 }
 
+#ifndef NETLINK_GET_STRICT_CHK
+#define NETLINK_GET_STRICT_CHK 12
+#endif
+
 long now_ms() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -96,6 +100,11 @@ long now_ms() {
 }
 
 }  // namespace
+
+void Socket::strict_check() {
+  int one = 1;
+  ::setsockopt(fd_, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
+}
 
 Socket::Socket(int protocol, const std::string& netns_path, int timeout_ms) : timeout_ms_(timeout_ms) {
   {

@@ -23,6 +23,9 @@ class Socket {
   Socket& operator=(const Socket&) = delete;
 
   bool broken() const { return broken_; }
+  // rtnetlink: the kernel checks dump requests strictly and applies their filters (table, type,
+  // output link) instead of returning everything. Kernels before 4.20 ignore it.
+  void strict_check();
   uint32_t next_seq() { return ++seq_; }
 
   // One request whose answer is a single message (or an error): cb sees that message.

@@ -83,6 +83,96 @@ void encode_addr(nl::MsgBuilder& b, uint32_t seq, bool add, int32_t ifindex, uin
   b.end();
 }
 
+namespace {
+
+void route_header(nl::MsgBuilder& b, uint16_t af, uint8_t dst_len, uint8_t protocol, uint8_t scope) {
+  rtmsg rtm{};
+  rtm.rtm_family = static_cast<uint8_t>(af);
+  rtm.rtm_dst_len = dst_len;
+  rtm.rtm_table = RT_TABLE_LOCAL;
+  rtm.rtm_protocol = protocol;
+  rtm.rtm_scope = scope;
+  rtm.rtm_type = RTN_LOCAL;
+  b.raw(&rtm, sizeof rtm);
+}
+
+}  // namespace
+
+void encode_local_route(nl::MsgBuilder& b, uint32_t seq, bool add, int32_t ifindex, uint16_t af,
+                        const std::array<uint8_t, 16>& addr, uint8_t prefix_len) {
+  uint16_t flags = NLM_F_REQUEST | NLM_F_ACK;
+  if (add) flags |= NLM_F_CREATE | NLM_F_EXCL;
+  b.begin(add ? RTM_NEWROUTE : RTM_DELROUTE, flags, seq);
+  route_header(b, af, prefix_len, kRouteProtocol, RT_SCOPE_HOST);
+  b.put(RTA_DST, addr.data(), af == AF_INET6 ? 16 : 4);
+  b.put_u32(RTA_OIF, static_cast<uint32_t>(ifindex));
+  b.put_u32(RTA_TABLE, RT_TABLE_LOCAL);
+  b.put_u32(RTA_PRIORITY, kRouteMetric);
+  b.end();
+}
+
+void encode_local_route_dump(nl::MsgBuilder& b, uint32_t seq, uint16_t af, int32_t oif) {
+  b.begin(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, seq);
+  // Protocol 0 and scope 0: every local route through the link, the kernel's for addresses too.
+  route_header(b, af, 0, 0, 0);
+  b.put_u32(RTA_OIF, static_cast<uint32_t>(oif));
+  b.put_u32(RTA_TABLE, RT_TABLE_LOCAL);
+  b.end();
+}
+
+void encode_addr_gen_none(nl::MsgBuilder& b, uint32_t seq, int32_t ifindex) {
+  b.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
+  link_header(b, ifindex, 0, 0);
+  size_t spec = b.nest_begin(IFLA_AF_SPEC);
+  size_t inet6 = b.nest_begin(AF_INET6);
+  b.put_u8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+  b.nest_end(inet6);
+  b.nest_end(spec);
+  b.end();
+}
+
+void encode_link_up(nl::MsgBuilder& b, uint32_t seq, int32_t ifindex) {
+  b.begin(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq);
+  link_header(b, ifindex, IFF_UP, IFF_UP);
+  b.end();
+}
+
+std::optional<RouteInfo> decode_local_route(const nl::Msg& m, int32_t oif) {
+  if (m.payload_len < sizeof(rtmsg)) throw nl::MalformedError("truncated rtmsg");
+  rtmsg rtm;
+  std::memcpy(&rtm, m.payload, sizeof rtm);
+  if (rtm.rtm_family != AF_INET && rtm.rtm_family != AF_INET6) return std::nullopt;
+  if (rtm.rtm_type != RTN_LOCAL) return std::nullopt;
+  size_t hdr = NLMSG_ALIGN(sizeof rtm);
+  if (hdr > m.payload_len) throw nl::MalformedError("truncated rtmsg");
+  nl::AttrTable t(m.payload + hdr, m.payload_len - hdr, RTA_MAX);
+  uint32_t table = rtm.rtm_table;
+  if (const nl::Attr* a = t.get(RTA_TABLE)) table = a->u32();
+  if (table != RT_TABLE_LOCAL) return std::nullopt;
+  const nl::Attr* o = t.get(RTA_OIF);
+  if (o == nullptr || static_cast<int32_t>(o->u32()) != oif) return std::nullopt;
+  RouteInfo r;
+  r.oif = oif;
+  r.af = rtm.rtm_family;
+  r.prefix_len = rtm.rtm_dst_len;
+  r.protocol = rtm.rtm_protocol;
+  if (const nl::Attr* p = t.get(RTA_PRIORITY)) r.metric = p->u32();
+  size_t need = rtm.rtm_family == AF_INET6 ? 16 : 4;
+  if (const nl::Attr* d = t.get(RTA_DST)) {
+    if (d->len < need) throw nl::MalformedError("route destination too short");
+    std::memcpy(r.addr.data(), d->data, need);
+  }
+  return r;
+}
+
+std::string route_error_text(bool add, int err) {
+  if (add && err == EEXIST) return "File exists (the local route is there)";
+  if (!add && err == ESRCH) return "No such process (no such local route)";
+  if (err == ENODEV) return "No such device";
+  if (err == ENETDOWN) return "Network is down (an IPv6 local route needs the link up)";
+  return std::strerror(err);
+}
+
 LinkInfo decode_link(const nl::Msg& m) {
   if (m.payload_len < sizeof(ifinfomsg)) throw nl::MalformedError("truncated ifinfomsg");
   ifinfomsg ifi;
@@ -93,6 +183,7 @@ LinkInfo decode_link(const nl::Msg& m) {
   LinkInfo l;
   l.ifindex = ifi.ifi_index;
   l.name = t.need(IFLA_IFNAME, "link name").str(IFNAMSIZ);
+  l.up = (ifi.ifi_flags & IFF_UP) != 0;
   if (const nl::Attr* info = t.get(IFLA_LINKINFO)) {
     nl::AttrTable it(info->data, info->len, IFLA_INFO_MAX);
     if (const nl::Attr* kind = it.get(IFLA_INFO_KIND)) l.kind = kind->str(64);

@@ -82,6 +82,8 @@ export class Agent {
       onPassProgress: (stage) => {
         if (this.progress.running) this.progress.at(stage);
       },
+      onVipAddressesCaughtUp: (r) =>
+        deps.logger.info(`vip mode both: addresses on kube-ipvs0 caught up with the VIPs (${r.added} added in ${Math.round(r.durationMs)} ms${r.errors.length > 0 ? `, ${r.errors.length} failed: ${r.errors[0].message}` : ''})`, { op: 'vips' }),
     });
   }
 
@@ -98,6 +100,8 @@ export class Agent {
     const change = this.takeChanges();
     const t3 = now();
     const sync = await this.proxier.sync(change);
+    // Mode both: a single run leaves every VIP bound as an address too, as the mode promises.
+    await this.proxier.vipFillSettled();
     this.progress.done();
     this.report('sync', sync);
     return { start, sync, change, phasesMs: { sources: t1 - t0, modelApply: this.modelApplyMs, kernelRead: t2 - t1, desiredState: t3 - t2 } };

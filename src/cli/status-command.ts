@@ -6,6 +6,7 @@
 import { ConfigError } from '../config/errors.js';
 import { openIpvs } from '../ipvs/client.js';
 import type { DesiredState } from '../model/types.js';
+import type { LinkClient } from '../netif/types.js';
 import { openLinks } from '../netif/client.js';
 import type { StateRecord } from '../proxier/state-record.js';
 import type { OwnedRealServer, OwnedVirtualServer, OwnershipRecord } from '../status/ownership.js';
@@ -14,7 +15,7 @@ import { reportKernelError } from './kernel-error.js';
 
 /** Every netlink wait of the command (as the agent's openKernel). */
 const KERNEL_TIMEOUT_MS = 5000;
-import { DEFAULT_STATE_DIR } from '../config/defaults.js';
+import { DEFAULT_STATE_DIR, DUMMY_LINK_NAME } from '../config/defaults.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
@@ -56,13 +57,18 @@ async function desiredFromSource(opts: Record<string, unknown>): Promise<Desired
   } finally {
     await source.stop();
   }
+  model.setNodeAddresses(await withLinks((links) => links.listAddresses()));
+  return model.takeChanges().state;
+}
+
+/** An rtnetlink handle for one read, opened only by the views that need links or addresses. */
+async function withLinks<T>(read: (links: LinkClient) => Promise<T>): Promise<T> {
   const links = await openLinks({ timeoutMs: KERNEL_TIMEOUT_MS });
   try {
-    model.setNodeAddresses(await links.listAddresses());
+    return await read(links);
   } finally {
     links.close();
   }
-  return model.takeChanges().state;
 }
 
 export async function statusCommand(opts: Record<string, unknown>): Promise<number> {
@@ -76,6 +82,17 @@ export async function statusCommand(opts: Record<string, unknown>): Promise<numb
     }
     throw err;
   }
+}
+
+/** VIPs the agent made local by a route on kube-ipvs0: 'route', or 'route+address' when bound too. */
+export async function vipForms(links: LinkClient, linkName = DUMMY_LINK_NAME): Promise<Map<string, string>> {
+  const forms = new Map<string, string>();
+  const ifindex = await links.linkIndex(linkName);
+  if (ifindex === undefined) return forms;
+  const [routes, addresses] = await Promise.all([links.listLocalRoutes(ifindex), links.listAddresses(ifindex)]);
+  const bound = new Set(addresses.map((a) => a.address));
+  for (const r of routes) if (r.ours) forms.set(r.address, bound.has(r.address) ? 'route+address' : 'route');
+  return forms;
 }
 
 async function clusterStatus(opts: Record<string, unknown>): Promise<number> {
@@ -124,7 +141,8 @@ async function tableStatus(opts: Record<string, unknown>): Promise<number> {
   }
   try {
     const desired = options.diff ? await desiredFromSource(opts) : undefined;
-    const result = await runStatus(options, { ipvs, ownership, desired });
+    const localBy = options.names ? await withLinks(vipForms) : undefined;
+    const result = await runStatus(options, { ipvs, ownership, desired, localBy });
     process.stdout.write(result.output);
     return result.exitCode;
   } finally {

@@ -64,7 +64,7 @@ const CHART_CHECKS: Record<ConfigKey, ChartCheck> = {
   kubeconfig: 'text', manifests: 'text', nodeName: 'text', serviceProxyName: 'text',
   scheduler: 'oneOf', schedulerFlags: 'schedulerFlags', syncPeriod: 'positiveDuration', minSyncPeriod: 'duration',
   nodeportAddresses: 'nodeportAddresses', nodeportRange: 'portRange', serviceCidrs: 'cidrList', excludeCidrs: 'cidrList',
-  strictArp: 'boolean', tcpTimeout: 'wholeSeconds', tcpfinTimeout: 'wholeSeconds', udpTimeout: 'wholeSeconds',
+  strictArp: 'boolean', vipMode: 'oneOf', tcpTimeout: 'wholeSeconds', tcpfinTimeout: 'wholeSeconds', udpTimeout: 'wholeSeconds',
   gracefulTerminationTimeout: 'duration', masqueradeAll: 'boolean', clusterCidr: 'cidrList', masqueradeBit: 'bit',
   healthzBindAddress: 'bindAddress', metricsBindAddress: 'bindAddress', stateDir: 'absolutePath',
   sysctlMode: 'oneOf', logLevel: 'oneOf', logFormat: 'oneOf', statusRedis: 'redisUrl', statusRedisPasswordFile: 'text',

@@ -48,6 +48,7 @@ export function defaultSettings(nodeName: string, isTTY = false): Settings {
     serviceCidrs: [],
     excludeCidrs: [],
     strictArp: false,
+    vipMode: 'routes',
     tcpTimeout: 0,
     tcpFinTimeout: 0,
     udpTimeout: 0,
@@ -178,6 +179,7 @@ function applyLayer(base: Settings, layer: SettingsLayer): Settings {
   if (layer.serviceCidrs !== undefined) next.serviceCidrs = layer.serviceCidrs;
   if (layer.excludeCidrs !== undefined) next.excludeCidrs = layer.excludeCidrs;
   if (layer.strictArp !== undefined) next.strictArp = layer.strictArp;
+  if (layer.vipMode !== undefined) next.vipMode = layer.vipMode;
   if (layer.tcpTimeout !== undefined) next.tcpTimeout = layer.tcpTimeout;
   if (layer.tcpfinTimeout !== undefined) next.tcpFinTimeout = layer.tcpfinTimeout;
   if (layer.udpTimeout !== undefined) next.udpTimeout = layer.udpTimeout;

@@ -14,6 +14,7 @@ export type SchedulerFlag = (typeof SCHEDULER_FLAGS)[number];
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export const LOG_FORMATS = ['json', 'text'] as const;
 export const SYSCTL_MODES = ['write', 'check'] as const;
+export const VIP_MODES = ['routes', 'addresses', 'both'] as const;
 
 export const DEFAULT_HEALTHZ_PORT = 10256;
 export const DEFAULT_METRICS_PORT = 10249;
@@ -22,7 +23,7 @@ export const DEFAULT_METRICS_PORT = 10249;
 export const CONFIG_KEYS = [
   'kubeconfig', 'manifests', 'nodeName', 'serviceProxyName',
   'scheduler', 'schedulerFlags', 'syncPeriod', 'minSyncPeriod',
-  'nodeportAddresses', 'nodeportRange', 'serviceCidrs', 'excludeCidrs', 'strictArp',
+  'nodeportAddresses', 'nodeportRange', 'serviceCidrs', 'excludeCidrs', 'strictArp', 'vipMode',
   'tcpTimeout', 'tcpfinTimeout', 'udpTimeout', 'gracefulTerminationTimeout',
   'masqueradeAll', 'clusterCidr', 'masqueradeBit',
   'healthzBindAddress', 'metricsBindAddress', 'stateDir', 'sysctlMode', 'logLevel', 'logFormat',
@@ -78,6 +79,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
     description: 'virtual servers inside these ranges are never touched', kubeProxyAliases: ['--ipvs-exclude-cidrs'] },
   { key: 'strictArp', flag: '--strict-arp', kind: 'boolean', valueName: 'bool', defaultText: 'false', allowed: 'true or false',
     description: 'set arp_ignore=1 and arp_announce=2 (needed by MetalLB L2 and similar)', kubeProxyAliases: ['--ipvs-strict-arp'] },
+  { key: 'vipMode', flag: '--vip-mode', kind: 'text', valueName: 'mode', defaultText: 'routes', allowed: `one of ${VIP_MODES.join(', ')}`,
+    description: 'how VIPs are made local on kube-ipvs0: local routes (linear kernel cost), addresses (kube-proxy\'s way, quadratic), or both (routes at once, addresses added behind them)' },
   { key: 'tcpTimeout', flag: '--tcp-timeout', kind: 'text', valueName: 'duration', defaultText: '0s', allowed: TIMEOUT,
     description: 'IPVS timeout of idle TCP connections', kubeProxyAliases: ['--ipvs-tcp-timeout'] },
   { key: 'tcpfinTimeout', flag: '--tcpfin-timeout', kind: 'text', valueName: 'duration', defaultText: '0s', allowed: TIMEOUT,

@@ -6,7 +6,7 @@ import { parseDurationMs } from './duration.js';
 import { ConfigIssue, ConfigSource, cutForMessage } from './errors.js';
 import { formatBindAddress, isCidr, parseBindAddress, parsePortRange } from './network.js';
 import {
-  CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, SYSCTL_MODES, SchedulerFlag,
+  CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, SYSCTL_MODES, SchedulerFlag, VIP_MODES,
   optionSpec,
 } from './options.js';
 
@@ -148,6 +148,7 @@ export const layerSchema = z.strictObject({
   serviceCidrs: cidrList(),
   excludeCidrs: cidrList(),
   strictArp: boolean(),
+  vipMode: oneOf(VIP_MODES, 'a VIP mode'),
   tcpTimeout: timeoutSeconds(),
   tcpfinTimeout: timeoutSeconds(),
   udpTimeout: timeoutSeconds(),

@@ -19,6 +19,8 @@ export interface Settings {
   serviceCidrs: string[];
   excludeCidrs: string[];
   strictArp: boolean;
+  /** How VIPs are made local on kube-ipvs0: local routes, addresses (kube-proxy's way), or both. */
+  vipMode: 'routes' | 'addresses' | 'both';
   /** IPVS timeouts in seconds; 0 leaves the kernel's value. */
   tcpTimeout: number;
   tcpFinTimeout: number;

@@ -33,9 +33,9 @@ export function closedError(client: string, method: string): HandleClosedError {
   return new HandleClosedError(`the ${client} handle is closed (${method})`, errnoOf('EBADF'), 'EBADF', method);
 }
 
-/** Takes the first fault that matches `op` and uses up one of its times: its code, or undefined. */
-export function takeFault<Op>(faults: Array<{ match: (op: Op) => boolean; code: string; times?: number }>, op: Op): string | undefined {
-  const i = faults.findIndex((f) => f.match(op));
+/** Takes the first fault that `matches` and uses up one of its times: its code, or undefined. */
+export function takeFault<F extends { code: string; times?: number }>(faults: F[], matches: (f: F) => boolean): string | undefined {
+  const i = faults.findIndex(matches);
   if (i < 0) return undefined;
   const f = faults[i];
   f.times = (f.times ?? 1) - 1;
@@ -144,7 +144,7 @@ export class FakeIpvs implements IpvsClient {
     this.assertOpen('apply');
     return ops.map((op) => {
       this.writes++;
-      const injected = takeFault(this.faults, op);
+      const injected = takeFault(this.faults, (f) => f.match(op));
       if (injected) return failure(injected, `injected fault on ${op.op}`);
       return this.applyOne(op);
     });

@@ -40,8 +40,21 @@ export interface NativeAddressOp {
   prefixLen: number;
 }
 
+export interface NativeLocalRoute {
+  ifindex: number;
+  family: 'inet' | 'inet6';
+  address: string;
+  prefixLen: number;
+  protocol: number;
+  metric: number;
+  ours: boolean;
+}
+
 export interface NativeLinkHandle {
-  ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }>;
+  ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean; up: boolean }>;
+  bringUpQuiet(name: string): Promise<boolean>;
+  listLocalRoutes(ifindex: number): Promise<NativeLocalRoute[]>;
+  applyRoutes(ops: readonly NativeAddressOp[]): Promise<NativeFailure[]>;
   linkIndex(name: string): Promise<number | undefined>;
   deleteLink(name: string, onlyKind?: string): Promise<boolean>;
   listAddresses(ifindex?: number): Promise<NativeAddress[]>;

@@ -4,7 +4,7 @@ import type { OpenOptions } from '../ipvs/client.js';
 import type { OpResult } from '../ipvs/types.js';
 import { loadNative, type NativeLinkHandle } from '../native/binding.js';
 import { DumpInterruptedError, native } from '../native/errors.js';
-import type { AddressOp, LinkAddress, LinkClient } from './types.js';
+import type { AddressOp, LinkAddress, LinkClient, LocalRoute, RouteOp } from './types.js';
 
 const DUMP_ATTEMPTS = 3;
 const OK: OpResult = { ok: true };
@@ -13,8 +13,34 @@ class AddonLinkClient implements LinkClient {
   constructor(private readonly handle: NativeLinkHandle) {}
 
   /** Equivalent to: ip link add NAME type dummy (left down, as kube-proxy leaves it). */
-  ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }> {
+  ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean; up: boolean }> {
     return native(this.handle.ensureDummyLink(name));
+  }
+
+  /** Equivalent to: ip link set NAME addrgenmode none; ip link set NAME up. */
+  bringUpQuiet(name: string): Promise<boolean> {
+    return native(this.handle.bringUpQuiet(name));
+  }
+
+  /** Equivalent to: ip route show table local type local dev IFINDEX (both families). Interrupted dumps are retried. */
+  async listLocalRoutes(ifindex: number): Promise<LocalRoute[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const routes = await native(this.handle.listLocalRoutes(ifindex));
+        return routes.map((r) => ({ ifindex: r.ifindex, family: r.family, address: r.address, prefixLen: r.prefixLen, protocol: r.protocol, ours: r.ours }));
+      } catch (e) {
+        if (!(e instanceof DumpInterruptedError) || attempt >= DUMP_ATTEMPTS) throw e;
+      }
+    }
+  }
+
+  /** Equivalent to: ip route add|del local ADDR/LEN dev IFINDEX table local proto 201 metric 1024, many per sendmsg. */
+  async applyRoutes(ops: readonly RouteOp[]): Promise<OpResult[]> {
+    if (ops.length === 0) return [];
+    const failures = await native(this.handle.applyRoutes(ops));
+    const results: OpResult[] = new Array<OpResult>(ops.length).fill(OK);
+    for (const [index, errno, code, message] of failures) results[index] = { ok: false, errno, code, message };
+    return results;
   }
 
   linkIndex(name: string): Promise<number | undefined> {

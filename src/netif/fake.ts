@@ -1,10 +1,11 @@
-// An in-memory set of links and addresses that answers like rtnetlink: EEXIST for an address
-// already present, EADDRNOTAVAIL for deleting one that is not, ENODEV for a missing link.
+// An in-memory set of links, addresses and local routes that answers like rtnetlink: EEXIST for
+// an address or route already present, EADDRNOTAVAIL (address) or ESRCH (route) for deleting one
+// that is not, ENODEV for a missing link, ENETDOWN for an IPv6 route on a down link.
 // Used by proxier unit tests and by the contract suite that also runs against the addon.
 import { canonicalAddress, closedError, errnoOf, failure, takeFault } from '../ipvs/fake.js';
 import type { OpResult } from '../ipvs/types.js';
 import { NetlinkError } from '../native/errors.js';
-import type { AddressOp, LinkAddress, LinkClient } from './types.js';
+import type { AddressOp, LinkAddress, LinkClient, LocalRoute, RouteOp } from './types.js';
 
 interface FakeLink {
   ifindex: number;
@@ -13,9 +14,9 @@ interface FakeLink {
   up: boolean;
 }
 
-/** A fault to inject: address operations matching `match` fail with `code` (`times`, default once). */
+/** A fault to inject: address or route operations matching `match` fail with `code` (`times`, default once). */
 export interface LinkFault {
-  match: (op: AddressOp) => boolean;
+  match: (op: AddressOp, kind: 'address' | 'route') => boolean;
   code: string;
   times?: number;
 }
@@ -27,6 +28,10 @@ export class FakeLinks implements LinkClient {
   dumps = 0;
   private readonly links = new Map<string, FakeLink>();
   private addresses: LinkAddress[] = [];
+  /** The agent's local routes (protocol 201); the kernel's for addresses are derived from `addresses`. */
+  private routes: LocalRoute[] = [];
+  /** Route dumps served. */
+  routeDumps = 0;
   private nextIndex = 1;
   private readonly faults: LinkFault[] = [];
   private closed = false;
@@ -38,19 +43,51 @@ export class FakeLinks implements LinkClient {
     this.seedAddress('lo', '::1', 128);
   }
 
-  async ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }> {
+  async ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean; up: boolean }> {
     this.assertOpen('ensureDummyLink');
     const existing = this.links.get(name);
     if (existing) {
       if (existing.kind !== 'dummy') throw notOurs(existing, 'dummy', 'ensureDummyLink');
-      return { ifindex: existing.ifindex, created: false };
+      return { ifindex: existing.ifindex, created: false, up: existing.up };
     }
     // One RTM_NEWLINK creates it down, as kube-proxy does (a down link has no IPv6 link-local
     // address either); an existing link keeps whatever state it has.
     this.writes++;
     const link = this.addLink(name, 'dummy');
     link.up = false;
-    return { ifindex: link.ifindex, created: true };
+    return { ifindex: link.ifindex, created: true, up: false };
+  }
+
+  async bringUpQuiet(name: string): Promise<boolean> {
+    this.assertOpen('bringUpQuiet');
+    const link = this.links.get(name);
+    if (!link) throw new NetlinkError(`link ${name} does not exist`, errnoOf('ENODEV'), 'ENODEV', 'bringUpQuiet');
+    if (link.kind !== 'dummy') throw notOurs(link, 'dummy', 'bringUpQuiet');
+    if (link.up) return false;
+    // Two requests: address generation off, then up.
+    this.writes += 2;
+    link.up = true;
+    return true;
+  }
+
+  async listLocalRoutes(ifindex: number): Promise<LocalRoute[]> {
+    this.assertOpen('listLocalRoutes');
+    this.routeDumps++;
+    // The kernel keeps a local route (proto kernel) for every address of a link.
+    const kernel: LocalRoute[] = this.addresses
+      .filter((a) => a.ifindex === ifindex)
+      .map((a) => ({ ifindex, family: a.family, address: a.address, prefixLen: a.family === 'inet' ? 32 : 128, protocol: 2, ours: false }));
+    return [...kernel, ...this.routes.filter((r) => r.ifindex === ifindex).map((r) => ({ ...r }))];
+  }
+
+  async applyRoutes(ops: readonly RouteOp[]): Promise<OpResult[]> {
+    this.assertOpen('applyRoutes');
+    return ops.map((op) => {
+      this.writes++;
+      const injected = takeFault(this.faults, (f) => f.match(op, 'route'));
+      if (injected) return failure(injected, `injected fault on route ${op.op}`);
+      return this.applyRoute(op);
+    });
   }
 
   async linkIndex(name: string): Promise<number | undefined> {
@@ -66,6 +103,7 @@ export class FakeLinks implements LinkClient {
     this.writes++;
     this.links.delete(name);
     this.addresses = this.addresses.filter((a) => a.ifindex !== link.ifindex);
+    this.routes = this.routes.filter((r) => r.ifindex !== link.ifindex);
     return true;
   }
 
@@ -79,7 +117,7 @@ export class FakeLinks implements LinkClient {
     this.assertOpen('applyAddresses');
     return ops.map((op) => {
       this.writes++;
-      const injected = takeFault(this.faults, op);
+      const injected = takeFault(this.faults, (f) => f.match(op, 'address'));
       if (injected) return failure(injected, `injected fault on address ${op.op}`);
       return this.applyOne(op);
     });
@@ -123,6 +161,21 @@ export class FakeLinks implements LinkClient {
     this.faults.push({ ...fault, times: fault.times ?? 1 });
   }
 
+  /** Remove one of the agent's routes without counting a write (drift made by hand). */
+  removeRoute(address: string): void {
+    this.routes = this.routes.filter((r) => r.address !== address);
+  }
+
+  /** Put a route of the agent's on a link without counting a write (left by an earlier run). */
+  seedRoute(linkName: string, address: string): void {
+    const link = this.links.get(linkName);
+    if (!link) throw new RangeError(`no link ${linkName}`);
+    const family = address.includes(':') ? 'inet6' : 'inet';
+    const canonical = canonicalAddress(family, address);
+    if (canonical === undefined) throw new RangeError(`bad address ${address}`);
+    this.routes.push({ ifindex: link.ifindex, family, address: canonical, prefixLen: family === 'inet' ? 32 : 128, protocol: 201, ours: true });
+  }
+
   private assertOpen(method: string): void {
     if (this.closed) throw closedError('link', method);
   }
@@ -147,8 +200,36 @@ export class FakeLinks implements LinkClient {
     }
     if (i < 0) return failure('EADDRNOTAVAIL', `address ${address} not on ${link.name}`);
     this.addresses.splice(i, 1);
+    // As the kernel does (fib_disable_ip): a link's last IPv4 address takes its IPv4 routes along.
+    if (op.family === 'inet' && !this.addresses.some((a) => a.ifindex === op.ifindex && a.family === 'inet')) {
+      this.routes = this.routes.filter((r) => r.ifindex !== op.ifindex || r.family !== 'inet');
+    }
     return { ok: true };
   }
+
+  private applyRoute(op: RouteOp): OpResult {
+    const link = [...this.links.values()].find((l) => l.ifindex === op.ifindex);
+    if (!link) return failure('ENODEV', `no link with index ${op.ifindex}`);
+    const address = canonicalAddress(op.family, op.address);
+    if (address === undefined) return failure('EINVAL', `invalid ${op.family} address ${op.address}`);
+    const maxLen = op.family === 'inet' ? 32 : 128;
+    if (op.prefixLen < 0 || op.prefixLen > maxLen) return failure('EINVAL', `prefix length ${op.prefixLen} out of range`);
+    const i = this.routes.findIndex((r) => sameRoute(r, op, address));
+    if (op.op === 'add') {
+      if (i >= 0) return failure('EEXIST', `local route ${address} already on ${link.name}`);
+      if (op.family === 'inet6' && !link.up) return failure('ENETDOWN', `${link.name} is down: an IPv6 local route needs it up`);
+      this.routes.push({ ifindex: op.ifindex, family: op.family, address, prefixLen: op.prefixLen, protocol: 201, ours: true });
+      return { ok: true };
+    }
+    if (i < 0) return failure('ESRCH', `no local route ${address} on ${link.name}`);
+    this.routes.splice(i, 1);
+    return { ok: true };
+  }
+}
+
+/** Local routes are keyed by (link, destination, prefix length) among the agent's own. */
+function sameRoute(r: LocalRoute, op: RouteOp, address: string): boolean {
+  return r.ifindex === op.ifindex && r.address === address && r.prefixLen === op.prefixLen;
 }
 
 /** The addon's error for a link of that name but another kind (someone else's link). */

@@ -11,13 +11,37 @@ export interface LinkAddress {
 
 export type AddressOp = { op: 'add' | 'delete'; ifindex: number; family: Family; address: string; prefixLen: number };
 
+/**
+ * A `local` route of table local through a link: what makes an address local to the node
+ * without binding it (`ip route add local VIP dev kube-ipvs0 table local`).
+ */
+export interface LocalRoute {
+  ifindex: number;
+  family: Family;
+  address: string;
+  prefixLen: number;
+  /** Routing protocol number; 2 (kernel) for the route the kernel keeps for an address. */
+  protocol: number;
+  /** The agent's own route (protocol 201, metric 1024, see native/rtnl_wire.h). */
+  ours: boolean;
+}
+
+/** Add or delete one of the agent's local routes (prefixLen is the route's: 32 or 128 for a VIP). */
+export type RouteOp = AddressOp;
+
 export interface LinkClient {
   /**
    * Create a dummy link named `name` if it does not exist, down like kube-proxy's (VIPs on it are
    * local all the same); an existing one keeps its state. A link of that name that is not a
    * dummy is someone else's: rejects with EEXIST and leaves it alone.
    */
-  ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean }>;
+  ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean; up: boolean }>;
+  /**
+   * Bring a dummy link up with IPv6 address generation off (no link-local address, hence no
+   * duplicate address detection and no router solicitation); false when it was up already.
+   * IPv6 local routes need their link up; IPv4 ones do not.
+   */
+  bringUpQuiet(name: string): Promise<boolean>;
   /** Index of a link by name, or undefined when there is none. */
   linkIndex(name: string): Promise<number | undefined>;
   /**
@@ -29,5 +53,12 @@ export interface LinkClient {
   listAddresses(ifindex?: number): Promise<LinkAddress[]>;
   /** Add or delete addresses in as few round trips as possible; one result per operation. */
   applyAddresses(ops: readonly AddressOp[]): Promise<OpResult[]>;
+  /** Local routes of table local through the link (both families; the kernel's for its addresses too). */
+  listLocalRoutes(ifindex: number): Promise<LocalRoute[]>;
+  /**
+   * Add or delete the agent's local routes, batched like addresses; one result per operation.
+   * EEXIST: the route is there; ESRCH: it is not; ENETDOWN: an IPv6 route on a down link.
+   */
+  applyRoutes(ops: readonly RouteOp[]): Promise<OpResult[]>;
   close(): void;
 }

@@ -7,7 +7,7 @@
 import { entryHolds, serviceKey } from '../ipvs/keys.js';
 import { nextTurn, TimeSlices } from '../ipvs/time-slices.js';
 import type { VirtualServerEntry } from '../ipvs/types.js';
-import type { LinkAddress } from '../netif/types.js';
+import type { LinkAddress, LocalRoute } from '../netif/types.js';
 import type { AppliedTable } from './diff.js';
 import { isLinkLocal } from './vips.js';
 
@@ -28,6 +28,8 @@ export class TouchedKeys {
 export interface KernelReading {
   entries: readonly VirtualServerEntry[];
   addresses: readonly LinkAddress[];
+  /** kube-ipvs0's local routes (table local) at the time of the read. */
+  routes?: readonly LocalRoute[];
   /** kube-ipvs0's index at the time of the read; undefined when the link was missing. */
   ifindex: number | undefined;
 }
@@ -40,6 +42,10 @@ export interface BelievedState {
   link: {
     ifindex: number | undefined;
     applied: ReadonlyMap<string, unknown>;
+    /** Owned VIPs with the agent's local route (absent: compare addresses only). */
+    routed?: ReadonlySet<string>;
+    /** Owned VIPs bound as addresses (undefined while mode both's fill changes them). */
+    bound?: ReadonlySet<string>;
     onOtherLinks: ReadonlySet<string>;
     foreign: ReadonlySet<string>;
   };
@@ -85,12 +91,24 @@ function addressDrift(reading: KernelReading, link: BelievedState['link'], touch
     if (reading.ifindex === undefined || a.ifindex !== reading.ifindex) elsewhere.add(a.address);
     else if (!isLinkLocal(a.address)) onLink.add(a.address);
   }
+  const ourRoutes = new Set<string>();
+  for (const r of reading.routes ?? []) if (r.ours && r.ifindex === reading.ifindex) ourRoutes.add(r.address);
   for (const a of onLink) {
     if (touched.addresses.has(a) || link.applied.has(a) || link.foreign.has(a)) continue;
     return `address ${a} appeared on kube-ipvs0`;
   }
+  for (const a of ourRoutes) {
+    if (touched.addresses.has(a) || link.applied.has(a) || link.foreign.has(a)) continue;
+    return `local route ${a} appeared on kube-ipvs0`;
+  }
+  // Without the routed/bound detail (older callers), a VIP is local by an address.
+  const routed = link.routed ?? new Set<string>();
   for (const a of link.applied.keys()) {
-    if (!onLink.has(a) && !touched.addresses.has(a)) return `address ${a} is missing from kube-ipvs0`;
+    if (touched.addresses.has(a)) continue;
+    if (routed.has(a) && !ourRoutes.has(a)) return `local route ${a} is missing from kube-ipvs0`;
+    const wantAddress = link.routed === undefined ? true : link.bound?.has(a);
+    if (wantAddress === true && !onLink.has(a)) return `address ${a} is missing from kube-ipvs0`;
+    if (wantAddress === undefined && !onLink.has(a) && !ourRoutes.has(a)) return `${a} is no longer local on kube-ipvs0`;
   }
   // Node addresses decide which external IPs may be bound here (never one another link holds).
   if (elsewhere.size !== link.onOtherLinks.size || [...elsewhere].some((a) => !link.onOtherLinks.has(a))) {

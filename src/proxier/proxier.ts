@@ -5,16 +5,16 @@
 import { keyOf, realKey, serviceKey } from '../ipvs/keys.js';
 import type { VirtualServerEntry } from '../ipvs/types.js';
 import type { DesiredChange, DesiredState } from '../model/types.js';
-import type { LinkAddress } from '../netif/types.js';
+import type { LinkAddress, LinkClient, LocalRoute } from '../netif/types.js';
 import { isStateInDoubt } from '../native/errors.js';
 import { appliedFromEntry, codeOf, executePlan, messageOf, type ExecuteOutcome, type NameOf } from './apply.js';
-import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AppliedTable, type IpvsPlan } from './diff.js';
+import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AddressPlan, type AppliedTable, type IpvsPlan } from './diff.js';
 import { findDrift, TouchedKeys } from './check.js';
 import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
 import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, recordedKeys, type AdoptionContext, type RecordedKeys, type Verdict } from './ownership.js';
 import { RecordKeeper } from './record-keeper.js';
 import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
-import { VipLink } from './vips.js';
+import { VipLink, type AddressOutcome } from './vips.js';
 import { DUMMY_LINK_NAME } from '../config/defaults.js';
 
 /**
@@ -75,7 +75,9 @@ export class Proxier {
   private realCount: number | undefined;
 
   constructor(private readonly deps: ProxierDeps) {
-    this.vips = new VipLink(deps.links, deps.linkName ?? DUMMY_LINK_NAME);
+    // Mode both's fill runs on the reader's handle: a fill batch never holds a sync's writes behind it.
+    const fill = { links: deps.reader?.links ?? deps.links, clock: deps.clock, pacing: deps.vipFill, onCaughtUp: deps.onVipAddressesCaughtUp };
+    this.vips = new VipLink(deps.links, deps.linkName ?? DUMMY_LINK_NAME, deps.settings.vipMode ?? 'addresses', fill);
     this.ownership = new Ownership(new CidrSet(deps.settings.excludeCidrs));
     this.serviceCidrs = new CidrSet(deps.settings.serviceCidrs);
     this.drains = new DrainTracker(deps.settings.gracefulTerminationTimeoutMs);
@@ -85,16 +87,15 @@ export class Proxier {
   /** Read the kernel in full (one IPVS dump, one address dump), adopt what is ours, set node settings. */
   async start(state?: DesiredState): Promise<SyncResult> {
     const t = tally();
-    const [entries, addresses, ifindex, loaded] = await Promise.all([
+    const [entries, { addresses, ifindex, routes }, loaded] = await Promise.all([
       this.deps.ipvs.dump(),
-      this.deps.links.listAddresses(),
-      this.deps.links.linkIndex(this.vips.name),
+      this.readLink(this.deps.links),
       this.deps.stateStore.load(),
     ]);
     if (loaded.corrupt) t.errors.push({ object: 'state record', operation: 'load', code: 'EBADMSG', message: `${loaded.corrupt}; rebuilt from the kernel` });
     this.records.reset(loaded.record);
     const nodeAddresses = new Set(addresses.filter((a) => a.ifindex !== ifindex).map((a) => a.address));
-    this.adopt(entries, addresses, ifindex, {
+    this.adopt(entries, addresses, routes, ifindex, {
       recorded: recordedKeys(loaded.record),
       desired: state,
       serviceCidrs: this.serviceCidrs,
@@ -127,14 +128,10 @@ export class Proxier {
   async verify(state: DesiredState): Promise<SyncResult> {
     if (!this.started) throw new ProxierNotStartedError('verify');
     const t = tally();
-    const [entries, addresses, ifindex] = await Promise.all([
-      this.deps.ipvs.dump(),
-      this.deps.links.listAddresses(),
-      this.deps.links.linkIndex(this.vips.name),
-    ]);
+    const [entries, { addresses, ifindex, routes }] = await Promise.all([this.deps.ipvs.dump(), this.readLink(this.deps.links)]);
     // Once running, only the record (what we created) and exact matches are ours: a virtual
     // server someone adds by hand inside the service CIDRs is not deleted.
-    this.adopt(entries, addresses, ifindex, {
+    this.adopt(entries, addresses, routes, ifindex, {
       // Copies: adopt() rebuilds the ownership sets while it reads these.
       recorded: { virtualServers: new Set(this.ownership.virtualServers), addresses: new Set(this.ownership.addresses) },
       desired: state,
@@ -167,16 +164,20 @@ export class Proxier {
     this.touched = touched;
     try {
       const reader = this.deps.reader ?? this.deps;
-      const [entries, addresses, ifindex] = await Promise.all([
-        reader.ipvs.dump({ sliceMs: CHECK_SLICE_MS }),
-        reader.links.listAddresses(),
-        reader.links.linkIndex(this.vips.name),
-      ]);
-      const drift = await findDrift({ entries, addresses, ifindex }, {
+      const [entries, { addresses, ifindex, routes }] = await Promise.all([reader.ipvs.dump({ sliceMs: CHECK_SLICE_MS }), this.readLink(reader.links)]);
+      const drift = await findDrift({ entries, addresses, routes, ifindex }, {
         applied: this.applied,
         ownedVirtualServers: this.ownership.virtualServers,
         foreignVirtualServers: this.ownership.foreignVirtualServers,
-        link: { ifindex: this.vips.ifindex, applied: this.vips.applied, onOtherLinks: this.vips.onOtherLinks, foreign: this.ownership.foreignAddresses },
+        link: {
+          ifindex: this.vips.ifindex,
+          applied: this.vips.applied,
+          routed: this.vips.routed,
+          // While mode both fills addresses behind the read, which of them it shows is moot.
+          bound: this.vips.fillPending ? undefined : this.vips.bound,
+          onOtherLinks: this.vips.onOtherLinks,
+          foreign: this.ownership.foreignAddresses,
+        },
       }, touched, CHECK_SLICE_MS);
       await this.applyNodeSettings(t);
       return { ...this.result(t, t0, this.deps.clock.now()), ...(drift !== undefined ? { drift } : { fullCompare: true }), nodeAddresses: addresses };
@@ -223,13 +224,13 @@ export class Proxier {
     return Math.min(poll, this.drains.nextDeadline() ?? poll);
   }
 
-  /** Remove every owned virtual server, kube-ipvs0 address and (when empty) the link; nothing else. */
+  /** Remove every owned virtual server, kube-ipvs0 VIP (route or address) and (when empty) the link; nothing else. */
   async cleanup(): Promise<SyncResult> {
     const t = tally();
-    const [entries, addresses, ifindex, loaded] = await Promise.all([
+    await this.vips.stopFill();
+    const [entries, { addresses, ifindex, routes }, loaded] = await Promise.all([
       this.deps.ipvs.dump(),
-      this.deps.links.listAddresses(),
-      this.deps.links.linkIndex(this.vips.name),
+      this.readLink(this.deps.links),
       this.deps.stateStore.load(),
     ]);
     const fromRecord = recordedKeys(loaded.record);
@@ -238,7 +239,7 @@ export class Proxier {
       addresses: new Set([...this.ownership.addresses, ...fromRecord.addresses]),
     };
     this.records.reset(loaded.record);
-    this.adopt(entries, addresses, ifindex, {
+    this.adopt(entries, addresses, routes, ifindex, {
       recorded: known,
       desired: undefined,
       serviceCidrs: this.serviceCidrs,
@@ -274,6 +275,16 @@ export class Proxier {
     const lastAck = this.deps.clock.now();
     await this.saveRecord(undefined, [], true, t);
     return this.result(t, t0, lastAck);
+  }
+
+  /** How an owned VIP is made local on kube-ipvs0 now (status, tests). */
+  localBy(address: string): ReturnType<VipLink['localBy']> {
+    return this.vips.localBy(address);
+  }
+
+  /** Resolves when mode both's background address fill has caught up (tests, shutdown). */
+  async vipFillSettled(): Promise<void> {
+    await this.vips.fillSettled();
   }
 
   /** Keys of the virtual servers and addresses currently owned (for status and tests). */
@@ -353,7 +364,7 @@ export class Proxier {
     const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
     // The kernel-bound two go first, so their worker threads start before iptables' tools spawn.
     const programming = Promise.all([
-      timed('bind addresses', () => this.vips.bind(addrPlan)),
+      timed('bind addresses', () => this.bindVips(addrPlan, vsKeys === undefined)),
       timed('ipvs', () => this.execute(plan, (k, rk) => this.nameOf(k, rk, state))),
     ]);
     const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
@@ -441,9 +452,23 @@ export class Proxier {
     }
   }
 
+  /** The plan's VIPs; a full pass also brings every owned VIP to the mode's form (vips.ts converge). */
+  private async bindVips(addrPlan: AddressPlan, full: boolean): Promise<AddressOutcome> {
+    const bound = await this.vips.bind(addrPlan);
+    const c = full ? await this.vips.converge() : undefined;
+    return c ? { ...bound, writes: bound.writes + c.writes, errors: [...bound.errors, ...c.errors], needsVerification: bound.needsVerification || c.needsVerification } : bound;
+  }
+
+  /** kube-ipvs0 as one read: every address of the host, the link's index and its local routes. */
+  private async readLink(links: LinkClient): Promise<{ addresses: LinkAddress[]; ifindex: number | undefined; routes: LocalRoute[] }> {
+    const [addresses, ifindex] = await Promise.all([links.listAddresses(), links.linkIndex(this.vips.name)]);
+    const routes = ifindex === undefined ? [] : await links.listLocalRoutes(ifindex);
+    return { addresses, ifindex, routes };
+  }
+
   // ---- adoption ----
 
-  private adopt(entries: readonly VirtualServerEntry[], addresses: readonly LinkAddress[], ifindex: number | undefined, ctx: AdoptionContext, t: PassTally): void {
+  private adopt(entries: readonly VirtualServerEntry[], addresses: readonly LinkAddress[], routes: readonly LocalRoute[], ifindex: number | undefined, ctx: AdoptionContext, t: PassTally): void {
     this.touched?.touch(undefined, undefined);
     this.applied.clear();
     this.realCount = undefined;
@@ -463,8 +488,10 @@ export class Proxier {
     this.ownership.addresses.clear();
     this.ownership.foreignAddresses.clear();
     const verdicts = new Map<string, Verdict>();
-    const notOwned = this.vips.load(addresses, ifindex, (a) => {
-      const v = classifyAddress(a, ctx);
+    const notOwned = this.vips.load(addresses, routes, ifindex, (a, ourRoute) => {
+      // Only the agent makes routes with its marker: one outside the service CIDRs is still its own.
+      const c = classifyAddress(a, ctx);
+      const v = ourRoute && c === 'foreign' ? 'owned' : c;
       verdicts.set(a, v);
       return v === 'owned';
     });

@@ -4,6 +4,7 @@ import type { IpvsClient, Protocol } from '../ipvs/types.js';
 import type { DesiredState } from '../model/types.js';
 import type { LinkClient } from '../netif/types.js';
 import type { StateRecord } from './state-record.js';
+import type { VipFillPacing, VipFillReport, VipMode } from './vips.js';
 
 /** Time and timers, injectable so tests can run the runner and draining on a fake clock. */
 export interface Clock {
@@ -66,7 +67,10 @@ export type ProxierSettings = Pick<
   | 'tcpTimeout'
   | 'tcpFinTimeout'
   | 'udpTimeout'
->;
+> & {
+  /** How VIPs are made local on kube-ipvs0 (vips.ts). Default addresses. */
+  vipMode?: VipMode;
+};
 
 export interface ProxierDeps {
   ipvs: IpvsClient;
@@ -85,6 +89,10 @@ export interface ProxierDeps {
   reader?: { ipvs: IpvsClient; links: LinkClient };
   /** Name of the dummy link that holds the VIPs. Default kube-ipvs0. */
   linkName?: string;
+  /** Pacing of mode both's background address fill. */
+  vipFill?: VipFillPacing;
+  /** Mode both: called each time the background address fill has caught up with the VIPs. */
+  onVipAddressesCaughtUp?: (report: VipFillReport) => void;
   /** How often draining real servers are checked for remaining connections. Default 1000 ms. */
   drainPollMs?: number;
   /** Hears what a pass is doing (planned counts, each programming stage), for progress lines. */

@@ -21,9 +21,10 @@ export const NOT_OURS = 'not ours';
  */
 export const NOT_RECORDED = 'not yet in the agent record';
 
-export function serviceAnnotation(s: VirtualServerStatus, owned: OwnedVirtualServer | undefined): string {
+export function serviceAnnotation(s: VirtualServerStatus, owned: OwnedVirtualServer | undefined, localBy?: ReadonlyMap<string, string>): string {
   if (owned === undefined) return NOT_OURS;
-  return `${ownerText(owned.owner, s.fwmark === undefined ? s.port : undefined)} ${owned.owner.kind}`;
+  const how = s.fwmark === undefined ? localBy?.get(s.address) : undefined;
+  return `${ownerText(owned.owner, s.fwmark === undefined ? s.port : undefined)} ${owned.owner.kind}${how ? `, VIP local by ${how}` : ''}`;
 }
 
 export function realAnnotation(r: OwnedRealServer | undefined): string {
@@ -75,10 +76,11 @@ export function formatNamedList(
   entries: readonly VirtualServerEntry[],
   record: OwnershipRecord,
   opts: ListOptions,
+  localBy?: ReadonlyMap<string, string>,
 ): string {
   const lines = [formatBanner(info), ...formatListTitle(opts.view)];
   for (const named of nameEntries(orderEntries(entries, opts.sort), record)) {
-    lines.push(`${formatServiceLine(named.entry.service, opts)}  # ${serviceAnnotation(named.entry.service, named.owned)}`);
+    lines.push(`${formatServiceLine(named.entry.service, opts)}  # ${serviceAnnotation(named.entry.service, named.owned, localBy)}`);
     for (const r of named.reals) {
       const line = formatRealLine(r.real, opts);
       lines.push(named.owned === undefined ? line : `${line}  # ${realAnnotation(r.owned)}`);

@@ -45,6 +45,11 @@ export interface StatusDeps {
   readConnections?: () => Promise<string>;
   /** Defaults to /proc/net/ip_vs_conn (per network namespace). */
   connProcPath?: string;
+  /**
+   * How VIPs made local other than by an address alone are (address -> 'route' or
+   * 'route+address'), for --names; a VIP absent is an address on kube-ipvs0, as ipvsadm users expect.
+   */
+  localBy?: ReadonlyMap<string, string>;
 }
 
 export interface StatusResult {
@@ -143,7 +148,7 @@ export async function runStatus(opts: StatusOptions, deps: StatusDeps): Promise<
   }
   const listOpts = { view: listViewOf(opts), exact: opts.exact === true, sort };
   if (opts.names && deps.ownership !== undefined) {
-    return { output: formatNamedList(info, entries, deps.ownership, listOpts), exitCode: 0 };
+    return { output: formatNamedList(info, entries, deps.ownership, listOpts, deps.localBy), exitCode: 0 };
   }
   return { output: formatList(info, entries, listOpts), exitCode: 0 };
 }

@@ -64,7 +64,8 @@ const CASES: { name: string; run(c: LinkClient, o: Opened): Promise<void> }[] = 
       assert.equal(await c.linkIndex('kube-ipvs0'), undefined);
       const a = await c.ensureDummyLink('kube-ipvs0');
       assert.equal(a.created, true);
-      assert.deepEqual(await c.ensureDummyLink('kube-ipvs0'), { ifindex: a.ifindex, created: false });
+      assert.equal(a.up, false, 'created down, as kube-proxy creates it');
+      assert.deepEqual(await c.ensureDummyLink('kube-ipvs0'), { ifindex: a.ifindex, created: false, up: false });
       assert.equal(await c.linkIndex('kube-ipvs0'), a.ifindex);
       assert.equal(await c.deleteLink('kube-ipvs0'), true);
       assert.equal(await c.deleteLink('kube-ipvs0'), false);
@@ -113,6 +114,51 @@ const CASES: { name: string; run(c: LinkClient, o: Opened): Promise<void> }[] = 
       assert.equal(global(await c.listAddresses(ifindex)).length, 1);
       await c.deleteLink('kube-ipvs0');
       assert.deepEqual(await c.listAddresses(ifindex), []);
+    },
+  },
+  {
+    name: 'local route batches: one result each; IPv6 needs the link up, which comes up without a link-local address',
+    async run(c) {
+      const { ifindex } = await c.ensureDummyLink('kube-ipvs0');
+      const missing = ifindex + 1000;
+      const ops: AddressOp[] = [
+        { op: 'add', ifindex, family: 'inet', address: '10.96.0.1', prefixLen: 32 },
+        { op: 'add', ifindex, family: 'inet', address: '10.96.0.1', prefixLen: 32 },
+        { op: 'add', ifindex, family: 'inet6', address: 'fd00:10:96::1', prefixLen: 128 },
+        { op: 'add', ifindex, family: 'inet', address: '10.96.0.300', prefixLen: 32 },
+        { op: 'add', ifindex: missing, family: 'inet', address: '10.96.0.2', prefixLen: 32 },
+        { op: 'delete', ifindex, family: 'inet', address: '10.96.0.9', prefixLen: 32 },
+      ];
+      assert.deepEqual(codes(await c.applyRoutes(ops)), ['ok', 'EEXIST', 'ENETDOWN', 'EINVAL', 'ENODEV', 'ESRCH']);
+      assert.equal(await c.bringUpQuiet('kube-ipvs0'), true);
+      assert.equal(await c.bringUpQuiet('kube-ipvs0'), false);
+      assert.deepEqual(codes(await c.applyRoutes([ops[2]])), ['ok']);
+      assert.deepEqual(await c.listAddresses(ifindex), [], 'no address at all, not even fe80::');
+      const routes = await c.listLocalRoutes(ifindex);
+      assert.deepEqual(routes.map((r) => `${r.family} ${r.address}/${r.prefixLen} ${r.ours}`).sort(), ['inet 10.96.0.1/32 true', 'inet6 fd00:10:96::1/128 true']);
+      // Loopback's own local routes are not kube-ipvs0's.
+      const lo = (await c.linkIndex('lo')) as number;
+      assert.equal((await c.listLocalRoutes(lo)).some((r) => r.ours), false);
+      assert.deepEqual(codes(await c.applyRoutes([{ ...ops[0], op: 'delete' }, { ...ops[2], op: 'delete' }])), ['ok', 'ok']);
+      assert.deepEqual(await c.listLocalRoutes(ifindex), []);
+      await assert.rejects(c.bringUpQuiet('nosuchlink'), (e: { code?: string }) => e.code === 'ENODEV');
+    },
+  },
+  {
+    name: 'a VIP may hold the route and the address at once; the last IPv4 address takes the IPv4 routes along',
+    async run(c) {
+      const { ifindex } = await c.ensureDummyLink('kube-ipvs0');
+      const v = (address: string, op: 'add' | 'delete' = 'add'): AddressOp => ({ op, ifindex, family: 'inet', address, prefixLen: 32 });
+      assert.deepEqual(codes(await c.applyAddresses([v('10.96.0.5')])), ['ok']);
+      assert.deepEqual(codes(await c.applyRoutes([v('10.96.0.5'), v('10.96.0.6')])), ['ok', 'ok']);
+      const both = await c.listLocalRoutes(ifindex);
+      assert.deepEqual(both.map((r) => `${r.address} ${r.ours ? 'ours' : `proto ${r.protocol}`}`).sort(), ['10.96.0.5 ours', '10.96.0.5 proto 2', '10.96.0.6 ours']);
+      // Deleting the address leaves the agent's route (the kernel deletes only its own, proto kernel)...
+      assert.deepEqual(codes(await c.applyAddresses([v('10.96.0.7'), v('10.96.0.5', 'delete')])), ['ok', 'ok']);
+      assert.deepEqual((await c.listLocalRoutes(ifindex)).filter((r) => r.ours).map((r) => r.address).sort(), ['10.96.0.5', '10.96.0.6']);
+      // ...but the link's last IPv4 address going flushes every IPv4 route through the link.
+      assert.deepEqual(codes(await c.applyAddresses([v('10.96.0.7', 'delete')])), ['ok']);
+      assert.deepEqual(await c.listLocalRoutes(ifindex), []);
     },
   },
   {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createNetns, type Netns } from './helpers/netns.js';
+import { vipAddresses } from './helpers/topology.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const cli = join(repo, 'bin/ipvs-proxy.js');
@@ -39,8 +40,8 @@ async function serveOnce(example: string, prepare?: (ns: Netns) => Promise<void>
     ]);
     assert.equal(r.code, 0, `run --once on ${example} exited ${r.code}: ${r.stderr}`);
     const saved = await ns.run('ipvsadm', ['-Sn']);
-    const addr = await ns.exec('ip', ['-o', '-4', 'addr', 'show', 'dev', 'kube-ipvs0']);
-    const addresses = addr.code === 0 ? [...addr.stdout.matchAll(/inet (\S+)/g)].map((m) => m[1]).sort() : [];
+    // IPv4 VIPs local on kube-ipvs0, as addresses or as the agent's local routes (--vip-mode).
+    const addresses = (await vipAddresses(ns)).filter((a) => !a.includes(':'));
     return { rules: saved.trim().split('\n').filter(Boolean).sort(), addresses, summary: r.stdout.trim() };
   } finally {
     await ns.destroy();

@@ -92,10 +92,16 @@ cp "$here/guest.sh" "$job/guest.sh"
 # IPVS_PROXY_VM_CPU overrides it (e.g. "max").
 cpu=${IPVS_PROXY_VM_CPU:-max,avx=off,avx2=off,fma=off,f16c=off,vaes=off,vpclmulqdq=off,avx-vnni=off}
 
+# IPVS_PROXY_VM_ICOUNT=1: qemu counts instructions (one vCPU, the guest clock advancing 1 s per
+# 10^9 instructions while busy), so CPU-bound timings do not depend on the host's load; for
+# benchmark figures and their ratios, not for the test suite (it is slower in real time).
+accel=(-accel tcg,thread=multi -smp 2)
+[ "${IPVS_PROXY_VM_ICOUNT:-0}" = 1 ] && accel=(-accel tcg,thread=single -icount shift=0,sleep=on -smp 1)
+
 # no_timer_check: under TCG on a busy host the IO-APIC timer check can fail and panic the boot.
 # Under software emulation qemu prints the guest console on stdout; '\r' comes from the tty layer.
 timeout --kill-after=10 "$timeout_s" qemu-system-x86_64 \
-  -accel tcg,thread=multi -cpu "$cpu" -m "$mem_mb" -smp 2 -nographic -no-reboot \
+  "${accel[@]}" -cpu "$cpu" -m "$mem_mb" -nographic -no-reboot \
   -kernel "/boot/vmlinuz-$kver" -initrd "$initrd" \
   -append "console=ttyS0 quiet loglevel=1 panic=-1 no_timer_check" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \

@@ -94,6 +94,17 @@
         "false"
       ]
     },
+    "vipMode": {
+      "flag": "--vip-mode",
+      "check": "oneOf",
+      "allowed": "one of routes, addresses, both",
+      "what": "a VIP mode",
+      "values": [
+        "routes",
+        "addresses",
+        "both"
+      ]
+    },
     "tcpTimeout": {
       "flag": "--tcp-timeout",
       "check": "wholeSeconds",

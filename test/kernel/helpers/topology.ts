@@ -195,12 +195,20 @@ export async function ipvsRules(ns: Netns): Promise<string[]> {
   return out.split('\n').filter(Boolean).sort();
 }
 
-/** The addresses on kube-ipvs0 (CIDR form, sorted); [] when the link does not exist. */
+/**
+ * The VIPs local on kube-ipvs0 (CIDR form, sorted), whether bound as addresses or made local by
+ * the agent's local routes (--vip-mode); [] when the link does not exist.
+ */
 export async function vipAddresses(ns: Netns): Promise<string[]> {
   const r = await ns.exec('ip', ['-o', 'addr', 'show', 'dev', 'kube-ipvs0']);
   if (r.code !== 0) return [];
   // Link-local IPv6 addresses come with the link, not from the agent.
-  return [...r.stdout.matchAll(/inet6? (\S+)/g)].map((m) => m[1]).filter((a) => !a.startsWith('fe80:')).sort();
+  const vips = new Set([...r.stdout.matchAll(/inet6? (\S+)/g)].map((m) => m[1]).filter((a) => !a.startsWith('fe80:')));
+  for (const family of ['-4', '-6']) {
+    const routes = await ns.exec('ip', [family, 'route', 'show', 'table', 'local', 'proto', '201', 'dev', 'kube-ipvs0']);
+    for (const m of routes.stdout.matchAll(/^local (\S+)/gm)) vips.add(m[1].includes('/') ? m[1] : `${m[1]}/${family === '-4' ? 32 : 128}`);
+  }
+  return [...vips].sort();
 }
 
 export async function linkExists(ns: Netns, name: string): Promise<boolean> {
@@ -323,7 +331,8 @@ export class Topology {
   readonly outsideAddress: string;
   readonly work: string;
   private readonly servicePrefix: string;
-  private readonly uplink: string;
+  /** The root namespace's end of the uplink veth (a neighbour of the node's eth0). */
+  readonly uplink: string;
   private readonly children: ChildProcess[] = [];
   private readonly agents: AgentProcess[] = [];
   private readonly forwarders: Server[] = [];

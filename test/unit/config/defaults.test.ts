@@ -17,6 +17,7 @@ describe('defaults', () => {
       serviceCidrs: [],
       excludeCidrs: [],
       strictArp: false,
+      vipMode: 'routes',
       tcpTimeout: 0,
       tcpFinTimeout: 0,
       udpTimeout: 0,

@@ -31,6 +31,7 @@ const BAD: Record<ConfigKey, { flag?: unknown; file: unknown }> = {
   serviceCidrs: { flag: ['10.96.0.0/12,10.96.0.0'], file: ['fd00::/129'] },
   excludeCidrs: { flag: ['10.0.0.0/33'], file: 'ten/8' },
   strictArp: { flag: 'yes', file: 'on' },
+  vipMode: { flag: 'route', file: 'addrs' },
   tcpTimeout: { flag: '900', file: '1.5s' },
   tcpfinTimeout: { flag: '-1s', file: 120 },
   udpTimeout: { flag: 'forever', file: '10ms' },

@@ -38,6 +38,7 @@ void decode_all(const std::vector<uint8_t>& buf) {
       try { (void)ipvs::decode_family_id(m); } catch (const nl::MalformedError&) {}
       try { (void)rtnl::decode_link(m); } catch (const nl::MalformedError&) {}
       try { (void)rtnl::decode_addr(m); } catch (const nl::MalformedError&) {}
+      try { (void)rtnl::decode_local_route(m, 2); } catch (const nl::MalformedError&) {}
       try { (void)nl::error_code(m); } catch (const nl::MalformedError&) {}
       try {
         std::vector<ipset::ListedSet> sets;

@@ -63,7 +63,7 @@ test('FakeLinks: dummy link, EEXIST and EADDRNOTAVAIL, ENODEV', async () => {
   const links = new FakeLinks();
   const { ifindex, created } = await links.ensureDummyLink('kube-ipvs0');
   assert.equal(created, true);
-  assert.deepEqual(await links.ensureDummyLink('kube-ipvs0'), { ifindex, created: false });
+  assert.deepEqual(await links.ensureDummyLink('kube-ipvs0'), { ifindex, created: false, up: false });
   const r = await links.applyAddresses([
     { op: 'add', ifindex, family: 'inet', address: '10.96.0.10', prefixLen: 32 },
     { op: 'add', ifindex, family: 'inet', address: '10.96.0.10', prefixLen: 32 },

@@ -83,3 +83,19 @@ test('--names from the agent record agrees with the desired state: an endpoint w
   assert.match(viaRecord, /10\.0\.0\.9:6443 .*# no pod$/m);
   assert.doesNotMatch(viaRecord, /agent record/);
 });
+
+test('--names: a VIP made local by a route (not an address) says so; NodePorts and foreign ones do not', () => {
+  const localBy = new Map([
+    ['10.96.0.1', 'route'],
+    ['fd00:10:96::a', 'route+address'],
+    ['10.200.0.1', 'route'],
+  ]);
+  const out = formatNamedList(info, kernel, record, { view: 'list', exact: false, sort: true }, localBy).split('\n');
+  assert.deepEqual(out.slice(3).filter((l) => !l.startsWith('  ->')), [
+    'TCP  192.168.1.10:30080 rr  # shop/web:http NodePort',
+    'TCP  10.96.0.1:443 rr  # default/kubernetes:https ClusterIP, VIP local by route',
+    'TCP  10.200.0.1:80 rr  # not ours',
+    'UDP  [fd00:10:96::a]:53 rr persistent 300  # kube-system/kube-dns:53 ClusterIP, VIP local by route+address',
+    '',
+  ]);
+});
