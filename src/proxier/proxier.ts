@@ -12,6 +12,7 @@ import { findDrift, TouchedKeys } from './check.js';
 import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
 import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, recordedKeys, type AdoptionContext, type RecordedKeys, type Verdict } from './ownership.js';
 import { RecordKeeper } from './record-keeper.js';
+import { ClaimError } from './state-record.js';
 import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink } from './vips.js';
 
@@ -65,6 +66,8 @@ export class Proxier {
   private readonly records: RecordKeeper;
   private lastState: DesiredState | undefined;
   private started = false;
+  /** The last record write failed: the next pass must write the record before any kernel write. */
+  private recordBehind = false;
   /** While a background check reads and compares: the keys passes touch meanwhile. */
   private touched: TouchedKeys | undefined;
   /**
@@ -102,11 +105,12 @@ export class Proxier {
       nodePortRange: this.deps.settings.nodePortRange,
     }, t);
     const t0 = this.deps.clock.now();
+    // What was adopted is on disk before anything is written, node settings included.
+    await this.claim(state, undefined);
     await this.applyNodeSettings(t);
     this.fullNext = true;
     this.started = true;
     this.lastState = state;
-    await this.saveRecord(state, undefined, true, t);
     return this.result(t, t0, this.deps.clock.now());
   }
 
@@ -308,32 +312,37 @@ export class Proxier {
       t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
     }
     lap('diff');
-    if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
-      await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
-        t.writes += await this.vips.ensure();
-      });
-    }
-    // Claim before programming, so a crash mid-sync leaves a record that covers the kernel.
+    // Claim before programming, so a crash mid-sync leaves a record that covers the kernel; a
+    // claim that cannot be written stops the pass before its first kernel write.
     const claimed = new Set<string>();
     for (const stage of [plan.addServices, plan.addReals]) {
       for (const p of stage) if (!this.ownership.virtualServers.has(p.vsKey)) claimed.add(p.vsKey);
     }
     const claimedAddresses = addrPlan.add.map((a) => a.address).filter((a) => !this.ownership.addresses.has(a));
-    if (claimed.size > 0 || claimedAddresses.length > 0) {
+    if (claimed.size > 0 || claimedAddresses.length > 0 || this.recordBehind) {
       for (const k of claimed) this.ownership.virtualServers.add(k);
       for (const a of claimedAddresses) this.ownership.addresses.add(a);
-      // A full pass (the cold sync) claims keys without their pod names: the claim is what crash
-      // safety needs, and the names of 100,000 real servers cost seconds to write before the
-      // first kernel write. The pass's closing save, forced on full passes, adds them.
-      await this.saveRecord(vsKeys === undefined ? undefined : state, claimed, true, t);
+      try {
+        // A full pass (the cold sync) claims keys without their pod names: the claim is what crash
+        // safety needs, and the names of 100,000 real servers cost seconds to write before the
+        // first kernel write. The pass's closing save, forced on full passes, adds them.
+        await this.claim(vsKeys === undefined ? undefined : state, claimed);
+      } catch (err) {
+        for (const k of claimed) this.ownership.virtualServers.delete(k);
+        for (const a of claimedAddresses) this.ownership.addresses.delete(a);
+        throw err;
+      }
+    }
+    if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
+      await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
+        t.writes += await this.vips.ensure();
+      });
     }
     lap('link and claim record');
     // IPVS, kube-ipvs0's addresses and iptables are independent kernel state behind different
-    // locks (iptables partly in child processes): programmed side by side, a cold sync costs about
-    // the longest of the three rather than their sum. Each one's own duration goes to the phases.
-    // iptables starts after the claim although it needs none (its names are ours): spawning its
-    // tools next to the claim's record write made the claim, which every IPVS and address write
-    // waits for, three times slower in a cold sync.
+    // locks (iptables partly in child processes): programmed side by side where order does not
+    // matter (below). iptables starts after the claim: spawning its tools next to the claim's
+    // record write made the claim three times slower in a cold sync.
     const clock = this.deps.clock;
     const phases = phasesMs;
     const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
@@ -347,13 +356,18 @@ export class Proxier {
     const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
     const iptables = this.deps.iptables;
     const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
-    // The kernel-bound two go first, so their worker threads start before iptables' tools spawn.
-    const programming = Promise.all([
-      timed('bind addresses', () => this.vips.bind(addrPlan)),
-      timed('ipvs', () => this.execute(plan, (k, rk) => this.nameOf(k, rk, state))),
-    ]);
+    // A new virtual server must not take traffic before the rules and set entries it depends on
+    // (NodePort SNAT, masquerade marks): a reply to an outside client that was not masqueraded
+    // goes from a remote pod straight back, bypassing this node, and the connection breaks. A
+    // pass that adds virtual servers writes iptables first (beside the addresses), then IPVS; an
+    // iptables failure is reported and retried, and does not hold the virtual servers back.
+    const iptablesFirst = plan.addServices.length > 0;
+    const binding = timed('bind addresses', () => this.vips.bind(addrPlan));
+    const ipvs = (): Promise<ExecuteOutcome> => timed('ipvs', () => this.execute(plan, (k, rk) => this.nameOf(k, rk, state)));
+    const ipvsBeside = iptablesFirst ? undefined : ipvs();
     const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
-    const [bound, exec] = await programming;
+    if (iptablesFirst) await iptablesWroteAt;
+    const [bound, exec] = await Promise.all([binding, ipvsBeside ?? ipvs()]);
     // Only once the virtual servers that used them are gone.
     const unbound = await timed('unbind addresses', () => this.vips.unbind(addrPlan));
     this.absorb(t, bound);
@@ -372,7 +386,9 @@ export class Proxier {
     const lastAck = clock.now();
     await this.saveRecord(state, vsKeys, vsKeys === undefined, t);
     lap('record');
-    return { ...this.result(t, t0, lastAck, lastWrite), ...(vsKeys === undefined ? { fullCompare: true } : {}) };
+    const iptablesFailed = t.errors.some((e) => e.object === 'iptables rules');
+    const pending = this.retryServices.size + this.retryAddresses.size + (iptablesFailed ? 1 : 0) + (this.recordBehind ? 1 : 0);
+    return { ...this.result(t, t0, lastAck, lastWrite), pending, ...(vsKeys === undefined ? { fullCompare: true } : {}) };
   }
 
   /** One iptables sync; resolves to when it finished if it wrote anything. */
@@ -495,10 +511,24 @@ export class Proxier {
     });
   }
 
+  /** Write the record; a failure is an error of the pass, and the next pass's claim writes it first. */
   private async saveRecord(state: DesiredState | undefined, keys: Iterable<string> | undefined, force: boolean, t: PassTally): Promise<void> {
     await this.guard(t, 'state record', 'save', async () => {
       await this.records.save(this.ownership.virtualServers, this.ownership.addresses, state, keys, this.deps.clock.now(), force);
+      this.recordBehind = false;
     });
+    if (t.errors.at(-1)?.object === 'state record') this.recordBehind = true;
+  }
+
+  /** Write the record with the owned sets as they stand; throws ClaimError when it cannot. */
+  private async claim(state: DesiredState | undefined, keys: Iterable<string> | undefined): Promise<void> {
+    try {
+      await this.records.save(this.ownership.virtualServers, this.ownership.addresses, state, keys, this.deps.clock.now(), true);
+      this.recordBehind = false;
+    } catch (err) {
+      this.recordBehind = true;
+      throw new ClaimError(messageOf(err), codeOf(err));
+    }
   }
 
   private nameOf(vsKey: string, rk: string | undefined, state: DesiredState | undefined): string {
