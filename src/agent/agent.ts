@@ -191,6 +191,7 @@ export class Agent {
       this.deps.logger.warn(`reading the source again failed: ${(err as Error).message}`);
     }
     if (this.stopping || this.hold === undefined) return;
+    this.takeChanges();
     const empty = this.emptySource();
     if (empty !== undefined) {
       const owned = this.proxier.owned();
@@ -257,8 +258,9 @@ export class Agent {
     this.deps.metrics?.syncQueued(now);
     const pending = this.model.pendingChanges();
     this.deps.metrics?.setPending(pending.services, pending.endpointSlices);
-    // Held because the source yielded nothing: it yields something now.
-    if (this.hold !== undefined && this.emptySource() === undefined) {
+    // Held because the source yielded nothing: it yields something now. (The desired state is
+    // as of the last take; the first pass after a hold diffs everything whatever is taken here.)
+    if (this.hold !== undefined && (this.takeChanges(), this.emptySource() === undefined)) {
       this.deps.logger.info('the source yields services again; programming', { op: 'start' });
       this.startRunner();
     }

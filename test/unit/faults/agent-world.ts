@@ -77,6 +77,7 @@ export interface AgentWorldOptions {
   store?: StateStore;
   health?: HealthState;
   fleet?: FleetPublisher;
+  emptySourceConfirmMs?: number;
 }
 
 export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}): AgentWorld {
@@ -88,7 +89,7 @@ export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}):
   const agent = new Agent({
     settings, source, logger, links, ipvs, clock: systemClock,
     events: new NullEventRecorder(), conntrack: new RecordingConntrack(), sysctl: new SettledSysctl(), stateStore: store,
-    syncTimeoutMs: 10_000, health: opts.health, fleet: opts.fleet,
+    syncTimeoutMs: 10_000, health: opts.health, fleet: opts.fleet, emptySourceConfirmMs: opts.emptySourceConfirmMs,
   });
   return {
     agent, ipvs, links, logger, store,
