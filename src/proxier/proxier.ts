@@ -66,7 +66,7 @@ export class Proxier {
   private readonly records: RecordKeeper;
   private lastState: DesiredState | undefined;
   private started = false;
-  /** The last record write failed: the next pass must write the record before any kernel write. */
+  /** The last record write failed: the next pass writes it before any kernel write. */
   private recordBehind = false;
   /** While a background check reads and compares: the keys passes touch meanwhile. */
   private touched: TouchedKeys | undefined;
@@ -226,8 +226,8 @@ export class Proxier {
     return Math.min(poll, this.drains.nextDeadline() ?? poll);
   }
 
-  /** Remove every owned virtual server, kube-ipvs0 address and (when empty) the link; nothing else. */
-  async cleanup(): Promise<SyncResult> {
+  /** Remove everything owned, nothing else; without a record nothing (`noRecord`) unless `withoutRecord`. */
+  async cleanup(opts: { withoutRecord?: boolean } = {}): Promise<SyncResult & { noRecord?: string }> {
     const t = tally();
     const [entries, addresses, ifindex, loaded] = await Promise.all([
       this.deps.ipvs.dump(),
@@ -235,6 +235,10 @@ export class Proxier {
       this.deps.links.linkIndex(this.vips.name),
       this.deps.stateStore.load(),
     ]);
+    if (loaded.record === undefined && opts.withoutRecord !== true) {
+      const now = this.deps.clock.now();
+      return { ...this.result(t, now, now), noRecord: loaded.corrupt ?? 'no state record' };
+    }
     const fromRecord = recordedKeys(loaded.record);
     const known: RecordedKeys = {
       virtualServers: new Set([...this.ownership.virtualServers, ...fromRecord.virtualServers]),
@@ -312,8 +316,8 @@ export class Proxier {
       t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
     }
     lap('diff');
-    // Claim before programming, so a crash mid-sync leaves a record that covers the kernel; a
-    // claim that cannot be written stops the pass before its first kernel write.
+    // Claim before programming (a crash mid-sync leaves a record covering the kernel); a claim
+    // that cannot be written stops the pass before its first kernel write.
     const claimed = new Set<string>();
     for (const stage of [plan.addServices, plan.addReals]) {
       for (const p of stage) if (!this.ownership.virtualServers.has(p.vsKey)) claimed.add(p.vsKey);
@@ -357,10 +361,9 @@ export class Proxier {
     const iptables = this.deps.iptables;
     const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
     // A new virtual server must not take traffic before the rules and set entries it depends on
-    // (NodePort SNAT, masquerade marks): a reply to an outside client that was not masqueraded
-    // goes from a remote pod straight back, bypassing this node, and the connection breaks. A
-    // pass that adds virtual servers writes iptables first (beside the addresses), then IPVS; an
-    // iptables failure is reported and retried, and does not hold the virtual servers back.
+    // (NodePort SNAT): an unmasqueraded reply from a remote pod bypasses this node and breaks the
+    // connection. So iptables first (beside the addresses), then IPVS; an iptables failure is
+    // reported and retried, and does not hold the virtual servers back.
     const iptablesFirst = plan.addServices.length > 0;
     const binding = timed('bind addresses', () => this.vips.bind(addrPlan));
     const ipvs = (): Promise<ExecuteOutcome> => timed('ipvs', () => this.execute(plan, (k, rk) => this.nameOf(k, rk, state)));
@@ -511,7 +514,6 @@ export class Proxier {
     });
   }
 
-  /** Write the record; a failure is an error of the pass, and the next pass's claim writes it first. */
   private async saveRecord(state: DesiredState | undefined, keys: Iterable<string> | undefined, force: boolean, t: PassTally): Promise<void> {
     await this.guard(t, 'state record', 'save', async () => {
       await this.records.save(this.ownership.virtualServers, this.ownership.addresses, state, keys, this.deps.clock.now(), force);

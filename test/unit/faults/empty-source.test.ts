@@ -122,3 +122,21 @@ test('a running agent whose manifest files are removed keeps serving until the r
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('an agent whose every pass fails (the state dir is a file) writes nothing and turns unhealthy after the sync period plus a margin', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'empty-source-'));
+  writeFileSync(join(root, 'cluster.yaml'), manifests(2));
+  const stateDir = join(root, 'state-is-a-file');
+  writeFileSync(stateDir, '');
+  const health = new HealthState({ syncPeriodMs: 200 });
+  const w = agentWorld(new ManifestSource({ path: root, debounceMs: 20, pollIntervalMs: 100 }), { health, store: new FileStateStore(stateDir) });
+  try {
+    await w.agent.run();
+    await until('a failed pass logged', () => w.logger.matching('error', /pass failed: nothing written to the kernel, the claim failed: .*state-is-a-file: not a directory/).length > 0);
+    await until('unhealthy', () => !health.snapshot().healthy, 3_000);
+    assert.equal(w.ipvs.writes + w.links.writes, 0);
+  } finally {
+    await w.stop();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

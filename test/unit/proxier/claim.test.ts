@@ -137,3 +137,28 @@ test('a pass that adds a virtual server writes iptables first; other passes prog
   assert.equal(seen[2], 'iptables done for 2: kernel has 1 virtual servers, 5 lines');
   assert.equal((await w.ipvs.dump()).length, 2);
 });
+
+test('cleanup without a record removes nothing (iptables included) and says so; --without-record removes what the adoption rules call ours', async () => {
+  const w = world({ serviceCidrs: ['10.96.0.0/12'] });
+  const s = seed();
+  const first = w.proxier();
+  await first.start(s);
+  await first.sync(noChange(s));
+  let iptablesCleaned = 0;
+  const other = new MemoryStateStore();
+  const make = (): Proxier =>
+    new Proxier({ ipvs: w.ipvs, links: w.links, stateStore: other, conntrack: w.conntrack, sysctl: w.sysctl, clock: w.clock, settings: w.settings,
+      iptables: { sync: async () => 0, cleanup: async () => ((iptablesCleaned += 1), 1) } });
+  const before = w.writes();
+  const refused = await make().cleanup();
+  assert.equal(refused.noRecord, 'no state record');
+  assert.equal(w.writes(), before);
+  assert.equal(iptablesCleaned, 0);
+  assert.equal((await table(w.ipvs)).length, 4);
+  const forced = await make().cleanup({ withoutRecord: true });
+  assert.equal(forced.noRecord, undefined);
+  assert.deepEqual(forced.errors, []);
+  assert.deepEqual(await table(w.ipvs), []);
+  assert.deepEqual(await vipsOf(w.links), []);
+  assert.equal(iptablesCleaned, 1);
+});
