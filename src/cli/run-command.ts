@@ -90,7 +90,16 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
 /** One full sync; exit 0 only if a fresh read of the kernel then matches the desired state. */
 async function runOnce(deps: AgentDeps): Promise<number> {
   const agent = new Agent({ ...deps });
-  const { start, sync, change } = await agent.once();
+  let once;
+  try {
+    once = await agent.once();
+  } catch (err) {
+    // A source that yields nothing, or a claim that cannot be written: the kernel was left as it is.
+    await deps.source.stop();
+    deps.logger.error((err as Error).message);
+    return 1;
+  }
+  const { start, sync, change } = once;
   await deps.source.stop();
   const entries = await deps.ipvs.dump();
   const drift = diffState(change.state, entries, ownershipFromDesired(change.state), { includeForeign: false });
