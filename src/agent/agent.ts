@@ -36,6 +36,11 @@ export interface AgentDeps extends Omit<ProxierDeps, 'settings' | 'iptables'> {
   /** How long to wait for the first full list of Services and EndpointSlices. */
   syncTimeoutMs?: number;
   /**
+   * How long a source that yields nothing while this agent owns objects is distrusted before it
+   * is believed (default 30 s, the API-server path's confirmation of an empty relist).
+   */
+  emptySourceConfirmMs?: number;
+  /**
    * After SIGTERM, how long health check node ports (and /healthz) keep answering 503 before they
    * close, so that load balancers see the node drain instead of a refused connection (default 0).
    */
@@ -56,6 +61,17 @@ export interface OnceResult {
   phasesMs: { sources: number; modelApply: number; kernelRead: number; desiredState: number };
 }
 
+/** The same delay the API-server path waits before it believes an empty relist (src/k8s). */
+const EMPTY_SOURCE_CONFIRM_MS = 30_000;
+
+/** The source yields nothing while the agent owns objects: the kernel was left as it is. */
+export class EmptySourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmptySourceError';
+  }
+}
+
 /** A warning is logged (and sent as an Event) once per distinct text, not once per sync. */
 const MAX_REMEMBERED_WARNINGS = 10_000;
 
@@ -70,6 +86,11 @@ export class Agent {
   private readonly progress: FirstSyncProgress;
   /** Time spent in the model's apply of source events, for the start's phases. */
   private modelApplyMs = 0;
+  /** Why the runner has not started: the source yields nothing while owned objects exist. */
+  private hold: string | undefined;
+  private holdTimer: unknown;
+  /** Time spent computing the desired state before the start's adoption, for the start's phases. */
+  private desiredStateMs = 0;
 
   constructor(private readonly deps: AgentDeps) {
     const s = deps.settings;
@@ -85,9 +106,14 @@ export class Agent {
       onVipAddressesCaughtUp: (r) =>
         deps.logger.info(`vip mode both: addresses on kube-ipvs0 caught up with the VIPs (${r.added} added in ${Math.round(r.durationMs)} ms${r.errors.length > 0 ? `, ${r.errors.length} failed: ${r.errors[0].message}` : ''})`, { op: 'vips' }),
     });
+    deps.health?.addCheck('source', () => this.hold ?? deps.source.problem?.());
   }
 
-  /** Wait for the sources, read the kernel, and program everything in one pass. */
+  /**
+   * Wait for the sources, read the kernel, and program everything in one pass. A source that
+   * yields nothing while this agent owns objects throws EmptySourceError and writes nothing: a
+   * single run has no later read to confirm it by (`cleanup` removes everything on purpose).
+   */
   async once(): Promise<OnceResult> {
     const now = (): number => this.deps.clock.now();
     const t0 = now();
@@ -97,6 +123,8 @@ export class Agent {
     // Logged as in run(): each pass's line counts the kernel writes that pass made.
     this.reportStart(start);
     const t2 = now();
+    const empty = this.emptySource();
+    if (empty !== undefined) throw new EmptySourceError(`${empty}; the kernel is left as it is`);
     const change = this.takeChanges();
     const t3 = now();
     const sync = await this.proxier.sync(change);
@@ -104,7 +132,7 @@ export class Agent {
     await this.proxier.vipFillSettled();
     this.progress.done();
     this.report('sync', sync);
-    return { start, sync, change, phasesMs: { sources: t1 - t0, modelApply: this.modelApplyMs, kernelRead: t2 - t1, desiredState: t3 - t2 } };
+    return { start, sync, change, phasesMs: { sources: t1 - t0, modelApply: this.modelApplyMs, kernelRead: t2 - t1 - this.desiredStateMs, desiredState: this.desiredStateMs + (t3 - t2) } };
   }
 
   /** The long-running loop: returns once the first sync is done; stop() ends it. */
@@ -156,6 +184,7 @@ export class Agent {
         onResult: (kind, result) => this.report(kind, result),
         onError: (kind, err) => {
           this.deps.metrics?.syncFailed();
+          if (kind === 'sync' || kind === 'verify') this.deps.health?.failed();
           // The error's class and errno code say what kind of failure it was (a netlink
           // timeout, lost replies, a closed handle), which the message alone may not.
           const code = (err as { code?: unknown }).code;
@@ -163,9 +192,56 @@ export class Agent {
         },
       },
     );
+    const empty = this.emptySource();
+    if (empty !== undefined) {
+      // A typo'd path or an emptied directory must not delete every Service the node serves.
+      const confirmMs = this.deps.emptySourceConfirmMs ?? EMPTY_SOURCE_CONFIRM_MS;
+      this.hold = `${empty}; the kernel is left as it is until the source is read again in ${confirmMs / 1000} s`;
+      logger.error(this.hold, { op: 'start' });
+      this.holdTimer = clock.setTimeout(() => void this.confirmEmpty(), confirmMs);
+      return;
+    }
+    this.startRunner();
+  }
+
+  private startRunner(): void {
+    this.hold = undefined;
+    if (this.holdTimer !== undefined) this.deps.clock.clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (this.stopping || this.runner === undefined) return;
     this.runner.start();
     this.runner.request();
-    logger.info('agent running', { node: settings.nodeName });
+    this.deps.logger.info('agent running', { node: this.deps.settings.nodeName });
+  }
+
+  /** The confirmation delay passed: read the source again; still nothing means nothing. */
+  private async confirmEmpty(): Promise<void> {
+    this.holdTimer = undefined;
+    if (this.stopping) return;
+    try {
+      await this.deps.source.reload?.();
+    } catch (err) {
+      this.deps.logger.warn(`reading the source again failed: ${(err as Error).message}`);
+    }
+    if (this.stopping || this.hold === undefined) return;
+    this.takeChanges();
+    const empty = this.emptySource();
+    if (empty !== undefined) {
+      const owned = this.proxier.owned();
+      this.deps.logger.warn(`${empty}, still after ${(this.deps.emptySourceConfirmMs ?? EMPTY_SOURCE_CONFIRM_MS) / 1000} s: believing it; deleting ${owned.virtualServers.length} virtual servers and ${owned.addresses.length} addresses`, { op: 'start', virtualServers: owned.virtualServers.length, addresses: owned.addresses.length });
+    }
+    this.startRunner();
+  }
+
+  /** Why the desired state is empty while this agent owns objects in the kernel; else undefined. */
+  private emptySource(): string | undefined {
+    const state = this.model.state();
+    if (state.virtualServers.size > 0 || state.addresses.size > 0) return undefined;
+    const owned = this.proxier.owned();
+    if (owned.virtualServers.length === 0 && owned.addresses.length === 0) return undefined;
+    const manifests = this.deps.settings.manifests;
+    const why = this.deps.source.problem?.() ?? `${manifests !== undefined ? `manifests: ${manifests}` : 'the API server'} lists no Service that needs a virtual server`;
+    return `the source yields nothing (${why}) while this agent owns ${owned.virtualServers.length} virtual servers and ${owned.addresses.length} addresses`;
   }
 
   /** Stop the watches, let the running pass finish, leave the kernel as it is. */
@@ -174,6 +250,7 @@ export class Agent {
     this.stopping = true;
     this.progress.done();
     this.deps.health?.shuttingDown();
+    if (this.holdTimer !== undefined) this.deps.clock.clearTimeout(this.holdTimer);
     await this.deps.source.stop();
     if (this.runner) await this.runner.stop();
     // A names-only record write may still run behind the last pass: let it land before exit.
@@ -204,9 +281,12 @@ export class Agent {
 
   /** One dump of IPVS and addresses; adopt what is ours; node settings. */
   private async readKernel(): Promise<SyncResult> {
-    const change = this.model.state();
+    // Taken first: the desired state stays empty until a take, and adoption compares with it.
+    const taken = this.deps.clock.now();
+    const change = this.takeChanges();
+    this.desiredStateMs = this.deps.clock.now() - taken;
     this.progress.at('reading the kernel: the IPVS table, addresses and the state record');
-    const start = await this.proxier.start(change);
+    const start = await this.proxier.start(change.state);
     for (const f of start.foreign) {
       this.deps.logger.info(`leaving ${f.kind} ${f.key} alone: ${f.reason === 'excluded' ? 'inside --exclude-cidrs' : 'not created by ipvs-proxy'}`, { op: 'adopt' });
     }
@@ -224,6 +304,12 @@ export class Agent {
     this.deps.metrics?.syncQueued(now);
     const pending = this.model.pendingChanges();
     this.deps.metrics?.setPending(pending.services, pending.endpointSlices);
+    // Held because the source yielded nothing: it yields something now. (The desired state is
+    // as of the last take; the first pass after a hold diffs everything whatever is taken here.)
+    if (this.hold !== undefined && (this.takeChanges(), this.emptySource() === undefined)) {
+      this.deps.logger.info('the source yields services again; programming', { op: 'start' });
+      this.startRunner();
+    }
     this.runner?.request();
   }
 
@@ -348,7 +434,11 @@ export class Agent {
   private announce(kind: PassKind, r: SyncResult, now: number, latencies: number[]): void {
     const { logger, health, fleet } = this.deps;
     if (health) {
-      if (r.errors.length === 0) health.synced();
+      // A pass applied its change unless writes are left pending (per-object errors of objects
+      // left alone by rule, or node settings in check mode, are not the change failing).
+      if (kind !== 'sync' && kind !== 'verify') health.heartbeat();
+      else if ((r.pending ?? 0) > 0) health.failed();
+      else health.synced();
       health.nodeEligible(this.model.nodeEligible());
     }
     if (this.deps.healthChecks) {

@@ -13,7 +13,12 @@ const leaveNodeSettings: NodeSettingsApplier = {
   apply: async () => ({ writes: 0, errors: [] }),
 };
 
-export async function cleanupWith(settings: Settings): Promise<number> {
+/**
+ * Without a record, nothing is removed: the record may be in another --state-dir (an agent
+ * running with it would lose its chains and sets under it). `withoutRecord` removes what the
+ * adoption rules call ours.
+ */
+export async function cleanupWith(settings: Settings, withoutRecord = false): Promise<number> {
   let kernel;
   try {
     kernel = await openKernel();
@@ -31,7 +36,16 @@ export async function cleanupWith(settings: Settings): Promise<number> {
       clock: systemClock,
       settings,
     });
-    const r = await proxier.cleanup();
+    const r = await proxier.cleanup({ withoutRecord });
+    if (r.noRecord !== undefined) {
+      process.stderr.write(
+        `ipvs-proxy: cleanup: ${r.noRecord} in ${settings.stateDir}; removed nothing. Give the agent's --state-dir, ` +
+          `or --without-record to remove what the adoption rules call ours (virtual servers in --service-cidrs or on node ` +
+          `addresses in the node-port range, kube-ipvs0's addresses and link, ipvs-proxy's iptables chains and sets)\n`,
+      );
+      // Not a failure: on a node where the agent never ran (the chart's cleanup DaemonSet) there is nothing of ours.
+      return 0;
+    }
     for (const f of r.foreign) process.stdout.write(`left ${f.kind} ${f.key} alone (${f.reason === 'excluded' ? 'inside --exclude-cidrs' : 'not ours'})\n`);
     for (const e of r.errors) process.stderr.write(`ipvs-proxy: ${e.operation} ${e.object}: ${e.message}\n`);
     process.stdout.write(`cleanup: ${r.kernelWrites} kernel writes; ${r.virtualServers} virtual servers and ${r.addresses} addresses still owned\n`);
@@ -44,5 +58,5 @@ export async function cleanupWith(settings: Settings): Promise<number> {
 export async function cleanupCommand(opts: Record<string, unknown>): Promise<number> {
   const config = await loadRunConfig(opts);
   if (typeof config === 'number') return config;
-  return cleanupWith(config.settings);
+  return cleanupWith(config.settings, opts.withoutRecord === true);
 }

@@ -59,10 +59,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   addRunFlags(
     program.command('cleanup').description('remove everything the agent owns from this node (IPVS, kube-ipvs0, iptables) and nothing else'),
     CLEANUP_SETTINGS,
-  ).action(async (opts: Record<string, unknown>) => {
-    const { cleanupCommand } = await import('./cleanup-command.js');
-    exitCode = await cleanupCommand(opts);
-  });
+  )
+    .option('--without-record', 'no state record: remove what the adoption rules call ours (else cleanup removes nothing without a record)')
+    .action(async (opts: Record<string, unknown>) => {
+      const { cleanupCommand } = await import('./cleanup-command.js');
+      exitCode = await cleanupCommand(opts);
+    });
 
   try {
     await program.parseAsync([...argv]);

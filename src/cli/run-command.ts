@@ -112,7 +112,16 @@ async function runOnce(deps: AgentDeps): Promise<number> {
   try {
     agentStartedMs = performance.now();
     const agent = new Agent({ ...deps, fleet });
-    const { start, sync, change, phasesMs } = await agent.once();
+    let once;
+    try {
+      once = await agent.once();
+    } catch (err) {
+      // A source that yields nothing, or a claim that cannot be written: the kernel was left as it is.
+      await deps.source.stop();
+      logger.error((err as Error).message);
+      return 1;
+    }
+    const { start, sync, change, phasesMs } = once;
     await deps.source.stop();
     const checkStart = performance.now();
     const entries = await deps.ipvs.dump();

@@ -25,4 +25,11 @@ export interface ServiceSource {
   /** Resource versions reflected so far (opaque strings; '' for manifests). */
   resourceVersions(): { services: string; endpointSlices: string };
   stop(): Promise<void>;
+  /**
+   * What keeps the source from reading what it should, naming the path or resource and the
+   * reason (unreadable, vanished and not yet confirmed, nothing loadable); undefined when none.
+   */
+  problem?(): string | undefined;
+  /** Read the source again now (manifests); resolves when the read is done. */
+  reload?(): Promise<void>;
 }

@@ -1,7 +1,10 @@
 // ServiceSource over manifest files (--manifests PATH): a file, or a directory of *.yaml, *.yml
 // and *.json files, re-read when they change (fs.watch, debounced, plus a stat poll because
 // fs.watch misses changes on some filesystems and ConfigMap volume swaps). Each reload is diffed
-// against what was last emitted. A file that fails to parse keeps its last good objects.
+// against what was last emitted. A file that fails to parse keeps its last good objects; a file
+// (or the whole path) that vanishes keeps them until it is still gone when read again after
+// vanishedConfirmMs, like the API-server path's confirmation of an empty relist: a directory
+// emptied by accident must not delete every Service of the node at once.
 import { statSync, watch as fsWatch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
@@ -26,6 +29,8 @@ export interface ManifestSourceOptions {
   pollIntervalMs?: number;
   /** Files larger than this are refused (default 64 MiB). */
   maxFileBytes?: number;
+  /** How long a vanished file's objects are kept before a read that still misses it deletes them (default 30 s). */
+  vanishedConfirmMs?: number;
 }
 
 type Entry =
@@ -64,6 +69,10 @@ export class ManifestSource implements ServiceSource {
   private readonly emitted = new Map<string, { entry: Entry }>();
   private duplicates = new Set<string>();
   private pathProblem = '';
+  /** The last failure of each file that failed to load, for problem(). */
+  private readonly failures = new Map<string, string>();
+  private readonly vanished = new VanishedFiles();
+  private confirmTimer?: NodeJS.Timeout;
   private watcher?: FSWatcher;
   private debounceTimer?: NodeJS.Timeout;
   private pollTimer?: NodeJS.Timeout;
@@ -104,6 +113,7 @@ export class ManifestSource implements ServiceSource {
     this.stopped = true;
     clearTimeout(this.debounceTimer);
     clearInterval(this.pollTimer);
+    clearTimeout(this.confirmTimer);
     this.watcher?.close();
     this.watcher = undefined;
     for (const w of [...this.waiters]) w.reject(new SourceStoppedError());
@@ -124,6 +134,15 @@ export class ManifestSource implements ServiceSource {
       } while (this.rerun && !this.stopped);
     })().finally(() => { this.running = undefined; });
     return this.running;
+  }
+
+  /** What keeps the source from its files now: an unreadable path, a vanished file not yet confirmed, nothing loadable. */
+  problem(): string | undefined {
+    const held = this.vanished.describe(this.opts.vanishedConfirmMs ?? 30_000);
+    if (this.pathProblem || held) return [this.pathProblem, held].filter(Boolean).join('; ');
+    const loadedSomething = [...this.files.values()].some((f) => f.entries.length > 0);
+    if (!loadedSomething && this.failures.size > 0) return `manifests: no file under ${this.opts.path} could be loaded: ${[...this.failures.values()][0]}`;
+    return undefined;
   }
 
   private warn(message: string, detail?: Record<string, unknown>): void {
@@ -177,16 +196,30 @@ export class ManifestSource implements ServiceSource {
       if (msg !== this.pathProblem) this.warn(msg, { path: this.opts.path });
       this.pathProblem = msg;
       // An unreadable path keeps what was loaded: a transient unmount must not empty the proxy.
-      this.markLoaded();
-      return;
+      // A path that is gone is like every file vanishing: believed once confirmed.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !this.loaded) {
+        this.markLoaded();
+        return;
+      }
+      paths = [];
     }
     const seen = new Set(paths);
-    for (const p of [...this.files.keys()]) {
-      if (!seen.has(p)) {
-        this.files.delete(p);
-        this.filesVersion++;
+    const confirmMs = this.opts.vanishedConfirmMs ?? 30_000;
+    for (const [p, state] of [...this.files]) {
+      if (seen.has(p)) continue;
+      const verdict = state.entries.length === 0 ? 'gone' : this.vanished.missing(p, Date.now(), confirmMs);
+      if (verdict === 'new') {
+        this.warn(`manifests: ${p} vanished; keeping its ${state.entries.length} object(s) until a read in ${confirmMs / 1000} s confirms it`, { file: p });
+        clearTimeout(this.confirmTimer);
+        this.confirmTimer = setTimeout(() => void this.reload(), confirmMs + 10);
       }
+      if (verdict !== 'gone') continue;
+      if (state.entries.length > 0) this.warn(`manifests: ${p} still gone after ${confirmMs / 1000} s: deleting its ${state.entries.length} object(s)`, { file: p, deleted: state.entries.length });
+      this.files.delete(p);
+      this.failures.delete(p);
+      this.filesVersion++;
     }
+    this.vanished.keepOnly((p) => this.files.has(p) && !seen.has(p));
     for (const p of paths) await this.refreshFile(p);
     if (this.stopped) return;
     if (this.emittedVersion !== this.filesVersion) {
@@ -225,6 +258,7 @@ export class ManifestSource implements ServiceSource {
     }
     if (prev && (prev.signature === signature || prev.failedSignature === signature)) return;
     const keep = (message: string, detail: Record<string, unknown>): void => {
+      this.failures.set(path, message);
       const kept = prev ? ` keeping its last good ${prev.entries.length} object(s)` : ' nothing loaded from it';
       this.warn(`${message};${kept}`, detail);
       this.files.set(path, { signature: prev?.signature ?? '', failedSignature: signature, entries: prev?.entries ?? [] });
@@ -249,7 +283,9 @@ export class ManifestSource implements ServiceSource {
     const entries = this.entriesOf(path, text, broken);
     if (broken.length === 0) {
       this.files.set(path, { signature, entries });
+      this.failures.delete(path);
     } else {
+      this.failures.set(path, `manifests: ${broken[0].message}`);
       const read = new Set(entries.map((e) => e.key));
       const kept = (prev?.entries ?? []).filter((e) => !read.has(e.key));
       const others = entries.length > 0 ? `${entries.length} object(s) read from its other documents`
@@ -351,5 +387,33 @@ export class ManifestSource implements ServiceSource {
     } catch (err) {
       this.warn(`event handler failed: ${err instanceof Error ? err.message : String(err)}`, { error: err });
     }
+  }
+}
+
+/** Files that vanished from the listing while they had objects, and since when. */
+class VanishedFiles {
+  private readonly since = new Map<string, number>();
+
+  /** 'new' the first time a file is missed, 'held' within the confirmation delay, 'gone' after it. */
+  missing(path: string, now: number, confirmMs: number): 'new' | 'held' | 'gone' {
+    const since = this.since.get(path);
+    if (since === undefined) {
+      this.since.set(path, now);
+      return 'new';
+    }
+    if (now - since < confirmMs) return 'held';
+    this.since.delete(path);
+    return 'gone';
+  }
+
+  /** Forget files that came back (or were dropped). */
+  keepOnly(stillMissing: (path: string) => boolean): void {
+    for (const p of [...this.since.keys()]) if (!stillMissing(p)) this.since.delete(p);
+  }
+
+  describe(confirmMs: number): string | undefined {
+    if (this.since.size === 0) return undefined;
+    const files = [...this.since.keys()];
+    return `manifests: ${files.join(', ')} vanished; ${files.length === 1 ? 'its' : 'their'} objects are kept until a read ${confirmMs / 1000} s later confirms it`;
   }
 }

@@ -1,6 +1,9 @@
 // The agent's own health, as kube-proxy defines it: healthy unless a change has been waiting
-// unapplied for more than twice the sync period. An idle agent with nothing queued stays healthy
-// however long ago it last synced. /healthz also fails while the Node is going away (being
+// unapplied for more than the sync period plus a margin of one more period (kube-proxy's
+// 2 x syncPeriod). A pass that fails, or leaves writes pending, has not applied its change: the
+// change keeps waiting, so an agent whose every pass fails turns unhealthy. An idle agent with
+// nothing queued stays healthy however long ago it last synced. A problem check (a source that
+// cannot be read, the agent holding the kernel as it is) also makes /healthz fail at once. /healthz also fails while the Node is going away (being
 // deleted, or tainted by the cluster autoscaler) or the agent is shutting down, so that load
 // balancers probing it drain the node first; /livez is the timing check alone.
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -28,6 +31,8 @@ export interface HealthSnapshot {
   healthy: boolean;
   nodeEligible: boolean;
   shuttingDown: boolean;
+  /** What the problem checks report now (each makes healthy false). */
+  problems: string[];
   /** Time of the last completed sync (ms), undefined before the first. */
   lastUpdated: number | undefined;
   currentTime: number;
@@ -47,6 +52,7 @@ export class HealthState {
   private syncRunning = false;
   private eligible = true;
   private stopping = false;
+  private readonly checks = new Map<string, () => string | undefined>();
 
   constructor(options: HealthStateOptions) {
     if (!(options.syncPeriodMs > 0)) throw new RangeError(`syncPeriodMs must be > 0, got ${options.syncPeriodMs}`);
@@ -79,6 +85,24 @@ export class HealthState {
     this.syncRunning = false;
   }
 
+  /** The sync now running failed or left writes pending: its changes are still unapplied. */
+  failed(): void {
+    this.syncRunning = false;
+  }
+
+  /**
+   * The kernel was found holding what was programmed (a background check, a drain pass): counts
+   * as an update only when no change is waiting, so that a clean read never hides a failed sync.
+   */
+  heartbeat(t: number = this.now()): void {
+    if (this.pendingSince === undefined && this.inFlightSince === undefined) this.lastUpdated = t;
+  }
+
+  /** A named check run at every snapshot: a message while something is wrong, else undefined. */
+  addCheck(name: string, check: () => string | undefined): void {
+    this.checks.set(name, check);
+  }
+
   /** From the Node object: false while it is being deleted or tainted ToBeDeletedByClusterAutoscaler. */
   nodeEligible(eligible: boolean): void {
     this.eligible = eligible;
@@ -93,11 +117,17 @@ export class HealthState {
     const currentTime = this.now();
     const oldest = minDefined(this.pendingSince, this.inFlightSince);
     const live = oldest === undefined || currentTime - oldest <= this.timeoutMs;
+    const problems: string[] = [];
+    for (const check of this.checks.values()) {
+      const p = check();
+      if (p !== undefined) problems.push(p);
+    }
     return {
       live,
-      healthy: live && this.eligible && !this.stopping,
+      healthy: live && this.eligible && !this.stopping && problems.length === 0,
       nodeEligible: this.eligible,
       shuttingDown: this.stopping,
+      problems,
       lastUpdated: this.lastUpdated,
       currentTime,
       oldestPending: oldest,

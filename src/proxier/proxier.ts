@@ -13,6 +13,7 @@ import { findDrift, TouchedKeys } from './check.js';
 import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
 import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, recordedKeys, type AdoptionContext, type RecordedKeys, type Verdict } from './ownership.js';
 import { RecordKeeper } from './record-keeper.js';
+import { ClaimError } from './state-record.js';
 import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink, type AddressOutcome } from './vips.js';
 import { DUMMY_LINK_NAME } from '../config/defaults.js';
@@ -66,6 +67,8 @@ export class Proxier {
   private readonly records: RecordKeeper;
   private lastState: DesiredState | undefined;
   private started = false;
+  /** The last record write failed: the next pass writes it before any kernel write. */
+  private recordBehind = false;
   /** While a background check reads and compares: the keys passes touch meanwhile. */
   private touched: TouchedKeys | undefined;
   /**
@@ -104,11 +107,12 @@ export class Proxier {
       nodePortRange: this.deps.settings.nodePortRange,
     }, t);
     const t0 = this.deps.clock.now();
+    // What was adopted is on disk before anything is written, node settings included.
+    await this.claim(state, undefined);
     await this.applyNodeSettings(t);
     this.fullNext = true;
     this.started = true;
     this.lastState = state;
-    await this.saveRecord(state, undefined, true, t);
     return this.result(t, t0, this.deps.clock.now());
   }
 
@@ -224,8 +228,11 @@ export class Proxier {
     return Math.min(poll, this.drains.nextDeadline() ?? poll);
   }
 
-  /** Remove every owned virtual server, kube-ipvs0 VIP (route or address) and (when empty) the link; nothing else. */
-  async cleanup(): Promise<SyncResult> {
+  /**
+   * Remove every owned virtual server, kube-ipvs0 VIP (route or address) and (when empty) the
+   * link, nothing else; without a record nothing (`noRecord`) unless `withoutRecord`.
+   */
+  async cleanup(opts: { withoutRecord?: boolean } = {}): Promise<SyncResult & { noRecord?: string }> {
     const t = tally();
     await this.vips.stopFill();
     const [entries, { addresses, ifindex, routes }, loaded] = await Promise.all([
@@ -233,6 +240,10 @@ export class Proxier {
       this.readLink(this.deps.links),
       this.deps.stateStore.load(),
     ]);
+    if (loaded.record === undefined && opts.withoutRecord !== true) {
+      const now = this.deps.clock.now();
+      return { ...this.result(t, now, now), noRecord: loaded.corrupt ?? 'no state record' };
+    }
     const fromRecord = recordedKeys(loaded.record);
     const known: RecordedKeys = {
       virtualServers: new Set([...this.ownership.virtualServers, ...fromRecord.virtualServers]),
@@ -322,32 +333,37 @@ export class Proxier {
     lap('diff');
     const progress = this.deps.onPassProgress;
     progress?.(`programming: ${planStages(plan).reduce((n, s) => n + s.length, 0)} IPVS operations planned, ${addrPlan.add.length} addresses to bind, ${addrPlan.remove.length} to unbind`);
-    if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
-      await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
-        t.writes += await this.vips.ensure();
-      });
-    }
-    // Claim before programming, so a crash mid-sync leaves a record that covers the kernel.
+    // Claim before programming (a crash mid-sync leaves a record covering the kernel); a claim
+    // that cannot be written stops the pass before its first kernel write.
     const claimed = new Set<string>();
     for (const stage of [plan.addServices, plan.addReals]) {
       for (const p of stage) if (!this.ownership.virtualServers.has(p.vsKey)) claimed.add(p.vsKey);
     }
     const claimedAddresses = addrPlan.add.map((a) => a.address).filter((a) => !this.ownership.addresses.has(a));
-    if (claimed.size > 0 || claimedAddresses.length > 0) {
+    if (claimed.size > 0 || claimedAddresses.length > 0 || this.recordBehind) {
       for (const k of claimed) this.ownership.virtualServers.add(k);
       for (const a of claimedAddresses) this.ownership.addresses.add(a);
-      // A full pass (the cold sync) claims keys without their pod names: the claim is what crash
-      // safety needs, and the names of 100,000 real servers cost seconds to write before the
-      // first kernel write. The pass's closing save, forced on full passes, adds them.
-      await this.saveRecord(vsKeys === undefined ? undefined : state, claimed, true, t);
+      try {
+        // A full pass (the cold sync) claims keys without their pod names: the claim is what crash
+        // safety needs, and the names of 100,000 real servers cost seconds to write before the
+        // first kernel write. The pass's closing save, forced on full passes, adds them.
+        await this.claim(vsKeys === undefined ? undefined : state, claimed);
+      } catch (err) {
+        for (const k of claimed) this.ownership.virtualServers.delete(k);
+        for (const a of claimedAddresses) this.ownership.addresses.delete(a);
+        throw err;
+      }
+    }
+    if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
+      await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
+        t.writes += await this.vips.ensure();
+      });
     }
     lap('link and claim record');
     // IPVS, kube-ipvs0's addresses and iptables are independent kernel state behind different
-    // locks (iptables partly in child processes): programmed side by side, a cold sync costs about
-    // the longest of the three rather than their sum. Each one's own duration goes to the phases.
-    // iptables starts after the claim although it needs none (its names are ours): spawning its
-    // tools next to the claim's record write made the claim, which every IPVS and address write
-    // waits for, three times slower in a cold sync.
+    // locks (iptables partly in child processes): programmed side by side where order does not
+    // matter (below). iptables starts after the claim: spawning its tools next to the claim's
+    // record write made the claim three times slower in a cold sync.
     const clock = this.deps.clock;
     const phases = phasesMs;
     const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
@@ -362,13 +378,17 @@ export class Proxier {
     const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
     const iptables = this.deps.iptables;
     const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
-    // The kernel-bound two go first, so their worker threads start before iptables' tools spawn.
-    const programming = Promise.all([
-      timed('bind addresses', () => this.bindVips(addrPlan, vsKeys === undefined)),
-      timed('ipvs', () => this.execute(plan, (k, rk) => this.nameOf(k, rk, state))),
-    ]);
+    // A new virtual server must not take traffic before the rules and set entries it depends on
+    // (NodePort SNAT): an unmasqueraded reply from a remote pod bypasses this node and breaks the
+    // connection. So iptables first (beside the addresses), then IPVS; an iptables failure is
+    // reported and retried, and does not hold the virtual servers back.
+    const iptablesFirst = plan.addServices.length > 0;
+    const binding = timed('bind addresses', () => this.bindVips(addrPlan, vsKeys === undefined));
+    const ipvs = (): Promise<ExecuteOutcome> => timed('ipvs', () => this.execute(plan, (k, rk) => this.nameOf(k, rk, state)));
+    const ipvsBeside = iptablesFirst ? undefined : ipvs();
     const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
-    const [bound, exec] = await programming;
+    if (iptablesFirst) await iptablesWroteAt;
+    const [bound, exec] = await Promise.all([binding, ipvsBeside ?? ipvs()]);
     // Only once the virtual servers that used them are gone.
     const unbound = await timed('unbind addresses', () => this.vips.unbind(addrPlan));
     this.absorb(t, bound);
@@ -388,7 +408,9 @@ export class Proxier {
     progress?.(`programming done (${t.writes} kernel writes); writing the state record`);
     await this.saveRecord(state, vsKeys, vsKeys === undefined, t);
     lap('record');
-    return { ...this.result(t, t0, lastAck, lastWrite), ...(vsKeys === undefined ? { fullCompare: true } : {}) };
+    const iptablesFailed = t.errors.some((e) => e.object === 'iptables rules');
+    const pending = this.retryServices.size + this.retryAddresses.size + (iptablesFailed ? 1 : 0) + (this.recordBehind ? 1 : 0);
+    return { ...this.result(t, t0, lastAck, lastWrite), pending, ...(vsKeys === undefined ? { fullCompare: true } : {}) };
   }
 
   /** One iptables sync; resolves to when it finished if it wrote anything. */
@@ -530,7 +552,20 @@ export class Proxier {
   private async saveRecord(state: DesiredState | undefined, keys: Iterable<string> | undefined, force: boolean, t: PassTally): Promise<void> {
     await this.guard(t, 'state record', 'save', async () => {
       await this.records.save(this.ownership.virtualServers, this.ownership.addresses, state, keys, this.deps.clock.now(), force);
+      this.recordBehind = false;
     });
+    if (t.errors.at(-1)?.object === 'state record') this.recordBehind = true;
+  }
+
+  /** Write the record with the owned sets as they stand; throws ClaimError when it cannot. */
+  private async claim(state: DesiredState | undefined, keys: Iterable<string> | undefined): Promise<void> {
+    try {
+      await this.records.save(this.ownership.virtualServers, this.ownership.addresses, state, keys, this.deps.clock.now(), true);
+      this.recordBehind = false;
+    } catch (err) {
+      this.recordBehind = true;
+      throw new ClaimError(messageOf(err), codeOf(err));
+    }
   }
 
   private nameOf(vsKey: string, rk: string | undefined, state: DesiredState | undefined): string {

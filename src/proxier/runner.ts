@@ -6,6 +6,10 @@
 // and compares, writes nothing of IPVS): under endpoint churn a 10,000-service verification held
 // every change behind it for seconds. Only drift it finds, or its failure, brings a full
 // verification pass.
+// A pass past its deadline is reported at once, but the next pass waits until it has settled:
+// JavaScript cannot stop a running pass, and two passes writing the kernel and the applied table
+// at once would corrupt both. Every kernel wait below has its own deadline, so it does settle.
+// A pass that left writes unapplied (SyncResult.pending) is retried as a sync, backing off.
 import type { Clock, SyncResult } from './types.js';
 
 export type PassKind = 'sync' | 'verify' | 'drain' | 'check';
@@ -33,7 +37,10 @@ export interface RunnerOptions {
   verifyIntervalMs: number;
   /** Syncs allowed back to back before minIntervalMs applies. Default 2. */
   burst?: number;
-  /** A pass running longer than this is reported and abandoned. Default max(60 s, 2 x verifyIntervalMs). */
+  /**
+   * A pass running longer than this is reported (onError with PassDeadlineError); the next pass
+   * still waits for it to settle. Default max(60 s, 2 x verifyIntervalMs).
+   */
   deadlineMs?: number;
   onResult?(kind: PassKind, result: SyncResult): void;
   onError?(kind: PassKind, error: Error): void;
@@ -41,7 +48,7 @@ export interface RunnerOptions {
 
 export class PassDeadlineError extends Error {
   constructor(readonly kind: PassKind, readonly deadlineMs: number) {
-    super(`${kind} pass did not finish within ${deadlineMs} ms; abandoned, a verification follows`);
+    super(`${kind} pass did not finish within ${deadlineMs} ms; the next pass waits for it to end, then a verification follows`);
     this.name = 'PassDeadlineError';
   }
 }
@@ -61,7 +68,12 @@ export class SyncRunner {
   private wakeTimer: unknown;
   private verifyTimer: unknown;
   private drainTimer: unknown;
+  private retryTimer: unknown;
   private failures = 0;
+  /** Passes (not checks) running now: never more than one. */
+  private active = 0;
+  /** The most passes that ever ran at once (1 unless the no-overlap promise is broken). */
+  maxActive = 0;
   private idleWaiters: (() => void)[] = [];
   /** Passes run so far, by kind (for tests and metrics). */
   readonly counts: Record<PassKind, number> = { sync: 0, verify: 0, drain: 0, check: 0 };
@@ -98,8 +110,8 @@ export class SyncRunner {
   /** Stop scheduling; resolves once the running pass (if any) has ended. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of [this.wakeTimer, this.verifyTimer, this.drainTimer]) if (t !== undefined) this.opts.clock.clearTimeout(t);
-    this.wakeTimer = this.verifyTimer = this.drainTimer = undefined;
+    for (const t of [this.wakeTimer, this.verifyTimer, this.drainTimer, this.retryTimer]) if (t !== undefined) this.opts.clock.clearTimeout(t);
+    this.wakeTimer = this.verifyTimer = this.drainTimer = this.retryTimer = undefined;
     await this.running;
     await this.checking;
     this.releaseIdle();
@@ -181,31 +193,64 @@ export class SyncRunner {
       this.pendingDrain = false;
     }
     this.counts[kind]++;
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
     const task = kind === 'verify' ? this.tasks.verify() : kind === 'sync' ? this.tasks.sync() : this.tasks.drainCheck();
     try {
       const result = await this.withDeadline(kind, task);
-      this.failures = 0;
-      this.opts.onResult?.(kind, result);
-      if (result.needsVerification) this.pendingVerify = true;
-      // The period counts from the last full comparison: a first sync that took minutes on a
-      // large cluster is not followed at once by a verification of what it just wrote.
-      if (kind === 'verify' || result.fullCompare === true) {
-        this.verifyDue = false;
-        this.armVerify(this.opts.verifyIntervalMs);
-      }
+      this.active--;
+      this.took(kind, result);
     } catch (err) {
       this.failures++;
       this.opts.onError?.(kind, err instanceof Error ? err : new Error(String(err)));
+      if (err instanceof PassDeadlineError) {
+        // Reported; now wait for it to end before any other pass starts (see the header).
+        const late = await task.then((r) => r, () => undefined);
+        if (late !== undefined) this.opts.onResult?.(kind, late);
+      }
+      this.active--;
       // In doubt: verify, backing off while the failures go on (1 s, 2 s, ... up to the period).
-      const backoff = Math.min(this.opts.verifyIntervalMs, 1000 * 2 ** Math.min(this.failures - 1, 10));
-      this.armVerify(backoff);
+      this.armVerify(this.backoffMs());
     }
     this.armDrain();
   }
 
+  /** A pass ended with a result. */
+  private took(kind: PassKind, result: SyncResult): void {
+    this.opts.onResult?.(kind, result);
+    if (result.needsVerification) this.pendingVerify = true;
+    // The period counts from the last full comparison: a first sync that took minutes on a
+    // large cluster is not followed at once by a verification of what it just wrote.
+    if (kind === 'verify' || result.fullCompare === true) {
+      this.verifyDue = false;
+      this.armVerify(this.opts.verifyIntervalMs);
+    }
+    if ((result.pending ?? 0) > 0) {
+      // Writes failed: the proxier retries them on the next sync; make sure one comes.
+      this.failures++;
+      this.armRetry(this.backoffMs());
+    } else {
+      this.failures = 0;
+    }
+  }
+
+  private backoffMs(): number {
+    return Math.min(this.opts.verifyIntervalMs, 1000 * 2 ** Math.min(Math.max(0, this.failures - 1), 10));
+  }
+
+  private armRetry(ms: number): void {
+    if (this.stopped) return;
+    if (this.retryTimer !== undefined) this.opts.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = this.opts.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.request();
+    }, ms);
+  }
+
   private startCheck(check: () => Promise<SyncResult>): void {
     this.counts.check++;
-    this.checking = this.withDeadline('check', check())
+    const task = check();
+    this.checking = this.withDeadline('check', task)
       .then(
         (result) => {
           this.opts.onResult?.('check', result);
@@ -215,9 +260,11 @@ export class SyncRunner {
             this.armVerify(this.opts.verifyIntervalMs);
           }
         },
-        (err: unknown) => {
+        async (err: unknown) => {
           this.opts.onError?.('check', err instanceof Error ? err : new Error(String(err)));
-          // The read failed: in doubt, the full verification decides.
+          // The read failed: in doubt, the full verification decides. A check past its deadline
+          // is waited for like a pass, so that two checks never read at once.
+          if (err instanceof PassDeadlineError) await task.catch(() => undefined);
           this.pendingVerify = true;
         },
       )

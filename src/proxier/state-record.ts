@@ -82,6 +82,44 @@ export class StateRecordError extends Error {
   }
 }
 
+/** What a failed write of the record means for the state dir, in words an operator acts on. */
+const STATE_DIR_PROBLEMS: Record<string, string> = {
+  ENOTDIR: 'not a directory',
+  EEXIST: 'not a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EIO: 'input/output error',
+};
+
+/** The record could not be written: `problem` says what is wrong with the state dir. */
+export class StateDirError extends Error {
+  readonly code: string;
+  constructor(readonly dir: string, readonly problem: string, code: string | undefined) {
+    super(`cannot write the ownership record in the state dir ${dir}: ${problem}${code ? ` (${code})` : ''}`);
+    this.name = 'StateDirError';
+    this.code = code ?? 'EIO';
+  }
+}
+
+/** A pass's claim could not be written: the pass wrote nothing to the kernel. */
+export class ClaimError extends Error {
+  readonly code: string;
+  constructor(readonly reason: string, code: string) {
+    super(`nothing written to the kernel, the claim failed: ${reason}`);
+    this.name = 'ClaimError';
+    this.code = code;
+  }
+}
+
+function stateDirError(dir: string, err: unknown): StateDirError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const words = code !== undefined ? STATE_DIR_PROBLEMS[code] : undefined;
+  return new StateDirError(dir, words ?? (err instanceof Error ? err.message : String(err)), code);
+}
+
 /** The record as a file in a directory. */
 export class FileStateStore implements StateStore {
   readonly path: string;
@@ -104,7 +142,16 @@ export class FileStateStore implements StateStore {
     }
   }
 
+  /** Throws StateDirError naming what is wrong with the directory. */
   async save(text: string): Promise<void> {
+    try {
+      await this.write(text);
+    } catch (err) {
+      throw stateDirError(this.dir, err);
+    }
+  }
+
+  private async write(text: string): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     const tmp = `${this.path}.${process.pid}.tmp`;
     const fh = await open(tmp, 'w', 0o600);

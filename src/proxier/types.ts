@@ -131,6 +131,12 @@ export interface SyncResult {
   /** Where a pass's time went (diff, record, addresses, ipvs, iptables...), for debug logs. */
   phasesMs?: Record<string, number>;
   errors: ObjectError[];
+  /**
+   * Writes of owned objects that failed in this pass and wait for a retry (virtual servers,
+   * addresses, the iptables side). 0 or absent: everything desired was applied, or left alone by
+   * rule (foreign, excluded). A pass with pending writes has not applied its change.
+   */
+  pending?: number;
   /** The kernel may differ from what the proxier believes: run a verification soon. */
   needsVerification: boolean;
   /**

@@ -78,6 +78,7 @@ export interface AgentWorldOptions {
   health?: HealthState;
   fleet?: FleetPublisher;
   progressIntervalMs?: number;
+  emptySourceConfirmMs?: number;
 }
 
 export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}): AgentWorld {
@@ -89,7 +90,7 @@ export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}):
   const agent = new Agent({
     settings, source, logger, links, ipvs, clock: systemClock,
     events: new NullEventRecorder(), conntrack: new RecordingConntrack(), sysctl: new SettledSysctl(), stateStore: store,
-    syncTimeoutMs: 10_000, health: opts.health, fleet: opts.fleet, progressIntervalMs: opts.progressIntervalMs ?? 0,
+    syncTimeoutMs: 10_000, health: opts.health, fleet: opts.fleet, progressIntervalMs: opts.progressIntervalMs ?? 0, emptySourceConfirmMs: opts.emptySourceConfirmMs,
   });
   return {
     agent, ipvs, links, logger, store,

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { ManifestSource } from '../../../src/manifests/manifest-source.js';
 import { Recorder, scratchDir, waitFor } from './helpers.js';
@@ -166,10 +167,10 @@ test('objects failing shape checks are skipped with file, line, kind, name and f
   }
 });
 
-test('changes are picked up: edit, new file, removed file, each as a diff', async () => {
+test('changes are picked up: edit, new file, removed file (once its absence is confirmed), each as a diff', async () => {
   const d = scratchDir();
   writeFileSync(d.path('a.yaml'), SVC('a'));
-  const s = await started(d.dir);
+  const s = await started(d.dir, { vanishedConfirmMs: 400 });
   try {
     writeFileSync(d.path('a.yaml'), SVC('a').replace('port: 80', 'port: 8080'));
     await waitFor('edit', () => (s.rec.state().get('Service/default/a') as V1Service).spec?.ports?.[0].port === 8080);
@@ -177,7 +178,12 @@ test('changes are picked up: edit, new file, removed file, each as a diff', asyn
     writeFileSync(d.path('b.yaml'), SVC('b'));
     await waitFor('new file', () => s.rec.keys().includes('Service/default/b'));
     rmSync(d.path('a.yaml'));
+    const removedAt = Date.now();
+    await waitFor('the vanished file reported', () => s.source.problem()?.includes('a.yaml vanished') === true);
+    assert.ok(s.rec.keys().includes('Service/default/a'), 'kept while not confirmed');
     await waitFor('removed file', () => !s.rec.keys().includes('Service/default/a'));
+    assert.ok(Date.now() - removedAt >= 400, 'deleted only after the confirmation delay');
+    assert.equal(s.source.problem(), undefined);
     assert.deepEqual(s.rec.batches.at(-1), [{ kind: 'Service', type: 'delete', namespace: 'default', name: 'a' }]);
     const n = s.rec.events().length;
     await s.source.reload();
@@ -264,6 +270,31 @@ test('a missing path warns once, loads nothing, and is picked up when it appears
     assert.equal(s.rec.warnings.length, 1);
     writeFileSync(file, SVC('late'));
     await waitFor('appeared', () => s.rec.keys().includes('Service/default/late'));
+  } finally {
+    await s.source.stop();
+    d.remove();
+  }
+});
+
+test('a directory that vanishes and comes back within the confirmation delay deletes nothing; one still gone after it is believed, with the count', async () => {
+  const d = scratchDir();
+  const dir = d.path('manifests');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'a.yaml'), SVC('a') + '---\n' + SVC('b'));
+  const s = await started(dir, { vanishedConfirmMs: 500 });
+  try {
+    assert.deepEqual(s.rec.keys(), ['Service/default/a', 'Service/default/b']);
+    renameSync(dir, d.path('moved'));
+    await waitFor('the vanished directory reported', () => s.source.problem() !== undefined);
+    assert.match(s.source.problem()!, /a\.yaml vanished/);
+    renameSync(d.path('moved'), dir);
+    await new Promise((r) => setTimeout(r, 900));
+    assert.deepEqual(s.rec.keys(), ['Service/default/a', 'Service/default/b'], 'back in time: nothing deleted');
+    assert.ok(!s.rec.events().some((e) => e.type === 'delete'));
+    assert.equal(s.source.problem(), undefined);
+    rmSync(dir, { recursive: true });
+    await waitFor('deleted once confirmed', () => s.rec.keys().length === 0);
+    assert.ok(s.rec.warnings.some((w) => /a\.yaml still gone after 0\.5 s: deleting its 2 object\(s\)/.test(w.message)), JSON.stringify(s.rec.warnings));
   } finally {
     await s.source.stop();
     d.remove();

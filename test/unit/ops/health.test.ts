@@ -196,3 +196,26 @@ test('firstSyncPending: an agent that never syncs turns unhealthy after 2 x sync
   c.advance(10_000);
   assert.equal(idle.snapshot().live, true, 'default: nothing queued, healthy');
 });
+
+test('a failed pass leaves its change waiting; a clean background check does not hide it; problem checks fail /healthz at once', () => {
+  const c = clock();
+  const h = new HealthState({ syncPeriodMs: 1_000, now: c.now });
+  h.queued();
+  h.syncStarted();
+  h.failed();
+  c.advance(500);
+  h.heartbeat();
+  assert.equal(h.snapshot().lastUpdated, undefined, 'a heartbeat with a change waiting is not an update');
+  c.advance(1_501);
+  assert.equal(h.snapshot().healthy, false, 'every pass failing: unhealthy after period plus margin');
+  h.syncStarted();
+  h.synced();
+  assert.equal(h.snapshot().healthy, true);
+  h.heartbeat();
+  assert.equal(h.snapshot().lastUpdated, c.now());
+  let problem: string | undefined = 'manifests: cannot read /etc/ipvs-proxy/manifests: ENOENT';
+  h.addCheck('source', () => problem);
+  assert.deepEqual([h.snapshot().live, h.snapshot().healthy, h.snapshot().problems], [true, false, [problem]]);
+  problem = undefined;
+  assert.equal(h.snapshot().healthy, true);
+});

@@ -56,6 +56,7 @@ test('requests arriving while a sync runs are coalesced into one more sync; sync
   await clock.advance(1000);
   assert.equal(tasks.kinds(), 'sync,sync');
   assert.equal(tasks.maxActive, 1);
+  assert.equal(runner.maxActive, 1);
   await runner.stop();
 });
 
@@ -124,20 +125,73 @@ test('drain checks run when the proxier asks for them', async () => {
   await runner.stop();
 });
 
-test('a pass past its deadline is reported and a verification follows with backoff', async () => {
+test('a pass past its deadline is reported at once; the next pass waits for it to end, then verifies', async () => {
   const clock = new FakeClock();
   const tasks = new Tasks(clock);
   const errors: Error[] = [];
-  const runner = new SyncRunner(tasks, { clock, minIntervalMs: 0, verifyIntervalMs: 30_000, deadlineMs: 5_000, onError: (_k, e) => errors.push(e) });
+  const results: PassKind[] = [];
+  const runner = new SyncRunner(tasks, { clock, minIntervalMs: 0, verifyIntervalMs: 30_000, deadlineMs: 5_000, onError: (_k, e) => errors.push(e), onResult: (k) => results.push(k) });
   runner.start();
-  tasks.durationMs = 1_000_000;
+  tasks.durationMs = 20_000;
   runner.request();
   await clock.advance(5_000);
   assert.equal(errors.length, 1);
   assert.ok(errors[0] instanceof PassDeadlineError);
+  // Changes keep coming while the late pass still writes: none of them starts a second pass.
   tasks.durationMs = 10;
-  await clock.advance(1_100);
+  for (let i = 0; i < 10; i++) {
+    runner.request();
+    runner.requestVerify();
+    await clock.advance(1_000);
+  }
+  assert.equal(tasks.kinds(), 'sync', 'nothing else ran beside the late pass');
+  assert.equal(runner.quiet(), false);
+  await clock.advance(6_000);
+  assert.deepEqual(results, ['sync', 'verify'], 'the late pass reports what it did when it ended');
   assert.equal(tasks.kinds(), 'sync,verify');
+  assert.equal(tasks.maxActive, 1);
+  assert.equal(runner.maxActive, 1);
+  await runner.stop();
+});
+
+test('passes never overlap: deadlines, requests, verifications and drain checks at random', async () => {
+  const clock = new FakeClock();
+  const tasks = new Tasks(clock);
+  const runner = new SyncRunner(tasks, { clock, minIntervalMs: 0, verifyIntervalMs: 3_000, deadlineMs: 1_000 });
+  runner.start();
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let i = 0; i < 300; i++) {
+    tasks.durationMs = Math.floor(random() * 3_000);
+    tasks.drainAt = random() < 0.2 ? clock.now() + 100 : undefined;
+    const r = random();
+    if (r < 0.5) runner.request();
+    else if (r < 0.7) runner.requestVerify();
+    await clock.advance(Math.floor(random() * 700));
+  }
+  await clock.advance(10_000);
+  assert.ok(tasks.log.length > 50, `${tasks.log.length} passes ran`);
+  assert.equal(tasks.maxActive, 1, 'at most one pass at a time');
+  assert.equal(runner.maxActive, 1);
+  await runner.stop();
+});
+
+test('a pass that left writes pending is retried as a sync, backing off; a clean pass ends the retries', async () => {
+  const { clock, tasks, runner } = setup(0, 60_000);
+  tasks.durationMs = 10;
+  tasks.nextResult = { pending: 2 };
+  runner.request();
+  await clock.advance(20);
+  assert.equal(tasks.kinds(), 'sync');
+  tasks.nextResult = { pending: 2 };
+  await clock.advance(1_000);
+  assert.equal(tasks.kinds(), 'sync,sync', 'retried after 1 s');
+  await clock.advance(1_500);
+  assert.equal(tasks.kinds(), 'sync,sync', 'the second retry waits 2 s');
+  await clock.advance(600);
+  assert.equal(tasks.kinds(), 'sync,sync,sync');
+  await clock.advance(30_000);
+  assert.equal(tasks.kinds(), 'sync,sync,sync', 'the clean pass ended the retries');
   await runner.stop();
 });
 
