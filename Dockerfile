@@ -22,6 +22,6 @@ ENV NODE_ENV=production
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/build/Release/*.node ./build/Release/
+COPY --from=build /app/build/Release/ipvs_native.node ./build/Release/
 COPY bin ./bin
 ENTRYPOINT ["node", "/app/bin/ipvs-proxy.js"]

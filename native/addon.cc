@@ -522,7 +522,8 @@ Napi::Value OpenSets(const Napi::CallbackInfo& info) {
       });
 }
 
-// Test hooks without a kernel: op records -> netlink requests, and back.
+#ifdef IPVS_PROXY_TEST_BUILD
+// Test hooks without a kernel, in the tests' build of the addon only (ipvs_native_test.node): op records -> netlink requests, and back.
 Napi::Value EncodeOps(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), "encodeOps expects a Buffer");
   auto buf = info[0].As<Napi::Buffer<uint8_t>>();
@@ -582,6 +583,7 @@ Napi::Value DecodeDump(const Napi::CallbackInfo& info) {
     throw Napi::Error::New(env, std::string("malformed: ") + e.what());
   }
 }
+#endif  // IPVS_PROXY_TEST_BUILD
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* ctors = new Constructors();
@@ -592,9 +594,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openIpvs", Napi::Function::New(env, OpenIpvs));
   exports.Set("openLinks", Napi::Function::New(env, OpenLinks));
   exports.Set("openSets", Napi::Function::New(env, OpenSets));
+#ifdef IPVS_PROXY_TEST_BUILD
   exports.Set("encodeOps", Napi::Function::New(env, EncodeOps));
   exports.Set("decodeOps", Napi::Function::New(env, DecodeOps));
   exports.Set("decodeDump", Napi::Function::New(env, DecodeDump));
+#endif
   return exports;
 }
 

@@ -1,5 +1,7 @@
 #include "faults.h"
 
+#ifdef IPVS_PROXY_TEST_BUILD
+
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -54,3 +56,5 @@ Decision next(Point p) {
 }
 
 }  // namespace faults
+
+#endif  // IPVS_PROXY_TEST_BUILD

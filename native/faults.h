@@ -1,5 +1,7 @@
-// Test-only fault injection, enabled solely by the IPVS_PROXY_FAULTS environment variable
-// (see native/README.md). Counters are process-wide and each fault fires once.
+// Test-only fault injection, compiled only into the tests' build of the addon
+// (ipvs_native_test.node, IPVS_PROXY_TEST_BUILD) and enabled there by the IPVS_PROXY_FAULTS
+// environment variable (see native/README.md). Counters are process-wide and each fault fires
+// once. The product's build has no injection point: next() is an empty inline decision.
 #pragma once
 
 namespace faults {
@@ -12,6 +14,10 @@ struct Decision {
   bool hang = false;
 };
 
+#ifdef IPVS_PROXY_TEST_BUILD
 Decision next(Point p);
+#else
+inline Decision next(Point) { return {}; }
+#endif
 
 }  // namespace faults

@@ -82,16 +82,16 @@ export interface NativeAddon {
   openIpvs(netns: string | undefined, timeoutMs: number, dumpSockets: number, dumpNice: number): Promise<NativeIpvsHandle>;
   openLinks(netns: string | undefined, timeoutMs: number): Promise<NativeLinkHandle>;
   openSets(netns: string | undefined, timeoutMs: number): Promise<NativeSetHandle>;
-  /** Test hook: op records -> the netlink requests they become (family id 0x1d). */
-  encodeOps(records: Buffer): Buffer;
-  /** Test hook: netlink requests -> op records. */
-  decodeOps(wire: Buffer): Buffer;
-  /** Test hook: captured service and per-service real-server replies -> dump records. */
-  decodeDump(services: Buffer, reals: readonly Buffer[]): Buffer;
 }
 
-/** Where the built addon is looked for: the repository's build/Release. */
+/**
+ * Where the built addon is looked for: the repository's build/Release, or the file named by
+ * IPVS_PROXY_ADDON (the tests point it at their build, ipvs_native_test.node, which adds fault
+ * injection and encoding hooks that the product's build does not contain).
+ */
 export function addonPath(): string {
+  const chosen = process.env.IPVS_PROXY_ADDON;
+  if (chosen) return path.resolve(chosen);
   const here = path.dirname(fileURLToPath(import.meta.url));
   return path.resolve(here, '..', '..', 'build', 'Release', 'ipvs_native.node');
 }

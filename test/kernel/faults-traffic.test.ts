@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { FixtureApiServer, type KubeObject } from '../fixtures/apiserver/server.js';
 import { vipAddresses } from './helpers/topology.js';
 import { FaultWorld, HTTP_PORT, UDP_PORT, serviceObj, sleep, sliceObj, until, writeManifests, type Answer } from './helpers/faults.js';
+import { TEST_ADDON_PATH } from '../support/native-test-addon.js';
 
 const VIP = '10.96.0.1';
 
@@ -161,7 +162,7 @@ test('netlink ENOBUFS on a dump and a socket that stops answering: deadline, new
     writeManifests(file, items);
     // Receives: ~22 per verification dump (services, then each one's reals), so these land in the
     // first periodic verifications, after the first sync.
-    const agent = w.agent(['--manifests', dir, '--sync-period', '1s', '--log-level', 'debug'], { IPVS_PROXY_FAULTS: 'enobufs:40,hang:90' });
+    const agent = w.agent(['--manifests', dir, '--sync-period', '1s', '--log-level', 'debug'], { IPVS_PROXY_ADDON: TEST_ADDON_PATH, IPVS_PROXY_FAULTS: 'enobufs:40,hang:90' });
     await until('20 virtual servers', () => vsCount(w), (n) => n === 20, 600_000);
     await agent.waitFor(/ENOBUFS|state unknown|StateUnknown/i, 90_000);
     await agent.waitFor(/ETIMEDOUT|timed out|NetlinkTimeout/i, 90_000);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { withNetns } from './helpers/netns.js';
+import { TEST_ADDON_PATH } from '../support/native-test-addon.js';
 
 const child = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ipvs-faults-child.ts');
 
@@ -20,7 +21,7 @@ interface Step {
 
 function runChild(netns: string, faults: string): Promise<Step[]> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', child, netns], { env: { ...process.env, IPVS_PROXY_FAULTS: faults }, timeout: 300_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, ['--import', 'tsx', child, netns], { env: { ...process.env, IPVS_PROXY_ADDON: TEST_ADDON_PATH, IPVS_PROXY_FAULTS: faults }, timeout: 300_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
       else resolve(stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Step));
     });

@@ -85,7 +85,7 @@ describe('Dockerfile', () => {
     assert.equal(dockerignored('bin/ipvs-proxy.js'), false);
 
     const fromBuild = runtime.filter((copy) => copy.from === 'build').flatMap((copy) => copy.sources);
-    assert.deepEqual(fromBuild, ['/app/package.json', '/app/node_modules', '/app/dist', '/app/build/Release/*.node']);
+    assert.deepEqual(fromBuild, ['/app/package.json', '/app/node_modules', '/app/dist', '/app/build/Release/ipvs_native.node']);
     const buildRuns = dockerfile.filter((instruction) => instruction.stage === 0 && instruction.keyword === 'RUN').map((instruction) => instruction.args);
     // node_modules: npm ci, pruned to production dependencies after the build.
     assert.ok(buildRuns.includes('npm ci'));
@@ -96,15 +96,20 @@ describe('Dockerfile', () => {
     const tsconfig = JSON.parse(readFileSync(join(REPO, 'tsconfig.json'), 'utf8')) as { compilerOptions: { outDir: string; rootDir: string } };
     assert.equal(tsconfig.compilerOptions.outDir, 'dist');
     assert.equal(tsconfig.compilerOptions.rootDir, 'src');
-    // build/Release/*.node: node-gyp runs on npm ci because the package has a binding.gyp.
+    // build/Release/ipvs_native.node: node-gyp runs on npm ci because the package has a
+    // binding.gyp; the tests' build (ipvs_native_test.node) stays out of the image.
     assert.equal(packageJson.gypfile, true);
-    const gyp = JSON.parse(readFileSync(join(REPO, 'binding.gyp'), 'utf8')) as { targets: Array<{ target_name: string; sources: string[] }> };
-    assert.ok(gyp.targets.length >= 1);
-    for (const target of gyp.targets) {
-      for (const source of target.sources) assert.ok(source.startsWith('native/') && existsSync(join(REPO, source)), `${source} is under native/`);
+    type GypTarget = { target_name: string; sources?: string[]; defines?: string[] };
+    const gyp = JSON.parse(readFileSync(join(REPO, 'binding.gyp'), 'utf8')) as { target_defaults: GypTarget; targets: GypTarget[] };
+    for (const source of [gyp.target_defaults, ...gyp.targets].flatMap((t) => t.sources ?? [])) {
+      assert.ok(source.startsWith('native/') && existsSync(join(REPO, source)), `${source} is under native/`);
     }
+    const product = gyp.targets.find((t) => t.target_name === 'ipvs_native');
+    assert.ok(product, 'binding.gyp builds the product addon ipvs_native');
+    assert.ok(!(product.defines ?? []).includes('IPVS_PROXY_TEST_BUILD'), 'the product addon is built without the test hooks');
+    assert.ok(!(product.sources ?? []).includes('native/faults.cc'), 'the product addon has no fault injection');
     const loader = readFileSync(join(REPO, 'src', 'native', 'binding.ts'), 'utf8');
-    assert.ok(gyp.targets.some((target) => loader.includes(`'${target.target_name}.node'`)), 'the addon loader looks for a target binding.gyp builds');
+    assert.ok(loader.includes("'ipvs_native.node'"), 'the addon loader looks for the product addon');
   });
 
   it('has the CLI as its entrypoint', () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { loadNative } from '../../../src/native/binding.js';
+import { loadTestAddon } from '../../support/native-test-addon.js';
 import { encodeOps } from '../../../src/native/records.js';
 
 const run = promisify(execFile);
@@ -35,7 +35,7 @@ test('the parsers survive captured, truncated and mutated input under ASan/UBSan
       { op: 'addService', service: { family: 'inet6', protocol: 'TCP', address: 'fd00::1', port: 80, scheduler: 'sh', flags: 0x19, timeout: 60, netmask: 64, peName: 'sip' } },
       { op: 'addReal', service: { family: 'inet', fwmark: 3 }, real: { family: 'inet', address: '10.0.0.2', port: 1, forward: 'tunnel', weight: 1, upperThreshold: 2, lowerThreshold: 1, tunnelType: 1, tunnelPort: 6080, tunnelFlags: 1 } },
     ]);
-    const requests = loadNative().encodeOps(records);
+    const requests = loadTestAddon().encodeOps(records);
     const input = path.join(dir, 'inputs.hex');
     await writeFile(input, [...captured, requests.toString('hex'), records.toString('hex')].join('\n'));
     const { stdout, stderr } = await run(bin, [input], { env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' }, maxBuffer: 16 << 20 });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadNative } from '../../../src/native/binding.js';
+import { loadTestAddon } from '../../support/native-test-addon.js';
 import { decodeDump } from '../../../src/native/records.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -13,7 +13,7 @@ const fx = JSON.parse(readFileSync(path.join(here, '..', '..', 'fixtures', 'nati
   services: string[];
   reals: string[][];
 };
-const native = loadNative();
+const native = loadTestAddon();
 const services = Buffer.concat(fx.services.map((h) => Buffer.from(h, 'hex')));
 const reals = fx.reals.map((grams) => Buffer.concat(grams.map((h) => Buffer.from(h, 'hex'))));
 

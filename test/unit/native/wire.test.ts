@@ -2,11 +2,11 @@
 // the exact bytes where the kernel is picky, and truncated or corrupted input rejected cleanly.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadNative } from '../../../src/native/binding.js';
+import { loadTestAddon } from '../../support/native-test-addon.js';
 import { decodeOps, encodeOps } from '../../../src/native/records.js';
 import type { IpvsOp, RealServer, VirtualServer } from '../../../src/ipvs/types.js';
 
-const native = loadNative();
+const native = loadTestAddon();
 
 const SERVICES: VirtualServer[] = [
   { family: 'inet', protocol: 'TCP', address: '10.0.1.175', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 },
