@@ -182,29 +182,6 @@ export async function readStateRecord(dir: string): Promise<StateRecord | undefi
   return (await new FileStateStore(dir).load()).record;
 }
 
-/** A record kept in memory (tests, and `--once` runs that keep no state). */
-export class MemoryStateStore implements StateStore {
-  /** Every record saved, oldest first, so tests can see what was on disk at each moment. */
-  readonly saved: StateRecord[] = [];
-  constructor(private current: StateRecord | undefined = undefined, private corrupt?: string) {}
-
-  async load(): Promise<{ record: StateRecord | undefined; corrupt?: string }> {
-    return { record: this.current === undefined ? undefined : structuredClone(this.current), corrupt: this.corrupt };
-  }
-
-  async save(text: string): Promise<void> {
-    // Parsed as the file store's next load would: a malformed text fails here, not later.
-    const record = parseRecord(text, 'memory');
-    this.current = record;
-    this.corrupt = undefined;
-    this.saved.push(this.current);
-  }
-
-  get record(): StateRecord | undefined {
-    return this.current;
-  }
-}
-
 /**
  * A desired virtual server's record entry as JSON text: its owner, and each real server by
  * realKey() with its pod and node names (none for an endpoint without targetRef or nodeName). Written directly rather than stringified from an object: used as

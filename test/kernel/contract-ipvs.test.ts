@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openIpvs } from '../../src/ipvs/client.js';
-import { FakeIpvs } from '../../src/ipvs/fake.js';
+import { FakeIpvs } from '../support/fake-ipvs.js';
 import { serviceKey } from '../../src/ipvs/keys.js';
 import type { IpvsClient, IpvsOp, OpResult, RealServer, VirtualServer } from '../../src/ipvs/types.js';
 import { createNetns } from './helpers/netns.js';

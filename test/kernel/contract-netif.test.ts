@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openLinks } from '../../src/netif/client.js';
-import { FakeLinks } from '../../src/netif/fake.js';
+import { FakeLinks } from '../support/fake-links.js';
 import type { AddressOp, LinkClient } from '../../src/netif/types.js';
 import { createNetns } from './helpers/netns.js';
 

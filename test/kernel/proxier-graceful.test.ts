@@ -15,7 +15,7 @@ import { openLinks } from '../../src/netif/client.js';
 import { systemClock } from '../../src/proxier/clock.js';
 import { RecordingConntrack } from '../../src/proxier/conntrack.js';
 import { Proxier } from '../../src/proxier/proxier.js';
-import { MemoryStateStore } from '../../src/proxier/state-record.js';
+import { MemoryStateStore } from '../support/memory-state-store.js';
 import { change, desiredVs, noChange, real, SettledSysctl, state, vs } from '../unit/proxier/helpers.js';
 import { createNetns, type Netns } from './helpers/netns.js';
 

@@ -3,9 +3,9 @@
 // verify() repairs it); what a sync changed while the read was in flight is not drift.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeIpvs } from '../../../src/ipvs/fake.js';
+import { FakeIpvs } from '../../support/fake-ipvs.js';
 import type { DumpOptions, IpvsClient, VirtualServerEntry } from '../../../src/ipvs/types.js';
-import { FakeLinks } from '../../../src/netif/fake.js';
+import { FakeLinks } from '../../support/fake-links.js';
 import { Proxier } from '../../../src/proxier/proxier.js';
 import { change, desiredVs, noChange, real, seed, state, table, vs, world, type World } from './helpers.js';
 

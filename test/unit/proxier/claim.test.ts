@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Proxier } from '../../../src/proxier/proxier.js';
-import { ClaimError, FileStateStore, MemoryStateStore, StateDirError } from '../../../src/proxier/state-record.js';
+import { ClaimError, FileStateStore, StateDirError } from '../../../src/proxier/state-record.js';
+import { MemoryStateStore } from '../../support/memory-state-store.js';
 import type { DesiredState } from '../../../src/model/types.js';
 import { change, desiredVs, noChange, real, seed, state, table, vipsOf, vs, world } from './helpers.js';
 

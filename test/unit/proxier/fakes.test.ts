@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeIpvs } from '../../../src/ipvs/fake.js';
-import { FakeLinks } from '../../../src/netif/fake.js';
+import { FakeIpvs } from '../../support/fake-ipvs.js';
+import { FakeLinks } from '../../support/fake-links.js';
 import { HandleClosedError, StateUnknownError } from '../../../src/native/errors.js';
 import { SvcFlag, type RealServer, type VirtualServer } from '../../../src/ipvs/types.js';
 

@@ -1,13 +1,13 @@
 // Builders for desired state and a proxier wired to the fakes.
 import { serviceKey } from '../../../src/ipvs/keys.js';
-import { FakeIpvs } from '../../../src/ipvs/fake.js';
+import { FakeIpvs } from '../../support/fake-ipvs.js';
 import type { Protocol, VirtualServer } from '../../../src/ipvs/types.js';
 import type { DesiredChange, DesiredRealServer, DesiredState, DesiredVirtualServer, ServiceRef, VipAddress } from '../../../src/model/types.js';
-import { FakeLinks } from '../../../src/netif/fake.js';
-import { FakeClock } from '../../../src/proxier/clock.js';
+import { FakeLinks } from '../../support/fake-links.js';
+import { FakeClock } from '../../support/fake-clock.js';
 import { RecordingConntrack } from '../../../src/proxier/conntrack.js';
 import { Proxier } from '../../../src/proxier/proxier.js';
-import { MemoryStateStore } from '../../../src/proxier/state-record.js';
+import { MemoryStateStore } from '../../support/memory-state-store.js';
 import type { NodeSettingsApplier, ObjectError, ProxierSettings } from '../../../src/proxier/types.js';
 
 export function vs(address: string, port: number, protocol: Protocol = 'TCP', extra: Partial<VirtualServer> = {}): VirtualServer {

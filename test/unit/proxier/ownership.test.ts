@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeIpvs } from '../../../src/ipvs/fake.js';
+import { FakeIpvs } from '../../support/fake-ipvs.js';
 import type { IpvsOp } from '../../../src/ipvs/types.js';
 import { emptyRecord, serializeRecord } from '../../../src/proxier/state-record.js';
 import { desiredVs, noChange, real, seed, state, table, vs, world } from './helpers.js';
@@ -104,7 +104,7 @@ test('a corrupt record is reported and rebuilt by the same rules', async () => {
   const first = w.proxier();
   await first.start(s);
   await first.sync(noChange(s));
-  const { MemoryStateStore } = await import('../../../src/proxier/state-record.js');
+  const { MemoryStateStore } = await import('../../support/memory-state-store.js');
   const corrupt = new MemoryStateStore(undefined, 'not JSON');
   const { Proxier } = await import('../../../src/proxier/proxier.js');
   const p = new Proxier({ ipvs: w.ipvs, links: w.links, stateStore: corrupt, conntrack: w.conntrack, sysctl: w.sysctl, clock: w.clock, settings: w.settings });

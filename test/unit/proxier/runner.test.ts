@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeClock } from '../../../src/proxier/clock.js';
+import { FakeClock } from '../../support/fake-clock.js';
 import { PassDeadlineError, SyncRunner, type PassKind, type RunnerTasks } from '../../../src/proxier/runner.js';
 import type { SyncResult } from '../../../src/proxier/types.js';
 

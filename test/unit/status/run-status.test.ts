@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { FakeIpvs } from '../../../src/ipvs/fake.js';
+import { FakeIpvs } from '../../support/fake-ipvs.js';
 import type { IpvsOp } from '../../../src/ipvs/types.js';
 import {
   checkStatusOptions,

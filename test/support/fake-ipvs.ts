@@ -4,8 +4,8 @@
 // against the addon, so every behaviour here mirrors something the kernel really does.
 import { constants } from 'node:os';
 import ipaddr from 'ipaddr.js';
-import { HandleClosedError, netlinkErrorFor } from '../native/errors.js';
-import { realKey, serviceKey } from './keys.js';
+import { HandleClosedError, netlinkErrorFor } from '../../src/native/errors.js';
+import { realKey, serviceKey } from '../../src/ipvs/keys.js';
 import {
   SvcFlag,
   type DumpOptions,
@@ -21,7 +21,7 @@ import {
   type VirtualServer,
   type VirtualServerEntry,
   type VirtualServerKey,
-} from './types.js';
+} from '../../src/ipvs/types.js';
 
 /** Schedulers a stock Debian kernel ships as modules. */
 export const KERNEL_SCHEDULERS: readonly string[] = [

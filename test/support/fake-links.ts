@@ -2,10 +2,10 @@
 // an address or route already present, EADDRNOTAVAIL (address) or ESRCH (route) for deleting one
 // that is not, ENODEV for a missing link, ENETDOWN for an IPv6 route on a down link.
 // Used by proxier unit tests and by the contract suite that also runs against the addon.
-import { canonicalAddress, closedError, errnoOf, failure, takeFault } from '../ipvs/fake.js';
-import type { OpResult } from '../ipvs/types.js';
-import { NetlinkError } from '../native/errors.js';
-import type { AddressOp, LinkAddress, LinkClient, LocalRoute, RouteOp } from './types.js';
+import { canonicalAddress, closedError, errnoOf, failure, takeFault } from './fake-ipvs.js';
+import type { OpResult } from '../../src/ipvs/types.js';
+import { NetlinkError } from '../../src/native/errors.js';
+import type { AddressOp, LinkAddress, LinkClient, LocalRoute, RouteOp } from '../../src/netif/types.js';
 
 interface FakeLink {
   ifindex: number;
