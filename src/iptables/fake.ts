@@ -12,6 +12,8 @@ import { isOwnSetName, type IpSetMap, type IpSetType } from './sets.js';
 interface FakeSet {
   type: string;
   family: Family;
+  /** As created; ipset save prints it and the kernel's default is 65536. */
+  maxelem: number;
   entries: Set<string>;
 }
 type Tables = Map<string, Map<string, string[]>>;
@@ -203,7 +205,7 @@ export class FakeKernel implements CommandRunner {
     if (args[0] === 'save') {
       const out: string[] = [];
       for (const [name, s] of this.sets) {
-        out.push(`create ${name} ${s.type} family ${s.family} hashsize 1024 maxelem 65536 bucketsize 12 initval 0x1`);
+        out.push(`create ${name} ${s.type} family ${s.family} hashsize 1024 maxelem ${s.maxelem} bucketsize 12 initval 0x1`);
         for (const e of s.entries) out.push(`add ${name} ${e}`);
       }
       return ok(out.length === 0 ? '' : out.join('\n') + '\n');
@@ -222,7 +224,9 @@ export class FakeKernel implements CommandRunner {
       if (verb === 'create') {
         const familyAt = words.indexOf('family');
         const family: Family = words[familyAt + 1] === 'inet6' ? 'inet6' : 'inet';
-        if (set === undefined) this.sets.set(name, { type: arg, family, entries: new Set() });
+        const maxelemAt = words.indexOf('maxelem');
+        const maxelem = maxelemAt < 0 ? 65536 : Number(words[maxelemAt + 1]);
+        if (set === undefined) this.sets.set(name, { type: arg, family, maxelem, entries: new Set() });
         else if (!exist || set.type !== arg || set.family !== family) fail('Set cannot be created: set with the same name already exists');
       } else if (set === undefined) {
         fail('The set with the given name does not exist');
