@@ -26,7 +26,6 @@ export {
   InvalidIptablesSettingError,
   SaveOutputParseError,
 } from './errors.js';
-export { FakeKernel } from './fake.js';
 export { IptablesManager, type IptablesManagerOptions } from './manager.js';
 export {
   renderIpsetDestroy,

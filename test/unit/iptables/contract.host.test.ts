@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createNetns, type Netns } from '../../kernel/helpers/netns.js';
 import type { Backend } from '../../../src/iptables/backend.js';
-import { FakeKernel } from '../../../src/iptables/fake.js';
+import { FakeKernel } from '../../support/fake-iptables.js';
 import { IptablesManager } from '../../../src/iptables/manager.js';
 import { ExecCommandRunner, type CommandRunner } from '../../../src/iptables/runner.js';
 import { countSavedRules, parseIpsetSave, parseIptablesSave } from '../../../src/iptables/save.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CommandFailedError, CommandNotFoundError, SetEntryError } from '../../../src/iptables/errors.js';
-import { FakeKernel } from '../../../src/iptables/fake.js';
+import { FakeKernel } from '../../support/fake-iptables.js';
 import { IptablesManager } from '../../../src/iptables/manager.js';
 import { Chain } from '../../../src/iptables/rules.js';
 import { setName, SetRole, type IptablesSettings } from '../../../src/iptables/sets.js';
