@@ -10,6 +10,7 @@ import { ConfigKey, DEFAULT_HEALTHZ_PORT, DEFAULT_METRICS_PORT, optionSpec } fro
 import { RawLayer, SettingsLayer, validateLayer } from './schema.js';
 import { Settings } from './settings.js';
 import { DEFAULT_STATE_DIR } from './defaults.js';
+import { messageOf } from '../util/errors.js';
 
 export interface ConfigFileText {
   path: string;
@@ -70,7 +71,7 @@ export async function readConfigFile(path: string): Promise<ConfigFileText> {
   try {
     return { path, text: await readFile(path, 'utf8') };
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new ConfigError([{ key: '--config', source: 'flag', problem: `cannot read ${path}: ${reason}`, allowed: 'a readable YAML file' }]);
   }
 }
@@ -148,7 +149,7 @@ function parseConfigDocument(file: ConfigFileText): ParsedDocument {
   try {
     document = parseYaml(file.text);
   } catch (error) {
-    return fail(error instanceof Error ? error.message : String(error));
+    return fail(messageOf(error));
   }
   if (document === null || document === undefined) return { format: 'ipvs-proxy', document: {} };
   if (typeof document !== 'object' || Array.isArray(document)) return fail('the document is not a mapping');

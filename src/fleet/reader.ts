@@ -3,6 +3,7 @@
 import { createRedisClient, FleetUnavailableError, redactUrl, type RedisConnectionOptions } from './connection.js';
 import { HISTOGRAM_SCHEMA, mergeBuckets, summarise, type SparseBuckets } from './latency.js';
 import { FleetRecordError, nodeKey, parseNodeRecord, REGISTRY_KEY, type NodeRecord } from './record.js';
+import { messageOf } from '../util/errors.js';
 
 /** One node as stored: its record if the key is still alive, and when it last published. */
 export interface FleetNode {
@@ -62,7 +63,7 @@ export async function readFleet(url: string, options: ReadFleetOptions = {}): Pr
     };
     return await withDeadline(read(), deadline, redactUrl(url));
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     throw new FleetUnavailableError(redactUrl(url), lastError && lastError !== reason ? `${reason} (${lastError})` : reason);
   } finally {
     client.disconnect();

@@ -1,4 +1,5 @@
 // Typed errors of the Kubernetes and manifest sources.
+import { messageOf } from '../util/errors.js';
 
 /** synced() did not see a first full list of Services and EndpointSlices in time. */
 export class SyncTimeoutError extends Error {
@@ -35,7 +36,7 @@ export class WatchFailedError extends Error {
 /** No kubeconfig could be loaded (bad path, not in a cluster). */
 export class KubeConfigError extends Error {
   constructor(readonly source: string, override readonly cause: unknown) {
-    super(`cannot load Kubernetes client configuration from ${source}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`cannot load Kubernetes client configuration from ${source}: ${messageOf(cause)}`);
     this.name = 'KubeConfigError';
   }
 }
@@ -43,7 +44,7 @@ export class KubeConfigError extends Error {
 /** Posting or patching an Event failed. */
 export class EventPostError extends Error {
   constructor(readonly namespace: string, readonly reason: string, readonly statusCode: number | undefined, override readonly cause: unknown) {
-    super(`cannot post event ${reason} in ${namespace}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`cannot post event ${reason} in ${namespace}: ${messageOf(cause)}`);
     this.name = 'EventPostError';
   }
 }

@@ -12,6 +12,7 @@ import { Reflector, type ListPage, type ListRequest, type ReflectorChange, type 
 import { proxyLabelSelector } from './selectors.js';
 import { projectEndpointSlice, projectService } from './project.js';
 import type { ServiceSource, SourceEvent, SourceHandlers } from './types.js';
+import { messageOf } from '../util/errors.js';
 
 export interface KubeSourceOptions {
   /** Path of a kubeconfig file; when absent, the in-cluster service account is used. */
@@ -195,7 +196,7 @@ export class KubeSource implements ServiceSource {
       this.handlers.onEvents(events);
     } catch (err) {
       // A failing consumer must not kill the watch that feeds it.
-      this.handlers.onWarning(`event handler failed: ${err instanceof Error ? err.message : String(err)}`, { error: err });
+      this.handlers.onWarning(`event handler failed: ${messageOf(err)}`, { error: err });
     }
   }
 

@@ -6,6 +6,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { Watch } from '@kubernetes/client-node';
 import { Backoff } from '../util/backoff.js';
 import { IncompleteListError, WatchFailedError, statusCodeOf } from './errors.js';
+import { messageOf } from '../util/errors.js';
 
 export interface ListPage<T> {
   items: T[];
@@ -129,7 +130,7 @@ export class Reflector<T extends KubernetesObject> {
   private retryLater(gen: number, err: unknown): void {
     if (gen !== this.generation || !this.running) return;
     const delayMs = this.backoff.next();
-    this.listener.onWarning(`${this.spec.resource}: ${err instanceof Error ? err.message : String(err)}; retrying in ${delayMs} ms`, {
+    this.listener.onWarning(`${this.spec.resource}: ${messageOf(err)}; retrying in ${delayMs} ms`, {
       resource: this.spec.resource, delayMs, attempt: this.backoff.attempts(), statusCode: statusCodeOf(err),
     });
     const next = this.abandon();
@@ -184,7 +185,7 @@ export class Reflector<T extends KubernetesObject> {
         });
       } catch (err) {
         if (first) throw err;
-        const why = err instanceof Error ? err.message : String(err);
+        const why = messageOf(err);
         throw new IncompleteListError(this.spec.resource, `the page after ${items.length} items failed: ${why}`, err);
       } finally {
         clearTimeout(timer);

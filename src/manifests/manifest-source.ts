@@ -16,6 +16,7 @@ import { mirrorEndpoints } from './endpoints-mirror.js';
 import { ManifestSyntaxError, parseManifest } from './parse.js';
 import { isOtherKubernetesKind, suggestKind } from './kinds.js';
 import { checkShape } from './shape.js';
+import { messageOf } from '../util/errors.js';
 
 export interface ManifestSourceOptions {
   /** A manifest file, or a directory of them (not recursive; dotfiles skipped). */
@@ -169,7 +170,7 @@ export class ManifestSource implements ServiceSource {
         this.watcher = undefined;
       });
     } catch (err) {
-      this.warn(`manifests: cannot watch ${target} (${err instanceof Error ? err.message : String(err)}); polling only`, { path: target });
+      this.warn(`manifests: cannot watch ${target} (${messageOf(err)}); polling only`, { path: target });
     }
   }
 
@@ -192,7 +193,7 @@ export class ManifestSource implements ServiceSource {
       paths = await this.listFiles();
       this.pathProblem = '';
     } catch (err) {
-      const msg = `manifests: cannot read ${this.opts.path}: ${err instanceof Error ? err.message : String(err)}`;
+      const msg = `manifests: cannot read ${this.opts.path}: ${messageOf(err)}`;
       if (msg !== this.pathProblem) this.warn(msg, { path: this.opts.path });
       this.pathProblem = msg;
       // An unreadable path keeps what was loaded: a transient unmount must not empty the proxy.
@@ -253,7 +254,7 @@ export class ManifestSource implements ServiceSource {
       }
     } catch (err) {
       // Vanished between readdir and stat: the next reload drops it.
-      if (prev) this.warn(`manifests: cannot stat ${path}: ${err instanceof Error ? err.message : String(err)}`, { file: path });
+      if (prev) this.warn(`manifests: cannot stat ${path}: ${messageOf(err)}`, { file: path });
       return;
     }
     if (prev && (prev.signature === signature || prev.failedSignature === signature)) return;
@@ -273,7 +274,7 @@ export class ManifestSource implements ServiceSource {
     try {
       text = await readFile(path, 'utf8');
     } catch (err) {
-      keep(`manifests: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`, { file: path });
+      keep(`manifests: cannot read ${path}: ${messageOf(err)}`, { file: path });
       return;
     }
     // Each document stands on its own: a malformed one is skipped with its file and line, its
@@ -385,7 +386,7 @@ export class ManifestSource implements ServiceSource {
     try {
       this.handlers.onEvents(events);
     } catch (err) {
-      this.warn(`event handler failed: ${err instanceof Error ? err.message : String(err)}`, { error: err });
+      this.warn(`event handler failed: ${messageOf(err)}`, { error: err });
     }
   }
 }

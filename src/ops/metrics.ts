@@ -8,6 +8,7 @@ import { serviceKey } from '../ipvs/keys.js';
 import type { DesiredState } from '../model/types.js';
 import { serve, type RunningServer } from './http.js';
 import type { HealthCounters } from './health.js';
+import { messageOf } from '../util/errors.js';
 
 /** kube-proxy's sync duration buckets: 1 ms doubling, 15 buckets (up to about 16 s). */
 export const SYNC_DURATION_BUCKETS: readonly number[] = client.exponentialBuckets(0.001, 2, 15);
@@ -341,7 +342,7 @@ export function metricsHandler(registry: client.Registry) {
       },
       (err: unknown) => {
         res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
-        res.end(`collecting metrics failed: ${err instanceof Error ? err.message : String(err)}\n`);
+        res.end(`collecting metrics failed: ${messageOf(err)}\n`);
       },
     );
   };

@@ -6,6 +6,7 @@ import { realKey } from '../ipvs/keys.js';
 import { planStages, toRealServer, type AppliedVirtualServer, type IpvsPlan, type PlannedOp } from './diff.js';
 import type { ObjectError } from './types.js';
 import { isDoubtCode } from '../native/errors.js';
+import { messageOf } from '../util/errors.js';
 
 /** Codes that mean the kernel differs from the applied table (someone else changed it). */
 function isDrift(op: PlannedOp, code: string): boolean {
@@ -17,10 +18,6 @@ function isDrift(op: PlannedOp, code: string): boolean {
 export function codeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : 'EIO';
-}
-
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 export interface ExecuteOutcome {

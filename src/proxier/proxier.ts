@@ -7,7 +7,7 @@ import type { VirtualServerEntry } from '../ipvs/types.js';
 import type { DesiredChange, DesiredState } from '../model/types.js';
 import type { LinkAddress, LinkClient, LocalRoute } from '../netif/types.js';
 import { isStateInDoubt } from '../native/errors.js';
-import { appliedFromEntry, codeOf, executePlan, messageOf, type ExecuteOutcome, type NameOf } from './apply.js';
+import { appliedFromEntry, codeOf, executePlan, type ExecuteOutcome, type NameOf } from './apply.js';
 import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AddressPlan, type AppliedTable, type IpvsPlan } from './diff.js';
 import { findDrift, TouchedKeys } from './check.js';
 import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
@@ -17,6 +17,7 @@ import { ClaimError } from './state-record.js';
 import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink, type AddressOutcome } from './vips.js';
 import { DUMMY_LINK_NAME } from '../config/defaults.js';
+import { messageOf } from '../util/errors.js';
 
 /**
  * How long check() decodes or compares before it lets the event loop run a sync. 500 entries at

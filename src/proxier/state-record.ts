@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { realKey } from '../ipvs/keys.js';
 import type { DesiredVirtualServer } from '../model/types.js';
 import type { StateStore } from './types.js';
+import { messageOf } from '../util/errors.js';
 
 const serviceRefSchema = z.object({
   namespace: z.string(),
@@ -117,7 +118,7 @@ export class ClaimError extends Error {
 function stateDirError(dir: string, err: unknown): StateDirError {
   const code = (err as NodeJS.ErrnoException).code;
   const words = code !== undefined ? STATE_DIR_PROBLEMS[code] : undefined;
-  return new StateDirError(dir, words ?? (err instanceof Error ? err.message : String(err)), code);
+  return new StateDirError(dir, words ?? messageOf(err), code);
 }
 
 /** The record as a file in a directory. */

@@ -9,10 +9,11 @@
 // as addresses, 0.44 s as routes (README, "How VIPs are made local").
 import type { Family, OpResult } from '../ipvs/types.js';
 import type { LinkAddress, LinkClient, LocalRoute } from '../netif/types.js';
-import { codeOf, messageOf } from './apply.js';
+import { codeOf } from './apply.js';
 import { isDoubtCode } from '../native/errors.js';
 import { hostPrefix, type AddressPlan, type AppliedAddress } from './diff.js';
 import type { Clock, ObjectError } from './types.js';
+import { messageOf } from '../util/errors.js';
 
 export type VipMode = 'routes' | 'addresses' | 'both';
 export const VIP_MODES: readonly VipMode[] = ['routes', 'addresses', 'both'];
