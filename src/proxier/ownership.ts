@@ -62,6 +62,38 @@ export interface AdoptionContext {
   nodePortRange: { min: number; max: number };
 }
 
+/**
+ * At start and cleanup the kernel is read with nothing known but the record: the service CIDRs
+ * and NodePorts on node addresses are claimed too. Once running, only the record (what we
+ * created) and exact matches are ours: a virtual server someone adds by hand inside the service
+ * CIDRs is not deleted.
+ */
+export type AdoptionScope = 'start' | 'running';
+
+export function adoptionContext(
+  scope: AdoptionScope,
+  inputs: {
+    recorded: RecordedKeys;
+    desired: DesiredState | undefined;
+    serviceCidrs: CidrSet;
+    excludeCidrs: CidrSet;
+    nodePortRange: { min: number; max: number };
+    /** Every address of the host as read, and kube-ipvs0's index (its addresses are not node addresses). */
+    hostAddresses: readonly { address: string; ifindex: number }[];
+    ifindex: number | undefined;
+  },
+): AdoptionContext {
+  const running = scope === 'running';
+  return {
+    recorded: inputs.recorded,
+    desired: inputs.desired,
+    serviceCidrs: running ? new CidrSet([]) : inputs.serviceCidrs,
+    excludeCidrs: inputs.excludeCidrs,
+    nodeAddresses: running ? new Set() : new Set(inputs.hostAddresses.filter((a) => a.ifindex !== inputs.ifindex).map((a) => a.address)),
+    nodePortRange: inputs.nodePortRange,
+  };
+}
+
 /** True when the kernel entry is exactly what the desired state asks for: settings and real servers. */
 export function matchesDesired(entry: VirtualServerEntry, want: DesiredVirtualServer | undefined): boolean {
   return want !== undefined && entryHolds(entry, want.service, new Map(want.reals.map((r) => [realKey(r), r])));
@@ -121,26 +153,80 @@ export class CountingSet<T> extends Set<T> {
   }
 }
 
+/** Keys of the two kinds of owned kernel object, claimed or released together. */
+export interface OwnedKeys {
+  virtualServers?: Iterable<string>;
+  addresses?: Iterable<string>;
+}
+
+/** An owned set as others see it: read-only, with the change count the record keeper compares. */
+export type OwnedSetView = ReadonlySet<string> & { readonly changes: number };
+
 /**
  * What this agent owns and what it must leave alone, kept between syncs. A key not yet seen in the
- * kernel may be claimed (created) unless it is known foreign or excluded.
+ * kernel may be claimed (created) unless it is known foreign or excluded. The sets change only
+ * through claim(), release() and the adopt methods, so every change of ownership is one call.
  */
 export class Ownership {
-  readonly virtualServers = new CountingSet<string>();
-  readonly addresses = new CountingSet<string>();
-  readonly foreignVirtualServers = new Set<string>();
-  readonly foreignAddresses = new Set<string>();
+  private readonly ownedVirtualServers = new CountingSet<string>();
+  private readonly ownedAddresses = new CountingSet<string>();
+  private readonly foreignVs = new Set<string>();
+  private readonly foreignAddr = new Set<string>();
   private readonly reported = new Set<string>();
 
   constructor(readonly exclude: CidrSet) {}
 
+  get virtualServers(): OwnedSetView {
+    return this.ownedVirtualServers;
+  }
+
+  get addresses(): OwnedSetView {
+    return this.ownedAddresses;
+  }
+
+  get foreignVirtualServers(): ReadonlySet<string> {
+    return this.foreignVs;
+  }
+
+  get foreignAddresses(): ReadonlySet<string> {
+    return this.foreignAddr;
+  }
+
+  /** These keys are ours from now on (about to be created, or adopted). */
+  claim(keys: OwnedKeys): void {
+    for (const k of keys.virtualServers ?? []) this.ownedVirtualServers.add(k);
+    for (const a of keys.addresses ?? []) this.ownedAddresses.add(a);
+  }
+
+  /** These keys are ours no longer (deleted, or a claim that could not be recorded). */
+  release(keys: OwnedKeys): void {
+    for (const k of keys.virtualServers ?? []) this.ownedVirtualServers.delete(k);
+    for (const a of keys.addresses ?? []) this.ownedAddresses.delete(a);
+  }
+
+  /** After a read of the kernel: exactly these virtual servers are ours, these foreign. */
+  adoptVirtualServers(owned: Iterable<string>, foreign: Iterable<string>): void {
+    this.ownedVirtualServers.clear();
+    this.foreignVs.clear();
+    for (const k of owned) this.ownedVirtualServers.add(k);
+    for (const k of foreign) this.foreignVs.add(k);
+  }
+
+  /** After a read of kube-ipvs0: exactly these addresses are ours, these foreign. */
+  adoptAddresses(owned: Iterable<string>, foreign: Iterable<string>): void {
+    this.ownedAddresses.clear();
+    this.foreignAddr.clear();
+    for (const a of owned) this.ownedAddresses.add(a);
+    for (const a of foreign) this.foreignAddr.add(a);
+  }
+
   /** May the proxier create, change or delete this virtual server? */
   mayTouchService(key: string, s: Pick<VirtualServer, 'address'>): boolean {
-    return !this.foreignVirtualServers.has(key) && !isExcludedService(s, this.exclude);
+    return !this.foreignVs.has(key) && !isExcludedService(s, this.exclude);
   }
 
   mayTouchAddress(address: string): boolean {
-    return !this.foreignAddresses.has(address) && !this.exclude.contains(address);
+    return !this.foreignAddr.has(address) && !this.exclude.contains(address);
   }
 
   /** True the first time an object is reported, so each foreign object is reported once. */

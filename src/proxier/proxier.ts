@@ -2,16 +2,17 @@
 // start() reads the kernel once and adopts what is ours; sync() trusts the applied table and
 // touches only changed keys; verify() reads the kernel again and repairs drift; drainCheck()
 // finishes graceful termination; cleanup() removes everything owned and nothing else.
-import { keyOf, realKey, serviceKey } from '../ipvs/keys.js';
-import type { VirtualServerEntry } from '../ipvs/types.js';
+import { keyOf, realKey } from '../ipvs/keys.js';
 import type { DesiredChange, DesiredState } from '../model/types.js';
 import type { LinkAddress, LinkClient, LocalRoute } from '../netif/types.js';
 import { isStateInDoubt } from '../native/errors.js';
-import { appliedFromEntry, codeOf, executePlan, type ExecuteOutcome, type NameOf } from './apply.js';
-import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AddressPlan, type AppliedTable, type IpvsPlan } from './diff.js';
+import { adoptKernel, type KernelRead } from './adoption.js';
+import { codeOf, executePlan, type ExecuteOutcome, type NameOf } from './apply.js';
+import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AddressPlan, type AppliedTable, type IpvsPlan, type PlannedOp } from './diff.js';
 import { findDrift, TouchedKeys } from './check.js';
 import { connectionsOf, DrainTracker, readDrainConnections, type DrainEntry } from './graceful.js';
-import { CidrSet, classifyAddress, classifyVirtualServer, Ownership, recordedKeys, type AdoptionContext, type RecordedKeys, type Verdict } from './ownership.js';
+import { adoptionContext, CidrSet, Ownership, recordedKeys, type AdoptionScope, type RecordedKeys } from './ownership.js';
+import { planDrainDeletes, planPass, type PassClaims, type PassPlan } from './pass-plan.js';
 import { RecordKeeper } from './record-keeper.js';
 import { ClaimError } from './state-record.js';
 import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
@@ -98,15 +99,7 @@ export class Proxier {
     ]);
     if (loaded.corrupt) t.errors.push({ object: 'state record', operation: 'load', code: 'EBADMSG', message: `${loaded.corrupt}; rebuilt from the kernel` });
     this.records.reset(loaded.record);
-    const nodeAddresses = new Set(addresses.filter((a) => a.ifindex !== ifindex).map((a) => a.address));
-    this.adopt(entries, addresses, routes, ifindex, {
-      recorded: recordedKeys(loaded.record),
-      desired: state,
-      serviceCidrs: this.serviceCidrs,
-      excludeCidrs: this.ownership.exclude,
-      nodeAddresses,
-      nodePortRange: this.deps.settings.nodePortRange,
-    }, t);
+    this.adopt('start', { entries, addresses, routes, ifindex }, recordedKeys(loaded.record), state, t);
     const t0 = this.deps.clock.now();
     // What was adopted is on disk before anything is written, node settings included.
     await this.claim(state, undefined);
@@ -134,17 +127,9 @@ export class Proxier {
     if (!this.started) throw new ProxierNotStartedError('verify');
     const t = tally();
     const [entries, { addresses, ifindex, routes }] = await Promise.all([this.deps.ipvs.dump(), this.readLink(this.deps.links)]);
-    // Once running, only the record (what we created) and exact matches are ours: a virtual
-    // server someone adds by hand inside the service CIDRs is not deleted.
-    this.adopt(entries, addresses, routes, ifindex, {
-      // Copies: adopt() rebuilds the ownership sets while it reads these.
-      recorded: { virtualServers: new Set(this.ownership.virtualServers), addresses: new Set(this.ownership.addresses) },
-      desired: state,
-      serviceCidrs: new CidrSet([]),
-      excludeCidrs: this.ownership.exclude,
-      nodeAddresses: new Set(),
-      nodePortRange: this.deps.settings.nodePortRange,
-    }, t);
+    // Copies: adoption rebuilds the ownership sets these are views of.
+    const recorded = { virtualServers: new Set(this.ownership.virtualServers), addresses: new Set(this.ownership.addresses) };
+    this.adopt('running', { entries, addresses, routes, ifindex }, recorded, state, t);
     // The connection map covers every real server of the dump: built only when something drains.
     const conns = this.drains.size > 0 ? connectionsOf(entries) : new Map<string, number>();
     const due = this.drains.due(this.deps.clock.now(), (vsKey, rk) => conns.get(`${vsKey}|${rk}`));
@@ -207,7 +192,9 @@ export class Proxier {
     // A real server missing from the dump was deleted by someone else: due() forgets it.
     const due = this.drains.due(this.deps.clock.now(), (vsKey, rk) => conns.get(`${vsKey}|${rk}`));
     const plan = emptyPlan();
-    this.addDrainDeletes(plan, due, this.lastState);
+    const drainDeletes = planDrainDeletes(due, this.applied, this.lastState);
+    for (const d of drainDeletes.stale) this.drains.cancel(d.vsKey, d.realKey);
+    plan.deleteReals = drainDeletes.deleteReals;
     this.touched?.touch(plan.deleteReals.map((p) => p.vsKey), []);
     const exec = await this.execute(plan, (k, rk) => this.nameOf(k, rk, this.lastState));
     for (const p of exec.succeeded) if (p.realKey) this.drains.cancel(p.vsKey, p.realKey);
@@ -251,14 +238,7 @@ export class Proxier {
       addresses: new Set([...this.ownership.addresses, ...fromRecord.addresses]),
     };
     this.records.reset(loaded.record);
-    this.adopt(entries, addresses, routes, ifindex, {
-      recorded: known,
-      desired: undefined,
-      serviceCidrs: this.serviceCidrs,
-      excludeCidrs: this.ownership.exclude,
-      nodeAddresses: new Set(addresses.filter((a) => a.ifindex !== ifindex).map((a) => a.address)),
-      nodePortRange: this.deps.settings.nodePortRange,
-    }, t);
+    this.adopt('start', { entries, addresses, routes, ifindex }, known, undefined, t);
     const empty: DesiredState = { virtualServers: new Map(), addresses: new Map() };
     this.drains.forgetAll();
     const t0 = this.deps.clock.now();
@@ -267,11 +247,11 @@ export class Proxier {
     plan.deleteReals = [];
     const exec = await this.execute(plan, (k) => this.nameOf(k, undefined, undefined));
     this.absorb(t, exec);
-    for (const p of exec.succeeded) this.ownership.virtualServers.delete(p.vsKey);
+    this.ownership.release({ virtualServers: exec.succeeded.map((p) => p.vsKey) });
     const addrPlan = diffAddresses(empty.addresses, this.vips.applied, { mayTouch: (a) => this.ownership.mayTouchAddress(a), onOtherLinks: this.vips.onOtherLinks });
     const unbound = await this.vips.unbind(addrPlan);
     this.absorb(t, unbound);
-    for (const a of unbound.done) this.ownership.addresses.delete(a);
+    this.ownership.release({ addresses: unbound.done });
     if (this.vips.ifindex !== undefined && this.vips.present.size === 0) {
       await this.guard(t, `link ${this.vips.name}`, 'delete link', async () => {
         t.writes += await this.vips.deleteLink();
@@ -304,7 +284,7 @@ export class Proxier {
     return { virtualServers: [...this.ownership.virtualServers].sort(), addresses: [...this.ownership.addresses].sort() };
   }
 
-  // ---- one pass: diff, record, write ----
+  // ---- one pass: plan, claim, run ----
 
   private async pass(state: DesiredState, vsKeys: Set<string> | undefined, addrKeys: Set<string> | undefined, due: DrainEntry[], t: PassTally): Promise<SyncResult> {
     this.lastState = state;
@@ -313,60 +293,64 @@ export class Proxier {
     const phasesMs: Record<string, number> = {};
     t.phasesMs = phasesMs;
     const lap = phaseTimer(this.deps.clock, phasesMs);
-    const plan = diffVirtualServers(state.virtualServers, this.applied, {
-      keys: vsKeys,
-      mayTouch: (k, s) => this.ownership.mayTouchService(k, s),
+    const plan = planPass({
+      state,
+      vsKeys,
+      addrKeys,
+      applied: this.applied,
+      appliedAddresses: this.vips.applied,
+      onOtherLinks: this.vips.onOtherLinks,
+      ownership: this.ownership,
       isDraining: (k, rk) => this.drains.isDraining(k, rk),
       gracefulTcp: this.deps.settings.gracefulTerminationTimeoutMs > 0,
+      due,
     });
-    this.addDrainDeletes(plan, due, state);
-    const addrPlan = diffAddresses(state.addresses, this.vips.applied, {
-      keys: addrKeys,
-      mayTouch: (a) => this.ownership.mayTouchAddress(a),
-      onOtherLinks: this.vips.onOtherLinks,
-    });
-    for (const key of plan.blocked) {
+    for (const d of plan.staleDrains) this.drains.cancel(d.vsKey, d.realKey);
+    for (const key of plan.ipvs.blocked) {
       t.errors.push({ object: this.nameOf(key, undefined, state), operation: 'addService', code: 'EEXIST', message: 'a virtual server this agent does not own (foreign or in --exclude-cidrs) holds this key; left alone' });
     }
-    for (const a of addrPlan.blocked) {
+    for (const a of plan.addresses.blocked) {
       t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
     }
     lap('diff');
-    const progress = this.deps.onPassProgress;
-    progress?.(`programming: ${planStages(plan).reduce((n, s) => n + s.length, 0)} IPVS operations planned, ${addrPlan.add.length} addresses to bind, ${addrPlan.remove.length} to unbind`);
-    // Claim before programming (a crash mid-sync leaves a record covering the kernel); a claim
-    // that cannot be written stops the pass before its first kernel write.
-    const claimed = new Set<string>();
-    for (const stage of [plan.addServices, plan.addReals]) {
-      for (const p of stage) if (!this.ownership.virtualServers.has(p.vsKey)) claimed.add(p.vsKey);
-    }
-    const claimedAddresses = addrPlan.add.map((a) => a.address).filter((a) => !this.ownership.addresses.has(a));
-    if (claimed.size > 0 || claimedAddresses.length > 0 || this.recordBehind) {
-      for (const k of claimed) this.ownership.virtualServers.add(k);
-      for (const a of claimedAddresses) this.ownership.addresses.add(a);
-      try {
-        // A full pass (the cold sync) claims keys without their pod names: the claim is what crash
-        // safety needs, and the names of 100,000 real servers cost seconds to write before the
-        // first kernel write. The pass's closing save, forced on full passes, adds them.
-        await this.claim(vsKeys === undefined ? undefined : state, claimed);
-      } catch (err) {
-        for (const k of claimed) this.ownership.virtualServers.delete(k);
-        for (const a of claimedAddresses) this.ownership.addresses.delete(a);
-        throw err;
-      }
-    }
-    if (addrPlan.add.length > 0 && this.vips.ifindex === undefined) {
+    this.deps.onPassProgress?.(`programming: ${planStages(plan.ipvs).reduce((n, s) => n + s.length, 0)} IPVS operations planned, ${plan.addresses.add.length} addresses to bind, ${plan.addresses.remove.length} to unbind`);
+    // A full pass (the cold sync) claims keys without their pod names: the claim is what crash
+    // safety needs, and the names of 100,000 real servers cost seconds to write before the first
+    // kernel write. The pass's closing save, forced on full passes, adds them.
+    await this.claimPass(plan.claims, vsKeys === undefined ? undefined : state);
+    if (plan.addresses.add.length > 0 && this.vips.ifindex === undefined) {
       await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
         t.writes += await this.vips.ensure();
       });
     }
     lap('link and claim record');
+    return this.runPass(plan, state, vsKeys, t, t0, lap);
+  }
+
+  /**
+   * Claim before programming (a crash mid-sync leaves a record covering the kernel); a claim that
+   * cannot be written releases its keys and stops the pass (ClaimError) before its first kernel write.
+   */
+  private async claimPass(claims: PassClaims, state: DesiredState | undefined): Promise<void> {
+    if (claims.virtualServers.length === 0 && claims.addresses.length === 0 && !this.recordBehind) return;
+    this.ownership.claim(claims);
+    try {
+      await this.claim(state, claims.virtualServers);
+    } catch (err) {
+      this.ownership.release(claims);
+      throw err;
+    }
+  }
+
+  /** The executor: runs a claimed plan against the kernel, then records what it did. */
+  private async runPass(plan: PassPlan, state: DesiredState, vsKeys: Set<string> | undefined, t: PassTally, t0: number, lap: (phase: string) => void): Promise<SyncResult> {
     // IPVS, kube-ipvs0's addresses and iptables are independent kernel state behind different
     // locks (iptables partly in child processes): programmed side by side where order does not
-    // matter (below). iptables starts after the claim: spawning its tools next to the claim's
-    // record write made the claim three times slower in a cold sync.
+    // matter. iptables starts after the claim: spawning its tools next to the claim's record
+    // write made the claim three times slower in a cold sync.
     const clock = this.deps.clock;
-    const phases = phasesMs;
+    const progress = this.deps.onPassProgress;
+    const phases = t.phasesMs ?? {};
     const timed = async <T>(phase: string, fn: () => Promise<T>): Promise<T> => {
       const start = clock.now();
       progress?.(`programming: ${phase} started`);
@@ -376,27 +360,21 @@ export class Proxier {
         phases[phase] = clock.now() - start;
       }
     };
-    const changed = vsKeys === undefined || vsKeys.size > 0 || (addrKeys?.size ?? 0) > 0;
     const iptables = this.deps.iptables;
-    const changedKeys: ChangedKeys | undefined = vsKeys !== undefined && addrKeys !== undefined ? { virtualServers: vsKeys, addresses: addrKeys } : undefined;
-    // A new virtual server must not take traffic before the rules and set entries it depends on
-    // (NodePort SNAT): an unmasqueraded reply from a remote pod bypasses this node and breaks the
-    // connection. So iptables first (beside the addresses), then IPVS; an iptables failure is
-    // reported and retried, and does not hold the virtual servers back.
-    const iptablesFirst = plan.addServices.length > 0;
-    const binding = timed('bind addresses', () => this.bindVips(addrPlan, vsKeys === undefined));
-    const ipvs = (): Promise<ExecuteOutcome> => timed('ipvs', () => this.execute(plan, (k, rk) => this.nameOf(k, rk, state)));
-    const ipvsBeside = iptablesFirst ? undefined : ipvs();
-    const iptablesWroteAt = iptables && changed ? timed('iptables', () => this.syncIptables(iptables, state, changedKeys, t)) : Promise.resolve(undefined);
-    if (iptablesFirst) await iptablesWroteAt;
+    // An iptables failure is reported and retried, and does not hold the virtual servers back.
+    const binding = timed('bind addresses', () => this.bindVips(plan.addresses, vsKeys === undefined));
+    const ipvs = (): Promise<ExecuteOutcome> => timed('ipvs', () => this.execute(plan.ipvs, (k, rk) => this.nameOf(k, rk, state)));
+    const ipvsBeside = plan.iptables.first ? undefined : ipvs();
+    const iptablesWroteAt = iptables && plan.iptables.sync ? timed('iptables', () => this.syncIptables(iptables, state, plan.iptables.changed, t)) : Promise.resolve(undefined);
+    if (plan.iptables.first) await iptablesWroteAt;
     const [bound, exec] = await Promise.all([binding, ipvsBeside ?? ipvs()]);
     // Only once the virtual servers that used them are gone.
-    const unbound = await timed('unbind addresses', () => this.vips.unbind(addrPlan));
+    const unbound = await timed('unbind addresses', () => this.vips.unbind(plan.addresses));
     this.absorb(t, bound);
     this.absorb(t, exec);
     this.absorb(t, unbound);
-    await this.afterWrites(plan, exec.succeeded, t);
-    for (const a of unbound.done) this.ownership.addresses.delete(a);
+    await this.afterWrites(plan.ipvs, exec.succeeded, t);
+    this.ownership.release({ addresses: unbound.done });
     this.retryServices = exec.failedKeys;
     this.retryAddresses = new Set([...bound.failed, ...unbound.failed]);
     // The change is in effect at the last write that changed something: an iptables sync that
@@ -425,14 +403,15 @@ export class Proxier {
   }
 
   /** Graceful-termination bookkeeping and conntrack flushes for what the kernel acknowledged. */
-  private async afterWrites(plan: IpvsPlan, succeeded: readonly { vsKey: string; realKey?: string; intent: string; op: { op: string } }[], t: PassTally): Promise<void> {
+  private async afterWrites(plan: IpvsPlan, succeeded: readonly PlannedOp[], t: PassTally): Promise<void> {
     const now = this.deps.clock.now();
     const flushes: { protocol: 'UDP' | 'SCTP'; address: string; port: number; name: string }[] = [];
+    const deleted: string[] = [];
     for (const p of succeeded) {
       const rk = p.realKey;
       if (p.op.op === 'deleteService') {
         this.drains.forgetService(p.vsKey);
-        this.ownership.virtualServers.delete(p.vsKey);
+        deleted.push(p.vsKey);
       } else if (rk && p.intent === 'drain') {
         const have = this.applied.get(p.vsKey);
         const real = have?.reals.get(rk);
@@ -454,6 +433,7 @@ export class Proxier {
       if (have && real) this.drains.start(d.vsKey, d.realKey, keyOf(have.service), real, now);
     }
     for (const c of plan.cancelDrains) this.drains.cancel(c.vsKey, c.realKey);
+    this.ownership.release({ virtualServers: deleted });
     await Promise.all(
       flushes.map((f) =>
         this.guard(t, f.name, 'conntrack flush', async () => {
@@ -461,18 +441,6 @@ export class Proxier {
         }),
       ),
     );
-  }
-
-  private addDrainDeletes(plan: IpvsPlan, due: readonly DrainEntry[], state: DesiredState | undefined): void {
-    for (const e of due) {
-      // Wanted again meanwhile: the diff restores it instead.
-      if (state?.virtualServers.get(e.vsKey)?.reals.some((r) => realKey(r) === e.realKey)) continue;
-      if (!this.applied.get(e.vsKey)?.reals.has(e.realKey)) {
-        this.drains.cancel(e.vsKey, e.realKey);
-        continue;
-      }
-      plan.deleteReals.push({ op: { op: 'deleteReal', service: e.service, real: e.real }, vsKey: e.vsKey, realKey: e.realKey, intent: 'delete' });
-    }
   }
 
   /** The plan's VIPs; a full pass also brings every owned VIP to the mode's form (vips.ts converge). */
@@ -491,43 +459,21 @@ export class Proxier {
 
   // ---- adoption ----
 
-  private adopt(entries: readonly VirtualServerEntry[], addresses: readonly LinkAddress[], routes: readonly LocalRoute[], ifindex: number | undefined, ctx: AdoptionContext, t: PassTally): void {
+  private adopt(scope: AdoptionScope, read: KernelRead, recorded: RecordedKeys, desired: DesiredState | undefined, t: PassTally): void {
     this.touched?.touch(undefined, undefined);
-    this.applied.clear();
     this.realCount = undefined;
-    this.ownership.virtualServers.clear();
-    this.ownership.foreignVirtualServers.clear();
-    for (const entry of entries) {
-      const key = serviceKey(entry.service);
-      const verdict = classifyVirtualServer(entry, ctx);
-      if (verdict === 'owned') {
-        this.applied.set(key, appliedFromEntry(entry));
-        this.ownership.virtualServers.add(key);
-      } else {
-        this.ownership.foreignVirtualServers.add(key);
-        this.report(t, 'virtual server', key, verdict);
-      }
-    }
-    this.ownership.addresses.clear();
-    this.ownership.foreignAddresses.clear();
-    const verdicts = new Map<string, Verdict>();
-    const notOwned = this.vips.load(addresses, routes, ifindex, (a, ourRoute) => {
-      // Only the agent makes routes with its marker: one outside the service CIDRs is still its own.
-      const c = classifyAddress(a, ctx);
-      const v = ourRoute && c === 'foreign' ? 'owned' : c;
-      verdicts.set(a, v);
-      return v === 'owned';
+    const ctx = adoptionContext(scope, {
+      recorded,
+      desired,
+      serviceCidrs: this.serviceCidrs,
+      excludeCidrs: this.ownership.exclude,
+      nodePortRange: this.deps.settings.nodePortRange,
+      hostAddresses: read.addresses,
+      ifindex: read.ifindex,
     });
-    for (const a of this.vips.applied.keys()) this.ownership.addresses.add(a);
-    for (const a of notOwned) {
-      this.ownership.foreignAddresses.add(a);
-      this.report(t, 'address', a, verdicts.get(a) ?? 'foreign');
+    for (const n of adoptKernel(read, ctx, { applied: this.applied, ownership: this.ownership, vips: this.vips })) {
+      if (this.ownership.firstReport(n.kind, n.key)) t.foreign.push({ kind: n.kind, key: n.key, reason: n.verdict });
     }
-  }
-
-  private report(t: PassTally, kind: ForeignObject['kind'], key: string, verdict: Verdict): void {
-    if (verdict === 'owned' || !this.ownership.firstReport(kind, key)) return;
-    t.foreign.push({ kind, key, reason: verdict });
   }
 
   // ---- node settings, record, names, results ----

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeIpvs } from '../../support/fake-ipvs.js';
 import type { IpvsOp } from '../../../src/ipvs/types.js';
+import { CidrSet, Ownership } from '../../../src/proxier/ownership.js';
 import { emptyRecord, serializeRecord } from '../../../src/proxier/state-record.js';
 import { desiredVs, noChange, real, seed, state, table, vs, world } from './helpers.js';
 
@@ -161,4 +162,34 @@ test('cleanup removes everything owned, the link, and nothing else', async () =>
   assert.deepEqual((await table(w.ipvs)).filter((l) => !l.startsWith('  ')), ['TCP/192.168.1.100/80 rr', 'TCP/10.96.5.5/80 rr']);
   assert.equal(await w.links.linkIndex('kube-ipvs0'), undefined);
   assert.deepEqual(w.store.record?.virtualServers, {});
+});
+
+const WEB = 'TCP/10.96.0.10/80';
+const DNS = 'UDP/10.96.0.53/53';
+
+test('Ownership.claim and release change the owned sets, counted; adoption replaces them', () => {
+  const o = new Ownership(new CidrSet(['10.96.5.0/24']));
+  o.claim({ virtualServers: [WEB, DNS], addresses: ['10.96.0.10'] });
+  assert.deepEqual([...o.virtualServers].sort(), [WEB, DNS].sort());
+  assert.deepEqual([...o.addresses], ['10.96.0.10']);
+  const counted = o.virtualServers.changes;
+  o.claim({ virtualServers: [WEB] });
+  assert.equal(o.virtualServers.changes, counted, 'claiming an owned key again is no change');
+  o.release({ virtualServers: [DNS], addresses: ['10.96.0.10'] });
+  assert.deepEqual([...o.virtualServers], [WEB]);
+  assert.deepEqual([...o.addresses], []);
+  assert.ok(o.virtualServers.changes > counted);
+  o.release({ virtualServers: ['TCP/10.96.9.9/80'] });
+  assert.deepEqual([...o.virtualServers], [WEB]);
+  // Adoption replaces both sets; foreign and excluded keys stay untouchable.
+  o.adoptVirtualServers([DNS], [WEB]);
+  assert.deepEqual([...o.virtualServers], [DNS]);
+  assert.deepEqual([...o.foreignVirtualServers], [WEB]);
+  assert.equal(o.mayTouchService(WEB, vs('10.96.0.10', 80)), false);
+  assert.equal(o.mayTouchService(DNS, vs('10.96.0.53', 53, 'UDP')), true);
+  assert.equal(o.mayTouchService('TCP/10.96.5.5/80', vs('10.96.5.5', 80)), false);
+  o.adoptAddresses(['10.96.0.53'], ['10.96.0.10']);
+  assert.equal(o.mayTouchAddress('10.96.0.10'), false);
+  assert.equal(o.mayTouchAddress('10.96.0.53'), true);
+  assert.equal(o.mayTouchAddress('10.96.5.1'), false);
 });
