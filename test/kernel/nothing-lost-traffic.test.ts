@@ -1,11 +1,11 @@
 // Nothing lost (issue 20) under real traffic, real kernel (VM), with a long-running agent: a
 // NodePort is masqueraded from its first answered request (the rules it depends on are written
-// before the virtual server); manifest files removed while the agent runs keep every Service
-// answering until the removal is confirmed; a state dir that cannot take the claim means a new
-// Service is not programmed while the existing ones keep answering, and once the dir is fixed the
-// new Service is programmed and `cleanup` leaves no orphan. Each test builds its own namespaces
-// (test/kernel/helpers/faults.ts) and runs the built CLI; the first agent start in a VM on a
-// loaded host can take minutes, hence the long first-sync deadlines.
+// before the virtual server); manifest files removed and emptied while the agent runs keep every
+// Service answering until the removal is confirmed; a state dir that cannot take the claim means
+// a new Service is not programmed while the existing ones keep answering, and once the dir is
+// fixed the new Service is programmed and `cleanup` leaves no orphan. Each test builds its own
+// namespaces (test/kernel/helpers/faults.ts) and runs the built CLI; the first agent start in a
+// VM on a loaded host can take minutes, hence the long first-sync deadlines.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -89,12 +89,14 @@ test('a NodePort is masqueraded from its first answered request: in the first pa
   });
 });
 
-test('manifest files removed while the agent runs: a VIP and a NodePort keep answering through the 30 s confirmation, the kernel unchanged until then', { timeout: 900_000 }, async () => {
+test('manifest files removed and emptied while the agent runs: a VIP and a NodePort keep answering through the 30 s confirmation, the kernel unchanged until then', { timeout: 900_000 }, async () => {
   await FaultWorld.with(['web-a', 'web-b'], async (w) => {
     const dir = join(w.work, 'manifests');
     mkdirSync(dir);
-    const file = join(dir, 'cluster.json');
-    writeManifests(file, [nodePortService('web', WEB_VIP, 80, WEB_NODE_PORT), sliceObj('web', w.pods.map((pod) => ({ pod })))]);
+    const services = join(dir, 'services.json');
+    const endpoints = join(dir, 'endpoints.json');
+    writeManifests(services, [nodePortService('web', WEB_VIP, 80, WEB_NODE_PORT)]);
+    writeManifests(endpoints, [sliceObj('web', w.pods.map((pod) => ({ pod })))]);
     const agent = w.agent(agentArgs(w, dir));
     await until('web has 2 real servers', () => w.reals('TCP', WEB_VIP, 80), (r) => r?.length === 2, 600_000);
     await agent.waitFor(/agent running/, 120_000);
@@ -104,22 +106,26 @@ test('manifest files removed while the agent runs: a VIP and a NodePort keep ans
     const before = await kernel(w);
     assert.ok(JSON.stringify(before).includes(`${w.nodeAddress}:${WEB_NODE_PORT}`), 'the NodePort is programmed');
 
+    // The source now yields nothing: one file gone, the other truncated to zero bytes.
     const from = agent.text.length;
-    rmSync(file);
+    rmSync(services);
+    writeFileSync(endpoints, '');
     const removedAt = Date.now();
-    await agent.waitFor(/cluster\.json vanished; keeping its 2 object\(s\) until a read in 30 s confirms it/, 30_000, from);
+    await agent.waitFor(/services\.json vanished; keeping its 1 object\(s\) until a read in 30 s confirms it/, 30_000, from);
+    await agent.waitFor(/endpoints\.json is empty; keeping its 1 object\(s\) until a read in 30 s confirms it/, 30_000, from);
     // Near the end of the confirmation delay: nothing of the kernel changed.
     await sleep(Math.max(0, removedAt + 25_000 - Date.now()));
     assert.deepEqual(await kernel(w), before, 'the kernel as it was before the files were removed');
     const heldUntil = Date.now();
 
-    // Still gone when read again: believed, with the count, and then deleted.
-    await agent.waitFor(/cluster\.json still gone after 30 s: deleting its 2 object\(s\)/, 60_000, from);
+    // Still gone and still empty when read again: believed, with the counts, and then deleted.
+    await agent.waitFor(/services\.json still gone after 30 s: deleting its 1 object\(s\)/, 60_000, from);
+    await agent.waitFor(/endpoints\.json still empty after 30 s: deleting its 1 object\(s\)/, 60_000, from);
     await until("web's virtual servers deleted", () => w.reals('TCP', WEB_VIP, 80), (r) => r === undefined, 60_000);
     await stopTraffic(vipTraffic, nodePortTraffic);
     for (const [name, traffic] of [['VIP', vipTraffic], ['NodePort', nodePortTraffic]] as const) {
       const held = traffic.answers().filter((a) => a.t >= removedAt && a.t <= heldUntil);
-      process.stdout.write(`# files removed, ${name}: ${held.length} requests in the first ${heldUntil - removedAt} ms of the hold, ${held.filter((a) => !a.ok).length} failed\n`);
+      process.stdout.write(`# files removed and emptied, ${name}: ${held.length} requests in the first ${heldUntil - removedAt} ms of the hold, ${held.filter((a) => !a.ok).length} failed\n`);
       assert.ok(held.length >= 20, `${name}: requests during the hold: ${held.length}`);
       assert.deepEqual(held.filter((a) => !a.ok).slice(0, 5), [], `${name}: failed requests during the hold`);
     }
