@@ -121,7 +121,12 @@ export class FaultWorld {
     try {
       await fn(w);
     } catch (err) {
-      if (err instanceof Error) err.message += `\n${w.agentLogs()}`;
+      // The stack too: the reporter prints an assertion's stack, captured with the message before this.
+      if (err instanceof Error) {
+        const logs = `\n${w.agentLogs()}`;
+        err.message += logs;
+        if (err.stack !== undefined) err.stack += logs;
+      }
       throw err;
     } finally {
       await w.destroy();
