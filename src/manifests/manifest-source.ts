@@ -204,30 +204,49 @@ export class ManifestSource implements ServiceSource {
       }
       paths = [];
     }
-    const seen = new Set(paths);
+    // A file emptied to zero bytes (a failed write, `> file`) is held like one that vanished;
+    // a file that says there is nothing (an empty List) is believed at once.
+    const emptied = await this.emptiedFiles(paths);
+    const seen = new Set(paths.filter((p) => !emptied.has(p)));
     const confirmMs = this.opts.vanishedConfirmMs ?? 30_000;
     for (const [p, state] of [...this.files]) {
       if (seen.has(p)) continue;
       const verdict = state.entries.length === 0 ? 'gone' : this.vanished.missing(p, Date.now(), confirmMs);
+      const what = emptied.has(p) ? ['is empty', 'still empty'] : ['vanished', 'still gone'];
       if (verdict === 'new') {
-        this.warn(`manifests: ${p} vanished; keeping its ${state.entries.length} object(s) until a read in ${confirmMs / 1000} s confirms it`, { file: p });
+        this.warn(`manifests: ${p} ${what[0]}; keeping its ${state.entries.length} object(s) until a read in ${confirmMs / 1000} s confirms it`, { file: p });
         clearTimeout(this.confirmTimer);
         this.confirmTimer = setTimeout(() => void this.reload(), confirmMs + 10);
       }
       if (verdict !== 'gone') continue;
-      if (state.entries.length > 0) this.warn(`manifests: ${p} still gone after ${confirmMs / 1000} s: deleting its ${state.entries.length} object(s)`, { file: p, deleted: state.entries.length });
+      if (state.entries.length > 0) this.warn(`manifests: ${p} ${what[1]} after ${confirmMs / 1000} s: deleting its ${state.entries.length} object(s)`, { file: p, deleted: state.entries.length });
       this.files.delete(p);
       this.failures.delete(p);
       this.filesVersion++;
     }
     this.vanished.keepOnly((p) => this.files.has(p) && !seen.has(p));
-    for (const p of paths) await this.refreshFile(p);
+    for (const p of paths) if (!emptied.has(p)) await this.refreshFile(p);
     if (this.stopped) return;
     if (this.emittedVersion !== this.filesVersion) {
       this.emittedVersion = this.filesVersion;
       this.emitDifference();
     }
     this.markLoaded();
+  }
+
+  /**
+   * Files that had objects and are now zero bytes, settled: one emptied moments ago may be in
+   * the middle of a rewrite (truncate, then write), which refreshFile waits out.
+   */
+  private async emptiedFiles(paths: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    const settleMs = this.opts.debounceMs ?? 100;
+    for (const p of paths) {
+      if ((this.files.get(p)?.entries.length ?? 0) === 0) continue;
+      const st = await stat(p).catch(() => undefined);
+      if (st?.isFile() && st.size === 0 && Date.now() - st.mtimeMs >= settleMs) out.add(p);
+    }
+    return out;
   }
 
   private markLoaded(): void {

@@ -209,8 +209,11 @@ export class SyncRunner {
         if (late !== undefined) this.opts.onResult?.(kind, late);
       }
       this.active--;
-      // In doubt: verify, backing off while the failures go on (1 s, 2 s, ... up to the period).
-      this.armVerify(this.backoffMs());
+      // In doubt: a verify pass, backing off while the failures go on (1 s, 2 s, ... up to the
+      // period). Not a background check: it compares the kernel with what passes applied, and a
+      // pass that threw (a claim that could not be written) applied nothing, so its change
+      // would never be written.
+      this.armVerify(this.backoffMs(), true);
     }
     this.armDrain();
   }
@@ -292,12 +295,14 @@ export class SyncRunner {
     });
   }
 
-  private armVerify(ms: number): void {
+  /** The next verification in `ms`: a background check where there is one, unless `pass`. */
+  private armVerify(ms: number, pass = false): void {
     if (this.stopped) return;
     if (this.verifyTimer !== undefined) this.opts.clock.clearTimeout(this.verifyTimer);
     this.verifyTimer = this.opts.clock.setTimeout(() => {
       this.verifyTimer = undefined;
-      this.verifyDue = true;
+      if (pass) this.pendingVerify = true;
+      else this.verifyDue = true;
       this.schedule();
     }, ms);
   }

@@ -19,13 +19,14 @@ export const UDP_PORT = 5353;
 const POD_SERVER = `
 const http = require('node:http'), dgram = require('node:dgram');
 const [name, hp, up] = process.argv.slice(1);
-const s = http.createServer((req, res) => { res.setHeader('connection', 'close'); res.end(name + '\\n'); });
+// The answer names the pod and the source address it saw (the client's, or the node's when masqueraded).
+const s = http.createServer((req, res) => { res.setHeader('connection', 'close'); res.end(name + ' ' + req.socket.remoteAddress + '\\n'); });
 const u = dgram.createSocket('udp4');
 u.on('message', (m, r) => u.send(name + ' ' + m.toString(), r.port, r.address));
 u.bind(Number(up), '0.0.0.0', () => s.listen(Number(hp), '0.0.0.0', () => console.log('listening')));
 `;
 
-/** Continuous traffic: one JSON line per request {i, t (send time), ok, pod?, err?}. */
+/** Continuous traffic: one JSON line per request {i, t (send time), ok, pod?, source?, err?}. */
 const CLIENT = `
 const http = require('node:http'), dgram = require('node:dgram');
 const [mode, host, port, everyMs] = process.argv.slice(1);
@@ -35,7 +36,7 @@ if (mode === 'http') {
   const once = () => {
     const n = i++, t = Date.now();
     const req = http.get({ host, port: Number(port), path: '/', agent: false, timeout: 3000 }, (res) => {
-      let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => { out({ i: n, t, ok: res.statusCode === 200, pod: b.trim() }); setTimeout(once, Number(everyMs)); });
+      let b = ''; res.on('data', (c) => (b += c)); res.on('end', () => { const [pod, source] = b.trim().split(' '); out({ i: n, t, ok: res.statusCode === 200, pod, source }); setTimeout(once, Number(everyMs)); });
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e) => { out({ i: n, t, ok: false, err: e.code || e.message }); setTimeout(once, Number(everyMs)); });
@@ -55,7 +56,8 @@ if (mode === 'http') {
 }
 `;
 
-export interface Answer { i: number; t: number; ok: boolean; pod?: string; err?: string }
+/** One request's outcome; source is the address the pod saw it come from (HTTP only). */
+export interface Answer { i: number; t: number; ok: boolean; pod?: string; source?: string; err?: string }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -119,7 +121,12 @@ export class FaultWorld {
     try {
       await fn(w);
     } catch (err) {
-      if (err instanceof Error) err.message += `\n${w.agentLogs()}`;
+      // The stack too: the reporter prints an assertion's stack, captured with the message before this.
+      if (err instanceof Error) {
+        const logs = `\n${w.agentLogs()}`;
+        err.message += logs;
+        if (err.stack !== undefined) err.stack += logs;
+      }
       throw err;
     } finally {
       await w.destroy();
@@ -186,6 +193,11 @@ export class FaultWorld {
       '--log-format', 'text', '--min-sync-period', '0s', ...args], { ...process.env, ...env });
     this.agents.push(p);
     return p;
+  }
+
+  /** Another ipvs-proxy command (cleanup, status) in the node namespace. */
+  command(args: readonly string[]): Proc {
+    return this.spawnIn(this.node, [process.execPath, CLI, ...args]);
   }
 
   /** The last lines of every agent started, for a failure message. */

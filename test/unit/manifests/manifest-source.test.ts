@@ -300,3 +300,36 @@ test('a directory that vanishes and comes back within the confirmation delay del
     d.remove();
   }
 });
+
+test('a file emptied to zero bytes is held like a vanished one: refilled in time deletes nothing, still empty after the delay is believed; an empty List at once', async () => {
+  const d = scratchDir();
+  const dir = d.path('manifests');
+  mkdirSync(dir);
+  const file = join(dir, 'a.yaml');
+  writeFileSync(file, SVC('a') + '---\n' + SVC('b'));
+  const s = await started(dir, { vanishedConfirmMs: 500 });
+  try {
+    writeFileSync(file, '');
+    await waitFor('the emptied file reported', () => s.source.problem() !== undefined);
+    assert.ok(s.rec.warnings.some((w) => /a\.yaml is empty; keeping its 2 object\(s\) until a read in 0\.5 s confirms it/.test(w.message)), JSON.stringify(s.rec.warnings));
+    writeFileSync(file, SVC('a') + '---\n' + SVC('b'));
+    await new Promise((r) => setTimeout(r, 900));
+    assert.deepEqual(s.rec.keys(), ['Service/default/a', 'Service/default/b'], 'refilled in time: nothing deleted');
+    assert.ok(!s.rec.events().some((e) => e.type === 'delete'));
+    assert.equal(s.source.problem(), undefined);
+
+    writeFileSync(file, '');
+    await waitFor('deleted once confirmed', () => s.rec.keys().length === 0);
+    assert.ok(s.rec.warnings.some((w) => /a\.yaml still empty after 0\.5 s: deleting its 2 object\(s\)/.test(w.message)), JSON.stringify(s.rec.warnings));
+
+    writeFileSync(file, SVC('a'));
+    await waitFor('a back', () => s.rec.keys().length === 1);
+    writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
+    const saidAt = Date.now();
+    await waitFor('an empty List believed', () => s.rec.keys().length === 0);
+    assert.ok(Date.now() - saidAt < 500, 'believed before the confirmation delay');
+  } finally {
+    await s.source.stop();
+    d.remove();
+  }
+});

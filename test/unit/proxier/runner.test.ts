@@ -284,6 +284,26 @@ test('a check that finds drift, asks for verification, or fails brings one verif
   }
 });
 
+test('with a check task, a pass that threw is followed by verify passes, backing off, until one succeeds (a check would find nothing applied to compare)', async () => {
+  const { clock, tasks, runner, errors } = setupWithCheck(1_000, []);
+  let throwing = 2;
+  const verify = tasks.verify;
+  tasks.sync = () => { tasks.log.push({ kind: 'sync', at: clock.now() }); return Promise.reject(new Error('claim failed')); };
+  tasks.verify = () => (throwing-- > 0 ? (tasks.log.push({ kind: 'verify', at: clock.now() }), Promise.reject(new Error('claim failed'))) : verify());
+  runner.request();
+  await clock.advance(0);
+  await clock.advance(1_000);
+  assert.equal(tasks.kinds(), 'sync,verify', 'a verify pass 1 s after the failure');
+  await clock.advance(2_000);
+  assert.equal(tasks.kinds(), 'sync,verify,verify', 'then 2 s');
+  await clock.advance(4_100);
+  assert.equal(tasks.kinds(), 'sync,verify,verify,verify', 'then 4 s, and this one succeeds');
+  assert.equal(errors.length, 3);
+  await clock.advance(10_000);
+  assert.equal(tasks.kinds(), 'sync,verify,verify,verify', 'no more passes until the period');
+  await runner.stop();
+});
+
 test('a requested verification (doubt) is a verify pass even with a check task', async () => {
   const { clock, tasks, runner } = setupWithCheck(1_000, []);
   runner.requestVerify();
