@@ -25,7 +25,7 @@
     },
     {
       "target_name": "ipvs_native_test",
-      "sources": ["native/faults.cc"],
+      "sources": ["native/faults.cc", "native/test_hooks.cc"],
       "defines": ["IPVS_PROXY_TEST_BUILD"]
     }
   ]
