@@ -6,7 +6,8 @@ import type { Settings } from '../config/settings.js';
 import { Proxier } from '../proxier/proxier.js';
 import { systemClock } from '../proxier/clock.js';
 import type { NodeSettingsApplier } from '../proxier/types.js';
-import { loadRunConfig, reportKernelError } from './run-command.js';
+import { reportKernelError } from './kernel-error.js';
+import { loadRunConfig } from './run-config.js';
 
 /** Cleanup changes no sysctl: the node's settings are left as the agent (or the admin) set them. */
 const leaveNodeSettings: NodeSettingsApplier = {

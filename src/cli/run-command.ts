@@ -2,8 +2,7 @@
 // with its health, metrics and health check node port listeners until SIGTERM or SIGINT.
 import { Agent, type AgentDeps } from '../agent/agent.js';
 import { createConntrack, createIptables, createNodeSettings, createSource, createStateStore, openKernel } from '../agent/wiring.js';
-import { ConfigError } from '../config/errors.js';
-import { settingsFromCommander, type RunConfig } from '../config/flags.js';
+import type { RunConfig } from '../config/flags.js';
 import type { Settings } from '../config/settings.js';
 import { HealthState, startHealthServer } from '../ops/health.js';
 import { ALL_NODE_ADDRESSES, HealthCheckNodePorts } from '../ops/healthcheck-nodeports.js';
@@ -16,24 +15,12 @@ import { systemClock } from '../proxier/clock.js';
 import { diffState } from '../status/diff.js';
 import { ownershipFromDesired } from '../status/ownership.js';
 import { cleanupWith } from './cleanup-command.js';
+import { loadRunConfig } from './run-config.js';
 import { reportKernelError } from './kernel-error.js';
 import { AGENT_VERSION } from './version.js';
 
 /** Longest time health check node ports keep answering 503 after SIGTERM. */
 const SHUTDOWN_GRACE_MAX_MS = 2000;
-
-/** Settings from flags and --config; a ConfigError is printed with every bad key, exit 2. */
-export async function loadRunConfig(opts: Record<string, unknown>): Promise<RunConfig | number> {
-  try {
-    return await settingsFromCommander(opts, { isTTY: process.stderr.isTTY === true });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ipvs-proxy: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-}
 
 /** --check-config: the configuration passed (a bad one already exited 2); say so, with each notice. */
 function reportValidConfig(config: RunConfig): number {
@@ -46,8 +33,6 @@ function reportValidConfig(config: RunConfig): number {
 export function loggerFor(settings: Settings): Logger {
   return createLogger({ level: settings.logLevel, format: settings.logFormat, defaultFields: { node: settings.nodeName } });
 }
-
-export { reportKernelError };
 
 /** When `run` began (ms since the process started): node's start and the modules loaded until then. */
 let runCommandStartedMs = 0;
