@@ -103,8 +103,15 @@ std::vector<NamedAddr> Handle::list_addresses(std::optional<int32_t> ifindex) {
   return out;
 }
 
-std::vector<AddrResult> Handle::apply(const std::vector<AddrOp>& ops) {
-  std::lock_guard<std::mutex> lock(mu_);
+namespace {
+
+using Encoder = void (*)(nl::MsgBuilder&, uint32_t, bool, int32_t, uint16_t, const std::array<uint8_t, 16>&, uint8_t);
+using ErrorText = std::string (*)(bool, int);
+
+// Address and route ops share their shape: an op that could not be encoded fails alone with
+// EINVAL and is never sent, the rest go in one batch, and each failure gets the text `ip` prints.
+std::vector<AddrResult> apply_batch(nl::Socket& s, const std::vector<AddrOp>& ops, const char* what, Encoder encode,
+                                    ErrorText error_text) {
   std::vector<AddrResult> results(ops.size());
   std::vector<size_t> to_send;
   for (size_t i = 0; i < ops.size(); ++i) {
@@ -112,15 +119,21 @@ std::vector<AddrResult> Handle::apply(const std::vector<AddrOp>& ops) {
     else results[i] = AddrResult{EINVAL, ops[i].invalid};
   }
   if (to_send.empty()) return results;
-  std::vector<int> errs = sock().batch(to_send.size(), "applyAddresses", [&](size_t k, nl::MsgBuilder& b, uint32_t seq) {
+  std::vector<int> errs = s.batch(to_send.size(), what, [&](size_t k, nl::MsgBuilder& b, uint32_t seq) {
     const AddrOp& op = ops[to_send[k]];
-    encode_addr(b, seq, op.add, op.ifindex, op.af, op.addr, op.prefix_len);
+    encode(b, seq, op.add, op.ifindex, op.af, op.addr, op.prefix_len);
   });
   for (size_t k = 0; k < to_send.size(); ++k) {
-    const AddrOp& op = ops[to_send[k]];
-    if (errs[k] != 0) results[to_send[k]] = AddrResult{errs[k], addr_error_text(op.add, errs[k])};
+    if (errs[k] != 0) results[to_send[k]] = AddrResult{errs[k], error_text(ops[to_send[k]].add, errs[k])};
   }
   return results;
+}
+
+}  // namespace
+
+std::vector<AddrResult> Handle::apply(const std::vector<AddrOp>& ops) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return apply_batch(sock(), ops, "applyAddresses", encode_addr, addr_error_text);
 }
 
 std::vector<RouteInfo> Handle::list_local_routes(int32_t oif) {
@@ -143,22 +156,7 @@ std::vector<RouteInfo> Handle::list_local_routes(int32_t oif) {
 
 std::vector<AddrResult> Handle::apply_routes(const std::vector<AddrOp>& ops) {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<AddrResult> results(ops.size());
-  std::vector<size_t> to_send;
-  for (size_t i = 0; i < ops.size(); ++i) {
-    if (ops[i].invalid.empty()) to_send.push_back(i);
-    else results[i] = AddrResult{EINVAL, ops[i].invalid};
-  }
-  if (to_send.empty()) return results;
-  std::vector<int> errs = sock().batch(to_send.size(), "applyRoutes", [&](size_t k, nl::MsgBuilder& b, uint32_t seq) {
-    const AddrOp& op = ops[to_send[k]];
-    encode_local_route(b, seq, op.add, op.ifindex, op.af, op.addr, op.prefix_len);
-  });
-  for (size_t k = 0; k < to_send.size(); ++k) {
-    const AddrOp& op = ops[to_send[k]];
-    if (errs[k] != 0) results[to_send[k]] = AddrResult{errs[k], route_error_text(op.add, errs[k])};
-  }
-  return results;
+  return apply_batch(sock(), ops, "applyRoutes", encode_local_route, route_error_text);
 }
 
 bool Handle::bring_up_quiet(const std::string& name) {
