@@ -96,7 +96,7 @@ export class Agent {
     const s = deps.settings;
     this.model = new ServiceModel(modelConfigFrom(s));
     this.healthCheckIndex = new HealthCheckIndex(s.nodeName);
-    this.progress = new FirstSyncProgress(deps.logger, deps.progressIntervalMs);
+    this.progress = new FirstSyncProgress(deps.logger, deps.progressIntervalMs, () => deps.clock.now());
     this.proxier = new Proxier({
       ...deps,
       settings: s,
@@ -146,7 +146,7 @@ export class Agent {
         sync: () => {
           this.deps.health?.syncStarted();
           const change = this.takeChanges();
-          this.passStartedAt = Date.now();
+          this.passStartedAt = this.deps.clock.wall();
           return this.proxier.sync(change);
         },
         verify: async () => {
@@ -154,7 +154,7 @@ export class Agent {
           this.deps.health?.syncStarted();
           this.deps.iptables?.requestVerification?.();
           const change = this.takeChanges();
-          this.passStartedAt = Date.now();
+          this.passStartedAt = this.deps.clock.wall();
           return this.proxier.verify(change.state);
         },
         drainCheck: () => this.proxier.drainCheck(),
@@ -299,7 +299,7 @@ export class Agent {
     this.model.apply(events);
     this.modelApplyMs += this.deps.clock.now() - applyStart;
     this.healthCheckIndex.apply(events);
-    const now = Date.now();
+    const now = this.deps.clock.wall();
     this.deps.health?.queued();
     this.deps.metrics?.syncQueued(now);
     const pending = this.model.pendingChanges();
@@ -398,7 +398,7 @@ export class Agent {
     if (r.drift !== undefined) this.deps.logger.info(`${seen}; drift: ${r.drift}; a full verification follows`, { op: 'check', drift: r.drift });
     else this.deps.logger.debug(`${seen}; the kernel holds what was programmed`, { op: 'check' });
     this.deps.metrics?.kernelWritten('check', r.kernelWrites);
-    if (r.drift === undefined && !r.needsVerification && this.runner?.quiet()) this.announce('check', r, Date.now(), []);
+    if (r.drift === undefined && !r.needsVerification && this.runner?.quiet()) this.announce('check', r, this.deps.clock.wall(), []);
   }
 
   /** Logs, metrics, health, health check node ports and the fleet hear about every pass. */
@@ -414,7 +414,7 @@ export class Agent {
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
     logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
     if (r.phasesMs) logger.debug(`${kind} phases: ${Object.entries(r.phasesMs).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: kind, phasesMs: r.phasesMs });
-    const now = Date.now();
+    const now = this.deps.clock.wall();
     // The change reached the kernel at the acknowledgement of the last write that changed it
     // (programmedMs), not when the rest of the pass (record, a confirming iptables check)
     // finished: that is the SLI's end point.

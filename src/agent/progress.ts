@@ -13,10 +13,14 @@ export class FirstSyncProgress {
   private timer: NodeJS.Timeout | undefined;
   private startedAt = 0;
 
-  constructor(private readonly logger: Logger, private readonly intervalMs = PROGRESS_INTERVAL_MS) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = PROGRESS_INTERVAL_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Logs every interval until done(); the first line comes one interval in (a quick start logs none). */
-  begin(now = Date.now()): void {
+  begin(now = this.now()): void {
     if (this.timer || this.intervalMs <= 0) return;
     this.startedAt = now;
     this.timer = setInterval(() => this.log(), this.intervalMs);
@@ -47,7 +51,7 @@ export class FirstSyncProgress {
   }
 
   private log(): void {
-    const seconds = ((Date.now() - this.startedAt) / 1000).toFixed(1);
+    const seconds = ((this.now() - this.startedAt) / 1000).toFixed(1);
     this.logger.info(`first sync in progress (${seconds} s): ${this.objectsRead} objects read; ${this.desired}${this.stage}`,
       { op: 'progress', objectsRead: this.objectsRead, stage: this.stage });
   }

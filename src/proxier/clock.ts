@@ -4,6 +4,7 @@ import type { Clock } from './types.js';
 
 export const systemClock: Clock = {
   now: () => performance.now(),
+  wall: () => Date.now(),
   setTimeout: (fn, ms) => setTimeout(fn, Math.max(0, ms)),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };

@@ -8,8 +8,10 @@ import type { VipFillPacing, VipFillReport, VipMode } from './vips.js';
 
 /** Time and timers, injectable so tests can run the runner and draining on a fake clock. */
 export interface Clock {
-  /** Milliseconds, monotonic. */
+  /** Milliseconds, monotonic: for durations and deadlines. */
   now(): number;
+  /** Milliseconds since the Unix epoch: for times others read (trigger times, reports, health). */
+  wall(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
 }

@@ -17,6 +17,11 @@ export class FakeClock implements Clock {
   private nextId = 1;
   private timers: FakeTimer[] = [];
 
+  /** The fake's wall clock starts at a fixed date and moves with now(). */
+  wall(): number {
+    return Date.UTC(2026, 0, 1) + this.t;
+  }
+
   now(): number {
     return this.t;
   }
