@@ -38,6 +38,7 @@ test('ensureDummyLink creates the link down like kube-proxy, leaves an existing 
     assert.equal(await links.linkIndex('kube-ipvs0'), undefined);
     const first = await links.ensureDummyLink('kube-ipvs0');
     assert.equal(first.created, true);
+    assert.equal(first.up, false);
     const line = await ns.run('ip', ['-o', '-d', 'link', 'show', 'kube-ipvs0']);
     assert.match(line, new RegExp(`^${first.ifindex}: kube-ipvs0: <`));
     assert.doesNotMatch(line, /<[^>]*\bUP\b/);
@@ -46,7 +47,7 @@ test('ensureDummyLink creates the link down like kube-proxy, leaves an existing 
     // Someone brought it up: that is theirs to decide, and stays so.
     await ns.run('ip', ['link', 'set', 'kube-ipvs0', 'up']);
     const again = await links.ensureDummyLink('kube-ipvs0');
-    assert.deepEqual(again, { ifindex: first.ifindex, created: false });
+    assert.deepEqual(again, { ifindex: first.ifindex, created: false, up: true });
     assert.match(await ns.run('ip', ['-o', 'link', 'show', 'kube-ipvs0']), /<[^>]*\bUP\b/);
     assert.equal(await links.linkIndex('kube-ipvs0'), first.ifindex);
     assert.equal(await links.deleteLink('kube-ipvs0'), true);
