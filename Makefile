@@ -10,7 +10,7 @@ DEB_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static ipvsadm ipset i
 UNIT_TESTS = $(shell find test/unit -name '*.test.ts' | sort)
 # Every kernel test, in one VM boot: the addon and contracts, the proxier, iptables traffic, the
 # agent end to end, operations, faults under traffic, the fleet with Redis, the demo's scenario.
-# About 45 minutes under emulation on 2 CPUs; the VM's own deadline is 75 minutes.
+# About 30 minutes under emulation on 2 CPUs (longer on a busy machine); the VM's own deadline is 75 minutes.
 KERNEL_TESTS = $(shell find test/kernel -name '*.test.ts' | sort)
 
 .PHONY: all deps debs build addon ts lint test test-unit test-kernel demo bench clean
