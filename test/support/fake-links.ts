@@ -82,12 +82,7 @@ export class FakeLinks implements LinkClient {
 
   async applyRoutes(ops: readonly RouteOp[]): Promise<OpResult[]> {
     this.assertOpen('applyRoutes');
-    return ops.map((op) => {
-      this.writes++;
-      const injected = takeFault(this.faults, (f) => f.match(op, 'route'));
-      if (injected) return failure(injected, `injected fault on route ${op.op}`);
-      return this.applyRoute(op);
-    });
+    return this.applyEach(ops, 'route', (op) => this.applyRoute(op));
   }
 
   async linkIndex(name: string): Promise<number | undefined> {
@@ -115,11 +110,16 @@ export class FakeLinks implements LinkClient {
 
   async applyAddresses(ops: readonly AddressOp[]): Promise<OpResult[]> {
     this.assertOpen('applyAddresses');
+    return this.applyEach(ops, 'address', (op) => this.applyOne(op));
+  }
+
+  /** Each op is a write that an injected fault of its kind may fail, as the kernel's batch reports. */
+  private applyEach<Op extends AddressOp | RouteOp>(ops: readonly Op[], kind: 'address' | 'route', apply: (op: Op) => OpResult): OpResult[] {
     return ops.map((op) => {
       this.writes++;
-      const injected = takeFault(this.faults, (f) => f.match(op, 'address'));
-      if (injected) return failure(injected, `injected fault on address ${op.op}`);
-      return this.applyOne(op);
+      const injected = takeFault(this.faults, (f) => f.match(op, kind));
+      if (injected) return failure(injected, `injected fault on ${kind} ${op.op}`);
+      return apply(op);
     });
   }
 
