@@ -13,7 +13,6 @@ import type { LinkAddress } from '../netif/types.js';
 import ipaddr from 'ipaddr.js';
 import { systemClock } from '../proxier/clock.js';
 import { diffState } from '../status/diff.js';
-import { ownershipFromDesired } from '../status/ownership.js';
 import { cleanupWith } from './cleanup-command.js';
 import { loadRunConfig } from './run-config.js';
 import { reportKernelError } from './kernel-error.js';
@@ -109,8 +108,10 @@ async function runOnce(deps: AgentDeps): Promise<number> {
     const { start, sync, change, phasesMs } = once;
     await deps.source.stop();
     const checkStart = performance.now();
-    const entries = await deps.ipvs.dump();
-    const drift = diffState(change.state, entries, ownershipFromDesired(change.state), { includeForeign: false });
+    const entries = await deps.ipvs.dump({ counters: false });
+    // Without a record every undesired entry counts as foreign, which is not drift: the same verdict
+    // as with the record this run implies, without building it.
+    const drift = diffState(change.state, entries, undefined, { includeForeign: false });
     // From the process's start (performance's time origin) to the summary line, in the order they
     // ran; the sync's own phases are on its `sync phases` line.
     const startPhases = {

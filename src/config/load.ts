@@ -3,7 +3,7 @@
 // and every problem is reported in one ConfigError.
 import { readFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from '../util/yaml.js';
 import { ConfigError, ConfigIssue, ConfigSource } from './errors.js';
 import { ConfigNotice, isKubeProxyConfiguration, layerFromKubeProxyConfiguration } from './kubeproxy.js';
 import { ConfigKey, DEFAULT_HEALTHZ_PORT, DEFAULT_METRICS_PORT, optionSpec } from './options.js';
@@ -147,7 +147,7 @@ function parseConfigDocument(file: ConfigFileText): ParsedDocument {
   };
   let document: unknown;
   try {
-    document = parseYaml(file.text);
+    document = yaml().parse(file.text);
   } catch (error) {
     return fail(messageOf(error));
   }

@@ -40,8 +40,9 @@ class AddonIpvsClient implements IpvsClient {
 
   async dump(options: DumpOptions = {}): Promise<VirtualServerEntry[]> {
     const buf = await native(this.handle.dump());
-    if (options.sliceMs === undefined) return decodeDump(buf);
-    const decoder = new DumpDecoder(buf);
+    const counters = options.counters !== false;
+    if (options.sliceMs === undefined) return decodeDump(buf, counters);
+    const decoder = new DumpDecoder(buf, counters);
     const slices = new TimeSlices(options.sliceMs);
     const out: VirtualServerEntry[] = [];
     while (!decoder.done) {

@@ -98,6 +98,11 @@ export type IpvsOp =
 /** The result of one operation of a batch: each operation succeeds or fails on its own. */
 export type OpResult = { ok: true } | { ok: false; errno: number; code: string; message: string };
 
+/** What entries read without their counters share (frozen: no one may count into it). */
+export const UNREAD_STATS: IpvsStats = Object.freeze({
+  conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n,
+});
+
 export interface DumpOptions {
   /**
    * Decode for at most about this many milliseconds at a time, turning the event loop between:
@@ -106,6 +111,12 @@ export interface DumpOptions {
    * emulation. Default: all at once.
    */
   sliceMs?: number;
+  /**
+   * Decode the traffic counters (default true). A read that only compares the table (a check, a
+   * start) passes false: the counters are a third of a dump's bytes and most of its decoding,
+   * and every entry then shares one zeroed, frozen stats object.
+   */
+  counters?: boolean;
 }
 
 /**

@@ -2,7 +2,8 @@
 // raw objects that remember the line they start on. A syntax error names file, line and column;
 // with `onError` a malformed document is reported and skipped and its siblings still count,
 // without it the whole file fails.
-import { isMap, isSeq, LineCounter, parseAllDocuments, type Node } from 'yaml';
+import type { Node } from 'yaml';
+import { yaml } from '../util/yaml.js';
 
 export interface RawManifestObject {
   file: string;
@@ -49,6 +50,7 @@ export function parseManifest(file: string, text: string, onError?: (err: Manife
     const json = parseJson(file, text);
     if (json) return json;
   }
+  const { isMap, isSeq, LineCounter, parseAllDocuments } = yaml();
   const lineCounter = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true });
   const list = Array.isArray(docs) ? docs : [docs];

@@ -1,79 +1,69 @@
 // Basic shape checks for objects read from manifests: right apiVersion, a name, and fields of
 // the types the API guarantees, so the model never meets a string where it expects a list.
 // Semantic checks (port ranges, IP families, ...) are the model's job, with its own warnings.
-import { z } from 'zod';
 import type { V1EndpointSlice, V1Endpoints, V1Node, V1Service } from '@kubernetes/client-node';
 import { projectEndpointSlice, projectService } from '../k8s/project.js';
+import { array, boolean, integer, literal, nonEmptyString, object, oneOf, optional, string, stringMap, type Check } from './shape-check.js';
 
-const stringMap = z.record(z.string(), z.string());
+const optionalString = optional(string);
+const nullableString = optional(string, true);
 
-const metadata = z.looseObject({
-  name: z.string().min(1),
-  namespace: z.string().min(1).optional(),
-  labels: stringMap.optional(),
-  annotations: stringMap.optional(),
+const metadataFields = {
+  name: nonEmptyString,
+  labels: optional(stringMap),
+  annotations: optional(stringMap),
+};
+const metadata = object({ ...metadataFields, namespace: optional(nonEmptyString) });
+
+const servicePort = object({
+  name: optionalString,
+  protocol: optionalString,
+  port: integer,
+  targetPort: optional(oneOf(integer, string)),
+  nodePort: optional(integer),
 });
 
-const servicePort = z.looseObject({
-  name: z.string().optional(),
-  protocol: z.string().optional(),
-  port: z.number().int(),
-  targetPort: z.union([z.number().int(), z.string()]).optional(),
-  nodePort: z.number().int().optional(),
-});
-
-const service = z.looseObject({
-  apiVersion: z.literal('v1'),
+const service = object({
+  apiVersion: literal('v1'),
   metadata,
-  spec: z.looseObject({
-    type: z.string().optional(),
-    clusterIP: z.string().optional(),
-    clusterIPs: z.array(z.string()).optional(),
-    externalIPs: z.array(z.string()).optional(),
-    ports: z.array(servicePort).optional(),
-    selector: stringMap.optional(),
-    sessionAffinity: z.string().optional(),
+  spec: object({
+    type: optionalString,
+    clusterIP: optionalString,
+    clusterIPs: optional(array(string)),
+    externalIPs: optional(array(string)),
+    ports: optional(array(servicePort)),
+    selector: optional(stringMap),
+    sessionAffinity: optionalString,
   }),
 });
 
-const endpointConditions = z.looseObject({
-  ready: z.boolean().nullable().optional(),
-  serving: z.boolean().nullable().optional(),
-  terminating: z.boolean().nullable().optional(),
-});
-
-const endpointSlice = z.looseObject({
-  apiVersion: z.literal('discovery.k8s.io/v1'),
+const nullableBoolean = optional(boolean, true);
+const endpointSlice = object({
+  apiVersion: literal('discovery.k8s.io/v1'),
   metadata,
-  addressType: z.string(),
-  endpoints: z.array(z.looseObject({
-    addresses: z.array(z.string()),
-    conditions: endpointConditions.optional(),
-    nodeName: z.string().optional(),
-    zone: z.string().optional(),
+  addressType: string,
+  endpoints: array(object({
+    addresses: array(string),
+    conditions: optional(object({ ready: nullableBoolean, serving: nullableBoolean, terminating: nullableBoolean })),
+    nodeName: optionalString,
+    zone: optionalString,
   })),
-  ports: z.array(z.looseObject({
-    name: z.string().nullable().optional(),
-    port: z.number().int().nullable().optional(),
-    protocol: z.string().nullable().optional(),
-  })).nullable().optional(),
+  ports: optional(array(object({ name: nullableString, port: optional(integer, true), protocol: nullableString })), true),
 });
 
-const endpointAddress = z.looseObject({ ip: z.string(), hostname: z.string().optional(), nodeName: z.string().optional() });
+const endpointAddress = object({ ip: string, hostname: optionalString, nodeName: optionalString });
 
-const endpoints = z.looseObject({
-  apiVersion: z.literal('v1'),
+const endpoints = object({
+  apiVersion: literal('v1'),
   metadata,
-  subsets: z.array(z.looseObject({
-    addresses: z.array(endpointAddress).optional(),
-    notReadyAddresses: z.array(endpointAddress).optional(),
-    ports: z.array(z.looseObject({
-      name: z.string().optional(), port: z.number().int(), protocol: z.string().optional(), appProtocol: z.string().optional(),
-    })).optional(),
-  })).optional(),
+  subsets: optional(array(object({
+    addresses: optional(array(endpointAddress)),
+    notReadyAddresses: optional(array(endpointAddress)),
+    ports: optional(array(object({ name: optionalString, port: integer, protocol: optionalString, appProtocol: optionalString }))),
+  }))),
 });
 
-const node = z.looseObject({ apiVersion: z.literal('v1'), metadata: metadata.omit({ namespace: true }) });
+const node = object({ apiVersion: literal('v1'), metadata: object(metadataFields) });
 
 export type CheckedObject =
   | { kind: 'Service'; object: V1Service }
@@ -87,7 +77,7 @@ export type ShapeResult =
   /** A kind this source does not read (Deployments and the like next to Services). */
   | { ok: 'ignored'; kind: string };
 
-const SCHEMAS = { Service: service, EndpointSlice: endpointSlice, Endpoints: endpoints, Node: node } as const;
+const SCHEMAS: Record<CheckedObject['kind'], Check> = { Service: service, EndpointSlice: endpointSlice, Endpoints: endpoints, Node: node };
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -100,13 +90,10 @@ export function checkShape(value: unknown): ShapeResult {
   const meta = isRecord(value.metadata) ? value.metadata : {};
   const name = typeof meta.name === 'string' ? meta.name : '?';
   if (kind === '') return { ok: false, kind: '?', name, field: 'kind', message: 'missing' };
-  if (!(kind in SCHEMAS)) return { ok: 'ignored', kind };
+  if (!Object.hasOwn(SCHEMAS, kind)) return { ok: 'ignored', kind };
   const k = kind as keyof typeof SCHEMAS;
-  const parsed = SCHEMAS[k].safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { ok: false, kind, name, field: issue.path.map(String).join('.') || '(object)', message: issue.message };
-  }
+  const issue = SCHEMAS[k](value);
+  if (issue !== undefined) return { ok: false, kind, name, field: issue.path.map(String).join('.') || '(object)', message: issue.message };
   // Plain objects, not the client's typed models (the model reads timestamps as RFC 3339 strings
   // as well as Dates); Services and EndpointSlices reduced to the fields the agent reads.
   const raw = (k === 'Service' ? projectService(value as unknown as V1Service) : k === 'EndpointSlice' ? projectEndpointSlice(value as unknown as V1EndpointSlice)

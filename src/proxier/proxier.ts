@@ -93,7 +93,7 @@ export class Proxier {
   async start(state?: DesiredState): Promise<SyncResult> {
     const t = tally();
     const [entries, { addresses, ifindex, routes }, loaded] = await Promise.all([
-      this.deps.ipvs.dump(),
+      this.deps.ipvs.dump({ counters: false }),
       this.readLink(this.deps.links),
       this.deps.stateStore.load(),
     ]);
@@ -154,7 +154,7 @@ export class Proxier {
     this.touched = touched;
     try {
       const reader = this.deps.reader ?? this.deps;
-      const [entries, { addresses, ifindex, routes }] = await Promise.all([reader.ipvs.dump({ sliceMs: CHECK_SLICE_MS }), this.readLink(reader.links)]);
+      const [entries, { addresses, ifindex, routes }] = await Promise.all([reader.ipvs.dump({ sliceMs: CHECK_SLICE_MS, counters: false }), this.readLink(reader.links)]);
       const drift = await findDrift({ entries, addresses, routes, ifindex }, {
         applied: this.applied,
         ownedVirtualServers: this.ownership.virtualServers,
@@ -224,7 +224,7 @@ export class Proxier {
     const t = tally();
     await this.vips.stopFill();
     const [entries, { addresses, ifindex, routes }, loaded] = await Promise.all([
-      this.deps.ipvs.dump(),
+      this.deps.ipvs.dump({ counters: false }),
       this.readLink(this.deps.links),
       this.deps.stateStore.load(),
     ]);

@@ -131,7 +131,8 @@ export async function runStatus(opts: StatusOptions, deps: StatusDeps): Promise<
     return { output: opts.json ? timeoutsJson(t) : formatTimeouts(t), exitCode: 0 };
   }
 
-  let entries = await deps.ipvs.dump();
+  // Only the JSON form and the --stats and --rate listings show the traffic counters.
+  let entries = await deps.ipvs.dump({ counters: opts.json === true || opts.stats === true || opts.rate === true });
   if (opts.diff && deps.desired !== undefined) {
     const diffOpts = { includeForeign: opts.includeForeign === true };
     const diff = diffState(deps.desired, entries, deps.ownership, diffOpts);

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { openIpvs } from '../../src/ipvs/client.js';
 import { FakeIpvs } from '../support/fake-ipvs.js';
 import { serviceKey } from '../../src/ipvs/keys.js';
-import type { IpvsClient, IpvsOp, OpResult, RealServer, VirtualServer } from '../../src/ipvs/types.js';
+import { UNREAD_STATS, type IpvsClient, type IpvsOp, type OpResult, type RealServer, type VirtualServer } from '../../src/ipvs/types.js';
 import { createNetns } from './helpers/netns.js';
 import { addOps, comparable, prepareRoutes, type Table } from './ipvs-fixtures.js';
 
@@ -56,6 +56,19 @@ const CASES: { name: string; run(c: IpvsClient): Promise<void> }[] = [
     async run(c) {
       assert.deepEqual(codes(await c.apply(addOps(TABLE))), addOps(TABLE).map(() => 'ok'));
       assert.deepEqual(comparable(await c.dump()), comparable(TABLE));
+    },
+  },
+  {
+    name: 'a dump without counters reads the same table, every entry sharing the zeroed stats',
+    async run(c) {
+      await c.apply(addOps(TABLE));
+      const plain = await c.dump({ counters: false });
+      assert.deepEqual(comparable(plain), comparable(await c.dump()));
+      for (const e of plain) {
+        assert.equal(e.service.stats, UNREAD_STATS);
+        for (const r of e.reals) assert.equal(r.stats, UNREAD_STATS);
+      }
+      assert.ok(Object.isFrozen(UNREAD_STATS));
     },
   },
   {

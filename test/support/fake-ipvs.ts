@@ -8,6 +8,7 @@ import { HandleClosedError, netlinkErrorFor } from '../../src/native/errors.js';
 import { realKey, serviceKey } from '../../src/ipvs/keys.js';
 import {
   SvcFlag,
+  UNREAD_STATS,
   type DumpOptions,
   type Family,
   type IpvsClient,
@@ -115,14 +116,15 @@ export class FakeIpvs implements IpvsClient {
   }
 
   /** The fake copies its table at once: `sliceMs` bounds a decode the fake does not have. */
-  async dump(_options: DumpOptions = {}): Promise<VirtualServerEntry[]> {
+  async dump(options: DumpOptions = {}): Promise<VirtualServerEntry[]> {
     this.assertOpen('dump');
     const fault = this.dumpFaults.shift();
     if (fault !== undefined) throw netlinkErrorFor(fault, errnoOf(fault), 'dump', `dump: ${fault} (injected fault)`);
     this.dumps++;
+    const stats = options.counters === false ? (): IpvsStats => UNREAD_STATS : (from: IpvsStats): IpvsStats => ({ ...from });
     return [...this.table.values()].map((s) => ({
-      service: { ...s.service, flags: s.service.flags | SvcFlag.HASHED, stats: { ...s.stats } },
-      reals: [...s.reals.values()].map((r) => ({ ...r, stats: { ...r.stats } })),
+      service: { ...s.service, flags: s.service.flags | SvcFlag.HASHED, stats: stats(s.stats) },
+      reals: [...s.reals.values()].map((r) => ({ ...r, stats: stats(r.stats) })),
     }));
   }
 

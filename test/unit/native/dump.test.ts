@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadTestAddon } from '../../support/native-test-addon.js';
 import { decodeDump } from '../../../src/native/records.js';
+import { UNREAD_STATS } from '../../../src/ipvs/types.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fx = JSON.parse(readFileSync(path.join(here, '..', '..', 'fixtures', 'native', 'ipvs-replies.json'), 'utf8')) as {
@@ -38,6 +39,19 @@ test('captured kernel replies decode to the table ipvsadm loaded', () => {
     assert.equal(typeof e.service.stats.conns, 'bigint');
     assert.equal(e.service.flags & 2, 2, 'the kernel reports HASHED');
   }
+});
+
+test('a decode without counters gives the same entries with the shared zeroed stats, and checks the same bounds', () => {
+  const record = native.decodeDump(services, reals);
+  const strip = (entries: ReturnType<typeof decodeDump>): unknown =>
+    entries.map((e) => ({ service: { ...e.service, stats: undefined }, reals: e.reals.map((r) => ({ ...r, stats: undefined })) }));
+  const plain = decodeDump(record, false);
+  assert.deepEqual(strip(plain), strip(decodeDump(record)));
+  for (const e of plain) {
+    assert.equal(e.service.stats, UNREAD_STATS);
+    for (const r of e.reals) assert.equal(r.stats, UNREAD_STATS);
+  }
+  assert.throws(() => decodeDump(record.subarray(0, record.length - 1), false), RangeError);
 });
 
 test('every truncation of a captured reply is rejected or yields fewer entries, never garbage', () => {
