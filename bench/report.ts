@@ -39,6 +39,8 @@ const cold = read('cold');
 const readBack = read('read');
 const table = read('table');
 const memory = read('memory');
+const memoryApi = read('memory-api');
+const coldApi = read('cold-api');
 const churn = read('churn');
 const addon = read('addon');
 const model = read('model');
@@ -55,7 +57,10 @@ const speedup = (value: number, peer: number): number => peer / value;
 
 if (cold) {
   add({ name: 'cold sync T (agent summary line)', value: cold.syncMs, unit: 'ms', peer: 'ipvsadm -R + ip -batch', peerValue: cold.peerMs, ratio: speedup(cold.syncMs, cold.peerMs), target: '>= 10x faster', met: speedup(cold.syncMs, cold.peerMs) >= 10 });
-  add({ name: 'cold sync, agent process wall time (start-up, parsing, sync, check)', value: cold.agentWallMs, unit: 'ms', peer: 'ipvsadm -R + ip -batch', peerValue: cold.peerMs, ratio: speedup(cold.agentWallMs, cold.peerMs), target: null, met: null });
+  add({ name: 'start to synced from manifests: agent process wall time (start-up, reading, model, sync, check)', value: cold.agentWallMs, unit: 'ms', peer: 'ipvsadm -R + ip -batch', peerValue: cold.peerMs, ratio: speedup(cold.agentWallMs, cold.peerMs), target: '>= 3x faster', met: speedup(cold.agentWallMs, cold.peerMs) >= 3 });
+  if (coldApi) {
+    add({ name: 'start to synced from the fixture API server (list + watch through the client): process wall time', value: coldApi.agentWallMs, unit: 'ms', peer: 'ipvsadm -R + ip -batch', peerValue: cold.peerMs, ratio: speedup(coldApi.agentWallMs, cold.peerMs), target: '>= 3x faster', met: speedup(coldApi.agentWallMs, cold.peerMs) >= 3 });
+  }
   add({ name: 'cold sync kernel writes', value: cold.kernelWrites, unit: 'writes', peer: 'ipvsadm -R lines + ip -batch lines', peerValue: cold.virtualServers + cold.realServers + cold.addresses, ratio: null, target: null, met: null });
 }
 if (table && readBack) {
@@ -95,11 +100,16 @@ if (churn?.churn && churn.idle) {
   const backlogOk = c.caughtUp && c.programmed >= c.issued && (c.drainAfterLastChangeMs ?? Infinity) < 5 * Math.max(churn.idle.p99Ms, 100);
   add({ name: `churn backlog: changes programmed of ${c.issued} issued; drain after the last change ${c.drainAfterLastChangeMs ?? 'n/a'} ms; p99 first vs last 10 s window ${firstP99} / ${lastP99} ms`, value: c.programmed, unit: 'changes', peer: 'issued', peerValue: c.issued, ratio: c.programmed / c.issued, target: 'all programmed, no growing backlog', met: backlogOk });
 }
-if (memory) {
-  const peak = memory.vmHwmKiB / 1024;
-  const steady = memory.vmRssEndKiB / 1024;
-  add({ name: 'agent peak RSS (VmHWM), long-running on the manifests', value: peak, unit: 'MiB', peer: null, peerValue: null, target: '<= 150 MiB', met: peak <= 150 });
-  add({ name: `agent steady RSS (VmRSS ${memory.steadySeconds} s after the first sync)`, value: steady, unit: 'MiB', peer: null, peerValue: null, target: '<= 150 MiB', met: steady <= 150 });
+for (const [m, source] of [[memory, 'the manifests'], [memoryApi, 'the fixture API server']] as const) {
+  if (!m) continue;
+  const peak = m.vmHwmKiB / 1024;
+  const steady = m.vmRssEndKiB / 1024;
+  add({ name: `agent peak RSS (VmHWM), long-running on ${source}`, value: peak, unit: 'MiB', peer: null, peerValue: null, target: '<= 200 MiB', met: peak <= 200 });
+  add({ name: `agent steady RSS on ${source} (VmRSS ${m.steadySeconds} s after the first sync)`, value: steady, unit: 'MiB', peer: null, peerValue: null, target: '<= 150 MiB', met: steady <= 150 });
+}
+if (churn?.churn?.cpu && churn.churn.programmed > 0) {
+  const perThousand = (churn.churn.cpu.agentS / churn.churn.issued) * 1000;
+  add({ name: `churn: agent CPU per 1,000 endpoint changes at ${churn.services} services (${churn.churn.cpu.agentS} CPU-s for ${churn.churn.issued} changes)`, value: perThousand, unit: 'CPU-s', peer: null, peerValue: null, target: '<= 3.3', met: perThousand <= 3.3 });
 }
 if (table) {
   add({ name: 'full desired-state computation (ServiceModel.apply + takeChanges)', value: table.desiredStateMs, unit: 'ms', peer: null, peerValue: null, target: null, met: null });
@@ -144,7 +154,8 @@ lines.push('- Command start-up: in a fresh namespace holding 3 services x 2 real
 lines.push('- Unchanged resync: `Proxier.sync()` with an empty DesiredChange after a full sync, 20 passes, no kernel read.');
 lines.push('- One endpoint added: `ServiceModel.apply(slice event)` -> `takeChanges()` -> `Proxier.sync()` with real kernel handles (iptables, state file included, as in the agent), timed until the sync resolves; 20 warm-up changes, then the measured ones, each on a different service. 100 and 1,000 in fresh namespaces; the full size on the agent-programmed table.');
 lines.push('- Churn: the Agent in process with default settings and a KubeSource against the fixture API server in a child process; the child changes one EndpointSlice at a time at the rate, stamping `endpoints.kubernetes.io/last-change-trigger-time`; latency = what the agent observes into kubeproxy_network_programming_duration_seconds (trigger time to the end of the sync that programmed it), every sample kept. Idle reference: single changes 250 ms apart through the same path before the churn.');
-lines.push('- Memory: `ipvs-proxy run --manifests` (long-running) in a fresh namespace; /proc/PID/status sampled every 0.5 s; VmHWM is the peak, VmRSS at the end of the steady window is the steady figure.');
+lines.push('- Memory: `ipvs-proxy run --manifests`, then `ipvs-proxy run --kubeconfig` against the fixture API server (test/fixtures/apiserver, serving the same table from inside the agent\'s namespace), each long-running in a fresh namespace; /proc/PID/status sampled every 0.5 s; VmHWM is the peak, VmRSS at the end of the steady window is the steady figure.');
+lines.push('- Start to synced from the API server: `ipvs-proxy run --once --kubeconfig` in a fresh namespace where the fixture API server (bench/lib/apiserver-child.ts) serves the same 10k x 10 table; list and watch go through @kubernetes/client-node as in a cluster; `date +%s%N` around the agent process.');
 lines.push('- Addon and model rows: bench/addon-bench.ts and bench/model-bench.ts, run unchanged in the same VM run.');
 const notes: string[] = [];
 if (typeof machine.services === 'number' && machine.services < 10_000) {
@@ -153,7 +164,7 @@ if (typeof machine.services === 'number' && machine.services < 10_000) {
 const end = read('end');
 if (end) notes.push(`The whole run took ${end.elapsedS} s inside the VM; guest load at the end ${end.guestLoadAtEnd}.`);
 else notes.push('The run did not reach its end (cut short by the VM time limit or a failure): rows of the steps that did not finish are missing.');
-const missing = ['startup', 'cold', 'read', 'table', 'change-100', 'change-1000', 'memory', 'churn', 'addon', 'model'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
+const missing = ['startup', 'cold', 'cold-api', 'read', 'table', 'change-100', 'change-1000', 'memory', 'memory-api', 'churn', 'addon', 'model'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
 if (missing.length > 0) notes.push(`Steps without results (failed or not reached): ${missing.join(', ')}.`);
 if (unreadable.length > 0) notes.push(`Unreadable step files: ${unreadable.join(', ')}.`);
 if (churn?.churn?.passes) {
@@ -170,7 +181,8 @@ if (churn?.churn?.cpu) {
   const checks = ((churn.churn.checks ?? []) as Json[]).map((x) => `${x.startS} to ${x.running ? 'after the end' : `${x.endS} s`}`).join(', ');
   notes.push(`Churn CPU over its ${c.seconds} s (${c.cpus} CPUs): the agent ${c.agentS} s (of it in the kernel ${c.agentSystemS} s), the fixture API server ${c.apiServerS} s; the machine was busy ${c.machineBusyPct}% of the time${checks ? `; background checks from ${checks}` : ''}.`);
 }
-if (memory) notes.push(`Memory run: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
+if (memory) notes.push(`Memory run on the manifests: first sync ${memory.startToFirstSyncMs} ms after start; ${memory.verifyPasses} verification passes in the steady window.`);
+if (memoryApi) notes.push(`Memory run on the fixture API server (in the agent's namespace): first sync ${memoryApi.startToFirstSyncMs} ms after start; ${memoryApi.verifyPasses} verification passes in the steady window.`);
 if (cold) notes.push(`Peer split: ipvsadm -R ${cold.ipvsadmRestoreMs} ms, ip -batch ${cold.ipBatchMs} ms.`);
 if (memoryStages) {
   const parts = (memoryStages.stages as Json[]).map((s) => `${s.stage} ${s.growthMiB >= 0 ? '+' : ''}${s.growthMiB} MiB (heap ${s.heapMiB}, RSS ${s.rssMiB})`).join('; ');
@@ -182,8 +194,12 @@ if (cold?.startPhasesMs) {
     modelApply: 'of it the model apply', kernelRead: 'kernel read (IPVS, addresses, record)', desiredState: 'desired state (model)', sync: 'the sync T (claim record, programming, closing record)',
     check: 'the closing check (dump and compare)', total: 'to the summary line, by the agent clock',
   };
-  const parts = Object.entries(cold.startPhasesMs as Record<string, number>).map(([p, ms]) => `${names[p] ?? p} ${Math.round(ms)} ms`).join(', ');
-  notes.push(`Where the cold sync's process wall time (${cold.agentWallMs} ms around the process) went, from the agent's start phases line: ${parts}.`);
+  for (const [run, label] of [[cold, 'from manifests'], [coldApi, 'from the fixture API server']] as const) {
+    if (!run?.startPhasesMs) continue;
+    const parts = Object.entries(run.startPhasesMs as Record<string, number>).map(([p, ms]) => `${names[p] ?? p} ${Math.round(ms)} ms`).join(', ');
+    const inner = run.phasesMs ? `; within the sync: ${Object.entries(run.phasesMs as Record<string, number>).map(([p, ms]) => `${p} ${Math.round(ms)} ms`).join(', ')}` : '';
+    notes.push(`Where the cold start's process wall time ${label} (${run.agentWallMs} ms around the process) went, from the agent's start phases line: ${parts}${inner}.`);
+  }
 }
 if (cold?.phasesMs) {
   const phases = Object.entries(cold.phasesMs as Record<string, number>).map(([p, ms]) => `${p} ${Math.round(ms)} ms`).join(', ');

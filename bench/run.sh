@@ -29,6 +29,7 @@ mkdir -p "$res"
 agent_pid=
 finish() {
   [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null || true
+  [ -n "${api_pid:-}" ] && kill "$api_pid" 2>/dev/null || true
   local ns
   for ns in $(ip netns list | awk -v tag="-$$-" 'index($1, tag) {print $1}'); do ip netns del "$ns" 2>/dev/null || true; done
 }
@@ -211,6 +212,43 @@ drop_ns "$ns_agent"
 }
 step cold-sync-read-resync-changes cold_and_table
 
+# 1b. Cold start from the fixture API server (list + watch through the real client): the fixture
+# serves the same table from inside the agent's fresh namespace, so only the agent's start differs.
+start_api() {
+  local ns=$1 dir=$2
+  mkdir -p "$dir"
+  ip netns exec "$ns" "${TSX[@]}" bench/lib/apiserver-child.ts "$SERVICES" "$ENDPOINTS" "$dir" > "$dir/out" 2> "$dir/err" &
+  api_pid=$!
+  local t0; t0=$(now_ns)
+  until grep -q '^kubeconfig ' "$dir/out"; do
+    kill -0 "$api_pid" 2>/dev/null || { cat "$dir/err" >&2; return 1; }
+    [ $(( ($(now_ns) - t0) / 1000000000 )) -lt 600 ] || { log "   the fixture API server did not start within 600 s"; return 1; }
+    sleep 0.5
+  done
+  kubeconfig=$(sed -n 's/^kubeconfig //p' "$dir/out")
+}
+stop_api() { [ -z "${api_pid:-}" ] || { kill -TERM "$api_pid" 2>/dev/null; wait "$api_pid" 2>/dev/null || true; api_pid=; }; }
+cold_api() {
+log "1b. cold sync from the fixture API server: ipvs-proxy run --once --kubeconfig"
+ns_api=$(fresh_ns coldapi)
+start_api "$ns_api" "$work/api-cold"
+t0=$(now_ns)
+ip netns exec "$ns_api" node bin/ipvs-proxy.js run --once --kubeconfig "$kubeconfig" \
+  --state-dir "$work/state-api" --node-name bench-node --log-level debug --log-format json > "$work/api-once.out" 2> "$work/api-once.err" \
+  || { stop_api; cat "$work/api-once.err" >&2; exit 1; }
+agent_wall=$(ms_since "$t0")
+stop_api
+summary=$(grep '^synced:' "$work/api-once.out")
+log "   $summary (process wall ${agent_wall} ms)"
+t=$(echo "$summary" | sed -E 's/.* ([0-9.]+) ms$/\1/')
+start_phases=$(grep -o '"startPhasesMs":{[^}]*}' "$work/api-once.err" | head -n 1 | sed 's/^"startPhasesMs"://')
+phases=$(grep -o '"phasesMs":{[^}]*}' "$work/api-once.err" | head -n 1 | sed 's/^"phasesMs"://')
+log "   start phases: ${start_phases:-none logged}"
+json_obj "syncMs=$t" "agentWallMs=$agent_wall" "phasesMs=${phases:-null}" "startPhasesMs=${start_phases:-null}" > "$res/cold-api.json"
+drop_ns "$ns_api"
+}
+step cold-sync-apiserver cold_api
+
 # The VIP modes: cold sync per --vip-mode and the VIP step alone (bench/vip-modes.sh).
 vip_modes() { bash bench/vip-modes.sh "$res/vip-modes.json" > /dev/null; }
 step vip-modes vip_modes
@@ -228,10 +266,12 @@ done
 step endpoint-changes-small small_changes
 
 # 6. Memory of the long-running agent on the manifests: peak (VmHWM) and steady (VmRSS).
-memory() {
-log "6. memory: ipvs-proxy run (long-running), ${STEADY_SECONDS} s after the first sync"
-ns_mem=$(fresh_ns mem)
-ip netns exec "$ns_mem" node bin/ipvs-proxy.js run --manifests "$work/cluster/manifests" --state-dir "$work/state-mem" \
+# memory_run NAME SOURCE_ARGS...: writes $res/NAME.json. $ns_mem is the agent's namespace (a
+# fixture API server, when used, runs in it too).
+memory_run() {
+local name=$1; shift
+log "   memory ($name): ipvs-proxy run $* (long-running), ${STEADY_SECONDS} s after the first sync"
+ip netns exec "$ns_mem" node bin/ipvs-proxy.js run "$@" --state-dir "$work/state-$name" \
   --node-name bench-node --log-format json --metrics-bind-address 127.0.0.1:10249 --healthz-bind-address 127.0.0.1:10256 \
   > /dev/null 2> "$work/agent.log" &
 agent_pid=$!
@@ -259,7 +299,17 @@ kill -TERM "$agent_pid"; wait "$agent_pid" || true; agent_pid=
 [ -n "$first_sync_ms" ] || { tail -n 20 "$work/agent.log" >&2; exit 1; }
 log "   VmHWM $((hwm / 1024)) MiB, VmRSS at the end $((rss_end / 1024)) MiB (first sync after ${first_sync_ms} ms; $verifies verifications)"
 json_obj "vmHwmKiB=$hwm" "vmRssEndKiB=$rss_end" "sampledRssMaxKiB=$rss_max" "startToFirstSyncMs=$first_sync_ms" \
-  "steadySeconds=$STEADY_SECONDS" "steadySamples=${#steady_rss[@]}" "verifyPasses=$verifies" > "$res/memory.json"
+  "steadySeconds=$STEADY_SECONDS" "steadySamples=${#steady_rss[@]}" "verifyPasses=$verifies" > "$res/$name.json"
+}
+memory() {
+log "6. memory of the long-running agent: on the manifests, then on the fixture API server"
+ns_mem=$(fresh_ns mem)
+memory_run memory --manifests "$work/cluster/manifests"
+drop_ns "$ns_mem"
+ns_mem=$(fresh_ns memapi)
+start_api "$ns_mem" "$work/api-mem"
+memory_run memory-api --kubeconfig "$kubeconfig"
+stop_api
 drop_ns "$ns_mem"
 }
 step memory memory

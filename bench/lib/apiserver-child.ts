@@ -5,7 +5,8 @@
 //
 //   fork('bench/lib/apiserver-child.ts', [SERVICES, ENDPOINTS, DIR], { execArgv: ['--import', 'tsx'] })
 // Messages in: { op: 'run', rate, seconds }, { op: 'stop' }. Out: { op: 'ready', kubeconfig },
-// { op: 'done', issued, lateMs }.
+// { op: 'done', issued, lateMs }. Started without an IPC channel it prints `kubeconfig PATH` and
+// serves the objects until SIGTERM (run.sh's start and memory steps on the API-server source).
 import { FixtureApiServer, type KubeObject } from '../../test/fixtures/apiserver/server.js';
 import { serviceObjects } from '../fixtures.js';
 
@@ -70,7 +71,14 @@ async function main(): Promise<void> {
     if (m.op === 'run') run(m);
     else if (m.op === 'stop') void server.close().then(() => process.exit(0));
   });
-  process.send?.({ op: 'ready', kubeconfig: server.writeKubeconfig(dir) });
+  const kubeconfig = server.writeKubeconfig(dir);
+  if (process.send) {
+    process.send({ op: 'ready', kubeconfig });
+  } else {
+    // Started on its own (a cold start or memory step of run.sh): say where it is, serve until told to stop.
+    process.stdout.write(`kubeconfig ${kubeconfig}\n`);
+    process.on('SIGTERM', () => void server.close().then(() => process.exit(0)));
+  }
 }
 
 await main();
