@@ -12,7 +12,7 @@ if [ -z "$log" ]; then
   mkdir -p .vm
   rm -rf bench/results/steps
   log=.vm/bench.log
-  IPVS_PROXY_BENCH_HOST_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" test/vm/run.sh --timeout 1800 --mem 8192 -- bash bench/run.sh 2>&1 | tee "$log"
+  IPVS_PROXY_BENCH_HOST_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" test/vm/run.sh --timeout 3600 --mem 8192 -- bash bench/run.sh 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
 fi
 mkdir -p bench/results/steps
