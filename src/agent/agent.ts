@@ -47,7 +47,15 @@ export interface AgentDeps extends Omit<ProxierDeps, 'settings' | 'iptables'> {
   shutdownGraceMs?: number;
   /** Interval of the progress lines while the first sync runs (default 5 s; 0: none). */
   progressIntervalMs?: number;
+  /**
+   * Gives memory freed by the kernel clients back to the system; called after a pass that read
+   * the whole table or wrote a large batch (the native addon's malloc_trim).
+   */
+  releaseFreeMemory?: () => void;
 }
+
+/** Kernel writes above which a pass counts as large (a first sync, a mass change). */
+const LARGE_PASS_WRITES = 1000;
 
 export interface OnceResult {
   start: SyncResult;
@@ -404,6 +412,8 @@ export class Agent {
   /** Logs, metrics, health, health check node ports and the fleet hear about every pass. */
   private report(kind: PassKind, r: SyncResult): void {
     const { logger, metrics } = this.deps;
+    // Checks and verifications read the whole table; the other passes only write what changed.
+    if (kind === 'check' || kind === 'verify' || r.kernelWrites >= LARGE_PASS_WRITES) this.deps.releaseFreeMemory?.();
     this.reportErrors(r);
     if (kind === 'check') {
       this.reportCheck(r);

@@ -1,6 +1,7 @@
 // `ipvs-proxy run`: load settings, open the kernel, and either sync once (--once) or run the agent
 // with its health, metrics and health check node port listeners until SIGTERM or SIGINT.
 import { Agent, type AgentDeps } from '../agent/agent.js';
+import { releaseFreeNativeMemory } from '../native/binding.js';
 import { createConntrack, createIptables, createNodeSettings, createSource, createStateStore, openKernel } from '../agent/wiring.js';
 import type { RunConfig } from '../config/flags.js';
 import type { Settings } from '../config/settings.js';
@@ -73,6 +74,7 @@ export async function runCommand(opts: Record<string, unknown>): Promise<number>
     conntrack: createConntrack(),
     sysctl: createNodeSettings(settings, settings.sysctlMode === 'check'),
     stateStore: createStateStore(settings),
+    releaseFreeMemory: releaseFreeNativeMemory,
   } satisfies AgentDeps;
 
   try {

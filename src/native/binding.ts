@@ -82,6 +82,8 @@ export interface NativeAddon {
   openIpvs(netns: string | undefined, timeoutMs: number, dumpSockets: number, dumpNice: number): Promise<NativeIpvsHandle>;
   openLinks(netns: string | undefined, timeoutMs: number): Promise<NativeLinkHandle>;
   openSets(netns: string | undefined, timeoutMs: number): Promise<NativeSetHandle>;
+  /** malloc_trim(0): the C heap's free pages back to the system; whether any were released. */
+  releaseFreeMemory(): boolean;
 }
 
 /**
@@ -112,4 +114,14 @@ export function loadNative(): NativeAddon {
   const require = createRequire(import.meta.url);
   loaded = require(file) as NativeAddon;
   return loaded;
+}
+
+/**
+ * After a large kernel read or write (a full sync, a whole-table dump): what the addon allocated
+ * for it is free, but the C library keeps it; this returns it, so the agent's resident size
+ * falls back after its first sync instead of staying at the peak. False when the addon is not
+ * loaded (nothing native was allocated) or nothing was released.
+ */
+export function releaseFreeNativeMemory(): boolean {
+  return loaded?.releaseFreeMemory() ?? false;
 }

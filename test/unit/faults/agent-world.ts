@@ -79,6 +79,7 @@ export interface AgentWorldOptions {
   fleet?: FleetPublisher;
   progressIntervalMs?: number;
   emptySourceConfirmMs?: number;
+  releaseFreeMemory?: () => void;
 }
 
 export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}): AgentWorld {
@@ -91,6 +92,7 @@ export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}):
     settings, source, logger, links, ipvs, clock: systemClock,
     events: new NullEventRecorder(), conntrack: new RecordingConntrack(), sysctl: new SettledSysctl(), stateStore: store,
     syncTimeoutMs: 10_000, health: opts.health, fleet: opts.fleet, progressIntervalMs: opts.progressIntervalMs ?? 0, emptySourceConfirmMs: opts.emptySourceConfirmMs,
+    releaseFreeMemory: opts.releaseFreeMemory,
   });
   return {
     agent, ipvs, links, logger, store,
