@@ -3,9 +3,10 @@
 // through AgentDeps, so the whole loop runs against fakes in unit tests.
 import type { Settings } from '../config/settings.js';
 import type { EventSink } from '../k8s/events.js';
-import type { ServiceSource, SourceEvent } from '../k8s/types.js';
+import type { ServiceSource, SourceEvent } from '../vocabulary/source.js';
 import type { DesiredChange, ModelWarning } from '../model/types.js';
-import type { LinkAddress, LinkClient } from '../netif/types.js';
+import type { LinkAddress } from '../vocabulary/addresses.js';
+import type { LinkClient } from '../netif/types.js';
 import type { Logger } from '../ops/logger.js';
 import type { HealthState } from '../ops/health.js';
 import type { ProxyMetrics } from '../ops/metrics.js';

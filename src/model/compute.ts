@@ -1,8 +1,8 @@
 // The per-service function: one Service with its slices and the node-wide inputs in, its
 // virtual servers, VIPs and warnings out. Shared by the incremental model and computeFromScratch.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { SvcFlag, type Family, type Protocol } from '../ipvs/types.js';
-import { serviceKey } from '../ipvs/keys.js';
+import { SvcFlag, type Family, type Protocol } from '../vocabulary/ipvs.js';
+import { serviceKey } from '../vocabulary/ipvs-keys.js';
 import type { DesiredRealServer, DesiredVirtualServer, ModelWarning, ServiceRef, VipAddress } from './types.js';
 import type { ResolvedConfig } from './config.js';
 import { categorize, endpointsFor, parseSlice, type Endpoint, type ParsedSlice } from './endpoints.js';

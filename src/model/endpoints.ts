@@ -2,7 +2,7 @@
 // endpoints a virtual server uses: ready first, serving+terminating as a fallback, topology hints
 // only when every ready endpoint has them, node-local subsets for the traffic policies.
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import type { Family } from '../ipvs/types.js';
+import type { Family } from '../vocabulary/ipvs.js';
 import type { ModelWarning } from './types.js';
 import { parseIp } from './ip.js';
 import { list } from './objects.js';

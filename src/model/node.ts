@@ -1,7 +1,7 @@
 // Node-wide inputs: this node's topology zone, whether it is going away, and which local
 // addresses carry NodePort virtual servers.
 import type { V1Node } from '@kubernetes/client-node';
-import type { LinkAddress } from '../netif/types.js';
+import type { LinkAddress } from '../vocabulary/addresses.js';
 import type { VipAddress, ModelWarning } from './types.js';
 import type { ResolvedConfig } from './config.js';
 import { cidrContains, isLinkLocal6, isLoopback, parseIp, type ParsedIp } from './ip.js';

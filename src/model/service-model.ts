@@ -1,8 +1,8 @@
 // The incremental model: sources feed events, a sync takes the changes. Only services whose
 // inputs changed are recomputed; the merged desired state is patched in place.
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { SourceEvent } from '../k8s/types.js';
-import type { LinkAddress } from '../netif/types.js';
+import type { SourceEvent } from '../vocabulary/source.js';
+import type { LinkAddress } from '../vocabulary/addresses.js';
 import type { DesiredChange, DesiredState, ModelWarning, VipAddress } from './types.js';
 import { ChangeTracker } from './change-tracker.js';
 import { resolveConfig, type ModelConfig, type ResolvedConfig } from './config.js';

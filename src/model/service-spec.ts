@@ -1,7 +1,7 @@
 // A Service turned into the few facts the model needs, after every field was checked. Anything
 // invalid is dropped with a warning naming the field; nothing here throws.
 import type { V1Service } from '@kubernetes/client-node';
-import type { Family, Protocol } from '../ipvs/types.js';
+import type { Family, Protocol } from '../vocabulary/ipvs.js';
 import type { ModelWarning } from './types.js';
 import { describeSchedulerProblem, resolveScheduler, type ResolvedConfig, type SchedulerChoice } from './config.js';
 import { parseCidr, parseIp, type ParsedCidr, type ParsedIp } from './ip.js';

@@ -1,6 +1,6 @@
 // The desired state the model computes from Services, EndpointSlices and the Node, and that
 // the proxier makes true in the kernel. Pure data: no I/O, no classes.
-import type { Family, RealServer, VirtualServer } from '../ipvs/types.js';
+import type { Family, RealServer, VirtualServer } from '../vocabulary/ipvs.js';
 
 /** Which Kubernetes Service (and which of its ports) a virtual server implements. */
 export interface ServiceRef {

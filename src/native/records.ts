@@ -25,7 +25,7 @@ import type {
   VirtualServerEntry,
   VirtualServerKey,
   VirtualServerStatus,
-} from '../ipvs/types.js';
+} from '../vocabulary/ipvs.js';
 
 const AF: Record<Family, number> = { inet: 2, inet6: 10 };
 const PROTO: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 };
