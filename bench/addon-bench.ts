@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { release } from 'node:os';
 import { openIpvs } from '../src/ipvs/client.js';
-import type { RealServer, VirtualServer } from '../src/ipvs/types.js';
+import type { RealServer, VirtualServer } from '../src/vocabulary/ipvs.js';
 import { createNetns, type Netns } from '../test/kernel/helpers/netns.js';
 import { addOps, ipvsadmRules, prepareRoutes, type Table } from '../test/kernel/ipvs-fixtures.js';
 

@@ -8,7 +8,7 @@
 //   node --import tsx bench/kernel-bench.ts change SERVICES ENDPOINTS OUT.json
 //     A fresh namespace: programs the table first, then one-endpoint changes (4).
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { SourceEvent } from '../src/k8s/types.js';
+import type { SourceEvent } from '../src/vocabulary/source.js';
 import type { ServiceModel } from '../src/model/service-model.js';
 import type { DesiredChange, DesiredState } from '../src/model/types.js';
 import { diffState } from '../src/status/diff.js';

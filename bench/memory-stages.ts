@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultSettings } from '../src/config/load.js';
 import { FakeIpvs } from '../test/support/fake-ipvs.js';
-import type { SourceEvent } from '../src/k8s/types.js';
+import type { SourceEvent } from '../src/vocabulary/source.js';
 import { ManifestSource } from '../src/manifests/manifest-source.js';
 import { FakeLinks } from '../test/support/fake-links.js';
 import { systemClock } from '../src/proxier/clock.js';

@@ -7,7 +7,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { SourceEvent } from '../src/k8s/types.js';
+import type { SourceEvent } from '../src/vocabulary/source.js';
 import type { ModelConfig } from '../src/model/config.js';
 import { computeFromScratch, ServiceModel } from '../src/model/service-model.js';
 

@@ -8,7 +8,7 @@
 // work done in the calling thread); moreMs: 100 more at N; deleteLinkMs: deleting kube-ipvs0
 // with all of them on it.
 import { openLinks } from '../src/netif/client.js';
-import type { AddressOp } from '../src/netif/types.js';
+import type { AddressOp } from '../src/vocabulary/addresses.js';
 import { elapsedMs, round } from './lib/stats.js';
 
 const [form, countArg] = process.argv.slice(2);

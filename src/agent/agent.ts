@@ -3,9 +3,10 @@
 // through AgentDeps, so the whole loop runs against fakes in unit tests.
 import type { Settings } from '../config/settings.js';
 import type { EventSink } from '../k8s/events.js';
-import type { ServiceSource, SourceEvent } from '../k8s/types.js';
+import type { ServiceSource, SourceEvent } from '../vocabulary/source.js';
 import type { DesiredChange, ModelWarning } from '../model/types.js';
-import type { LinkAddress, LinkClient } from '../netif/types.js';
+import type { LinkAddress } from '../vocabulary/addresses.js';
+import type { LinkClient } from '../netif/types.js';
 import type { Logger } from '../ops/logger.js';
 import type { HealthState } from '../ops/health.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
@@ -86,19 +87,29 @@ const MAX_REMEMBERED_WARNINGS = 10_000;
 export class Agent {
   readonly model: ServiceModel;
   readonly proxier: Proxier;
+  /** Created by run() once the kernel was read; once() needs none. */
   private runner: SyncRunner | undefined;
+  /** Texts of the warnings already logged (and sent as Events), so each is reported once. */
   private readonly warned = new Set<string>();
+  /** Which Services want a health check node port, from the source's events. */
   private readonly healthCheckIndex: HealthCheckIndex;
   private readonly digester = new NodeIndependentDigester();
-  private stopping = false;
   private readonly progress: FirstSyncProgress;
-  /** Time spent in the model's apply of source events, for the start's phases. */
-  private modelApplyMs = 0;
+  private stopping = false;
   /** Why the runner has not started: the source yields nothing while owned objects exist. */
   private hold: string | undefined;
+  /** The timer that reads the source again while held (a Clock timer handle). */
   private holdTimer: unknown;
+  /** Time spent in the model's apply of source events, for the start's phases. */
+  private modelApplyMs = 0;
   /** Time spent computing the desired state before the start's adoption, for the start's phases. */
   private desiredStateMs = 0;
+  /** The node's addresses as last handed to the model (sorted "ifindex address/prefix" list), to see a change. */
+  private nodeAddressesKey: string | undefined;
+  /** Trigger times of the changes taken since the last pass reported, for the network programming latency. */
+  private pendingTriggers: number[] = [];
+  /** Wall clock at the start of the running pass's diff, for the network programming latency. */
+  private passStartedAt: number | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     const s = deps.settings;
@@ -336,8 +347,6 @@ export class Agent {
     return changed;
   }
 
-  private nodeAddressesKey: string | undefined;
-
   private takeChanges(): DesiredChange {
     if (this.progress.running) this.progress.at('computing the desired state');
     const change = this.model.takeChanges();
@@ -357,10 +366,6 @@ export class Agent {
     return change;
   }
 
-  private pendingTriggers: number[] = [];
-  /** Wall clock at the start of the running pass's diff, for the network programming latency. */
-  private passStartedAt: number | undefined;
-
   private reportWarnings(warnings: readonly ModelWarning[]): void {
     for (const w of warnings) {
       const text = `${w.object}: ${w.field}: ${w.message}`;
@@ -368,8 +373,9 @@ export class Agent {
       if (this.warned.size >= MAX_REMEMBERED_WARNINGS) this.warned.clear();
       this.warned.add(text);
       this.deps.logger.warn(text, { object: w.object, field: w.field });
-      const m = /^(Service|EndpointSlice) ([^/]+)\/(.+)$/.exec(w.object);
-      if (m && m[1] === 'Service') this.deps.events.warn({ kind: 'Service', namespace: m[2], name: m[3] }, 'IpvsProxyInvalidSpec', `${w.field}: ${w.message}`);
+      // An Event goes to the Service the warning names; one without a name has nothing to attach it to.
+      const { kind, namespace, name } = w.ref;
+      if (kind === 'Service' && name !== '') this.deps.events.warn({ kind, namespace, name }, 'IpvsProxyInvalidSpec', `${w.field}: ${w.message}`);
     }
   }
 

@@ -1,7 +1,7 @@
 // Which health check node ports this node serves: LoadBalancer services with
 // externalTrafficPolicy Local and a healthCheckNodePort, each with its ready endpoints on this
 // node (counted from the desired state, so it agrees with what IPVS serves).
-import type { SourceEvent } from '../k8s/types.js';
+import type { SourceEvent } from '../vocabulary/source.js';
 import type { DesiredState } from '../model/types.js';
 import type { HealthCheckService } from '../ops/healthcheck-nodeports.js';
 

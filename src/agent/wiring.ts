@@ -5,19 +5,20 @@ import { release } from 'node:os';
 import type { Settings } from '../config/settings.js';
 import { openIpvs } from '../ipvs/client.js';
 import type { IpvsClient } from '../ipvs/types.js';
-import { iptablesSettingsFrom } from '../iptables/index.js';
-import { IptablesManager } from '../iptables/manager.js';
+import { iptablesSettingsFrom } from '../proxier/iptables-policy/index.js';
+import { IptablesManager } from '../proxier/iptables-policy/manager.js';
 import { ExecCommandRunner } from '../iptables/runner.js';
 import { openIpsetClient, type IpsetClient } from '../iptables/ipset-client.js';
 import type { EventSink } from '../k8s/events.js';
-import type { ServiceSource } from '../k8s/types.js';
+import type { ServiceSource } from '../vocabulary/source.js';
 import { ManifestSource } from '../manifests/manifest-source.js';
 import { openLinks } from '../netif/client.js';
 import type { LinkClient } from '../netif/types.js';
 import type { Logger } from '../ops/logger.js';
 import { ConntrackTool } from '../proxier/conntrack.js';
 import { FileStateStore } from '../proxier/state-record.js';
-import { nodeSysctls, ProcSysctl } from '../sysctl/sysctl.js';
+import { NodeSysctls, nodeSysctls } from '../proxier/node-sysctls.js';
+import { ProcSysctl } from '../sysctl/sysctl.js';
 
 export interface KernelHandles {
   ipvs: IpvsClient;
@@ -115,8 +116,8 @@ export function createIptables(settings: Settings, logger?: Logger, ipsetClient?
   });
 }
 
-export function createNodeSettings(settings: Settings, checkOnly: boolean): ProcSysctl {
-  return new ProcSysctl({ wanted: nodeSysctls({ strictArp: settings.strictArp, kernelRelease: release() }), checkOnly });
+export function createNodeSettings(settings: Settings, checkOnly: boolean): NodeSysctls {
+  return new NodeSysctls(new ProcSysctl(), { wanted: nodeSysctls({ strictArp: settings.strictArp, kernelRelease: release() }), checkOnly });
 }
 
 export function createStateStore(settings: Settings): FileStateStore {

@@ -10,7 +10,7 @@ import { ALL_NODE_ADDRESSES, HealthCheckNodePorts } from '../ops/healthcheck-nod
 import { createLogger, type Logger } from '../ops/logger.js';
 import type { RunningServer } from '../ops/http.js';
 import type { FleetPublisher } from '../fleet/publisher.js';
-import type { LinkAddress } from '../netif/types.js';
+import type { LinkAddress } from '../vocabulary/addresses.js';
 import ipaddr from 'ipaddr.js';
 import { systemClock } from '../proxier/clock.js';
 import { diffState } from '../status/diff.js';

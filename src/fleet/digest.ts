@@ -5,8 +5,8 @@
 // topology hints: DesiredVirtualServer.externalLocal / nodeLocalReals) differ by design,
 // so they are left out. Two nodes at the same resourceVersions with different digests disagree.
 import { createHash } from 'node:crypto';
-import { realKey, serviceKey } from '../ipvs/keys.js';
-import { SvcFlag } from '../ipvs/types.js';
+import { realKey, serviceKey } from '../vocabulary/ipvs-keys.js';
+import { SvcFlag } from '../vocabulary/ipvs.js';
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 
 const NODE_INDEPENDENT_KINDS = new Set(['ClusterIP', 'ExternalIP', 'LoadBalancer']);

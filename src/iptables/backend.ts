@@ -1,7 +1,7 @@
 // Which iptables the node uses, nft or legacy, decided the way the iptables-wrapper in
 // kube-proxy's image decides: a kubelet hint chain first, then whichever has more rules, nft when
 // in doubt. Mixing the two on one node breaks traffic, so we follow what is already there.
-import type { Family } from '../ipvs/types.js';
+import type { Family } from '../vocabulary/ipvs.js';
 import { CommandFailedError, CommandNotFoundError } from './errors.js';
 import type { CommandRunner } from './runner.js';
 import { countSavedRules } from './save.js';

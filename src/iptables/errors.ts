@@ -1,5 +1,5 @@
-// Typed errors of the iptables/ipset side. Each carries what a caller needs to report or retry;
-// the library never logs.
+// Typed errors of the iptables and ipset tools' client. Each carries what a caller needs to report
+// or retry; the library never logs.
 
 /** A program could not be started because it is not installed (spawn ENOENT). */
 export class CommandNotFoundError extends Error {
@@ -33,18 +33,6 @@ export class CommandFailedError extends Error {
   }
 }
 
-/** A setting the rules depend on is out of range or unparsable. */
-export class InvalidIptablesSettingError extends Error {
-  override readonly name = 'InvalidIptablesSettingError';
-  constructor(
-    readonly key: string,
-    readonly value: string,
-    readonly allowed: string,
-  ) {
-    super(`invalid ${key} "${value}": ${allowed}`);
-  }
-}
-
 /** Output of iptables-save or ipset save that this code cannot read. */
 export class SaveOutputParseError extends Error {
   override readonly name = 'SaveOutputParseError';
@@ -54,15 +42,5 @@ export class SaveOutputParseError extends Error {
     readonly line: string,
   ) {
     super(`cannot parse line ${lineNumber} of ${command} output: ${line}`);
-  }
-}
-
-/** Set entries the kernel refused (over netlink); the other entries of the sync still landed. */
-export class SetEntryError extends Error {
-  override readonly name = 'SetEntryError';
-  constructor(readonly failures: readonly { op: string; set: string; entry: string; code: string; message: string }[]) {
-    const f = failures[0];
-    const more = failures.length > 1 ? ` (and ${failures.length - 1} more)` : '';
-    super(`ipset ${f.op === 'add' ? 'add' : 'del'} ${f.set} ${f.entry}: ${f.message} (${f.code})${more}`);
   }
 }

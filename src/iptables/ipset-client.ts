@@ -4,11 +4,10 @@
 // a request. Sets are still created and destroyed by `ipset restore`, which picks a set-type
 // revision its own `ipset save` can read.
 import type { OpenOptions } from '../ipvs/client.js';
-import type { Family } from '../ipvs/types.js';
+import type { Family } from '../vocabulary/ipvs.js';
 import { loadNative, type NativeSetHandle } from '../native/binding.js';
 import { native } from '../native/errors.js';
-import type { SetEntryGroup } from './restore.js';
-import { OWN_SET_PREFIXES, type IpSetMap, type IpSetType } from './sets.js';
+import { OWN_SET_PREFIXES, type IpSetMap, type IpSetType, type SetEntryGroup } from './ipsets.js';
 
 export interface SetEntryFailure {
   op: 'add' | 'delete';

@@ -1,7 +1,7 @@
 // Reading the kernel's state: iptables-save and `ipset save` output, parsed into plain data (pure).
-import type { Family } from '../ipvs/types.js';
+import type { Family } from '../vocabulary/ipvs.js';
 import { SaveOutputParseError } from './errors.js';
-import { isOwnSetName, type IpSetMap, type IpSetType } from './sets.js';
+import { isOwnSetName, type IpSetMap, type IpSetType } from './ipsets.js';
 
 /** One table of iptables-save output: chains in order of declaration, each with its rule specs. */
 export type SavedTable = Map<string, string[]>;

@@ -5,7 +5,8 @@ import { loadNative, type NativeIpvsHandle } from '../native/binding.js';
 import { native } from '../native/errors.js';
 import { decodeDump, DumpDecoder, encodeOps, encodeServiceKey } from '../native/records.js';
 import { TimeSlices } from './time-slices.js';
-import type { DumpOptions, IpvsClient, IpvsInfo, IpvsOp, IpvsTimeouts, OpResult, RealServerStatus, VirtualServerEntry, VirtualServerKey } from './types.js';
+import type { DumpOptions, IpvsClient, IpvsInfo, IpvsTimeouts } from './types.js';
+import type { IpvsOp, OpResult, RealServerStatus, VirtualServerEntry, VirtualServerKey } from '../vocabulary/ipvs.js';
 
 export interface OpenOptions {
   /** A network namespace path (e.g. /run/netns/foo) whose IPVS table this handle programs. */

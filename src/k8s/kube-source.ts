@@ -11,7 +11,7 @@ import { KubeConfigError, SourceStoppedError, SyncTimeoutError } from './errors.
 import { Reflector, type ListPage, type ListRequest, type ReflectorChange, type ReflectorTimings } from './reflector.js';
 import { proxyLabelSelector } from './selectors.js';
 import { projectEndpointSlice, projectService } from './project.js';
-import type { ServiceSource, SourceEvent, SourceHandlers } from './types.js';
+import type { ServiceSource, SourceEvent, SourceHandlers } from '../vocabulary/source.js';
 import { messageOf } from '../util/errors.js';
 
 export interface KubeSourceOptions {

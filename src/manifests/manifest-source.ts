@@ -11,7 +11,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { SourceStoppedError, SyncTimeoutError } from '../k8s/errors.js';
 import { proxyLabelsMatch } from '../k8s/selectors.js';
-import type { ServiceSource, SourceEvent, SourceHandlers } from '../k8s/types.js';
+import type { ServiceSource, SourceEvent, SourceHandlers } from '../vocabulary/source.js';
 import { mirrorEndpoints } from './endpoints-mirror.js';
 import { ManifestSyntaxError, parseManifest } from './parse.js';
 import { isOtherKubernetesKind, suggestKind } from './kinds.js';

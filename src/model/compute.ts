@@ -1,12 +1,12 @@
 // The per-service function: one Service with its slices and the node-wide inputs in, its
 // virtual servers, VIPs and warnings out. Shared by the incremental model and computeFromScratch.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { SvcFlag, type Family, type Protocol } from '../ipvs/types.js';
-import { serviceKey } from '../ipvs/keys.js';
-import type { DesiredRealServer, DesiredVirtualServer, ModelWarning, ServiceRef, VipAddress } from './types.js';
+import { SvcFlag, type Family, type Protocol } from '../vocabulary/ipvs.js';
+import { serviceKey } from '../vocabulary/ipvs-keys.js';
+import type { DesiredRealServer, DesiredVirtualServer, ModelObjectRef, ModelWarning, ServiceRef, VipAddress } from './types.js';
 import type { ResolvedConfig } from './config.js';
 import { categorize, endpointsFor, parseSlice, type Endpoint, type ParsedSlice } from './endpoints.js';
-import { isOurs } from './objects.js';
+import { isOurs, ownerRef, warningOn } from './objects.js';
 import { parseService, type PortSpec, type ServiceSpec } from './service-spec.js';
 
 /** Node-wide inputs a service's result depends on. */
@@ -19,6 +19,8 @@ export interface NodeContext {
 
 export interface ServiceResult {
   id: string;
+  /** The Service, as warnings about it name it. */
+  ref: ModelObjectRef;
   /** creationTimestamp in ms (+Infinity when unknown): the older service wins a conflict. */
   created: number;
   virtualServers: ReadonlyMap<string, DesiredVirtualServer>;
@@ -41,6 +43,7 @@ export interface ServiceResult {
 export function emptyResult(id: string, warnings: ModelWarning[] = []): ServiceResult {
   return {
     id,
+    ref: ownerRef('Service', id),
     created: Number.POSITIVE_INFINITY,
     virtualServers: new Map(),
     fields: new Map(),
@@ -66,6 +69,7 @@ export function computeService(
   const warnings = parsed.warnings;
   const spec = parsed.spec;
   if (!spec) return emptyResult(id, warnings);
+  const ref: ModelObjectRef = { kind: 'Service', namespace: spec.namespace, name: spec.name };
 
   const parsedSlices: ParsedSlice[] = [];
   for (const raw of [...slices].sort(bySliceName)) {
@@ -84,7 +88,7 @@ export function computeService(
     const key = serviceKey(vs.service);
     const first = fields.get(key);
     if (first !== undefined) {
-      warnings.push({ object: `Service ${id}`, field, message: `virtual server ${key} is already produced by ${first}; ignored` });
+      warnings.push(warningOn(ref, field, `virtual server ${key} is already produced by ${first}; ignored`));
       return;
     }
     vss.set(key, vs);
@@ -103,7 +107,7 @@ export function computeService(
     if (!node.localAddresses.has(ip.ip.address)) vip(ip.ip.family, ip.ip.address);
   }
   for (const port of spec.ports) {
-    const unmatched = unmatchedPortWarning(id, port, parsedSlices);
+    const unmatched = unmatchedPortWarning(ref, port, parsedSlices);
     if (unmatched) warnings.push(unmatched);
     for (const cip of spec.clusterIPs) {
       const family = cip.ip.family;
@@ -144,6 +148,7 @@ export function computeService(
 
   return {
     id,
+    ref,
     created: spec.created,
     virtualServers: vss,
     fields,
@@ -162,7 +167,7 @@ export function computeService(
  * real servers. Usually a named targetPort no pod declares (the EndpointSlice controller then
  * leaves the port out), or a hand-written slice whose port name differs from the service's.
  */
-function unmatchedPortWarning(id: string, port: PortSpec, slices: readonly ParsedSlice[]): ModelWarning | undefined {
+function unmatchedPortWarning(ref: ModelObjectRef, port: PortSpec, slices: readonly ParsedSlice[]): ModelWarning | undefined {
   if (!slices.some((s) => s.endpoints.length > 0)) return undefined;
   const key = `${port.protocol}/${port.name}`;
   if (slices.some((s) => s.ports.has(key))) return undefined;
@@ -174,17 +179,13 @@ function unmatchedPortWarning(id: string, port: PortSpec, slices: readonly Parse
   const has = carried.length > 0 ? `they carry ${carried.join(', ')}` : 'they carry no ports';
   const pf = `spec.ports[${port.index}]`;
   if (port.targetPortName !== undefined) {
-    return {
-      object: `Service ${id}`,
-      field: `${pf}.targetPort`,
-      message: `named port "${port.targetPortName}" (service port ${describe(key)}): no EndpointSlice of the service carries it (${has}); no real servers for this port`,
-    };
+    return warningOn(
+      ref,
+      `${pf}.targetPort`,
+      `named port "${port.targetPortName}" (service port ${describe(key)}): no EndpointSlice of the service carries it (${has}); no real servers for this port`,
+    );
   }
-  return {
-    object: `Service ${id}`,
-    field: `${pf}.name`,
-    message: `no EndpointSlice of the service carries port ${describe(key)} (${has}); no real servers for this port`,
-  };
+  return warningOn(ref, `${pf}.name`, `no EndpointSlice of the service carries port ${describe(key)} (${has}); no real servers for this port`);
 }
 
 function bySliceName(a: V1EndpointSlice, b: V1EndpointSlice): number {

@@ -1,6 +1,6 @@
 // The model's configuration and the scheduler vocabulary. Invalid configuration is a startup
 // error (typed, thrown); invalid per-service annotations are warnings (see scheduler.ts).
-import { SvcFlag, type Family } from '../ipvs/types.js';
+import { SvcFlag, type Family } from '../vocabulary/ipvs.js';
 import { parseCidr, type ParsedCidr } from './ip.js';
 
 export interface ModelConfig {

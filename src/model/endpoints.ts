@@ -2,10 +2,10 @@
 // endpoints a virtual server uses: ready first, serving+terminating as a fallback, topology hints
 // only when every ready endpoint has them, node-local subsets for the traffic policies.
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import type { Family } from '../ipvs/types.js';
-import type { ModelWarning } from './types.js';
+import type { Family } from '../vocabulary/ipvs.js';
+import type { ModelObjectRef, ModelWarning } from './types.js';
 import { parseIp } from './ip.js';
-import { list } from './objects.js';
+import { list, warningOn } from './objects.js';
 
 /** The API's own limits (validation of discovery.k8s.io/v1): larger slices are skipped. */
 export const MAX_SLICE_ENDPOINTS = 1000;
@@ -43,9 +43,9 @@ export function parseSlice(
 ): { slice?: ParsedSlice; warnings: ModelWarning[] } {
   const warnings: ModelWarning[] = [];
   const name = slice.metadata?.name ?? '';
-  const object = `EndpointSlice ${slice.metadata?.namespace ?? ''}/${name}`;
+  const ref: ModelObjectRef = { kind: 'EndpointSlice', namespace: slice.metadata?.namespace ?? '', name };
   const warn = (field: string, message: string): void => {
-    warnings.push({ object, field, message });
+    warnings.push(warningOn(ref, field, message));
   };
   const addressType = slice.addressType;
   if (addressType === 'FQDN') return { warnings };

@@ -1,7 +1,7 @@
 // Strict IP and CIDR parsing with canonical strings. Kernel dumps are formatted with inet_ntop,
 // so our keys must use the very same spelling or a restart would see phantom differences.
 import ipaddr from 'ipaddr.js';
-import type { Family } from '../ipvs/types.js';
+import type { Family } from '../vocabulary/ipvs.js';
 import { formatIpv6 } from '../util/ipv6-text.js';
 
 export { formatIpv6 };

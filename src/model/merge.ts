@@ -3,6 +3,7 @@
 // every node and every restart picks the same owner.
 import type { DesiredState, DesiredVirtualServer, ModelWarning, VipAddress } from './types.js';
 import { sameDesiredVirtualServer, type ServiceResult } from './compute.js';
+import { warningOn } from './objects.js';
 
 /** Negative when `a` beats `b` for a contested virtual server. */
 export function compareClaimants(a: ServiceResult, b: ServiceResult): number {
@@ -11,11 +12,11 @@ export function compareClaimants(a: ServiceResult, b: ServiceResult): number {
 }
 
 export function conflictWarning(key: string, winner: ServiceResult, loser: ServiceResult): ModelWarning {
-  return {
-    object: `Service ${loser.id}`,
-    field: loser.fields.get(key) ?? 'spec',
-    message: `virtual server ${key} is also claimed by Service ${winner.id}, which wins (older, or same age and first by namespace/name); not served for this service`,
-  };
+  return warningOn(
+    loser.ref,
+    loser.fields.get(key) ?? 'spec',
+    `virtual server ${key} is also claimed by Service ${winner.id}, which wins (older, or same age and first by namespace/name); not served for this service`,
+  );
 }
 
 /**

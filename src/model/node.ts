@@ -1,10 +1,11 @@
 // Node-wide inputs: this node's topology zone, whether it is going away, and which local
 // addresses carry NodePort virtual servers.
 import type { V1Node } from '@kubernetes/client-node';
-import type { LinkAddress } from '../netif/types.js';
+import type { LinkAddress } from '../vocabulary/addresses.js';
 import type { VipAddress, ModelWarning } from './types.js';
 import type { ResolvedConfig } from './config.js';
 import { cidrContains, isLinkLocal6, isLoopback, parseIp, type ParsedIp } from './ip.js';
+import { warningOn } from './objects.js';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 export const TO_BE_DELETED_TAINT = 'ToBeDeletedByClusterAutoscaler';
@@ -85,11 +86,11 @@ export function selectNodePortAddresses(
     if (sel.primary) {
       for (const ip of node.primary) take(ip);
       if (node.primary.length === 0) {
-        warnings.push({
-          object: `Node ${nodeName}`,
-          field: 'status.addresses',
-          message: 'nodePortAddresses "primary": the node has no InternalIP or ExternalIP known yet; no NodePort listens on a primary address',
-        });
+        warnings.push(warningOn(
+          { kind: 'Node', namespace: '', name: nodeName },
+          'status.addresses',
+          'nodePortAddresses "primary": the node has no InternalIP or ExternalIP known yet; no NodePort listens on a primary address',
+        ));
       }
     }
   }

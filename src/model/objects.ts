@@ -1,6 +1,7 @@
 // Small helpers over Kubernetes objects as they arrive from informers or hand-written manifests,
 // whose fields may be missing or of the wrong type despite the TypeScript declarations.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import type { ModelObjectRef, ModelWarning } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
@@ -11,6 +12,19 @@ export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trig
 
 export function ownerId(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+/** The reference of the object an owner id ("namespace/name") names; a namespace holds no '/'. */
+export function ownerRef(kind: ModelObjectRef['kind'], id: string): ModelObjectRef {
+  const slash = id.indexOf('/');
+  return slash < 0 ? { kind, namespace: '', name: id } : { kind, namespace: id.slice(0, slash), name: id.slice(slash + 1) };
+}
+
+/** A warning about one object: the typed reference and its text for messages. */
+export function warningOn(ref: ModelObjectRef, field: string, message: string): ModelWarning {
+  const name = ref.name === '' ? '?' : ref.name;
+  const object = ref.kind === 'Node' ? `Node ${name}` : `${ref.kind} ${ref.namespace}/${name}`;
+  return { ref, object, field, message };
 }
 
 /** The array, or an empty one when the field is absent or not an array. */

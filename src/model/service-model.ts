@@ -1,8 +1,8 @@
 // The incremental model: sources feed events, a sync takes the changes. Only services whose
 // inputs changed are recomputed; the merged desired state is patched in place.
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { SourceEvent } from '../k8s/types.js';
-import type { LinkAddress } from '../netif/types.js';
+import type { SourceEvent } from '../vocabulary/source.js';
+import type { LinkAddress } from '../vocabulary/addresses.js';
 import type { DesiredChange, DesiredState, ModelWarning, VipAddress } from './types.js';
 import { ChangeTracker } from './change-tracker.js';
 import { resolveConfig, type ModelConfig, type ResolvedConfig } from './config.js';
@@ -12,7 +12,7 @@ import {
   addressesOnOtherLinks, nodeInfoOf, sameAddressList, selectNodePortAddresses, UNKNOWN_NODE, type NodeInfo,
 } from './node.js';
 import {
-  ownerId, serviceFingerprint, sliceFingerprint, sliceOwner, timestampMs, TRIGGER_TIME_ANNOTATION,
+  ownerId, serviceFingerprint, sliceFingerprint, sliceOwner, timestampMs, TRIGGER_TIME_ANNOTATION, warningOn,
 } from './objects.js';
 
 export interface NoLocalEndpoints {
@@ -119,11 +119,11 @@ export class ServiceModel {
         const t = changedTriggerTime(change.previous, change.current);
         if (t !== undefined) triggerTimes.push(t);
       } else if (change.current) {
-        warnings.push({
-          object: `EndpointSlice ${sliceId}`,
-          field: 'metadata.labels[kubernetes.io/service-name]',
-          message: 'no kubernetes.io/service-name label: the slice belongs to no service; ignored',
-        });
+        warnings.push(warningOn(
+          { kind: 'EndpointSlice', namespace: change.current.metadata?.namespace ?? '', name: change.current.metadata?.name ?? '' },
+          'metadata.labels[kubernetes.io/service-name]',
+          'no kubernetes.io/service-name label: the slice belongs to no service; ignored',
+        ));
       }
     }
     this.refreshNode(dirty, warnings);
@@ -165,10 +165,10 @@ export class ServiceModel {
     return { lastTake: this.lastRecomputed, total: this.totalRecomputed };
   }
 
-  private named(object: V1Service | V1EndpointSlice | undefined, kind: string): boolean {
+  private named(object: V1Service | V1EndpointSlice | undefined, kind: 'Service' | 'EndpointSlice'): boolean {
     const name = object?.metadata?.name;
     if (typeof name === 'string' && name !== '') return true;
-    this.pendingWarnings.push({ object: `${kind} ${object?.metadata?.namespace ?? ''}/?`, field: 'metadata.name', message: 'object without a name; ignored' });
+    this.pendingWarnings.push(warningOn({ kind, namespace: object?.metadata?.namespace ?? '', name: '' }, 'metadata.name', 'object without a name; ignored'));
     return false;
   }
 

@@ -1,12 +1,12 @@
 // A Service turned into the few facts the model needs, after every field was checked. Anything
 // invalid is dropped with a warning naming the field; nothing here throws.
 import type { V1Service } from '@kubernetes/client-node';
-import type { Family, Protocol } from '../ipvs/types.js';
-import type { ModelWarning } from './types.js';
+import type { Family, Protocol } from '../vocabulary/ipvs.js';
+import type { ModelObjectRef, ModelWarning } from './types.js';
 import { describeSchedulerProblem, resolveScheduler, type ResolvedConfig, type SchedulerChoice } from './config.js';
 import { parseCidr, parseIp, type ParsedCidr, type ParsedIp } from './ip.js';
 import {
-  isOurs, list, ownerId, timestampMs, SCHEDULER_ANNOTATION, SCHEDULER_FLAGS_ANNOTATION,
+  isOurs, list, ownerId, timestampMs, SCHEDULER_ANNOTATION, SCHEDULER_FLAGS_ANNOTATION, warningOn,
 } from './objects.js';
 
 export const DEFAULT_AFFINITY_TIMEOUT = 10800;
@@ -58,9 +58,9 @@ export function parseService(
   const namespace = svc.metadata?.namespace ?? '';
   const name = svc.metadata?.name ?? '';
   const id = ownerId(namespace, name);
-  const object = `Service ${id}`;
+  const ref: ModelObjectRef = { kind: 'Service', namespace, name };
   const warn = (field: string, message: string): void => {
-    warnings.push({ object, field, message });
+    warnings.push(warningOn(ref, field, message));
   };
   const skip = (field: string, message: string): { warnings: ModelWarning[] } => {
     warn(field, `${message}; service skipped`);

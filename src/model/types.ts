@@ -1,6 +1,6 @@
 // The desired state the model computes from Services, EndpointSlices and the Node, and that
 // the proxier makes true in the kernel. Pure data: no I/O, no classes.
-import type { Family, RealServer, VirtualServer } from '../ipvs/types.js';
+import type { Family, RealServer, VirtualServer } from '../vocabulary/ipvs.js';
 
 /** Which Kubernetes Service (and which of its ports) a virtual server implements. */
 export interface ServiceRef {
@@ -60,9 +60,18 @@ export interface DesiredChange {
   triggerTimes: number[];
 }
 
+/** The object a warning is about, as the API names it: namespace '' for a Node, name '' when it has none. */
+export interface ModelObjectRef {
+  kind: 'Service' | 'EndpointSlice' | 'Node';
+  namespace: string;
+  name: string;
+}
+
 /** A problem with one object: it was skipped or sanitised; everything else is still served. */
 export interface ModelWarning {
-  /** "Service default/hostnames" or "EndpointSlice default/hostnames-abc12" */
+  /** The object, typed: what a Kubernetes Event about the warning is attached to. */
+  ref: ModelObjectRef;
+  /** The same object for messages: "Service default/hostnames", "EndpointSlice default/hostnames-abc12", "Node node-a". */
   object: string;
   field: string;
   message: string;

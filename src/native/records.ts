@@ -25,8 +25,8 @@ import type {
   VirtualServerEntry,
   VirtualServerKey,
   VirtualServerStatus,
-} from '../ipvs/types.js';
-import { UNREAD_STATS } from '../ipvs/types.js';
+} from '../vocabulary/ipvs.js';
+import { UNREAD_STATS } from '../vocabulary/ipvs.js';
 
 const AF: Record<Family, number> = { inet: 2, inet6: 10 };
 const PROTO: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 };
@@ -34,10 +34,10 @@ const FORWARD: Record<ForwardMethod, number> = { masq: 0, local: 1, tunnel: 2, r
 const KIND: Record<IpvsOp['op'], number> = {
   addService: 1, updateService: 2, deleteService: 3, addReal: 4, updateReal: 5, deleteReal: 6,
 };
-const OP_OF_KIND: readonly (IpvsOp['op'] | undefined)[] = [undefined, 'addService', 'updateService', 'deleteService', 'addReal', 'updateReal', 'deleteReal'];
-const FORWARD_OF: readonly ForwardMethod[] = ['masq', 'local', 'tunnel', 'route'];
+/** Forwarding methods by their record number (the inverse of FORWARD). */
+export const FORWARD_OF: readonly ForwardMethod[] = ['masq', 'local', 'tunnel', 'route'];
 
-function familyOf(af: number): Family {
+export function familyOf(af: number): Family {
   if (af === 2) return 'inet';
   if (af === 10) return 'inet6';
   throw new RangeError(`unknown address family ${af} in native record`);
@@ -188,10 +188,13 @@ export function encodeServiceKey(key: VirtualServerKey): Buffer {
   return w.finish();
 }
 
-// Bytes are read one by one, for the reason the Writer writes them so: Buffer's read helpers
-// check their arguments and strings cross into C++ on every call, and a dump of 10,000 x 10
-// makes some three million reads.
-class Reader {
+/**
+ * Reads the records' little-endian fields in order; the dump decoder's, and the tests' for op
+ * records. Bytes are read one by one, for the reason the Writer writes them so: Buffer's read
+ * helpers check their arguments and strings cross into C++ on every call, and a dump of
+ * 10,000 x 10 makes some three million reads.
+ */
+export class Reader {
   private off = 0;
   constructor(private readonly buf: Buffer) {}
   u8(): number {
@@ -256,7 +259,7 @@ function readStats(r: Reader, counters: boolean): IpvsStats {
   };
 }
 
-function readTunnel(r: Reader): Pick<RealServer, 'tunnelType' | 'tunnelPort' | 'tunnelFlags'> {
+export function readTunnel(r: Reader): Pick<RealServer, 'tunnelType' | 'tunnelPort' | 'tunnelFlags'> {
   const hasTun = r.u8() !== 0;
   const tunnelType = r.u8();
   const tunnelPort = r.u16();
@@ -264,7 +267,7 @@ function readTunnel(r: Reader): Pick<RealServer, 'tunnelType' | 'tunnelPort' | '
   return hasTun ? { tunnelType, tunnelPort, tunnelFlags } : {};
 }
 
-function readKey(r: Reader): VirtualServerKey {
+export function readKey(r: Reader): VirtualServerKey {
   const family = familyOf(r.u8());
   const proto = r.u8();
   const port = r.u16();
@@ -345,45 +348,4 @@ export class DumpDecoder {
 export function decodeDump(buf: Buffer, counters = true): VirtualServerEntry[] {
   const d = new DumpDecoder(buf, counters);
   return d.next(d.count);
-}
-
-/** Decodes op records (the addon's decodeOps output) back into operations: for round-trip tests. */
-export function decodeOps(buf: Buffer): IpvsOp[] {
-  const r = new Reader(buf);
-  const count = r.u32();
-  const ops: IpvsOp[] = [];
-  for (let i = 0; i < count; i++) {
-    const op = OP_OF_KIND[r.u8()];
-    if (op === undefined) throw new RangeError('unknown op kind in native record');
-    const key = readKey(r);
-    if (op === 'addService' || op === 'updateService') {
-      const scheduler = r.str();
-      const flags = r.u32();
-      const timeout = r.u32();
-      const netmask = r.u32();
-      const pe = r.str();
-      ops.push({ op, service: withPe({ ...key, scheduler, flags, timeout, netmask }, pe) as VirtualServer });
-      continue;
-    }
-    if (op === 'deleteService') {
-      ops.push({ op, service: key });
-      continue;
-    }
-    const family = familyOf(r.u8());
-    const address = r.str();
-    const port = r.u16();
-    if (op === 'deleteReal') {
-      ops.push({ op, service: key, real: { family, address, port } });
-      continue;
-    }
-    const forward = FORWARD_OF[r.u8()];
-    if (forward === undefined) throw new RangeError('unknown forwarding method in native record');
-    const weight = r.u32();
-    const upperThreshold = r.u32();
-    const lowerThreshold = r.u32();
-    const tunnel = readTunnel(r);
-    ops.push({ op, service: key, real: { family, address, port, forward, weight, upperThreshold, lowerThreshold, ...tunnel } });
-  }
-  if (!r.done) throw new RangeError('trailing bytes after the op records');
-  return ops;
 }

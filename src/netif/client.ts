@@ -1,10 +1,11 @@
 // LinkClient over the native addon (rtnetlink), in this or another network namespace.
 // Same contract as the fake (src/netif/fake.ts); test/kernel/contract-netif.test.ts runs both.
 import type { OpenOptions } from '../ipvs/client.js';
-import type { OpResult } from '../ipvs/types.js';
+import type { OpResult } from '../vocabulary/ipvs.js';
 import { loadNative, type NativeLinkHandle } from '../native/binding.js';
 import { DumpInterruptedError, native } from '../native/errors.js';
-import type { AddressOp, LinkAddress, LinkClient, LocalRoute, RouteOp } from './types.js';
+import type { AddressOp, LinkAddress, LocalRoute, RouteOp } from '../vocabulary/addresses.js';
+import type { LinkClient } from './types.js';
 
 const DUMP_ATTEMPTS = 3;
 const OK: OpResult = { ok: true };

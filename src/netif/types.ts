@@ -1,33 +1,6 @@
-// Plain types for links and addresses (rtnetlink), shared by the addon client and the fake.
-import type { Family, OpResult } from '../ipvs/types.js';
-
-export interface LinkAddress {
-  ifindex: number;
-  ifname: string;
-  family: Family;
-  address: string;
-  prefixLen: number;
-}
-
-export type AddressOp = { op: 'add' | 'delete'; ifindex: number; family: Family; address: string; prefixLen: number };
-
-/**
- * A `local` route of table local through a link: what makes an address local to the node
- * without binding it (`ip route add local VIP dev kube-ipvs0 table local`).
- */
-export interface LocalRoute {
-  ifindex: number;
-  family: Family;
-  address: string;
-  prefixLen: number;
-  /** Routing protocol number; 2 (kernel) for the route the kernel keeps for an address. */
-  protocol: number;
-  /** The agent's own route (protocol 201, metric 1024, see native/rtnl_wire.h). */
-  ours: boolean;
-}
-
-/** Add or delete one of the agent's local routes (prefixLen is the route's: 32 or 128 for a VIP). */
-export type RouteOp = AddressOp;
+// The link client's interface (rtnetlink): implemented by the addon client and the test fake.
+import type { OpResult } from '../vocabulary/ipvs.js';
+import type { AddressOp, LinkAddress, LocalRoute, RouteOp } from '../vocabulary/addresses.js';
 
 export interface LinkClient {
   /**

@@ -3,8 +3,8 @@
 // agent, never prom-client's global one: tests and embedded agents do not share counters.
 import client from 'prom-client';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { VirtualServerEntry } from '../ipvs/types.js';
-import { serviceKey } from '../ipvs/keys.js';
+import type { VirtualServerEntry } from '../vocabulary/ipvs.js';
+import { serviceKey } from '../vocabulary/ipvs-keys.js';
 import type { DesiredState } from '../model/types.js';
 import { serve, type RunningServer } from './http.js';
 import type { HealthCounters } from './health.js';

@@ -1,9 +1,9 @@
 // Adoption: one read of the kernel (IPVS dump, kube-ipvs0's addresses and routes) rebuilds the
 // applied table, the link's view and the ownership sets. Which object is ours is decided by the
 // pure classifiers in ownership.ts; this module only carries their verdicts into the tables.
-import { serviceKey } from '../ipvs/keys.js';
-import type { VirtualServerEntry } from '../ipvs/types.js';
-import type { LinkAddress, LocalRoute } from '../netif/types.js';
+import { serviceKey } from '../vocabulary/ipvs-keys.js';
+import type { VirtualServerEntry } from '../vocabulary/ipvs.js';
+import type { LinkAddress, LocalRoute } from '../vocabulary/addresses.js';
 import { appliedFromEntry } from './apply.js';
 import type { AppliedTable } from './diff.js';
 import { classifyAddress, classifyVirtualServer, type AdoptionContext, type Ownership, type Verdict } from './ownership.js';

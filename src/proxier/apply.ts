@@ -1,8 +1,9 @@
 // Runs a plan against the kernel, stage by stage, and keeps the applied table equal to what the
 // kernel acknowledged. Every operation succeeds or fails on its own; a failure becomes a named
 // per-object error and the key is retried at the next sync.
-import { SvcFlag, type IpvsClient, type OpResult, type RealServer, type VirtualServer, type VirtualServerEntry } from '../ipvs/types.js';
-import { realKey } from '../ipvs/keys.js';
+import { SvcFlag, type OpResult, type RealServer, type VirtualServer, type VirtualServerEntry } from '../vocabulary/ipvs.js';
+import { type IpvsClient } from '../ipvs/types.js';
+import { realKey } from '../vocabulary/ipvs-keys.js';
 import { planStages, toRealServer, type AppliedVirtualServer, type IpvsPlan, type PlannedOp } from './diff.js';
 import type { ObjectError } from './types.js';
 import { isDoubtCode } from '../native/errors.js';

@@ -4,10 +4,10 @@
 // before or after that pass's writes, and the pass's own acknowledgements are newer than the
 // read. Only a difference elsewhere (a real server deleted with ipvsadm, an address removed by
 // hand, a new virtual server) is drift, and drift is repaired by a full verification.
-import { entryHolds, serviceKey } from '../ipvs/keys.js';
+import { entryHolds, serviceKey } from '../vocabulary/ipvs-keys.js';
 import { nextTurn, TimeSlices } from '../ipvs/time-slices.js';
-import type { VirtualServerEntry } from '../ipvs/types.js';
-import type { LinkAddress, LocalRoute } from '../netif/types.js';
+import type { VirtualServerEntry } from '../vocabulary/ipvs.js';
+import type { LinkAddress, LocalRoute } from '../vocabulary/addresses.js';
 import type { AppliedTable } from './diff.js';
 import { isLinkLocal } from './vips.js';
 

@@ -1,7 +1,7 @@
 // Flushes conntrack entries of a deleted UDP/SCTP real server with the `conntrack` tool
 // (Debian package conntrack), so datagrams stop following a dead backend (kubernetes#71514).
 import { execFile } from 'node:child_process';
-import type { Protocol } from '../ipvs/types.js';
+import type { Protocol } from '../vocabulary/ipvs.js';
 import type { ConntrackFlusher } from './types.js';
 
 export class ConntrackError extends Error {

@@ -2,8 +2,8 @@
 // Pure. Order matters to the kernel and to traffic: new virtual servers, then their real servers,
 // then updates, then removal of stale real servers, then of stale virtual servers. Nothing is ever
 // emitted for a key the ownership filter refuses.
-import { keyOf, realKey, sameRealSettings, sameServiceSettings } from '../ipvs/keys.js';
-import type { Family, IpvsOp, RealServer, VirtualServer } from '../ipvs/types.js';
+import { keyOf, realKey, sameRealSettings, sameServiceSettings } from '../vocabulary/ipvs-keys.js';
+import type { Family, IpvsOp, RealServer, VirtualServer } from '../vocabulary/ipvs.js';
 import type { DesiredRealServer, DesiredVirtualServer, VipAddress } from '../model/types.js';
 
 /** A virtual server as the proxier believes the kernel holds it (no counters, no HASHED). */

@@ -4,8 +4,9 @@
 // then hands it back for deletion. UDP and SCTP real servers never drain: they are deleted at once
 // and their conntrack entries flushed (kubernetes/kubernetes#71514). The tracker is pure
 // bookkeeping; readDrainConnections() is the one read it needs.
-import { realKey, serviceKey } from '../ipvs/keys.js';
-import type { IpvsClient, RealServer, VirtualServerEntry, VirtualServerKey } from '../ipvs/types.js';
+import { realKey, serviceKey } from '../vocabulary/ipvs-keys.js';
+import type { IpvsClient } from '../ipvs/types.js';
+import type { RealServer, VirtualServerEntry, VirtualServerKey } from '../vocabulary/ipvs.js';
 
 export interface DrainEntry {
   vsKey: string;

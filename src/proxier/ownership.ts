@@ -4,8 +4,8 @@
 // inside --exclude-cidrs is never touched, whatever else holds. Everything else is foreign:
 // reported once, never changed or deleted. Pure: no I/O.
 import ipaddr from 'ipaddr.js';
-import { entryHolds, realKey, serviceKey } from '../ipvs/keys.js';
-import type { VirtualServer, VirtualServerEntry } from '../ipvs/types.js';
+import { entryHolds, realKey, serviceKey } from '../vocabulary/ipvs-keys.js';
+import type { VirtualServer, VirtualServerEntry } from '../vocabulary/ipvs.js';
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 import type { StateRecord } from './state-record.js';
 

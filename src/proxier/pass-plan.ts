@@ -1,8 +1,8 @@
 // One pass, planned: from the desired state, the applied tables and what is owned, the claims to
 // record before any kernel write, the IPVS plan, the address plan and the iptables delta. Pure,
 // like diff.ts: the proxier's executor runs the result.
-import { realKey } from '../ipvs/keys.js';
-import type { VirtualServer } from '../ipvs/types.js';
+import { realKey } from '../vocabulary/ipvs-keys.js';
+import type { VirtualServer } from '../vocabulary/ipvs.js';
 import type { DesiredState } from '../model/types.js';
 import { diffAddresses, diffVirtualServers, type AddressPlan, type AppliedAddress, type AppliedVirtualServer, type IpvsPlan, type PlannedOp } from './diff.js';
 import type { DrainEntry } from './graceful.js';

@@ -2,9 +2,10 @@
 // start() reads the kernel once and adopts what is ours; sync() trusts the applied table and
 // touches only changed keys; verify() reads the kernel again and repairs drift; drainCheck()
 // finishes graceful termination; cleanup() removes everything owned and nothing else.
-import { keyOf, realKey } from '../ipvs/keys.js';
+import { keyOf, realKey } from '../vocabulary/ipvs-keys.js';
 import type { DesiredChange, DesiredState } from '../model/types.js';
-import type { LinkAddress, LinkClient, LocalRoute } from '../netif/types.js';
+import type { LinkAddress, LocalRoute } from '../vocabulary/addresses.js';
+import type { LinkClient } from '../netif/types.js';
 import { isStateInDoubt } from '../native/errors.js';
 import { adoptKernel, type KernelRead } from './adoption.js';
 import { codeOf, executePlan, type ExecuteOutcome, type NameOf } from './apply.js';

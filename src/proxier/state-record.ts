@@ -5,7 +5,7 @@
 import { open, readFile, rename, mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { realKey } from '../ipvs/keys.js';
+import { realKey } from '../vocabulary/ipvs-keys.js';
 import type { DesiredVirtualServer } from '../model/types.js';
 import type { StateStore } from './types.js';
 import { messageOf } from '../util/errors.js';

@@ -1,6 +1,7 @@
 // Contracts of the proxier: its injectable dependencies and what each of its passes reports.
 import type { Settings } from '../config/settings.js';
-import type { IpvsClient, Protocol } from '../ipvs/types.js';
+import type { IpvsClient } from '../ipvs/types.js';
+import type { Protocol } from '../vocabulary/ipvs.js';
 import type { DesiredState } from '../model/types.js';
 import type { LinkClient } from '../netif/types.js';
 import type { StateRecord } from './state-record.js';
@@ -22,7 +23,7 @@ export interface ConntrackFlusher {
   flush(target: { protocol: Protocol; address: string; port: number }): Promise<number>;
 }
 
-/** What the proxier needs of the node-settings writer (src/sysctl/). */
+/** What the proxier needs of the node-settings writer (node-sysctls.ts over src/sysctl/). */
 export interface NodeSettingsApplier {
   /** Read every wanted setting, write those that differ (unless check-only). */
   apply(): Promise<{ writes: number; errors: ObjectError[] }>;
@@ -42,7 +43,7 @@ export interface ChangedKeys {
   addresses: ReadonlySet<string>;
 }
 
-/** The iptables side (src/iptables/), optional so the proxier runs without it in tests. */
+/** The iptables side (iptables-policy/manager.ts), optional so the proxier runs without it in tests. */
 export interface IptablesSyncer {
   /**
    * Bring rules and sets in line with the state; resolves with kernel writes made (0 when

@@ -7,8 +7,9 @@
 // Why routes: each IPv4 address add walks every address of the namespace under RTNL (quadratic
 // in the VIP count); a route add is one trie insert. 10,000 VIPs in the VM: 2.24 s of kernel CPU
 // as addresses, 0.44 s as routes (README, "How VIPs are made local").
-import type { Family, OpResult } from '../ipvs/types.js';
-import type { LinkAddress, LinkClient, LocalRoute } from '../netif/types.js';
+import type { Family, OpResult } from '../vocabulary/ipvs.js';
+import type { LinkAddress, LocalRoute } from '../vocabulary/addresses.js';
+import type { LinkClient } from '../netif/types.js';
 import { codeOf } from './apply.js';
 import { isDoubtCode } from '../native/errors.js';
 import { hostPrefix, type AddressPlan, type AppliedAddress } from './diff.js';

@@ -3,7 +3,7 @@
 // and ::a.b.c.d keep the dotted tail), so the text is rebuilt from the bytes here rather than
 // trusting whatever spelling the caller holds.
 import ipaddr from 'ipaddr.js';
-import type { Family } from '../ipvs/types.js';
+import type { Family } from '../vocabulary/ipvs.js';
 import { formatIpv6 } from '../util/ipv6-text.js';
 
 /** An address string that is not an address of the family it is filed under. */

@@ -1,6 +1,6 @@
 // `status --diff`: the desired state against the kernel. Pure: it compares two snapshots and
 // says what is missing, extra or different; deciding what to do about it is the proxier's job.
-import { SvcFlag, type RealServer, type VirtualServer, type VirtualServerEntry } from '../ipvs/types.js';
+import { SvcFlag, type RealServer, type VirtualServer, type VirtualServerEntry } from '../vocabulary/ipvs.js';
 import type { DesiredRealServer, DesiredState, DesiredVirtualServer, ServiceRef } from '../model/types.js';
 import { canonicalMap, canonicalRealKey, canonicalServiceKey, lookupReal, type OwnershipRecord } from './ownership.js';
 import { addressPortText } from './address.js';

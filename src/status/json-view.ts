@@ -8,7 +8,8 @@ import { orderEntries } from './list-view.js';
 import { nameEntries, type NamedVirtualServer } from './names-view.js';
 import type { OwnershipRecord } from './ownership.js';
 import { isOnePacket, isPersistent, schedulerFlagNames } from './service-text.js';
-import type { IpvsInfo, IpvsStats, IpvsTimeouts, RealServer, VirtualServer, VirtualServerEntry } from '../ipvs/types.js';
+import type { IpvsInfo, IpvsTimeouts } from '../ipvs/types.js';
+import type { IpvsStats, RealServer, VirtualServer, VirtualServerEntry } from '../vocabulary/ipvs.js';
 import type { DesiredRealServer, ServiceRef } from '../model/types.js';
 
 export const STATUS_JSON_SCHEMA_VERSION = 1;

@@ -15,7 +15,8 @@ import {
   TUNNEL_TYPE_NAMES,
 } from './service-text.js';
 import { sortRealsLikeIpvsadm, sortServicesLikeIpvsadm } from './sort.js';
-import type { IpvsInfo, IpvsStats, RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../ipvs/types.js';
+import type { IpvsInfo } from '../ipvs/types.js';
+import type { IpvsStats, RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../vocabulary/ipvs.js';
 
 export type ListView = 'list' | 'stats' | 'rate' | 'thresholds' | 'persistent-conn' | 'tun-info';
 

@@ -11,7 +11,8 @@ import {
   type OwnedVirtualServer,
   type OwnershipRecord,
 } from './ownership.js';
-import type { IpvsInfo, RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../ipvs/types.js';
+import type { IpvsInfo } from '../ipvs/types.js';
+import type { RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../vocabulary/ipvs.js';
 
 export const NOT_OURS = 'not ours';
 /**

@@ -4,8 +4,8 @@
 // or Tunnel real server with the virtual server's, so a table edited by hand lists such a real
 // server on the service port: it is matched on its address when the port no longer agrees.
 import ipaddr from 'ipaddr.js';
-import { realKey, serviceKey } from '../ipvs/keys.js';
-import type { ForwardMethod, RealServer, VirtualServerKey } from '../ipvs/types.js';
+import { realKey, serviceKey } from '../vocabulary/ipvs-keys.js';
+import type { ForwardMethod, RealServer, VirtualServerKey } from '../vocabulary/ipvs.js';
 import type { DesiredState, ServiceRef } from '../model/types.js';
 
 export interface OwnedRealServer {

@@ -11,7 +11,7 @@ import {
   TUNNEL_TYPE_NAMES,
 } from './service-text.js';
 import { orderEntries } from './list-view.js';
-import type { RealServerStatus, VirtualServer, VirtualServerEntry } from '../ipvs/types.js';
+import type { RealServerStatus, VirtualServer, VirtualServerEntry } from '../vocabulary/ipvs.js';
 
 const PROTOCOL_OPTIONS = { TCP: '-t', UDP: '-u', SCTP: '--sctp-service' } as const;
 

@@ -1,7 +1,7 @@
 // Pieces of text that several ipvsadm views share: the service column, the real server column,
 // the scheduler flags and the forwarding method, each spelled exactly as ipvsadm 1.31 spells it.
 import { addressPortText, prefixToDottedMask } from './address.js';
-import { SvcFlag, type ForwardMethod, type RealServer, type VirtualServer } from '../ipvs/types.js';
+import { SvcFlag, type ForwardMethod, type RealServer, type VirtualServer } from '../vocabulary/ipvs.js';
 
 const SCHED_FLAGS = SvcFlag.SCHED1 | SvcFlag.SCHED2 | SvcFlag.SCHED3;
 

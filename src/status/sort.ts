@@ -5,7 +5,7 @@
 // final order depends on the algorithm and on the order the kernel dumped the entries in. Both
 // are reproduced here: the same merge sort over the dump order, the same wrapping differences.
 import { addressWords } from './address.js';
-import type { Family, Protocol, RealServer, VirtualServer } from '../ipvs/types.js';
+import type { Family, Protocol, RealServer, VirtualServer } from '../vocabulary/ipvs.js';
 
 type Compare<T> = (a: T, b: T) => number;
 

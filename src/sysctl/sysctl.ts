@@ -1,17 +1,7 @@
-// Node settings the IPVS data plane needs, as kube-proxy sets them: read first, written only when
-// different (a restart with everything in place writes nothing), or only reported in check-only
-// mode for deployments that may not write /proc/sys (capabilities without privileged: true).
+// Reading and writing kernel parameters under /proc/sys. Which values the node needs, and whether
+// to write them or only report them, is the proxier's policy (src/proxier/node-sysctls.ts).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NodeSettingsApplier, ObjectError } from '../proxier/types.js';
-
-export interface WantedSysctl {
-  /** Dotted name, e.g. "net.ipv4.vs.conntrack". */
-  name: string;
-  value: string;
-  /** Why the agent needs it, for messages. */
-  reason: string;
-}
 
 export class SysctlError extends Error {
   constructor(readonly sysctl: string, readonly operation: 'read' | 'write', readonly code: string, detail: string) {
@@ -20,51 +10,26 @@ export class SysctlError extends Error {
   }
 }
 
-/** "6.1.0-27-amd64" -> { major: 6, minor: 1 }; undefined when unparsable. */
-export function parseKernelRelease(release: string): { major: number; minor: number } | undefined {
-  const m = /^(\d+)\.(\d+)/.exec(release.trim());
-  return m ? { major: Number(m[1]), minor: Number(m[2]) } : undefined;
+/** What the policy needs of a sysctl tree: read one value, write one value. */
+export interface SysctlAccess {
+  /** The value, trimmed; rejects with SysctlError. */
+  read(name: string): Promise<string>;
+  /** Rejects with SysctlError. */
+  write(name: string, value: string): Promise<void>;
 }
 
-/** True for kernels older than 5.9, where conn_reuse_mode=1 drops SYNs of reused ports (#70747, #93297). */
-export function needsConnReuseModeZero(release: string): boolean {
-  const v = parseKernelRelease(release);
-  if (!v) return false;
-  return v.major < 5 || (v.major === 5 && v.minor < 9);
-}
-
-export function nodeSysctls(opts: { strictArp: boolean; kernelRelease: string }): WantedSysctl[] {
-  const out: WantedSysctl[] = [
-    { name: 'net.ipv4.vs.conntrack', value: '1', reason: 'keep conntrack entries for IPVS connections (SNAT for NodePorts)' },
-    { name: 'net.ipv4.vs.expire_nodest_conn', value: '1', reason: 'drop connections to deleted real servers at once' },
-    { name: 'net.ipv4.vs.expire_quiescent_template', value: '1', reason: 'expire persistence templates of weight-0 real servers' },
-    { name: 'net.ipv4.ip_forward', value: '1', reason: 'forward traffic to real servers' },
-  ];
-  if (needsConnReuseModeZero(opts.kernelRelease)) {
-    out.push({ name: 'net.ipv4.vs.conn_reuse_mode', value: '0', reason: 'kernel older than 5.9: avoid 1 s SYN drops on port reuse' });
-  }
-  if (opts.strictArp) {
-    out.push({ name: 'net.ipv4.conf.all.arp_ignore', value: '1', reason: 'strict ARP: answer only for addresses on the receiving interface' });
-    out.push({ name: 'net.ipv4.conf.all.arp_announce', value: '2', reason: 'strict ARP: announce the best local source address' });
-  }
-  return out;
-}
-
-export interface SysctlOptions {
-  wanted: readonly WantedSysctl[];
+export interface ProcSysctlOptions {
   /** Default /proc/sys. */
   root?: string;
-  /** Report values that differ instead of writing them. */
-  checkOnly?: boolean;
 }
 
 /** Reads and writes sysctls under a root directory (tests point it at a temporary tree). */
-export class ProcSysctl implements NodeSettingsApplier {
+export class ProcSysctl implements SysctlAccess {
   readonly root: string;
   /** Every write made, oldest first. */
   readonly written: { name: string; value: string }[] = [];
 
-  constructor(private readonly opts: SysctlOptions) {
+  constructor(opts: ProcSysctlOptions = {}) {
     this.root = opts.root ?? '/proc/sys';
   }
 
@@ -91,26 +56,5 @@ export class ProcSysctl implements NodeSettingsApplier {
       const hint = code === 'EROFS' || code === 'EACCES' ? ' (/proc/sys is read-only without privileged: true; use check-only mode)' : '';
       throw new SysctlError(name, 'write', code, `${(e as Error).message}${hint}`);
     }
-  }
-
-  async apply(): Promise<{ writes: number; errors: ObjectError[] }> {
-    let writes = 0;
-    const errors: ObjectError[] = [];
-    for (const w of this.opts.wanted) {
-      try {
-        const have = await this.read(w.name);
-        if (have === w.value) continue;
-        if (this.opts.checkOnly) {
-          errors.push({ object: `sysctl ${w.name}`, operation: 'check', code: 'EMISMATCH', message: `is ${have}, needs ${w.value} to ${w.reason} (check-only: not written)` });
-          continue;
-        }
-        await this.write(w.name, w.value);
-        writes++;
-      } catch (e) {
-        const err = e instanceof SysctlError ? e : new SysctlError(w.name, 'read', 'EIO', String(e));
-        errors.push({ object: `sysctl ${w.name}`, operation: err.operation, code: err.code, message: err.message });
-      }
-    }
-    return { writes, errors };
   }
 }

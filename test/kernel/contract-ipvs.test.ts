@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openIpvs } from '../../src/ipvs/client.js';
 import { FakeIpvs } from '../support/fake-ipvs.js';
-import { serviceKey } from '../../src/ipvs/keys.js';
-import { UNREAD_STATS, type IpvsClient, type IpvsOp, type OpResult, type RealServer, type VirtualServer } from '../../src/ipvs/types.js';
+import { serviceKey } from '../../src/vocabulary/ipvs-keys.js';
+import type { IpvsClient } from '../../src/ipvs/types.js';
+import { UNREAD_STATS, type IpvsOp, type OpResult, type RealServer, type VirtualServer } from '../../src/vocabulary/ipvs.js';
 import { createNetns } from './helpers/netns.js';
 import { addOps, comparable, prepareRoutes, type Table } from './ipvs-fixtures.js';
 

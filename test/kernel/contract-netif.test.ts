@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { openLinks } from '../../src/netif/client.js';
 import { FakeLinks } from '../support/fake-links.js';
-import type { AddressOp, LinkClient } from '../../src/netif/types.js';
+import type { AddressOp } from '../../src/vocabulary/addresses.js';
+import type { LinkClient } from '../../src/netif/types.js';
 import { createNetns } from './helpers/netns.js';
 
 /** A client, plus a way to make a link that someone else owns (a bridge) behind its back. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openIpsetClient, type IpsetClient } from '../../src/iptables/ipset-client.js';
-import type { SetEntryGroup } from '../../src/iptables/restore.js';
+import type { SetEntryGroup } from '../../src/iptables/ipsets.js';
 import { parseIpsetSave } from '../../src/iptables/save.js';
 import { withNetns, type Netns } from './helpers/netns.js';
 

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { openIpvs } from '../../src/ipvs/client.js';
-import { serviceKey, realKey } from '../../src/ipvs/keys.js';
-import type { IpvsClient, IpvsOp, RealServer, VirtualServer, VirtualServerEntry, VirtualServerKey } from '../../src/ipvs/types.js';
+import { serviceKey, realKey } from '../../src/vocabulary/ipvs-keys.js';
+import type { IpvsClient } from '../../src/ipvs/types.js';
+import type { IpvsOp, RealServer, VirtualServer, VirtualServerEntry, VirtualServerKey } from '../../src/vocabulary/ipvs.js';
 import { withNetns, type Netns } from './helpers/netns.js';
 import { addOps, comparable, ipvsadmRules, prepareRoutes, type Table } from './ipvs-fixtures.js';
 

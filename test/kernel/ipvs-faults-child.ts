@@ -1,7 +1,7 @@
 // Child process for ipvs-faults.test.ts: IPVS_PROXY_FAULTS is read once per process, so each
 // scenario runs in its own. Prints one JSON line per step: {step, ok} or {step, error, code}.
 import { openIpvs } from '../../src/ipvs/client.js';
-import type { VirtualServer } from '../../src/ipvs/types.js';
+import type { VirtualServer } from '../../src/vocabulary/ipvs.js';
 
 const [netns] = process.argv.slice(2);
 const svc: VirtualServer = { family: 'inet', protocol: 'TCP', address: '10.96.0.10', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 };

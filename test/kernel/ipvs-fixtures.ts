@@ -1,7 +1,7 @@
 // Shared by the addon's kernel tests and the benchmark: a table as data, the addon operations
 // that create it, the ipvsadm rules that create the same table, and a normal form to compare.
-import { SvcFlag, type IpvsOp, type RealServer, type VirtualServer } from '../../src/ipvs/types.js';
-import { realKey, serviceKey } from '../../src/ipvs/keys.js';
+import { SvcFlag, type IpvsOp, type RealServer, type VirtualServer } from '../../src/vocabulary/ipvs.js';
+import { realKey, serviceKey } from '../../src/vocabulary/ipvs-keys.js';
 import type { Netns } from './helpers/netns.js';
 
 export type Table = readonly { service: VirtualServer; reals: readonly RealServer[] }[];

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { openIpvs } from '../../src/ipvs/client.js';
-import type { IpvsClient, IpvsOp } from '../../src/ipvs/types.js';
+import type { IpvsClient } from '../../src/ipvs/types.js';
+import type { IpvsOp } from '../../src/vocabulary/ipvs.js';
 import { ownershipFromDesired, runStatus } from '../../src/status/index.js';
 import { desiredState } from '../unit/status/ownership.js';
 import { createNetns, type Netns } from './helpers/netns.js';

@@ -2,12 +2,11 @@
 // iptables-{nft,legacy}-{save,restore} for both families, with the kernel's refusals that matter
 // here (unknown chain or set, deleting a referenced chain or set, a rule that is not there).
 // iptables-restore input is applied atomically, like the real tool; ipset restore line by line.
-import type { Family } from '../../src/ipvs/types.js';
+import type { Family } from '../../src/vocabulary/ipvs.js';
 import { CommandNotFoundError } from '../../src/iptables/errors.js';
 import type { IpsetClient, SetEntryFailure } from '../../src/iptables/ipset-client.js';
-import type { SetEntryGroup } from '../../src/iptables/restore.js';
 import type { CommandResult, CommandRunner } from '../../src/iptables/runner.js';
-import { isOwnSetName, type IpSetMap, type IpSetType } from '../../src/iptables/sets.js';
+import { isOwnSetName, type IpSetMap, type IpSetType, type SetEntryGroup } from '../../src/iptables/ipsets.js';
 
 interface FakeSet {
   type: string;

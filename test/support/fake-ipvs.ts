@@ -5,24 +5,9 @@
 import { constants } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { HandleClosedError, netlinkErrorFor } from '../../src/native/errors.js';
-import { realKey, serviceKey } from '../../src/ipvs/keys.js';
-import {
-  SvcFlag,
-  UNREAD_STATS,
-  type DumpOptions,
-  type Family,
-  type IpvsClient,
-  type IpvsInfo,
-  type IpvsOp,
-  type IpvsStats,
-  type IpvsTimeouts,
-  type OpResult,
-  type RealServer,
-  type RealServerStatus,
-  type VirtualServer,
-  type VirtualServerEntry,
-  type VirtualServerKey,
-} from '../../src/ipvs/types.js';
+import { realKey, serviceKey } from '../../src/vocabulary/ipvs-keys.js';
+import { SvcFlag, UNREAD_STATS, type Family, type IpvsOp, type IpvsStats, type OpResult, type RealServer, type RealServerStatus, type VirtualServer, type VirtualServerEntry, type VirtualServerKey } from '../../src/vocabulary/ipvs.js';
+import { type DumpOptions, type IpvsClient, type IpvsInfo, type IpvsTimeouts } from '../../src/ipvs/types.js';
 
 /** Schedulers a stock Debian kernel ships as modules. */
 export const KERNEL_SCHEDULERS: readonly string[] = [

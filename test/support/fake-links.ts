@@ -3,9 +3,10 @@
 // that is not, ENODEV for a missing link, ENETDOWN for an IPv6 route on a down link.
 // Used by proxier unit tests and by the contract suite that also runs against the addon.
 import { canonicalAddress, closedError, errnoOf, failure, takeFault } from './fake-ipvs.js';
-import type { OpResult } from '../../src/ipvs/types.js';
+import type { OpResult } from '../../src/vocabulary/ipvs.js';
 import { NetlinkError } from '../../src/native/errors.js';
-import type { AddressOp, LinkAddress, LinkClient, LocalRoute, RouteOp } from '../../src/netif/types.js';
+import type { AddressOp, LinkAddress, LocalRoute, RouteOp } from '../../src/vocabulary/addresses.js';
+import type { LinkClient } from '../../src/netif/types.js';
 
 interface FakeLink {
   ifindex: number;

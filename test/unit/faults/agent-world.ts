@@ -7,10 +7,10 @@ import { Agent } from '../../../src/agent/agent.js';
 import { defaultSettings } from '../../../src/config/load.js';
 import type { Settings } from '../../../src/config/settings.js';
 import { FakeIpvs } from '../../support/fake-ipvs.js';
-import { serviceKey } from '../../../src/ipvs/keys.js';
-import type { IpvsOp, OpResult } from '../../../src/ipvs/types.js';
-import { NullEventRecorder } from '../../../src/k8s/events.js';
-import type { ServiceSource } from '../../../src/k8s/types.js';
+import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
+import type { IpvsOp, OpResult } from '../../../src/vocabulary/ipvs.js';
+import { NullEventRecorder, type EventSink, type ObjectRef } from '../../../src/k8s/events.js';
+import type { ServiceSource } from '../../../src/vocabulary/source.js';
 import { FakeLinks } from '../../support/fake-links.js';
 import type { LogFields, Logger } from '../../../src/ops/logger.js';
 import { systemClock } from '../../../src/proxier/clock.js';
@@ -50,6 +50,15 @@ export class WatchedIpvs extends FakeIpvs {
   }
 }
 
+/** An EventSink that keeps every Warning event the agent records. */
+export class RecordingEvents implements EventSink {
+  readonly warnings: { ref: ObjectRef; reason: string; message: string }[] = [];
+  warn(ref: ObjectRef, reason: string, message: string): void {
+    this.warnings.push({ ref, reason, message });
+  }
+  async flush(): Promise<void> {}
+}
+
 /** The part of FleetPublisher the agent calls, recording each report. */
 export class RecordingFleet {
   readonly reports: SyncReport[] = [];
@@ -77,6 +86,7 @@ export interface AgentWorldOptions {
   store?: StateStore;
   health?: HealthState;
   fleet?: FleetPublisher;
+  events?: EventSink;
   progressIntervalMs?: number;
   emptySourceConfirmMs?: number;
   releaseFreeMemory?: () => void;
@@ -90,7 +100,7 @@ export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}):
   const settings: Settings = { ...defaultSettings('node-a'), syncPeriodMs: 200, minSyncPeriodMs: 0, ...opts.settings };
   const agent = new Agent({
     settings, source, logger, links, ipvs, clock: systemClock,
-    events: new NullEventRecorder(), conntrack: new RecordingConntrack(), sysctl: new SettledSysctl(), stateStore: store,
+    events: opts.events ?? new NullEventRecorder(), conntrack: new RecordingConntrack(), sysctl: new SettledSysctl(), stateStore: store,
     syncTimeoutMs: 10_000, health: opts.health, fleet: opts.fleet, progressIntervalMs: opts.progressIntervalMs ?? 0, emptySourceConfirmMs: opts.emptySourceConfirmMs,
     releaseFreeMemory: opts.releaseFreeMemory,
   });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { serviceKey } from '../../../src/ipvs/keys.js';
+import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
 import { ManifestSource } from '../../../src/manifests/manifest-source.js';
 import { agentWorld, sleep, sliceFor, svc, until } from './agent-world.js';
 

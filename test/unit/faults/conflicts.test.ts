@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ServiceModel } from '../../../src/model/service-model.js';
-import type { SourceEvent } from '../../../src/k8s/types.js';
+import type { SourceEvent } from '../../../src/vocabulary/source.js';
 import { config, ep, service, slice } from '../model/builders.js';
 
 function run(events: SourceEvent[]): { owners: Map<string, string>; reals: Map<string, string[]>; warnings: string[] } {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { ServiceModel } from '../../../src/model/service-model.js';
-import type { SourceEvent } from '../../../src/k8s/types.js';
+import type { SourceEvent } from '../../../src/vocabulary/source.js';
 import { parseManifest, ManifestSyntaxError } from '../../../src/manifests/parse.js';
 import { checkShape } from '../../../src/manifests/shape.js';
 import { config, ep, service, slice } from '../model/builders.js';

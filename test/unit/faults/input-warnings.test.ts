@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ManifestSource } from '../../../src/manifests/manifest-source.js';
-import { agentWorld, clusterIp, sleep, sliceFor, svc, until, WatchedIpvs, type AgentWorld } from './agent-world.js';
+import { agentWorld, clusterIp, RecordingEvents, sleep, sliceFor, svc, until, WatchedIpvs, type AgentWorld, type AgentWorldOptions } from './agent-world.js';
 
-async function withAgent(files: Record<string, string>, body: (world: AgentWorld, dir: string) => Promise<void>): Promise<void> {
+async function withAgent(files: Record<string, string>, body: (world: AgentWorld, dir: string) => Promise<void>, opts: AgentWorldOptions = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'input-warnings-'));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const world = agentWorld(new ManifestSource({ path: dir, debounceMs: 20, pollIntervalMs: 100 }));
+  const world = agentWorld(new ManifestSource({ path: dir, debounceMs: 20, pollIntervalMs: 100 }), opts);
   try {
     await world.agent.run();
     await body(world, dir);
@@ -74,6 +74,26 @@ test('a named targetPort no endpoint port carries is warned once per Service and
     assert.ok(metrics, 'the port still has its virtual server');
     assert.equal(metrics.reals.length, 0);
   });
+});
+
+test('a warning about a Service is one Event on that Service, taken from the typed reference; a slice warning is only logged', async () => {
+  const events = new RecordingEvents();
+  const base = svc(1);
+  const sticky = { ...base, metadata: { name: 'web', namespace: 'team-a' }, spec: { ...base.spec, sessionAffinity: 'Sticky' } };
+  const orphan = { ...sliceFor(2), metadata: { name: 'orphan-abc', namespace: 'team-a' } };
+  await withAgent({ 'd.yaml': docs(svc(0), sliceFor(0), sticky, orphan) }, async (world) => {
+    await until('service 0 programmed', () => served(world, 0));
+    await until('the sticky service programmed', async () => (await world.ipvs.dump()).some((e) => e.service.address === clusterIp(1)));
+    await sleep(500); // more syncs at --sync-period 200 ms: still one Event
+    assert.deepEqual(events.warnings, [{
+      ref: { kind: 'Service', namespace: 'team-a', name: 'web' },
+      reason: 'IpvsProxyInvalidSpec',
+      message: 'spec.sessionAffinity: unknown session affinity "Sticky"; None used',
+    }]);
+    const sliceLines = world.logger.matching('warn', /^EndpointSlice team-a\/orphan-abc: metadata\.labels/);
+    assert.equal(sliceLines.length, 1);
+    assert.deepEqual(sliceLines[0].fields, { object: 'EndpointSlice team-a/orphan-abc', field: 'metadata.labels[kubernetes.io/service-name]' });
+  }, { events });
 });
 
 /** A kernel that takes a while over each batch, as a cold sync of a large cluster does. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { FleetPublisher } from '../../../src/fleet/publisher.js';
-import type { IpvsOp, OpResult } from '../../../src/ipvs/types.js';
+import type { IpvsOp, OpResult } from '../../../src/vocabulary/ipvs.js';
 import { ManifestSource } from '../../../src/manifests/manifest-source.js';
 import { HealthState } from '../../../src/ops/health.js';
 import { agentWorld, RecordingFleet, sliceFor, svc, until, WatchedIpvs } from './agent-world.js';

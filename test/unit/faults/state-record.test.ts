@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ManifestSource } from '../../../src/manifests/manifest-source.js';
 import { FileStateStore } from '../../../src/proxier/state-record.js';
-import { serviceKey } from '../../../src/ipvs/keys.js';
+import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
 import { agentWorld, clusterIp, nodeLinks, sliceFor, svc, until, WatchedIpvs, type AgentWorld } from './agent-world.js';
 
 const FOREIGN = [

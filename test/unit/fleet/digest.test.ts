@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NodeIndependentDigester, nodeIndependentDigest } from '../../../src/fleet/digest.js';
-import { serviceKey } from '../../../src/ipvs/keys.js';
+import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
 import type { DesiredRealServer, DesiredState, DesiredVirtualServer, ServiceRef } from '../../../src/model/types.js';
 
 function real(address: string, extra: Partial<DesiredRealServer> = {}): DesiredRealServer {

@@ -1,4 +1,4 @@
-// One contract for the iptables side, run against the fake kernel (src/iptables/fake.ts) and the
+// One contract for the iptables side, run against the fake kernel (test/support/fake-iptables.ts) and the
 // real iptables-restore/iptables-save and ipset in a fresh network namespace (root needed), on both
 // backends: what the manager sees through its CommandRunner must be the same on each.
 import assert from 'node:assert/strict';
@@ -6,10 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { createNetns, type Netns } from '../../kernel/helpers/netns.js';
 import type { Backend } from '../../../src/iptables/backend.js';
 import { FakeKernel } from '../../support/fake-iptables.js';
-import { IptablesManager } from '../../../src/iptables/manager.js';
+import { IptablesManager } from '../../../src/proxier/iptables-policy/manager.js';
 import { ExecCommandRunner, type CommandRunner } from '../../../src/iptables/runner.js';
 import { countSavedRules, parseIpsetSave, parseIptablesSave } from '../../../src/iptables/save.js';
-import { setName, SetRole, type IptablesSettings } from '../../../src/iptables/sets.js';
+import { setName, SetRole, type IptablesSettings } from '../../../src/proxier/iptables-policy/sets.js';
 import { manyServices, SETTINGS } from './fixtures.js';
 
 const isRoot = process.getuid?.() === 0;

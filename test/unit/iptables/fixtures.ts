@@ -1,8 +1,8 @@
 // Desired states for the iptables tests, built the way the model builds them.
-import { serviceKey } from '../../../src/ipvs/keys.js';
-import type { Family, Protocol } from '../../../src/ipvs/types.js';
+import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
+import type { Family, Protocol } from '../../../src/vocabulary/ipvs.js';
 import type { DesiredRealServer, DesiredState, DesiredVirtualServer, ServiceRef, VipAddress } from '../../../src/model/types.js';
-import type { IptablesSettings } from '../../../src/iptables/sets.js';
+import type { IptablesSettings } from '../../../src/proxier/iptables-policy/sets.js';
 
 export const SETTINGS: IptablesSettings = { masqueradeAll: false, clusterCidr: [], masqueradeBit: 14, families: ['inet'] };
 

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createNetns, type Netns } from '../../kernel/helpers/netns.js';
 import type { Backend } from '../../../src/iptables/backend.js';
-import { IptablesManager } from '../../../src/iptables/manager.js';
+import { IptablesManager } from '../../../src/proxier/iptables-policy/manager.js';
 import { ExecCommandRunner } from '../../../src/iptables/runner.js';
 import { countSavedRules, parseIpsetSave } from '../../../src/iptables/save.js';
-import { setName, SetRole, type IptablesSettings } from '../../../src/iptables/sets.js';
+import { setName, SetRole, type IptablesSettings } from '../../../src/proxier/iptables-policy/sets.js';
 import { manyServices, real, SETTINGS, stateOf, vs } from './fixtures.js';
 
 const isRoot = process.getuid?.() === 0;

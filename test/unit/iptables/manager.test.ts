@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CommandFailedError, CommandNotFoundError, SetEntryError } from '../../../src/iptables/errors.js';
+import { CommandFailedError, CommandNotFoundError } from '../../../src/iptables/errors.js';
+import { SetEntryError } from '../../../src/proxier/iptables-policy/errors.js';
 import { FakeKernel } from '../../support/fake-iptables.js';
-import { IptablesManager } from '../../../src/iptables/manager.js';
-import { Chain } from '../../../src/iptables/rules.js';
-import { setName, SetRole, type IptablesSettings } from '../../../src/iptables/sets.js';
+import { IptablesManager } from '../../../src/proxier/iptables-policy/manager.js';
+import { Chain } from '../../../src/proxier/iptables-policy/rules.js';
+import { setName, SetRole, type IptablesSettings } from '../../../src/proxier/iptables-policy/sets.js';
 import { manyServices, real, SETTINGS, stateOf, vs } from './fixtures.js';
 
 function manager(kernel: FakeKernel, settings: IptablesSettings = SETTINGS): IptablesManager {

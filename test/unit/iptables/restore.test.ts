@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidIptablesSettingError } from '../../../src/iptables/errors.js';
+import { InvalidIptablesSettingError } from '../../../src/proxier/iptables-policy/errors.js';
 import {
   expectedSaved,
   renderIpsetDestroy,
@@ -8,10 +8,11 @@ import {
   renderIptablesCleanup,
   renderIptablesFlush,
   renderIptablesRestore,
-} from '../../../src/iptables/restore.js';
-import { Chain, chainSpecs, masqueradeMark, ruleCount } from '../../../src/iptables/rules.js';
+} from '../../../src/proxier/iptables-policy/restore.js';
+import { Chain, chainSpecs, masqueradeMark, ruleCount } from '../../../src/proxier/iptables-policy/rules.js';
 import { parseIpsetSave, parseIptablesSave } from '../../../src/iptables/save.js';
-import { emptySets, ruleDataFrom, setName, SetRole, type IpSetMap } from '../../../src/iptables/sets.js';
+import { emptySets, ruleDataFrom, setName, SetRole } from '../../../src/proxier/iptables-policy/sets.js';
+import { type IpSetMap } from '../../../src/iptables/ipsets.js';
 import { manyServices, SETTINGS } from './fixtures.js';
 
 const OPTS = { randomFully: true };

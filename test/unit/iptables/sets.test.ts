@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { InvalidIptablesSettingError } from '../../../src/iptables/errors.js';
-import { iptablesSettingsFrom } from '../../../src/iptables/index.js';
-import { canonicalCidr, ruleDataFrom, setName, SetRole, type IpSetMap } from '../../../src/iptables/sets.js';
+import { InvalidIptablesSettingError } from '../../../src/proxier/iptables-policy/errors.js';
+import { iptablesSettingsFrom } from '../../../src/proxier/iptables-policy/index.js';
+import { canonicalCidr, ruleDataFrom, setName, SetRole } from '../../../src/proxier/iptables-policy/sets.js';
+import { type IpSetMap } from '../../../src/iptables/ipsets.js';
 import { manyServices, real, SETTINGS, stateOf, vs } from './fixtures.js';
 
 function entries(sets: IpSetMap, role: SetRole, family: 'inet' | 'inet6' = 'inet'): string[] {

@@ -7,7 +7,7 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { projectEndpointSlice, projectService } from '../../../src/k8s/project.js';
 import { serviceFingerprint, sliceFingerprint } from '../../../src/model/objects.js';
 import { ServiceModel } from '../../../src/model/service-model.js';
-import type { SourceEvent } from '../../../src/k8s/types.js';
+import type { SourceEvent } from '../../../src/vocabulary/source.js';
 
 const MANAGED = [{ manager: 'kube-controller-manager', operation: 'Update', fieldsV1: { 'f:metadata': { 'f:labels': {} } } }];
 

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SourceEvent, SourceHandlers } from '../../../src/k8s/types.js';
+import type { SourceEvent, SourceHandlers } from '../../../src/vocabulary/source.js';
 
 export class Recorder implements SourceHandlers {
   readonly batches: SourceEvent[][] = [];

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { ep, service, slice } from './builders.js';
+import { config, ep, service, slice } from './builders.js';
+import { ServiceModel } from '../../../src/model/service-model.js';
 import { assertWarning, desired, reals } from './harness.js';
 
 /** A healthy neighbour: whatever is wrong with the object under test must not affect it. */
@@ -113,5 +114,28 @@ describe('service ports no EndpointSlice carries', () => {
     assert.ok(w);
     assert.equal(w.field, 'spec.ports[0].name');
     assert.match(w.message, /carries port TCP \(unnamed\) \(they carry TCP "postgres"\)/);
+  });
+});
+
+describe('warnings name their object as a typed reference, and as text for messages', () => {
+  it('a Service, an EndpointSlice, an unnamed object and the loser of a conflict', () => {
+    const badPort = service('bad', { ports: [{ name: 'a', port: 0 }, { name: 'b', port: 81 }] });
+    const badSlice = slice('good-2', 'good', [ep('not-an-ip')]);
+    const unnamed = withGarbage(service('nameless'), (s) => { delete (s.metadata as Record<string, unknown>).name; });
+    const older = service('older', { clusterIPs: ['10.0.5.5'], created: '2020-01-01T00:00:00Z' });
+    const younger = service('younger', { clusterIPs: ['10.0.5.5'], created: '2021-01-01T00:00:00Z' });
+    const out = desired({ services: [good, badPort, older, younger], slices: [goodSlice, badSlice] });
+    // An unnamed object never reaches the computation (the from-scratch path of desired() would take it).
+    const model = new ServiceModel(config());
+    model.apply([{ kind: 'Service', type: 'upsert', object: unnamed }]);
+    model.takeChanges();
+    const about = (object: string): { ref: unknown; object: string }[] =>
+      out.warnings.filter((w) => w.object === object).map((w) => ({ ref: w.ref, object: w.object }));
+    assert.deepEqual(about('Service default/bad')[0], { ref: { kind: 'Service', namespace: 'default', name: 'bad' }, object: 'Service default/bad' });
+    assert.deepEqual(about('EndpointSlice default/good-2')[0], { ref: { kind: 'EndpointSlice', namespace: 'default', name: 'good-2' }, object: 'EndpointSlice default/good-2' });
+    const nameless = model.warnings().find((w) => w.field === 'metadata.name');
+    assert.deepEqual({ ref: nameless?.ref, object: nameless?.object }, { ref: { kind: 'Service', namespace: 'default', name: '' }, object: 'Service default/?' });
+    const conflict = out.warnings.find((w) => /also claimed by Service default\/older/.test(w.message));
+    assert.deepEqual(conflict?.ref, { kind: 'Service', namespace: 'default', name: 'younger' });
   });
 });

@@ -1,7 +1,7 @@
 // Builders for the Kubernetes objects the model tests feed in. Plain object literals, typed as
 // the client's classes; each builder takes overrides for the fields a test is about.
 import type { V1EndpointSlice, V1Node, V1Service, V1ServicePort, V1Endpoint } from '@kubernetes/client-node';
-import type { LinkAddress } from '../../../src/netif/types.js';
+import type { LinkAddress } from '../../../src/vocabulary/addresses.js';
 import type { ModelConfig } from '../../../src/model/config.js';
 
 export const NODE = 'node-a';

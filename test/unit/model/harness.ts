@@ -2,8 +2,8 @@
 // agree, and returns what tests look at.
 import assert from 'node:assert/strict';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { SourceEvent } from '../../../src/k8s/types.js';
-import type { LinkAddress } from '../../../src/netif/types.js';
+import type { SourceEvent } from '../../../src/vocabulary/source.js';
+import type { LinkAddress } from '../../../src/vocabulary/addresses.js';
 import type { ModelConfig } from '../../../src/model/config.js';
 import type { DesiredState, DesiredVirtualServer, ModelWarning } from '../../../src/model/types.js';
 import { computeFromScratch, ServiceModel, type NoLocalEndpoints } from '../../../src/model/service-model.js';

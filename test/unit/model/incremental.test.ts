@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Service } from '@kubernetes/client-node';
-import type { SourceEvent } from '../../../src/k8s/types.js';
+import type { SourceEvent } from '../../../src/vocabulary/source.js';
 import { ServiceModel } from '../../../src/model/service-model.js';
 import { config, ep, link, node, NODE, service, slice } from './builders.js';
 import { assertWarning, reals } from './harness.js';

@@ -4,8 +4,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import type { SourceEvent } from '../../../src/k8s/types.js';
-import type { LinkAddress } from '../../../src/netif/types.js';
+import type { SourceEvent } from '../../../src/vocabulary/source.js';
+import type { LinkAddress } from '../../../src/vocabulary/addresses.js';
 import { sameDesiredVirtualServer } from '../../../src/model/compute.js';
 import { computeFromScratch, ServiceModel } from '../../../src/model/service-model.js';
 import type { DesiredVirtualServer } from '../../../src/model/types.js';

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SvcFlag } from '../../../src/ipvs/types.js';
+import { SvcFlag } from '../../../src/vocabulary/ipvs.js';
 import { ModelConfigError } from '../../../src/model/config.js';
 import { ServiceModel } from '../../../src/model/service-model.js';
 import { config, ep, link, node, service, slice } from './builders.js';

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadTestAddon } from '../../support/native-test-addon.js';
 import { decodeDump } from '../../../src/native/records.js';
-import { UNREAD_STATS } from '../../../src/ipvs/types.js';
+import { UNREAD_STATS } from '../../../src/vocabulary/ipvs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fx = JSON.parse(readFileSync(path.join(here, '..', '..', 'fixtures', 'native', 'ipvs-replies.json'), 'utf8')) as {

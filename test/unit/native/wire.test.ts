@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTestAddon } from '../../support/native-test-addon.js';
-import { decodeOps, encodeOps } from '../../../src/native/records.js';
-import type { IpvsOp, RealServer, VirtualServer } from '../../../src/ipvs/types.js';
+import { encodeOps } from '../../../src/native/records.js';
+import { decodeOps } from '../../support/op-records.js';
+import type { IpvsOp, RealServer, VirtualServer } from '../../../src/vocabulary/ipvs.js';
 
 const native = loadTestAddon();
 

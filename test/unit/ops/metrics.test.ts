@@ -7,9 +7,9 @@ import {
   startMetricsServer,
   type ServiceTrafficStats,
 } from '../../../src/ops/metrics.js';
-import type { IpvsStats, VirtualServerEntry } from '../../../src/ipvs/types.js';
+import type { IpvsStats, VirtualServerEntry } from '../../../src/vocabulary/ipvs.js';
 import type { DesiredState, DesiredVirtualServer } from '../../../src/model/types.js';
-import { serviceKey } from '../../../src/ipvs/keys.js';
+import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
 
 async function scrape(metrics: ProxyMetrics): Promise<string> {
   const server = await startMetricsServer({ bindAddress: '127.0.0.1:0', registry: metrics.registry });

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeIpvs } from '../../support/fake-ipvs.js';
-import type { DumpOptions, IpvsClient, VirtualServerEntry } from '../../../src/ipvs/types.js';
+import type { DumpOptions, IpvsClient } from '../../../src/ipvs/types.js';
+import type { VirtualServerEntry } from '../../../src/vocabulary/ipvs.js';
 import { FakeLinks } from '../../support/fake-links.js';
 import { Proxier } from '../../../src/proxier/proxier.js';
 import { change, desiredVs, noChange, real, seed, state, table, vs, world, type World } from './helpers.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { diffAddresses, diffVirtualServers, planStages, type AppliedTable } from '../../../src/proxier/diff.js';
-import { realKey } from '../../../src/ipvs/keys.js';
+import { realKey } from '../../../src/vocabulary/ipvs-keys.js';
 import { desiredVs, real, state, vs } from './helpers.js';
 
 const always = { mayTouch: () => true, isDraining: () => false, gracefulTcp: true };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { FakeIpvs } from '../../support/fake-ipvs.js';
 import { FakeLinks } from '../../support/fake-links.js';
 import { HandleClosedError, StateUnknownError } from '../../../src/native/errors.js';
-import { SvcFlag, type RealServer, type VirtualServer } from '../../../src/ipvs/types.js';
+import { SvcFlag, type RealServer, type VirtualServer } from '../../../src/vocabulary/ipvs.js';
 
 const vs: VirtualServer = { family: 'inet', protocol: 'TCP', address: '10.96.0.10', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 };
 const real: RealServer = { family: 'inet', address: '10.244.1.7', port: 9376, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 };

@@ -1,7 +1,7 @@
 // Builders for desired state and a proxier wired to the fakes.
-import { serviceKey } from '../../../src/ipvs/keys.js';
+import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
 import { FakeIpvs } from '../../support/fake-ipvs.js';
-import type { Protocol, VirtualServer } from '../../../src/ipvs/types.js';
+import type { Protocol, VirtualServer } from '../../../src/vocabulary/ipvs.js';
 import type { DesiredChange, DesiredRealServer, DesiredState, DesiredVirtualServer, ServiceRef, VipAddress } from '../../../src/model/types.js';
 import { FakeLinks } from '../../support/fake-links.js';
 import { FakeClock } from '../../support/fake-clock.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeIpvs } from '../../support/fake-ipvs.js';
-import type { IpvsOp } from '../../../src/ipvs/types.js';
+import type { IpvsOp } from '../../../src/vocabulary/ipvs.js';
 import { CidrSet, Ownership } from '../../../src/proxier/ownership.js';
 import { emptyRecord, serializeRecord } from '../../../src/proxier/state-record.js';
 import { desiredVs, noChange, real, seed, state, table, vs, world } from './helpers.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { realKey, serviceKey } from '../../../src/ipvs/keys.js';
-import type { VirtualServer } from '../../../src/ipvs/types.js';
+import { realKey, serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
+import type { VirtualServer } from '../../../src/vocabulary/ipvs.js';
 import type { DesiredState } from '../../../src/model/types.js';
 import type { AppliedAddress, AppliedTable } from '../../../src/proxier/diff.js';
 import type { DrainEntry } from '../../../src/proxier/graceful.js';

@@ -6,7 +6,7 @@ import { CountingSet } from '../../../src/proxier/ownership.js';
 import { RecordKeeper } from '../../../src/proxier/record-keeper.js';
 import { type StateRecord } from '../../../src/proxier/state-record.js';
 import { MemoryStateStore } from '../../support/memory-state-store.js';
-import { serviceKey } from '../../../src/ipvs/keys.js';
+import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
 import type { DesiredState } from '../../../src/model/types.js';
 import { desiredVs, real, state, vs } from './helpers.js';
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { needsConnReuseModeZero, nodeSysctls, parseKernelRelease, ProcSysctl } from '../../../src/sysctl/sysctl.js';
+import { needsConnReuseModeZero, NodeSysctls, nodeSysctls, parseKernelRelease } from '../../../src/proxier/node-sysctls.js';
+import { ProcSysctl } from '../../../src/sysctl/sysctl.js';
 
 async function tree(values: Record<string, string>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'sysctl-'));
@@ -41,13 +42,13 @@ test('read then write: wrong values are written once, a second pass writes nothi
   const root = await tree(FRESH);
   try {
     const wanted = nodeSysctls({ strictArp: true, kernelRelease: '5.4.0' });
-    const s = new ProcSysctl({ root, wanted });
+    const s = new NodeSysctls(new ProcSysctl({ root }), { wanted });
     const first = await s.apply();
     assert.deepEqual(first.errors, []);
     assert.equal(first.writes, 7);
     assert.equal((await readFile(join(root, 'net/ipv4/conf/all/arp_announce'), 'utf8')).trim(), '2');
     assert.equal((await readFile(join(root, 'net/ipv4/vs/conn_reuse_mode'), 'utf8')).trim(), '0');
-    const second = await new ProcSysctl({ root, wanted }).apply();
+    const second = await new NodeSysctls(new ProcSysctl({ root }), { wanted }).apply();
     assert.equal(second.writes, 0);
     assert.deepEqual(second.errors, []);
   } finally {
@@ -58,9 +59,10 @@ test('read then write: wrong values are written once, a second pass writes nothi
 test('strict ARP off leaves arp_ignore and arp_announce alone; kernels >= 5.9 keep conn_reuse_mode', async () => {
   const root = await tree(FRESH);
   try {
-    const s = new ProcSysctl({ root, wanted: nodeSysctls({ strictArp: false, kernelRelease: '6.1.0' }) });
+    const proc = new ProcSysctl({ root });
+    const s = new NodeSysctls(proc, { wanted: nodeSysctls({ strictArp: false, kernelRelease: '6.1.0' }) });
     assert.equal((await s.apply()).writes, 4);
-    assert.deepEqual(s.written.map((w) => w.name).sort(), ['net.ipv4.ip_forward', 'net.ipv4.vs.conntrack', 'net.ipv4.vs.expire_nodest_conn', 'net.ipv4.vs.expire_quiescent_template']);
+    assert.deepEqual(proc.written.map((w) => w.name).sort(), ['net.ipv4.ip_forward', 'net.ipv4.vs.conntrack', 'net.ipv4.vs.expire_nodest_conn', 'net.ipv4.vs.expire_quiescent_template']);
     assert.equal((await readFile(join(root, 'net/ipv4/vs/conn_reuse_mode'), 'utf8')).trim(), '1');
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -70,7 +72,7 @@ test('strict ARP off leaves arp_ignore and arp_announce alone; kernels >= 5.9 ke
 test('check-only mode reports wrong values and writes nothing', async () => {
   const root = await tree({ ...FRESH, 'net.ipv4.ip_forward': '1' });
   try {
-    const s = new ProcSysctl({ root, wanted: nodeSysctls({ strictArp: false, kernelRelease: '6.1.0' }), checkOnly: true });
+    const s = new NodeSysctls(new ProcSysctl({ root }), { wanted: nodeSysctls({ strictArp: false, kernelRelease: '6.1.0' }), checkOnly: true });
     const r = await s.apply();
     assert.equal(r.writes, 0);
     assert.deepEqual(r.errors.map((e) => e.object).sort(), ['sysctl net.ipv4.vs.conntrack', 'sysctl net.ipv4.vs.expire_nodest_conn', 'sysctl net.ipv4.vs.expire_quiescent_template']);
@@ -84,7 +86,7 @@ test('check-only mode reports wrong values and writes nothing', async () => {
 test('a missing ip_vs sysctl is a clear per-setting error naming the module', async () => {
   const root = await tree({ 'net.ipv4.ip_forward': '1' });
   try {
-    const r = await new ProcSysctl({ root, wanted: nodeSysctls({ strictArp: false, kernelRelease: '6.1.0' }) }).apply();
+    const r = await new NodeSysctls(new ProcSysctl({ root }), { wanted: nodeSysctls({ strictArp: false, kernelRelease: '6.1.0' }) }).apply();
     assert.equal(r.writes, 0);
     assert.equal(r.errors.length, 3);
     assert.ok(r.errors.every((e) => e.code === 'ENOENT' && /ip_vs module/.test(e.message)));

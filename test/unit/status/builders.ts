@@ -4,7 +4,7 @@ import type {
   RealServerStatus,
   VirtualServerEntry,
   VirtualServerStatus,
-} from '../../../src/ipvs/types.js';
+} from '../../../src/vocabulary/ipvs.js';
 
 export function stats(overrides: Partial<IpvsStats> = {}): IpvsStats {
   return {

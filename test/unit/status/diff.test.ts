@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SvcFlag } from '../../../src/ipvs/types.js';
+import { SvcFlag } from '../../../src/vocabulary/ipvs.js';
 import { diffState, formatDiff } from '../../../src/status/diff.js';
 import { diffJson } from '../../../src/status/json-view.js';
 import { ownershipFromDesired, type OwnershipRecord } from '../../../src/status/ownership.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SvcFlag } from '../../../src/ipvs/types.js';
+import { SvcFlag } from '../../../src/vocabulary/ipvs.js';
 import { tableJson, STATUS_JSON_SCHEMA_VERSION } from '../../../src/status/json-view.js';
 import { formatNamedList, ownedEntries } from '../../../src/status/names-view.js';
 import { ownershipFromDesired } from '../../../src/status/ownership.js';

@@ -1,6 +1,6 @@
 // A desired state and the record it implies, for names, JSON, diff and runStatus tests.
-import { realKey, serviceKey } from '../../../src/ipvs/keys.js';
-import { SvcFlag } from '../../../src/ipvs/types.js';
+import { realKey, serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
+import { SvcFlag } from '../../../src/vocabulary/ipvs.js';
 import type { DesiredRealServer, DesiredState, DesiredVirtualServer } from '../../../src/model/types.js';
 
 function desiredReal(address: string, port: number, pod: string, nodeName: string, more: Partial<DesiredRealServer> = {}): DesiredRealServer {

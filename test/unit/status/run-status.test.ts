@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { FakeIpvs } from '../../support/fake-ipvs.js';
-import type { IpvsOp } from '../../../src/ipvs/types.js';
+import type { IpvsOp } from '../../../src/vocabulary/ipvs.js';
 import {
   checkStatusOptions,
   ConnectionTableUnreadableError,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SvcFlag } from '../../../src/ipvs/types.js';
+import { SvcFlag } from '../../../src/vocabulary/ipvs.js';
 import { formatSave, formatSaveReal, formatSaveService } from '../../../src/status/save-view.js';
 import { entry, fwmark, proto, real, tcp } from './builders.js';
 

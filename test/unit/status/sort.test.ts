@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { glibcMergeSort, sortRealsLikeIpvsadm, sortServicesLikeIpvsadm, wrappedDifference } from '../../../src/status/sort.js';
 import { serviceColumn } from '../../../src/status/service-text.js';
 import { fwmark, proto, real, tcp } from './builders.js';
-import type { VirtualServer } from '../../../src/ipvs/types.js';
+import type { VirtualServer } from '../../../src/vocabulary/ipvs.js';
 
 const names = (list: readonly VirtualServer[]): string[] => list.map(serviceColumn);
 

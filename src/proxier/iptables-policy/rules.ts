@@ -1,7 +1,7 @@
 // The iptables rules, as data. The same rules serve 1 or 100,000 services: every per-service fact
 // lives in the ipsets of sets.ts. Rules are written in the exact form iptables-save prints them, so
 // what is read back from the kernel compares equal to what was rendered.
-import type { Family } from '../ipvs/types.js';
+import type { Family } from '../../vocabulary/ipvs.js';
 import { InvalidIptablesSettingError } from './errors.js';
 import { clusterCidrsOf, setName, SetRole, type IptablesSettings } from './sets.js';
 

@@ -1,6 +1,6 @@
 // Identity keys and comparisons for virtual and real servers. Keys are strings so they can
 // index Maps; two objects with the same key are the same kernel object.
-import { SvcFlag, type RealServer, type VirtualServer, type VirtualServerEntry, type VirtualServerKey } from './types.js';
+import { SvcFlag, type RealServer, type VirtualServer, type VirtualServerEntry, type VirtualServerKey } from './ipvs.js';
 
 /** "TCP/10.0.1.175/80", "UDP/fd00::1/53" or "FWM/inet/77". */
 export function serviceKey(s: VirtualServerKey): string {

@@ -3,12 +3,13 @@
 // and destroyed by `ipset restore`, one `iptables-restore --noflush` per family when the rules
 // themselves differ, nothing at all when nothing changed. The kernel is read at the first sync
 // and after requestVerification(); in between, what was last applied is trusted.
-import type { Family } from '../ipvs/types.js';
-import type { DesiredState } from '../model/types.js';
-import type { ChangedKeys } from '../proxier/types.js';
-import { commandsFor, detectBackendWithSaves, detectRandomFully, type Backend } from './backend.js';
-import { CommandFailedError, CommandNotFoundError, SetEntryError } from './errors.js';
-import type { IpsetClient } from './ipset-client.js';
+import type { Family } from '../../vocabulary/ipvs.js';
+import type { DesiredState } from '../../model/types.js';
+import type { ChangedKeys } from '../types.js';
+import { commandsFor, detectBackendWithSaves, detectRandomFully, type Backend } from '../../iptables/backend.js';
+import { CommandFailedError, CommandNotFoundError } from '../../iptables/errors.js';
+import { SetEntryError } from './errors.js';
+import type { IpsetClient } from '../../iptables/ipset-client.js';
 import {
   conflictingSets,
   expectedSaved,
@@ -20,9 +21,10 @@ import {
   renderIptablesRestore,
 } from './restore.js';
 import type { RuleOptions } from './rules.js';
-import type { CommandRunner } from './runner.js';
-import { parseIpsetSave, parseIptablesSave, type SavedRules } from './save.js';
-import { isOwnSetName, ruleDataFrom, virtualServerFingerprint, type IpSetMap, type IptablesSettings } from './sets.js';
+import type { CommandRunner } from '../../iptables/runner.js';
+import { parseIpsetSave, parseIptablesSave, type SavedRules } from '../../iptables/save.js';
+import { isOwnSetName, type IpSetMap } from '../../iptables/ipsets.js';
+import { ruleDataFrom, virtualServerFingerprint, type IptablesSettings } from './sets.js';
 
 export interface IptablesManagerOptions {
   runner: CommandRunner;

@@ -1,10 +1,11 @@
 // Rendering what is fed to `iptables-restore --noflush` and `ipset restore` (pure). Only chains
 // and sets of our own are ever declared, flushed or destroyed; jumps from the built-in chains are
 // added only when missing, so applying twice changes nothing.
-import type { Family } from '../ipvs/types.js';
+import type { Family } from '../../vocabulary/ipvs.js';
 import { chainSpecs, isOwnChainName, jumpRule, JUMPS, TABLES, type ChainSpec, type RuleOptions } from './rules.js';
-import type { SavedRules } from './save.js';
-import type { IpSetContent, IpSetMap, IpSetType, IptablesSettings } from './sets.js';
+import type { SavedRules } from '../../iptables/save.js';
+import type { IpSetContent, IpSetMap, SetEntryGroup } from '../../iptables/ipsets.js';
+import type { IptablesSettings } from './sets.js';
 
 /** ipset's default maxelem (65536) is too small for LOOP-BACK on a large cluster. */
 const SET_MAXELEM = 1048576;
@@ -150,15 +151,6 @@ export function conflictingSets(current: IpSetMap, desired: IpSetMap): string[] 
     if (have !== undefined && (have.type !== want.type || have.family !== want.family)) out.push(name);
   }
   return out;
-}
-
-/** Entries to add to or delete from one set, written as `ipset save` prints them. */
-export interface SetEntryGroup {
-  op: 'add' | 'delete';
-  set: string;
-  family: Family;
-  type: IpSetType;
-  entries: string[];
 }
 
 /**

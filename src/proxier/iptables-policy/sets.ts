@@ -2,11 +2,10 @@
 // services come and go. This file names the sets and computes their contents from the desired
 // state (pure).
 import ipaddr from 'ipaddr.js';
-import type { Family, Protocol } from '../ipvs/types.js';
-import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
+import type { Family, Protocol } from '../../vocabulary/ipvs.js';
+import type { DesiredState, DesiredVirtualServer } from '../../model/types.js';
 import { InvalidIptablesSettingError } from './errors.js';
-
-export type IpSetType = 'hash:ip' | 'hash:net' | 'hash:ip,port' | 'hash:ip,port,ip' | 'hash:ip,port,net';
+import { SET_PREFIX, type IpSetMap, type IpSetType } from '../../iptables/ipsets.js';
 
 /** The role of each set; the kernel name adds a family prefix (see setName). */
 export const SetRole = {
@@ -46,31 +45,10 @@ export const SET_TYPES: Readonly<Record<SetRole, IpSetType>> = {
   [SetRole.CLUSTER_CIDR]: 'hash:net',
 };
 
-const SET_PREFIX: Readonly<Record<Family, string>> = { inet: 'IPVS-PROXY-', inet6: 'IPVS-PROXY6-' };
-
 /** Kernel name of a set, e.g. IPVS-PROXY-CLUSTER-IP or IPVS-PROXY6-CLUSTER-IP (ipset allows 31 chars). */
 export function setName(family: Family, role: SetRole): string {
   return SET_PREFIX[family] + role;
 }
-
-/** The name prefixes of the sets this project creates. */
-export const OWN_SET_PREFIXES: readonly string[] = [SET_PREFIX.inet, SET_PREFIX.inet6];
-
-/** True for a set name this project creates (of either family). */
-export function isOwnSetName(name: string): boolean {
-  return OWN_SET_PREFIXES.some((p) => name.startsWith(p));
-}
-
-/** A set and its entries, entries written exactly as `ipset save` prints them. */
-export interface IpSetContent {
-  name: string;
-  type: IpSetType;
-  family: Family;
-  entries: Set<string>;
-}
-
-/** Sets by name. */
-export type IpSetMap = Map<string, IpSetContent>;
 
 /** The settings the iptables side depends on (a subset of Settings, plus the families served). */
 export interface IptablesSettings {

@@ -1,4 +1,6 @@
-// The iptables side of ipvs-proxy: SNAT and VIP filtering at a constant rule count.
+// The iptables policy of ipvs-proxy: SNAT and VIP filtering at a constant rule count, computed
+// from the desired state (rules.ts, sets.ts, restore.ts) and kept in place by manager.ts through
+// the tools' client in src/iptables/.
 //
 // Rules (per family; the same 20 rules, 21 with --cluster-cidr, at any number of services):
 //   nat    PREROUTING, OUTPUT -> IPVS-PROXY-SERVICES: marks with the masquerade bit (default 0x4000)
@@ -14,29 +16,10 @@
 // Sets (IPVS-PROXY-* for IPv4, IPVS-PROXY6-* for IPv6) carry every per-service fact; see sets.ts.
 // externalTrafficPolicy Local needs no exclusion set: such addresses are simply left out of the
 // sets that mark for masquerade.
-import type { Settings } from '../config/settings.js';
-import type { Family } from '../ipvs/types.js';
+import type { Settings } from '../../config/settings.js';
+import type { Family } from '../../vocabulary/ipvs.js';
 import type { IptablesSettings } from './sets.js';
 
-export { chooseBackend, commandsFor, detectBackend, supportsRandomFully, type Backend } from './backend.js';
-export {
-  CommandFailedError,
-  CommandNotFoundError,
-  CommandTimeoutError,
-  InvalidIptablesSettingError,
-  SaveOutputParseError,
-} from './errors.js';
-export { IptablesManager, type IptablesManagerOptions } from './manager.js';
-export {
-  renderIpsetDestroy,
-  renderIpsetRestore,
-  renderIptablesCleanup,
-  renderIptablesRestore,
-} from './restore.js';
-export { Chain, chainSpecs, JUMPS, masqueradeMark, ruleCount, type ChainSpec, type RuleOptions } from './rules.js';
-export { ExecCommandRunner, type CommandResult, type CommandRunner, type CommandTiming } from './runner.js';
-export { parseIpsetSave, parseIptablesSave } from './save.js';
-export { ruleDataFrom, setName, SetRole, type IpSetContent, type IpSetMap, type IptablesSettings } from './sets.js';
 
 /** The iptables settings of the agent's settings, for the families this node serves. */
 export function iptablesSettingsFrom(
