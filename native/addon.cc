@@ -30,15 +30,10 @@ struct Constructors {
   Napi::FunctionReference sets;
 };
 
-std::string errno_code(int err) {
-  const char* name = strerrorname_np(err);
-  return name != nullptr ? name : "E" + std::to_string(err);
-}
-
 Napi::Error make_error(Napi::Env env, const nl::Error& e) {
   Napi::Error err = Napi::Error::New(env, e.what());
   err.Set("errno", Napi::Number::New(env, e.err));
-  err.Set("code", Napi::String::New(env, errno_code(e.err)));
+  err.Set("code", Napi::String::New(env, records::errno_name(e.err)));
   err.Set("op", Napi::String::New(env, e.op));
   err.Set("kind", Napi::String::New(env, nl::kind_name(e.kind)));
   return err;
@@ -132,21 +127,19 @@ std::string string_arg(const Napi::CallbackInfo& info, size_t i, const char* wha
   return info[i].As<Napi::String>().Utf8Value();
 }
 
-// Failures only, as [index, errno, code, message] rows: a batch of 100k mostly succeeds.
+// A call whose answer is one Buffer of records (src/native/records.ts), written off the JS
+// thread by work(): op failures, dumps.
+Napi::Promise records_task(Napi::Env env, std::function<std::vector<uint8_t>()> work) {
+  return Task<std::vector<uint8_t>>::Start(env, std::move(work), [](Napi::Env e, std::vector<uint8_t>& bytes) -> Napi::Value {
+    return to_buffer(e, std::move(bytes));
+  });
+}
+
 template <typename Result>
-Napi::Value failures(Napi::Env env, const std::vector<Result>& results) {
-  Napi::Array out = Napi::Array::New(env);
-  uint32_t n = 0;
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].err == 0) continue;
-    Napi::Array row = Napi::Array::New(env, 4);
-    row.Set(0u, Napi::Number::New(env, static_cast<double>(i)));
-    row.Set(1u, Napi::Number::New(env, results[i].err));
-    row.Set(2u, Napi::String::New(env, errno_code(results[i].err)));
-    row.Set(3u, Napi::String::New(env, results[i].message));
-    out.Set(n++, row);
-  }
-  return out;
+std::vector<uint8_t> failure_records(const std::vector<Result>& results) {
+  records::Writer w;
+  records::write_failures(w, results);
+  return std::move(w.out);
 }
 
 class IpvsWrap : public Napi::ObjectWrap<IpvsWrap> {
@@ -174,20 +167,15 @@ class IpvsWrap : public Napi::ObjectWrap<IpvsWrap> {
     }
     auto h = handle;
     auto shared_ops = std::make_shared<std::vector<ipvs::Op>>(std::move(ops));
-    return Task<std::vector<ipvs::OpResult>>::Start(
-        info.Env(), [h, shared_ops] { return h->apply(*shared_ops); },
-        [](Napi::Env env, std::vector<ipvs::OpResult>& r) { return failures(env, r); });
+    return records_task(info.Env(), [h, shared_ops] { return failure_records(h->apply(*shared_ops)); });
   }
   Napi::Value Dump(const Napi::CallbackInfo& info) {
     auto h = handle;
-    return Task<std::vector<uint8_t>>::Start(
-        info.Env(),
-        [h] {
-          records::Writer w;
-          records::write_dump(w, h->dump());
-          return std::move(w.out);
-        },
-        [](Napi::Env env, std::vector<uint8_t>& bytes) -> Napi::Value { return to_buffer(env, std::move(bytes)); });
+    return records_task(info.Env(), [h] {
+      records::Writer w;
+      records::write_dump(w, h->dump());
+      return std::move(w.out);
+    });
   }
   // Answers in the dump's record format: one entry (the key asked for) with its real servers.
   Napi::Value DumpReals(const Napi::CallbackInfo& info) {
@@ -200,15 +188,12 @@ class IpvsWrap : public Napi::ObjectWrap<IpvsWrap> {
       throw Napi::TypeError::New(info.Env(), std::string("bad service key: ") + e.what());
     }
     auto h = handle;
-    return Task<std::vector<uint8_t>>::Start(
-        info.Env(),
-        [h, entry]() mutable {
-          entry.dests = h->dump_reals(entry.spec.key);
-          records::Writer w;
-          records::write_dump(w, {entry});
-          return std::move(w.out);
-        },
-        [](Napi::Env env, std::vector<uint8_t>& bytes) -> Napi::Value { return to_buffer(env, std::move(bytes)); });
+    return records_task(info.Env(), [h, entry]() mutable {
+      entry.dests = h->dump_reals(entry.spec.key);
+      records::Writer w;
+      records::write_dump(w, {entry});
+      return std::move(w.out);
+    });
   }
   Napi::Value Info(const Napi::CallbackInfo& info) {
     auto h = handle;
@@ -292,90 +277,48 @@ class LinksWrap : public Napi::ObjectWrap<LinksWrap> {
     return Task<bool>::Start(info.Env(), [h, name, kind] { return h->delete_link(name, kind); },
                              [](Napi::Env env, bool& r) -> Napi::Value { return Napi::Boolean::New(env, r); });
   }
+  // Resolves to address dump records.
   Napi::Value ListAddresses(const Napi::CallbackInfo& info) {
     std::optional<int32_t> ifindex;
     if (info.Length() > 0 && info[0].IsNumber()) ifindex = info[0].As<Napi::Number>().Int32Value();
     auto h = handle;
-    return Task<std::vector<rtnl::NamedAddr>>::Start(
-        info.Env(), [h, ifindex] { return h->list_addresses(ifindex); },
-        [](Napi::Env env, std::vector<rtnl::NamedAddr>& list) -> Napi::Value {
-          Napi::Array out = Napi::Array::New(env, list.size());
-          for (size_t i = 0; i < list.size(); ++i) {
-            const rtnl::NamedAddr& a = list[i];
-            Napi::Object o = Napi::Object::New(env);
-            o.Set("ifindex", Napi::Number::New(env, a.addr.ifindex));
-            o.Set("ifname", Napi::String::New(env, a.ifname));
-            o.Set("family", Napi::String::New(env, a.addr.af == AF_INET6 ? "inet6" : "inet"));
-            o.Set("address", Napi::String::New(env, ipvs::format_addr(a.addr.af, a.addr.addr)));
-            o.Set("prefixLen", Napi::Number::New(env, a.addr.prefix_len));
-            out.Set(static_cast<uint32_t>(i), o);
-          }
-          return out;
-        });
+    return records_task(info.Env(), [h, ifindex] {
+      records::Writer w;
+      records::write_address_dump(w, h->list_addresses(ifindex));
+      return std::move(w.out);
+    });
   }
-  // Address and route ops share one shape: {op, ifindex, family, address, prefixLen}.
-  static std::shared_ptr<std::vector<rtnl::AddrOp>> addr_ops(const Napi::CallbackInfo& info, const char* method) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, std::string(method) + " expects an array");
-    Napi::Array arr = info[0].As<Napi::Array>();
-    auto ops = std::make_shared<std::vector<rtnl::AddrOp>>(arr.Length());
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
-      Napi::Value v = arr.Get(i);
-      if (!v.IsObject()) throw Napi::TypeError::New(env, std::string(method) + ": op must be an object");
-      Napi::Object o = v.As<Napi::Object>();
-      rtnl::AddrOp& op = (*ops)[i];
-      std::string kind = o.Get("op").ToString().Utf8Value();
-      if (kind != "add" && kind != "delete") throw Napi::TypeError::New(env, std::string(method) + ": op must be add or delete");
-      op.add = kind == "add";
-      op.ifindex = o.Get("ifindex").ToNumber().Int32Value();
-      std::string family = o.Get("family").ToString().Utf8Value();
-      op.af = family == "inet6" ? AF_INET6 : AF_INET;
-      std::string text = o.Get("address").ToString().Utf8Value();
-      uint32_t prefix = o.Get("prefixLen").ToNumber().Uint32Value();
-      if ((family != "inet" && family != "inet6") || !ipvs::parse_addr(op.af, text, op.addr))
-        op.invalid = "invalid " + family + " address '" + text + "'";
-      else if (prefix > (op.af == AF_INET6 ? 128u : 32u))
-        op.invalid = "prefix length " + std::to_string(prefix) + " out of range";
-      op.prefix_len = static_cast<uint8_t>(prefix);
+  // Address and route ops share one record layout (src/native/records.ts).
+  static std::shared_ptr<std::vector<rtnl::AddrOp>> link_ops(const Napi::CallbackInfo& info, const char* method) {
+    if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(info.Env(), std::string(method) + " expects a Buffer of link op records");
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    try {
+      return std::make_shared<std::vector<rtnl::AddrOp>>(records::read_link_ops(buf.Data(), buf.Length()));
+    } catch (const nl::MalformedError& e) {
+      throw Napi::TypeError::New(info.Env(), std::string("bad link op records: ") + e.what());
     }
-    return ops;
   }
+  // Resolve to failure records.
   Napi::Value ApplyAddresses(const Napi::CallbackInfo& info) {
-    auto ops = addr_ops(info, "applyAddresses");
+    auto ops = link_ops(info, "applyAddresses");
     auto h = handle;
-    return Task<std::vector<rtnl::AddrResult>>::Start(
-        info.Env(), [h, ops] { return h->apply(*ops); },
-        [](Napi::Env e, std::vector<rtnl::AddrResult>& r) { return failures(e, r); });
+    return records_task(info.Env(), [h, ops] { return failure_records(h->apply(*ops)); });
   }
   Napi::Value ApplyRoutes(const Napi::CallbackInfo& info) {
-    auto ops = addr_ops(info, "applyRoutes");
+    auto ops = link_ops(info, "applyRoutes");
     auto h = handle;
-    return Task<std::vector<rtnl::AddrResult>>::Start(
-        info.Env(), [h, ops] { return h->apply_routes(*ops); },
-        [](Napi::Env e, std::vector<rtnl::AddrResult>& r) { return failures(e, r); });
+    return records_task(info.Env(), [h, ops] { return failure_records(h->apply_routes(*ops)); });
   }
+  // Resolves to local-route dump records.
   Napi::Value ListLocalRoutes(const Napi::CallbackInfo& info) {
     if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "listLocalRoutes expects a link index");
     int32_t oif = info[0].As<Napi::Number>().Int32Value();
     auto h = handle;
-    return Task<std::vector<rtnl::RouteInfo>>::Start(
-        info.Env(), [h, oif] { return h->list_local_routes(oif); },
-        [](Napi::Env env, std::vector<rtnl::RouteInfo>& list) -> Napi::Value {
-          Napi::Array out = Napi::Array::New(env, list.size());
-          for (size_t i = 0; i < list.size(); ++i) {
-            const rtnl::RouteInfo& r = list[i];
-            Napi::Object o = Napi::Object::New(env);
-            o.Set("ifindex", Napi::Number::New(env, r.oif));
-            o.Set("family", Napi::String::New(env, r.af == AF_INET6 ? "inet6" : "inet"));
-            o.Set("address", Napi::String::New(env, ipvs::format_addr(r.af, r.addr)));
-            o.Set("prefixLen", Napi::Number::New(env, r.prefix_len));
-            o.Set("protocol", Napi::Number::New(env, r.protocol));
-            o.Set("metric", Napi::Number::New(env, r.metric));
-            o.Set("ours", Napi::Boolean::New(env, r.protocol == rtnl::kRouteProtocol && r.metric == rtnl::kRouteMetric));
-            out.Set(static_cast<uint32_t>(i), o);
-          }
-          return out;
-        });
+    return records_task(info.Env(), [h, oif] {
+      records::Writer w;
+      records::write_route_dump(w, h->list_local_routes(oif));
+      return std::move(w.out);
+    });
   }
   Napi::Value BringUpQuiet(const Napi::CallbackInfo& info) {
     std::string name = string_arg(info, 0, "link name");
@@ -442,7 +385,7 @@ class SetsWrap : public Napi::ObjectWrap<SetsWrap> {
                                                row.Set(0u, Napi::Number::New(e, static_cast<double>(f.group)));
                                                row.Set(1u, Napi::Number::New(e, static_cast<double>(f.entry)));
                                                row.Set(2u, Napi::Number::New(e, f.err));
-                                               row.Set(3u, Napi::String::New(e, errno_code(f.err)));
+                                               row.Set(3u, Napi::String::New(e, records::errno_name(f.err)));
                                                row.Set(4u, Napi::String::New(e, f.message));
                                                rows.Set(static_cast<uint32_t>(i), row);
                                              }

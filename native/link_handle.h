@@ -11,23 +11,9 @@
 
 namespace rtnl {
 
-struct AddrOp {
-  bool add = true;
-  int32_t ifindex = 0;
-  uint16_t af = 0;
-  std::array<uint8_t, 16> addr{};
-  uint8_t prefix_len = 0;
-  std::string invalid;  // reported as EINVAL, never sent
-};
-
 struct AddrResult {
   int err = 0;
   std::string message;
-};
-
-struct NamedAddr {
-  AddrInfo addr;
-  std::string ifname;
 };
 
 class Handle : public nl::SingleSocketHandle {

@@ -4,11 +4,12 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <limits>
 
 namespace records {
 
 const uint8_t* Reader::take(size_t n) {
-  if (n > len_ - off_) throw nl::MalformedError("operation record truncated");
+  if (n > len_ - off_) throw nl::MalformedError("record truncated");
   const uint8_t* p = data_ + off_;
   off_ += n;
   return p;
@@ -31,6 +32,11 @@ std::string Reader::str() {
   const uint8_t* p = take(n);
   return std::string(reinterpret_cast<const char*>(p), n);
 }
+std::string Reader::text() {
+  size_t n = u16();
+  const uint8_t* p = take(n);
+  return std::string(reinterpret_cast<const char*>(p), n);
+}
 
 void Writer::u16(uint16_t v) { little_endian(v, 2); }
 void Writer::u32(uint32_t v) { little_endian(v, 4); }
@@ -43,6 +49,11 @@ void Writer::little_endian(uint64_t v, int bytes) {
 void Writer::str(const std::string& s) {
   if (s.size() > 255) throw nl::MalformedError("string of " + std::to_string(s.size()) + " bytes does not fit a record (255 at most)");
   u8(static_cast<uint8_t>(s.size()));
+  out.insert(out.end(), s.begin(), s.end());
+}
+void Writer::text(const std::string& s) {
+  if (s.size() > 0xffff) throw nl::MalformedError("text of " + std::to_string(s.size()) + " bytes does not fit a record (65535 at most)");
+  u16(static_cast<uint16_t>(s.size()));
   out.insert(out.end(), s.begin(), s.end());
 }
 
@@ -211,6 +222,71 @@ void write_dump(Writer& w, const std::vector<ipvs::ServiceEntry>& entries) {
       write_stats(w, d.stats);
     }
   }
+}
+
+namespace {
+
+// A link address, the common part of link op and dump records: u32 ifindex | u8 af | str addr | u8 prefix.
+void read_link_address(Reader& r, rtnl::AddrOp& op) {
+  uint32_t ifindex = r.u32();
+  if (ifindex > static_cast<uint32_t>(std::numeric_limits<int32_t>::max())) throw nl::MalformedError("link index " + std::to_string(ifindex) + " out of range");
+  op.ifindex = static_cast<int32_t>(ifindex);
+  op.af = r.u8();
+  std::string text = r.str();
+  op.prefix_len = r.u8();
+  if (op.af != AF_INET && op.af != AF_INET6) {
+    op.invalid = "unknown address family " + std::to_string(op.af);
+  } else if (!ipvs::parse_addr(op.af, text, op.addr)) {
+    op.invalid = std::string("invalid ") + family_name(op.af) + " address '" + text + "'";
+  } else if (op.prefix_len > (op.af == AF_INET6 ? 128 : 32)) {
+    op.invalid = "prefix length " + std::to_string(op.prefix_len) + " out of range for an " + family_name(op.af) + " address";
+  }
+}
+
+void write_link_address(Writer& w, int32_t ifindex, uint16_t af, const std::array<uint8_t, 16>& addr, uint8_t prefix_len) {
+  w.u32(static_cast<uint32_t>(ifindex));
+  w.u8(static_cast<uint8_t>(af));
+  w.str(ipvs::format_addr(af, addr));
+  w.u8(prefix_len);
+}
+
+}  // namespace
+
+std::vector<rtnl::AddrOp> read_link_ops(const uint8_t* data, size_t len) {
+  Reader r(data, len);
+  uint32_t count = r.u32();
+  if (count > len) throw nl::MalformedError("operation count exceeds the record size");
+  std::vector<rtnl::AddrOp> ops(count);
+  for (rtnl::AddrOp& op : ops) {
+    uint8_t kind = r.u8();
+    if (kind != 1 && kind != 2) throw nl::MalformedError("unknown link operation kind " + std::to_string(kind));
+    op.add = kind == 1;
+    read_link_address(r, op);
+  }
+  if (!r.done()) throw nl::MalformedError("trailing bytes after the link operation records");
+  return ops;
+}
+
+void write_address_dump(Writer& w, const std::vector<rtnl::NamedAddr>& list) {
+  w.u32(static_cast<uint32_t>(list.size()));
+  for (const rtnl::NamedAddr& a : list) {
+    write_link_address(w, a.addr.ifindex, a.addr.af, a.addr.addr, a.addr.prefix_len);
+    w.str(a.ifname);
+  }
+}
+
+void write_route_dump(Writer& w, const std::vector<rtnl::RouteInfo>& routes) {
+  w.u32(static_cast<uint32_t>(routes.size()));
+  for (const rtnl::RouteInfo& r : routes) {
+    write_link_address(w, r.oif, r.af, r.addr, r.prefix_len);
+    w.u8(r.protocol);
+    w.u8(r.protocol == rtnl::kRouteProtocol && r.metric == rtnl::kRouteMetric ? 1 : 0);
+  }
+}
+
+std::string errno_name(int err) {
+  const char* name = strerrorname_np(err);
+  return name != nullptr ? name : "E" + std::to_string(err);
 }
 
 }  // namespace records

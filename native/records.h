@@ -1,7 +1,8 @@
 // The compact binary records exchanged with TypeScript (src/native/records.ts), both ways:
 // operations in, dumped tables out. Building JS objects property by property through N-API
 // costs far more than one Buffer that V8-compiled TypeScript decodes; this format is that Buffer.
-// All integers little-endian; strings are u8 length + bytes.
+// All integers little-endian; strings are u8 length + bytes, texts (failure messages) u16 length
+// + bytes. The layouts are written out in records.ts.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "ipvs_wire.h"
+#include "rtnl_wire.h"
 
 namespace records {
 
@@ -19,6 +21,7 @@ class Reader {
   uint16_t u16();
   uint32_t u32();
   std::string str();
+  std::string text();
   bool done() const { return off_ == len_; }
 
  private:
@@ -35,6 +38,7 @@ class Writer {
   void u32(uint32_t v);
   void u64(uint64_t v);
   void str(const std::string& s);
+  void text(const std::string& s);
   std::vector<uint8_t> out;
 
  private:
@@ -51,5 +55,36 @@ ipvs::ServiceKey read_service_key(const uint8_t* data, size_t len);
 
 // Dump: u32 count, then each service followed by its real servers.
 void write_dump(Writer& w, const std::vector<ipvs::ServiceEntry>& entries);
+
+// Address and local-route ops (one layout for both): u32 count, then per op a kind and a link
+// address. Framing errors throw nl::MalformedError; an op that does not parse is marked invalid.
+std::vector<rtnl::AddrOp> read_link_ops(const uint8_t* data, size_t len);
+
+// Address dump: u32 count, then per address its link address and its link's name.
+void write_address_dump(Writer& w, const std::vector<rtnl::NamedAddr>& list);
+
+// Local-route dump: u32 count, then per route its link address, protocol and whether it is ours.
+void write_route_dump(Writer& w, const std::vector<rtnl::RouteInfo>& routes);
+
+// The errno's symbolic name ("EEXIST"), or "E<number>" for one glibc does not name.
+std::string errno_name(int err);
+
+// The failures of a batch, whatever its kind (IPVS, address, route): u32 count, then per failed
+// op u32 index | u32 errno | str code | text message. A batch of 100k mostly succeeds, so only
+// failures cross. Result is any type with `int err` (0: success) and `std::string message`.
+template <typename Result>
+void write_failures(Writer& w, const std::vector<Result>& results) {
+  uint32_t n = 0;
+  for (const Result& r : results) n += r.err != 0 ? 1 : 0;
+  w.u32(n);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const Result& r = results[i];
+    if (r.err == 0) continue;
+    w.u32(static_cast<uint32_t>(i));
+    w.u32(static_cast<uint32_t>(r.err));
+    w.str(errno_name(r.err));
+    w.text(r.message);
+  }
+}
 
 }  // namespace records

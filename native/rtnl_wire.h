@@ -25,6 +25,23 @@ struct AddrInfo {
   uint8_t prefix_len = 0;
 };
 
+// An address as a dump lists it, with its link's name.
+struct NamedAddr {
+  AddrInfo addr;
+  std::string ifname;
+};
+
+// One address or local-route operation (the two share their shape; prefix_len is the route's
+// for a route). An op that did not parse carries the reason and is never sent.
+struct AddrOp {
+  bool add = true;
+  int32_t ifindex = 0;
+  uint16_t af = 0;
+  std::array<uint8_t, 16> addr{};
+  uint8_t prefix_len = 0;
+  std::string invalid;  // reported as EINVAL, never sent
+};
+
 // Equivalent to: ip link add <name> type dummy, left down (NLM_F_CREATE|EXCL|ACK).
 void encode_new_dummy(nl::MsgBuilder& b, uint32_t seq, const std::string& name);
 // The routing protocol number that marks the agent's own local routes (iproute2 prints it as

@@ -3,7 +3,7 @@
 // test/kernel/contract-ipvs.test.ts runs both.
 import { loadNative, type NativeIpvsHandle } from '../native/binding.js';
 import { native } from '../native/errors.js';
-import { decodeDump, DumpDecoder, encodeOps, encodeServiceKey } from '../native/records.js';
+import { decodeDump, decodeResults, DumpDecoder, encodeOps, encodeServiceKey } from '../native/records.js';
 import { TimeSlices } from './time-slices.js';
 import type { DumpOptions, IpvsClient, IpvsInfo, IpvsTimeouts } from './types.js';
 import type { IpvsOp, OpResult, RealServerStatus, VirtualServerEntry, VirtualServerKey } from '../vocabulary/ipvs.js';
@@ -26,7 +26,6 @@ export interface OpenOptions {
   dumpNice?: number;
 }
 
-const OK: OpResult = { ok: true };
 /** Entries decoded between looks at the clock in a sliced dump. */
 const DECODE_STEP = 8;
 
@@ -66,10 +65,7 @@ class AddonIpvsClient implements IpvsClient {
 
   async apply(ops: readonly IpvsOp[]): Promise<OpResult[]> {
     if (ops.length === 0) return [];
-    const failures = await native(this.handle.apply(encodeOps(ops)));
-    const results: OpResult[] = new Array<OpResult>(ops.length).fill(OK);
-    for (const [index, errno, code, message] of failures) results[index] = { ok: false, errno, code, message };
-    return results;
+    return decodeResults(await native(this.handle.apply(encodeOps(ops))), ops.length);
   }
 
   async getTimeouts(): Promise<IpvsTimeouts> {

@@ -6,13 +6,12 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
 
-/** Failed operations of a batch only: [index, errno, code, message]. */
-export type NativeFailure = [index: number, errno: number, code: string, message: string];
+// Operations go in and dumps and failures come out as binary records (src/native/records.ts).
 
 export interface NativeIpvsHandle {
-  /** Takes op records (src/native/records.ts). */
-  apply(records: Buffer): Promise<NativeFailure[]>;
-  /** Returns dump records (src/native/records.ts). */
+  /** Takes op records; resolves to failure records. */
+  apply(records: Buffer): Promise<Buffer>;
+  /** Returns dump records. */
   dump(): Promise<Buffer>;
   /** Takes a service key record; returns dump records of that one service and its real servers. */
   dumpReals(key: Buffer): Promise<Buffer>;
@@ -24,41 +23,19 @@ export interface NativeIpvsHandle {
   close(): Promise<void>;
 }
 
-export interface NativeAddress {
-  ifindex: number;
-  ifname: string;
-  family: 'inet' | 'inet6';
-  address: string;
-  prefixLen: number;
-}
-
-export interface NativeAddressOp {
-  op: 'add' | 'delete';
-  ifindex: number;
-  family: 'inet' | 'inet6';
-  address: string;
-  prefixLen: number;
-}
-
-export interface NativeLocalRoute {
-  ifindex: number;
-  family: 'inet' | 'inet6';
-  address: string;
-  prefixLen: number;
-  protocol: number;
-  metric: number;
-  ours: boolean;
-}
-
 export interface NativeLinkHandle {
   ensureDummyLink(name: string): Promise<{ ifindex: number; created: boolean; up: boolean }>;
   bringUpQuiet(name: string): Promise<boolean>;
-  listLocalRoutes(ifindex: number): Promise<NativeLocalRoute[]>;
-  applyRoutes(ops: readonly NativeAddressOp[]): Promise<NativeFailure[]>;
+  /** Returns local-route dump records. */
+  listLocalRoutes(ifindex: number): Promise<Buffer>;
+  /** Takes link op records; resolves to failure records. */
+  applyRoutes(records: Buffer): Promise<Buffer>;
   linkIndex(name: string): Promise<number | undefined>;
   deleteLink(name: string, onlyKind?: string): Promise<boolean>;
-  listAddresses(ifindex?: number): Promise<NativeAddress[]>;
-  applyAddresses(ops: readonly NativeAddressOp[]): Promise<NativeFailure[]>;
+  /** Returns address dump records. */
+  listAddresses(ifindex?: number): Promise<Buffer>;
+  /** Takes link op records; resolves to failure records. */
+  applyAddresses(records: Buffer): Promise<Buffer>;
   close(): Promise<void>;
 }
 

@@ -1,23 +1,30 @@
 // The compact binary records exchanged with the addon (native/records.h): op records in,
-// dump records out. One Buffer decoded here by V8-compiled code is far cheaper than building
-// 100,000 objects property by property through N-API. Little-endian on both sides; strings are
-// a u8 length followed by latin1 bytes, and a longer string is an error on both sides.
+// dump and failure records out. One Buffer decoded here by V8-compiled code is far cheaper than
+// building 100,000 objects property by property through N-API. Little-endian on both sides;
+// strings are a u8 length followed by latin1 bytes, and a longer string is an error on both
+// sides; texts (failure messages, which may quote a whole address) are a u16 length and bytes.
 //
 // One layout of keys and settings for every record:
 //   key:              u8 af | u8 proto (0 = fwmark) | u16 port | u32 fwmark | str addr
 //   service settings: str sched | u32 flags | u32 timeout | u32 netmask | str pe
 //   real key:         u8 af | str addr | u16 port
 //   real settings:    u8 forward | u32 weight | u32 uthresh | u32 lthresh | u8 hasTun | u8 tunType | u16 tunPort | u16 tunFlags
+//   link address:     u32 ifindex | u8 af | str addr | u8 prefixLen
 // op:   u32 count, then per op: u8 kind | key | [add/updateService: service settings]
 //       | [real ops: real key] | [add/updateReal: real settings]
 // key record (one virtual server, for a per-service dump): key
 // dump: u32 count, then per service: key | service settings | 10 x u64 stats | u32 nreals,
 //       then per real: real key | real settings | u32 active | u32 inactive | u32 persist | 10 x u64 stats
+// link op (address and local-route ops alike): u32 count, then per op: u8 kind (1 add, 2 delete) | link address
+// address dump: u32 count, then per address: link address | str ifname
+// route dump: u32 count, then per route: link address | u8 protocol | u8 ours
+// failures (of any apply): u32 count, then per failed op: u32 index | u32 errno | str code | text message
 import type {
   Family,
   ForwardMethod,
   IpvsOp,
   IpvsStats,
+  OpResult,
   Protocol,
   RealServer,
   RealServerStatus,
@@ -27,8 +34,13 @@ import type {
   VirtualServerStatus,
 } from '../vocabulary/ipvs.js';
 import { UNREAD_STATS } from '../vocabulary/ipvs.js';
+import type { AddressOp, LinkAddress, LocalRoute } from '../vocabulary/addresses.js';
 
-const AF: Record<Family, number> = { inet: 2, inet6: 10 };
+function afOf(family: Family): number {
+  if (family === 'inet') return 2;
+  if (family === 'inet6') return 10;
+  throw new TypeError(`unknown family ${String(family)}`);
+}
 const PROTO: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 const FORWARD: Record<ForwardMethod, number> = { masq: 0, local: 1, tunnel: 2, route: 3 };
 const KIND: Record<IpvsOp['op'], number> = {
@@ -116,9 +128,7 @@ function checkInt(v: number, max: number, what: string): number {
 }
 
 function writeKey(w: Writer, k: VirtualServerKey): void {
-  const af = AF[k.family];
-  if (af === undefined) throw new TypeError(`unknown family ${String(k.family)}`);
-  w.u8(af);
+  w.u8(afOf(k.family));
   if (k.fwmark !== undefined) {
     w.u8(0);
     w.u16(0);
@@ -143,9 +153,7 @@ function writeServiceSettings(w: Writer, s: VirtualServer): void {
 }
 
 function writeRealKey(w: Writer, r: Pick<RealServer, 'family' | 'address' | 'port'>): void {
-  const af = AF[r.family];
-  if (af === undefined) throw new TypeError(`unknown family ${String(r.family)}`);
-  w.u8(af);
+  w.u8(afOf(r.family));
   w.str(r.address, 'address');
   w.u16(checkInt(r.port, 0xffff, 'port'));
 }
@@ -177,6 +185,29 @@ export function encodeOps(ops: readonly IpvsOp[]): Buffer {
     if (op.op === 'addService' || op.op === 'updateService') writeServiceSettings(w, op.service);
     if (op.op === 'addReal' || op.op === 'updateReal' || op.op === 'deleteReal') writeRealKey(w, op.real);
     if (op.op === 'addReal' || op.op === 'updateReal') writeRealSettings(w, op.real);
+  }
+  return w.finish();
+}
+
+const LINK_KIND: Record<AddressOp['op'], number> = { add: 1, delete: 2 };
+
+/**
+ * Encodes address or local-route operations (one layout for both). A malformed field throws
+ * TypeError; an address that does not parse or a prefix beyond its family's fails its own
+ * operation with EINVAL, as in IPVS op records.
+ */
+export function encodeLinkOps(ops: readonly AddressOp[]): Buffer {
+  // About 20 bytes per operation with IPv4 addresses.
+  const w = new Writer(4 + ops.length * 24);
+  w.u32(ops.length);
+  for (const op of ops) {
+    const kind = Object.hasOwn(LINK_KIND, op.op) ? LINK_KIND[op.op] : undefined;
+    if (kind === undefined) throw new TypeError(`unknown link operation ${String((op as { op: unknown }).op)}`);
+    w.u8(kind);
+    w.u32(checkInt(op.ifindex, 0x7fffffff, 'ifindex'));
+    w.u8(afOf(op.family));
+    w.str(op.address, 'address');
+    w.u8(checkInt(op.prefixLen, 0xff, 'prefixLen'));
   }
   return w.finish();
 }
@@ -240,6 +271,13 @@ export class Reader {
       return s;
     }
     return b.toString('latin1', o, o + n);
+  }
+  text(): string {
+    const n = this.u16();
+    if (this.off + n > this.buf.length) throw new RangeError('native record text overruns its buffer');
+    const s = this.buf.toString('latin1', this.off, this.off + n);
+    this.off += n;
+    return s;
   }
   get done(): boolean {
     return this.off === this.buf.length;
@@ -342,6 +380,57 @@ export class DumpDecoder {
     if (this.done && !r.done) throw new RangeError('trailing bytes after the dump records');
     return out;
   }
+}
+
+function readLinkAddress(r: Reader): Pick<LinkAddress, 'ifindex' | 'family' | 'address' | 'prefixLen'> {
+  const ifindex = r.u32();
+  const family = familyOf(r.u8());
+  const address = r.str();
+  const prefixLen = r.u8();
+  return { ifindex, family, address, prefixLen };
+}
+
+/** Decodes address dump records. */
+export function decodeAddresses(buf: Buffer): LinkAddress[] {
+  const r = new Reader(buf);
+  const out: LinkAddress[] = new Array(r.u32());
+  for (let i = 0; i < out.length; i++) {
+    const a = readLinkAddress(r);
+    out[i] = { ifindex: a.ifindex, ifname: r.str(), family: a.family, address: a.address, prefixLen: a.prefixLen };
+  }
+  if (!r.done) throw new RangeError('trailing bytes after the address records');
+  return out;
+}
+
+/** Decodes local-route dump records. */
+export function decodeLocalRoutes(buf: Buffer): LocalRoute[] {
+  const r = new Reader(buf);
+  const out: LocalRoute[] = new Array(r.u32());
+  for (let i = 0; i < out.length; i++) {
+    const a = readLinkAddress(r);
+    const protocol = r.u8();
+    out[i] = { ...a, protocol, ours: r.u8() !== 0 };
+  }
+  if (!r.done) throw new RangeError('trailing bytes after the route records');
+  return out;
+}
+
+const OK: OpResult = { ok: true };
+
+/** Decodes the failure records of a batch of `count` operations into one result per operation. */
+export function decodeResults(buf: Buffer, count: number): OpResult[] {
+  const r = new Reader(buf);
+  const results: OpResult[] = new Array<OpResult>(count).fill(OK);
+  const failures = r.u32();
+  for (let i = 0; i < failures; i++) {
+    const index = r.u32();
+    if (index >= count) throw new RangeError(`failure record for operation ${index} of a batch of ${count}`);
+    const errno = r.u32();
+    const code = r.str();
+    results[index] = { ok: false, errno, code, message: r.text() };
+  }
+  if (!r.done) throw new RangeError('trailing bytes after the failure records');
+  return results;
 }
 
 /** Decodes dump records into entries, all at once. */

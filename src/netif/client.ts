@@ -4,11 +4,11 @@ import type { OpenOptions } from '../ipvs/client.js';
 import type { OpResult } from '../vocabulary/ipvs.js';
 import { loadNative, type NativeLinkHandle } from '../native/binding.js';
 import { DumpInterruptedError, native } from '../native/errors.js';
+import { decodeAddresses, decodeLocalRoutes, decodeResults, encodeLinkOps } from '../native/records.js';
 import type { AddressOp, LinkAddress, LocalRoute, RouteOp } from '../vocabulary/addresses.js';
 import type { LinkClient } from './types.js';
 
 const DUMP_ATTEMPTS = 3;
-const OK: OpResult = { ok: true };
 
 class AddonLinkClient implements LinkClient {
   constructor(private readonly handle: NativeLinkHandle) {}
@@ -27,8 +27,7 @@ class AddonLinkClient implements LinkClient {
   async listLocalRoutes(ifindex: number): Promise<LocalRoute[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        const routes = await native(this.handle.listLocalRoutes(ifindex));
-        return routes.map((r) => ({ ifindex: r.ifindex, family: r.family, address: r.address, prefixLen: r.prefixLen, protocol: r.protocol, ours: r.ours }));
+        return decodeLocalRoutes(await native(this.handle.listLocalRoutes(ifindex)));
       } catch (e) {
         if (!(e instanceof DumpInterruptedError) || attempt >= DUMP_ATTEMPTS) throw e;
       }
@@ -38,10 +37,7 @@ class AddonLinkClient implements LinkClient {
   /** Equivalent to: ip route add|del local ADDR/LEN dev IFINDEX table local proto 201 metric 1024, many per sendmsg. */
   async applyRoutes(ops: readonly RouteOp[]): Promise<OpResult[]> {
     if (ops.length === 0) return [];
-    const failures = await native(this.handle.applyRoutes(ops));
-    const results: OpResult[] = new Array<OpResult>(ops.length).fill(OK);
-    for (const [index, errno, code, message] of failures) results[index] = { ok: false, errno, code, message };
-    return results;
+    return decodeResults(await native(this.handle.applyRoutes(encodeLinkOps(ops))), ops.length);
   }
 
   linkIndex(name: string): Promise<number | undefined> {
@@ -57,7 +53,7 @@ class AddonLinkClient implements LinkClient {
   async listAddresses(ifindex?: number): Promise<LinkAddress[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await native(this.handle.listAddresses(ifindex));
+        return decodeAddresses(await native(this.handle.listAddresses(ifindex)));
       } catch (e) {
         if (!(e instanceof DumpInterruptedError) || attempt >= DUMP_ATTEMPTS) throw e;
       }
@@ -67,10 +63,7 @@ class AddonLinkClient implements LinkClient {
   /** Equivalent to: ip addr add|del ADDR/LEN dev IFINDEX, many per sendmsg. */
   async applyAddresses(ops: readonly AddressOp[]): Promise<OpResult[]> {
     if (ops.length === 0) return [];
-    const failures = await native(this.handle.applyAddresses(ops));
-    const results: OpResult[] = new Array<OpResult>(ops.length).fill(OK);
-    for (const [index, errno, code, message] of failures) results[index] = { ok: false, errno, code, message };
-    return results;
+    return decodeResults(await native(this.handle.applyAddresses(encodeLinkOps(ops))), ops.length);
   }
 
   close(): void {

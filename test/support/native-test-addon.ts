@@ -15,6 +15,14 @@ export interface NativeTestHooks {
   decodeOps(wire: Buffer): Buffer;
   /** Captured service and per-service real-server replies -> dump records. */
   decodeDump(services: Buffer, reals: readonly Buffer[]): Buffer;
+  /** Link op records -> the address (RTM_NEWADDR/DELADDR) or local-route (RTM_NEWROUTE/DELROUTE) requests they become. */
+  encodeLinkOps(records: Buffer, form: 'address' | 'route'): Buffer;
+  /** Address messages (and optionally link messages naming their links) -> address dump records. */
+  decodeAddressDump(addresses: Buffer, links?: Buffer): Buffer;
+  /** Route messages -> the local-route dump records of link `ifindex`. */
+  decodeRouteDump(routes: Buffer, ifindex: number): Buffer;
+  /** One result per op (errno 0: success) -> the failure records an apply resolves to. */
+  encodeFailures(results: readonly { errno: number; message: string }[]): Buffer;
 }
 
 export const TEST_ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'build', 'Release', 'ipvs_native_test.node');

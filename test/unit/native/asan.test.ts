@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadTestAddon } from '../../support/native-test-addon.js';
-import { encodeOps } from '../../../src/native/records.js';
+import { encodeLinkOps, encodeOps } from '../../../src/native/records.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -36,14 +36,18 @@ test('the parsers survive captured, truncated and mutated input under ASan/UBSan
       { op: 'addReal', service: { family: 'inet', fwmark: 3 }, real: { family: 'inet', address: '10.0.0.2', port: 1, forward: 'tunnel', weight: 1, upperThreshold: 2, lowerThreshold: 1, tunnelType: 1, tunnelPort: 6080, tunnelFlags: 1 } },
     ]);
     const requests = loadTestAddon().encodeOps(records);
+    const linkRecords = encodeLinkOps([
+      { op: 'add', ifindex: 3, family: 'inet', address: '10.96.0.1', prefixLen: 32 },
+      { op: 'delete', ifindex: 3, family: 'inet6', address: 'fd00:10:96::1', prefixLen: 128 },
+    ]);
     const input = path.join(dir, 'inputs.hex');
-    await writeFile(input, [...captured, requests.toString('hex'), records.toString('hex')].join('\n'));
+    await writeFile(input, [...captured, requests.toString('hex'), records.toString('hex'), linkRecords.toString('hex')].join('\n'));
     const { stdout, stderr } = await run(bin, [input], { env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=1' }, maxBuffer: 16 << 20 });
     assert.doesNotMatch(stderr, /AddressSanitizer|runtime error/);
     const m = /inputs (\d+) accepted (\d+) rejected (\d+)/.exec(stdout);
     assert.ok(m, stdout);
     process.stdout.write(`fuzz under ASan/UBSan: ${stdout.trim()}\n`);
-    assert.equal(Number(m[1]), captured.length + 2);
+    assert.equal(Number(m[1]), captured.length + 3);
     // The captured replies themselves parse; most mutations and truncations do not.
     assert.ok(Number(m[2]) > captured.length);
     assert.ok(Number(m[3]) > Number(m[2]));

@@ -1,4 +1,4 @@
-// Standalone driver for the pure parsers (nl_attr, ipvs_wire, rtnl_wire, records), built with
+// Standalone driver for the pure parsers (nl_attr, ipvs_wire, rtnl_wire, records: IPVS and link op records), built with
 // AddressSanitizer and UBSan by asan.test.ts. Feeds each input file (raw netlink datagrams),
 // every truncation of it and seeded random mutations to every decoder; a decoder may reject an
 // input (nl::MalformedError) but must never read out of bounds or crash.
@@ -53,6 +53,16 @@ void decode_all(const std::vector<uint8_t>& buf) {
     std::vector<ipvs::Op> ops = records::read_ops(buf.data(), buf.size());
     records::Writer w;
     records::write_ops(w, ops);
+  } catch (const nl::MalformedError&) {
+  }
+  try {
+    // What parses as link op records must encode as both address and route requests.
+    nl::MsgBuilder b;
+    for (const rtnl::AddrOp& op : records::read_link_ops(buf.data(), buf.size())) {
+      if (!op.invalid.empty()) continue;
+      rtnl::encode_addr(b, 1, op.add, op.ifindex, op.af, op.addr, op.prefix_len);
+      rtnl::encode_local_route(b, 2, op.add, op.ifindex, op.af, op.addr, op.prefix_len);
+    }
   } catch (const nl::MalformedError&) {
   }
 }

@@ -47,6 +47,31 @@ test('rtnetlink works on this kernel: loopback is listed with its addresses', as
   }
 });
 
+test('address and route ops that do not parse fail alone with EINVAL and are never sent', async () => {
+  const links = await openLinks();
+  try {
+    const lo = (await links.linkIndex('lo')) as number;
+    const before = await links.listAddresses(lo);
+    const ops = [
+      { op: 'add', ifindex: lo, family: 'inet', address: '10.96.0.300', prefixLen: 32 },
+      { op: 'add', ifindex: lo, family: 'inet6', address: 'fd00::1', prefixLen: 129 },
+      // Latin1 text crosses as its bytes and comes back the same in the message.
+      { op: 'delete', ifindex: lo, family: 'inet', address: 'caf\u00e9', prefixLen: 32 },
+    ] as const;
+    const expected = [
+      "invalid IPv4 address '10.96.0.300'",
+      'prefix length 129 out of range for an IPv6 address',
+      "invalid IPv4 address 'caf\u00e9'",
+    ].map((message) => ({ ok: false, errno: 22, code: 'EINVAL', message }));
+    assert.deepEqual(await links.applyAddresses(ops), expected);
+    assert.deepEqual(await links.applyRoutes(ops), expected);
+    assert.deepEqual(await links.listAddresses(lo), before);
+    await assert.rejects(links.applyAddresses([{ ...ops[0], address: '1'.repeat(300) }]), /address is too long/);
+  } finally {
+    links.close();
+  }
+});
+
 test('bad arguments are TypeErrors, thrown before any kernel call', async () => {
   await assert.rejects(openIpvs({ timeoutMs: -1 }), TypeError);
   await assert.rejects(openIpvs({ dumpSockets: 0 }), TypeError);
