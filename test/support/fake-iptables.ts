@@ -1,7 +1,10 @@
 // An in-memory kernel behind the CommandRunner interface: ipset save/restore and
 // iptables-{nft,legacy}-{save,restore} for both families, with the kernel's refusals that matter
-// here (unknown chain or set, deleting a referenced chain or set, a rule that is not there).
-// iptables-restore input is applied atomically, like the real tool; ipset restore line by line.
+// here (unknown chain or set, deleting a referenced chain or set, a rule that is not there), each
+// answered with the real tools' exit status and the line they name (test/unit/iptables/contract.host.test.ts
+// holds the fake to them). iptables-restore commits table by table, like the real tool: a refused
+// line discards its own table's input, the tables committed before it stay; ipset restore sends runs of adds or deletes to one set as one batch, as the real tool does.
+
 import type { Family } from '../../src/vocabulary/ipvs.js';
 import { CommandNotFoundError } from '../../src/iptables/errors.js';
 import type { IpsetClient, SetEntryFailure } from '../../src/iptables/ipset-client.js';
@@ -25,7 +28,12 @@ const BUILTIN: Readonly<Record<string, readonly string[]>> = {
 const TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'REJECT', 'MARK', 'MASQUERADE', 'SNAT', 'DNAT', 'LOG']);
 const TOOL = /^(ip6?tables)-(nft|legacy)(-save|-restore)?$/;
 
-class RestoreError extends Error {}
+/** A refusal: the tool's exit status (1, or 2 for a parameter problem such as a missing set) and its message. */
+class RestoreError extends Error {
+  constructor(message: string, readonly status = 1) {
+    super(message);
+  }
+}
 
 export interface FakeCall {
   cmd: string;
@@ -107,15 +115,13 @@ export class FakeKernel implements CommandRunner {
       const family: Family = base === 'iptables' ? 'inet' : 'inet6';
       if (verb === '-save') return ok(this.save(this.tablesOf(backend, family)));
       if (verb === '-restore') {
-        const next = clone(this.tablesOf(backend, family));
-        this.restoreInto(next, stdin, args.includes('--noflush'));
-        this.tables.set(`${backend}/${family}`, next);
+        this.restoreInto(this.tablesOf(backend, family), stdin, args.includes('--noflush'), `${cmd} v1.8.9 (${backend === 'nft' ? 'nf_tables' : 'legacy'})`);
         return ok('');
       }
       if (args[0] === '--version') return ok(`${base} v1.8.9 (${backend === 'nft' ? 'nf_tables' : 'legacy'})\n`);
       throw new RestoreError(`unsupported arguments ${args.join(' ')}`);
     } catch (err) {
-      if (err instanceof RestoreError) return { code: 1, stdout: '', stderr: err.message };
+      if (err instanceof RestoreError) return { code: err.status, stdout: '', stderr: `${err.message}\n` };
       throw err;
     }
   }
@@ -131,21 +137,27 @@ export class FakeKernel implements CommandRunner {
     return out.join('\n') + '\n';
   }
 
-  private restoreInto(tables: Tables, text: string, noflush: boolean): void {
+  private restoreInto(tables: Tables, text: string, noflush: boolean, tool: string): void {
     let chains: Map<string, string[]> | undefined;
     let table = '';
-    for (const raw of text.split('\n')) {
-      const line = raw.trim();
+    const lines = text.split('\n');
+    // The real tool names the input line it refused, and a missing set with its own wording and status 2.
+    const failed = (n: number, why: string): RestoreError => new RestoreError(`${tool.split(' ')[0]}: line ${n} failed: ${why}`);
+    for (let n = 1; n <= lines.length; n++) {
+      const line = lines[n - 1].trim();
       if (line === '' || line.startsWith('#')) continue;
       if (line.startsWith('*')) {
         table = line.slice(1);
-        chains = tables.get(table);
-        if (chains === undefined) throw new RestoreError(`unknown table ${table}`);
+        // Worked on a copy: the table changes at its COMMIT, or not at all.
+        const live = tables.get(table);
+        if (live === undefined) throw failed(n, `unknown table ${table}`);
+        chains = new Map([...live].map(([c, r]) => [c, [...r]]));
         if (!noflush) for (const rules of chains.values()) rules.length = 0;
         continue;
       }
-      if (chains === undefined) throw new RestoreError(`line outside a table: ${line}`);
+      if (chains === undefined) throw failed(n, `line outside a table: ${line}`);
       if (line === 'COMMIT') {
+        tables.set(table, chains);
         chains = undefined;
         continue;
       }
@@ -159,35 +171,35 @@ export class FakeKernel implements CommandRunner {
         continue;
       }
       const rules = chains.get(chain);
-      if (rules === undefined) throw new RestoreError(`${verb} ${chain}: no chain by that name`);
+      if (rules === undefined) throw failed(n, 'No chain/target/match by that name.');
       if (verb === '-A' || verb === '-I') {
         if (verb === '-I' && /^\d+ /.test(spec)) spec = spec.slice(spec.indexOf(' ') + 1);
-        this.checkReferences(chains, spec);
+        this.checkReferences(chains, spec, n, tool, failed);
         if (verb === '-A') rules.push(spec);
         else rules.unshift(spec);
       } else if (verb === '-D') {
         const at = rules.indexOf(spec);
-        if (at < 0) throw new RestoreError(`-D ${chain}: no such rule: ${spec}`);
+        if (at < 0) throw failed(n, 'Bad rule (does a matching rule exist in that chain?).');
         rules.splice(at, 1);
       } else if (verb === '-F') {
         rules.length = 0;
       } else if (verb === '-X') {
-        if (BUILTIN[table]?.includes(chain)) throw new RestoreError(`-X ${chain}: built-in chain`);
-        if (rules.length > 0) throw new RestoreError(`-X ${chain}: chain is not empty`);
+        if (BUILTIN[table]?.includes(chain)) throw failed(n, `-X ${chain}: built-in chain`);
+        if (rules.length > 0) throw failed(n, `-X ${chain}: chain is not empty`);
         for (const other of chains.values()) {
-          if (other.some((r) => r.endsWith(` -j ${chain}`))) throw new RestoreError(`-X ${chain}: chain is referenced`);
+          if (other.some((r) => r.endsWith(` -j ${chain}`))) throw failed(n, `-X ${chain}: chain is referenced`);
         }
         chains.delete(chain);
-      } else throw new RestoreError(`unsupported line: ${line}`);
+      } else throw failed(n, `unsupported line: ${line}`);
     }
-    if (chains !== undefined) throw new RestoreError('missing COMMIT');
+    if (chains !== undefined) throw new RestoreError(`${tool.split(' ')[0]}: COMMIT expected at line ${lines.length}`);
   }
 
-  private checkReferences(chains: Map<string, string[]>, spec: string): void {
+  private checkReferences(chains: Map<string, string[]>, spec: string, n: number, tool: string, failed: (n: number, why: string) => RestoreError): void {
     const target = / -j (\S+)/.exec(` ${spec}`)?.[1];
-    if (target !== undefined && !TARGETS.has(target) && !chains.has(target)) throw new RestoreError(`no chain/target ${target}`);
+    if (target !== undefined && !TARGETS.has(target) && !chains.has(target)) throw failed(n, 'No chain/target/match by that name.');
     for (const m of spec.matchAll(/--match-set (\S+)/g)) {
-      if (!this.sets.has(m[1])) throw new RestoreError(`Set ${m[1]} doesn't exist`);
+      if (!this.sets.has(m[1])) throw new RestoreError(`${tool}: Set ${m[1]} doesn't exist.\n\nError occurred at line: ${n}`, 2);
     }
   }
 
@@ -210,6 +222,27 @@ export class FakeKernel implements CommandRunner {
       return ok(out.length === 0 ? '' : out.join('\n') + '\n');
     }
     if (args[0] !== 'restore') throw new RestoreError(`ipset ${args.join(' ')}: unsupported`);
+    const fail = (line: number, why: string): never => {
+      throw new RestoreError(`ipset v7.17: Error in line ${line}: ${why}`);
+    };
+    // Like ipset: adds (or deletes) to one set in a row travel in one batch, sent when a line of
+    // another command or set has been read, or at the end. A line ipset cannot read (a set that
+    // does not exist, an unknown command) stops the run before the batch pending is sent.
+    let batch: { verb: string; name: string; set: FakeSet; items: { entry: string; exist: boolean; line: number }[] } | undefined;
+    const send = (): void => {
+      const b = batch;
+      batch = undefined;
+      if (b === undefined) return;
+      for (const { entry, exist, line } of b.items) {
+        if (b.verb === 'add') {
+          if (b.set.entries.has(entry) && !exist) fail(line, "Element cannot be added to the set: it's already added");
+          b.set.entries.add(entry);
+        } else {
+          if (!b.set.entries.has(entry) && !exist) fail(line, "Element cannot be deleted from the set: it's not added");
+          b.set.entries.delete(entry);
+        }
+      }
+    };
     const lines = stdin.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const words = lines[i].trim().split(/\s+/).filter((w) => w !== '');
@@ -217,39 +250,38 @@ export class FakeKernel implements CommandRunner {
       const exist = words.includes('-exist');
       const [verb, name = '', arg = ''] = words;
       const set = this.sets.get(name);
-      const fail = (why: string): never => {
-        throw new RestoreError(`ipset v7.17: Error in line ${i + 1}: ${why}`);
-      };
+      if (verb === 'add' || verb === 'del') {
+        if (set === undefined) fail(i + 1, 'The set with the given name does not exist');
+        else {
+          if (batch !== undefined && (batch.verb !== verb || batch.name !== name)) send();
+          batch ??= { verb, name, set, items: [] };
+          batch.items.push({ entry: arg, exist, line: i + 1 });
+        }
+        continue;
+      }
+      if (!['create', 'flush', 'destroy'].includes(verb)) fail(i + 1, `unknown command ${verb}`);
+      send();
       if (verb === 'create') {
         const familyAt = words.indexOf('family');
         const family: Family = words[familyAt + 1] === 'inet6' ? 'inet6' : 'inet';
         const maxelemAt = words.indexOf('maxelem');
         const maxelem = maxelemAt < 0 ? 65536 : Number(words[maxelemAt + 1]);
         if (set === undefined) this.sets.set(name, { type: arg, family, maxelem, entries: new Set() });
-        else if (!exist || set.type !== arg || set.family !== family) fail('Set cannot be created: set with the same name already exists');
+        else if (!exist || set.type !== arg || set.family !== family) fail(i + 1, 'Set cannot be created: set with the same name already exists');
       } else if (set === undefined) {
-        fail('The set with the given name does not exist');
-      } else if (verb === 'add') {
-        if (set.entries.has(arg) && !exist) fail("Element cannot be added to the set: it's already added");
-        set.entries.add(arg);
-      } else if (verb === 'del') {
-        if (!set.entries.has(arg) && !exist) fail("Element cannot be deleted from the set: it's not added");
-        set.entries.delete(arg);
+        fail(i + 1, 'The set with the given name does not exist');
       } else if (verb === 'flush') {
         set.entries.clear();
-      } else if (verb === 'destroy') {
-        if (this.ipsetReferenced(name)) fail('Set cannot be destroyed: it is in use by a kernel component');
+      } else {
+        if (this.ipsetReferenced(name)) fail(i + 1, 'Set cannot be destroyed: it is in use by a kernel component');
         this.sets.delete(name);
-      } else fail(`unknown command ${verb}`);
+      }
     }
+    send();
     return ok('');
   }
 }
 
 function ok(stdout: string): CommandResult {
   return { code: 0, stdout, stderr: '' };
-}
-
-function clone(tables: Tables): Tables {
-  return new Map([...tables].map(([t, chains]) => [t, new Map([...chains].map(([c, r]) => [c, [...r]]))]));
 }
