@@ -19,8 +19,11 @@ import { DEFAULT_STATE_DIR, DUMMY_LINK_NAME } from '../config/defaults.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** The state record reduced to what the views need; virtual servers without a recorded owner are left out. */
-export function ownershipFromRecord(record: StateRecord): OwnershipRecord {
+/**
+ * The state record reduced to what the views need; virtual servers without a recorded owner are
+ * left out. `nowWall` (ms since the epoch) dates the record's write for the views.
+ */
+export function ownershipFromRecord(record: StateRecord, nowWall = Date.now()): OwnershipRecord {
   const virtualServers = new Map<string, OwnedVirtualServer>();
   for (const [key, vs] of Object.entries(record.virtualServers)) {
     if (!vs.owner) continue;
@@ -31,7 +34,7 @@ export function ownershipFromRecord(record: StateRecord): OwnershipRecord {
     }
     virtualServers.set(key, { owner: vs.owner, reals });
   }
-  return { virtualServers };
+  return { virtualServers, recordAgeMs: record.writtenAt === undefined ? undefined : nowWall - record.writtenAt };
 }
 
 /** The desired state from the configured source, the way the agent computes it. */
