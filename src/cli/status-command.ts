@@ -144,7 +144,9 @@ async function tableStatus(opts: Record<string, unknown>): Promise<number> {
   }
   try {
     const desired = options.diff ? await desiredFromSource(opts) : undefined;
-    const localBy = options.names ? await withLinks(vipForms) : undefined;
+    // How each VIP is made local: the --names annotation and the JSON table's vipLocalBy.
+    const tableJson = options.json && !options.diff && !options.connections && !options.timeout;
+    const localBy = options.names || tableJson ? await withLinks(vipForms) : undefined;
     const result = await runStatus(options, { ipvs, ownership, desired, localBy });
     process.stdout.write(result.output);
     return result.exitCode;
