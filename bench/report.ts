@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { round, writeJson } from './lib/stats.js';
+import { vipModeRows, type VipModes } from './lib/vip-rows.js';
 
 export interface Measurement {
   name: string;
@@ -44,6 +45,7 @@ const addon = read('addon');
 const model = read('model');
 const startup = read('startup');
 const memoryStages = read('memory-stages');
+const vipModes = read('vip-modes');
 const changes: Record<string, Json | undefined> = { '100': read('change-100')?.endpointChange, '1000': read('change-1000')?.endpointChange };
 if (table) changes[String(table.services)] = table.endpointChange;
 
@@ -95,6 +97,7 @@ if (churn?.churn && churn.idle) {
   const backlogOk = c.caughtUp && c.programmed >= c.issued && (c.drainAfterLastChangeMs ?? Infinity) < 5 * Math.max(churn.idle.p99Ms, 100);
   add({ name: `churn backlog: changes programmed of ${c.issued} issued; drain after the last change ${c.drainAfterLastChangeMs ?? 'n/a'} ms; p99 first vs last 10 s window ${firstP99} / ${lastP99} ms`, value: c.programmed, unit: 'changes', peer: 'issued', peerValue: c.issued, ratio: c.programmed / c.issued, target: 'all programmed, no growing backlog', met: backlogOk });
 }
+if (vipModes) for (const row of vipModeRows(vipModes as VipModes)) add(row);
 if (memory) {
   const peak = memory.vmHwmKiB / 1024;
   const steady = memory.vmRssEndKiB / 1024;
@@ -145,6 +148,7 @@ lines.push('- Unchanged resync: `Proxier.sync()` with an empty DesiredChange aft
 lines.push('- One endpoint added: `ServiceModel.apply(slice event)` -> `takeChanges()` -> `Proxier.sync()` with real kernel handles (iptables, state file included, as in the agent), timed until the sync resolves; 20 warm-up changes, then the measured ones, each on a different service. 100 and 1,000 in fresh namespaces; the full size on the agent-programmed table.');
 lines.push('- Churn: the Agent in process with default settings and a KubeSource against the fixture API server in a child process; the child changes one EndpointSlice at a time at the rate, stamping `endpoints.kubernetes.io/last-change-trigger-time`; latency = what the agent observes into kubeproxy_network_programming_duration_seconds (trigger time to the end of the sync that programmed it), every sample kept. Idle reference: single changes 250 ms apart through the same path before the churn.');
 lines.push('- Memory: `ipvs-proxy run --manifests` (long-running) in a fresh namespace; /proc/PID/status sampled every 0.5 s; VmHWM is the peak, VmRSS at the end of the steady window is the steady figure.');
+lines.push('- VIP modes (bench/vip-modes.sh, usually with the instruction-counted guest clock, one vCPU): `run --once --vip-mode MODE` per mode in a fresh namespace, T from its `synced:` line and `date +%s%N` around the process; then the VIP step alone (bench/vip-bench.ts): N VIPs in one batched addon call on a fresh kube-ipvs0, as addresses or as local routes, IPv4 on the link down, IPv6 on the link up with addrgenmode none; wall, the process\'s CPU, and every CPU\'s busy time from /proc/stat until the machine is quiet again; 100 more at N; deleting the link.');
 lines.push('- Addon and model rows: bench/addon-bench.ts and bench/model-bench.ts, run unchanged in the same VM run.');
 const notes: string[] = [];
 if (typeof machine.services === 'number' && machine.services < 10_000) {
@@ -153,7 +157,7 @@ if (typeof machine.services === 'number' && machine.services < 10_000) {
 const end = read('end');
 if (end) notes.push(`The whole run took ${end.elapsedS} s inside the VM; guest load at the end ${end.guestLoadAtEnd}.`);
 else notes.push('The run did not reach its end (cut short by the VM time limit or a failure): rows of the steps that did not finish are missing.');
-const missing = ['startup', 'cold', 'read', 'table', 'change-100', 'change-1000', 'memory', 'churn', 'addon', 'model'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
+const missing = ['startup', 'cold', 'read', 'table', 'change-100', 'change-1000', 'memory', 'churn', 'addon', 'model', 'vip-modes'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
 if (missing.length > 0) notes.push(`Steps without results (failed or not reached): ${missing.join(', ')}.`);
 if (unreadable.length > 0) notes.push(`Unreadable step files: ${unreadable.join(', ')}.`);
 if (churn?.churn?.passes) {
