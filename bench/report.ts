@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { round, writeJson } from './lib/stats.js';
+import { vipModeRows, type VipModes } from './lib/vip-rows.js';
 
 export interface Measurement {
   name: string;
@@ -46,6 +47,7 @@ const addon = read('addon');
 const model = read('model');
 const startup = read('startup');
 const memoryStages = read('memory-stages');
+const vipModes = read('vip-modes');
 const changes: Record<string, Json | undefined> = { '100': read('change-100')?.endpointChange, '1000': read('change-1000')?.endpointChange };
 if (table) changes[String(table.services)] = table.endpointChange;
 
@@ -100,6 +102,7 @@ if (churn?.churn && churn.idle) {
   const backlogOk = c.caughtUp && c.programmed >= c.issued && (c.drainAfterLastChangeMs ?? Infinity) < 5 * Math.max(churn.idle.p99Ms, 100);
   add({ name: `churn backlog: changes programmed of ${c.issued} issued; drain after the last change ${c.drainAfterLastChangeMs ?? 'n/a'} ms; p99 first vs last 10 s window ${firstP99} / ${lastP99} ms`, value: c.programmed, unit: 'changes', peer: 'issued', peerValue: c.issued, ratio: c.programmed / c.issued, target: 'all programmed, no growing backlog', met: backlogOk });
 }
+if (vipModes) for (const row of vipModeRows(vipModes as VipModes)) add(row);
 for (const [m, source] of [[memory, 'the manifests'], [memoryApi, 'the fixture API server']] as const) {
   if (!m) continue;
   const peak = m.vmHwmKiB / 1024;
@@ -156,6 +159,7 @@ lines.push('- One endpoint added: `ServiceModel.apply(slice event)` -> `takeChan
 lines.push('- Churn: the Agent in process with default settings and a KubeSource against the fixture API server in a child process; the child changes one EndpointSlice at a time at the rate, stamping `endpoints.kubernetes.io/last-change-trigger-time`; latency = what the agent observes into kubeproxy_network_programming_duration_seconds (trigger time to the end of the sync that programmed it), every sample kept. Idle reference: single changes 250 ms apart through the same path before the churn.');
 lines.push('- Memory: `ipvs-proxy run --manifests`, then `ipvs-proxy run --kubeconfig` against the fixture API server (test/fixtures/apiserver, serving the same table from inside the agent\'s namespace), each long-running in a fresh namespace; /proc/PID/status sampled every 0.5 s; VmHWM is the peak, VmRSS at the end of the steady window is the steady figure.');
 lines.push('- Start to synced from the API server: `ipvs-proxy run --once --kubeconfig` in a fresh namespace where the fixture API server (bench/lib/apiserver-child.ts) serves the same 10k x 10 table; list and watch go through @kubernetes/client-node as in a cluster; `date +%s%N` around the agent process.');
+lines.push('- VIP modes (bench/vip-modes.sh, usually with the instruction-counted guest clock, one vCPU): `run --once --vip-mode MODE` per mode in a fresh namespace, T from its `synced:` line and `date +%s%N` around the process; then the VIP step alone (bench/vip-bench.ts): N VIPs in one batched addon call on a fresh kube-ipvs0, as addresses or as local routes, IPv4 on the link down, IPv6 on the link up with addrgenmode none; wall, the process\'s CPU, and every CPU\'s busy time from /proc/stat until the machine is quiet again; 100 more at N; deleting the link.');
 lines.push('- Addon and model rows: bench/addon-bench.ts and bench/model-bench.ts, run unchanged in the same VM run.');
 const notes: string[] = [];
 if (typeof machine.services === 'number' && machine.services < 10_000) {
@@ -164,7 +168,7 @@ if (typeof machine.services === 'number' && machine.services < 10_000) {
 const end = read('end');
 if (end) notes.push(`The whole run took ${end.elapsedS} s inside the VM; guest load at the end ${end.guestLoadAtEnd}.`);
 else notes.push('The run did not reach its end (cut short by the VM time limit or a failure): rows of the steps that did not finish are missing.');
-const missing = ['startup', 'cold', 'cold-api', 'read', 'table', 'change-100', 'change-1000', 'memory', 'memory-api', 'churn', 'addon', 'model'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
+const missing = ['startup', 'cold', 'cold-api', 'read', 'table', 'change-100', 'change-1000', 'memory', 'memory-api', 'churn', 'addon', 'model', 'vip-modes'].filter((n) => !existsSync(join(resDir, `${n}.json`)));
 if (missing.length > 0) notes.push(`Steps without results (failed or not reached): ${missing.join(', ')}.`);
 if (unreadable.length > 0) notes.push(`Unreadable step files: ${unreadable.join(', ')}.`);
 if (churn?.churn?.passes) {

@@ -2,7 +2,7 @@
 # The VIP modes side by side (issue "VIPs made local by routes"): for each --vip-mode, the cold
 # sync of SERVICES x ENDPOINTS by `ipvs-proxy run --once` in a fresh namespace (T as the agent
 # reports it, and the process's wall time), then the VIP step alone (bench/vip-bench.ts) for
-# addresses and routes. Runs as root where IPVS exists; for repeatable figures run it in the VM
+# addresses and routes, IPv4 (link down) and IPv6 (link up, addrgenmode none, NODAD addresses). Runs as root where IPVS exists; for repeatable figures run it in the VM
 # with the instruction-counted clock:
 #
 #   IPVS_PROXY_VM_ICOUNT=1 test/vm/run.sh --timeout 3000 -- bash bench/vip-modes.sh [OUT.json]
@@ -58,13 +58,15 @@ for mode in addresses routes both; do
   drop_ns "$ns"
 done
 steps=()
-for form in addresses routes; do
-  ns=$(fresh_ns "step-$form")
-  log "VIP step alone: $SERVICES $form"
-  line=$(ip netns exec "$ns" "${TSX[@]}" bench/vip-bench.ts "$form" "$SERVICES")
-  log "   $line"
-  steps+=("$line")
-  drop_ns "$ns"
+for family in inet inet6; do
+  for form in addresses routes; do
+    ns=$(fresh_ns "step-$form")
+    log "VIP step alone: $SERVICES $family $form"
+    line=$(ip netns exec "$ns" "${TSX[@]}" bench/vip-bench.ts "$form" "$SERVICES" "$family")
+    log "   $line"
+    steps+=("$line")
+    drop_ns "$ns"
+  done
 done
 json="{\"kernel\":\"$(uname -r)\",\"clock\":\"$clock\",\"services\":$SERVICES,\"endpoints\":$ENDPOINTS,\"coldSync\":[$(IFS=,; echo "${rows[*]}")],\"vipStep\":[$(IFS=,; echo "${steps[*]}")]}"
 mkdir -p "$(dirname "$out")"

@@ -115,7 +115,7 @@ export class Agent {
     const s = deps.settings;
     this.model = new ServiceModel(modelConfigFrom(s));
     this.healthCheckIndex = new HealthCheckIndex(s.nodeName);
-    this.progress = new FirstSyncProgress(deps.logger, deps.progressIntervalMs, () => deps.clock.now());
+    this.progress = new FirstSyncProgress(deps.logger, deps.progressIntervalMs, deps.clock);
     this.proxier = new Proxier({
       ...deps,
       settings: s,
@@ -290,6 +290,9 @@ export class Agent {
     source.start({
       onEvents: (events) => this.onEvents(events),
       onWarning: (message, detail) => logger.warn(message, detail),
+      onProgress: (reading) => {
+        if (this.progress.running) this.progress.at(`reading: ${reading}`);
+      },
     });
     const timeoutMs = this.deps.syncTimeoutMs ?? 120_000;
     logger.info('waiting for the first full list of Services and EndpointSlices', { timeoutMs });

@@ -19,8 +19,11 @@ import { DEFAULT_STATE_DIR, DUMMY_LINK_NAME } from '../config/defaults.js';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** The state record reduced to what the views need; virtual servers without a recorded owner are left out. */
-export function ownershipFromRecord(record: StateRecord): OwnershipRecord {
+/**
+ * The state record reduced to what the views need; virtual servers without a recorded owner are
+ * left out. `nowWall` (ms since the epoch) dates the record's write for the views.
+ */
+export function ownershipFromRecord(record: StateRecord, nowWall = Date.now()): OwnershipRecord {
   const virtualServers = new Map<string, OwnedVirtualServer>();
   for (const [key, vs] of Object.entries(record.virtualServers)) {
     if (!vs.owner) continue;
@@ -31,7 +34,7 @@ export function ownershipFromRecord(record: StateRecord): OwnershipRecord {
     }
     virtualServers.set(key, { owner: vs.owner, reals });
   }
-  return { virtualServers };
+  return { virtualServers, recordAgeMs: record.writtenAt === undefined ? undefined : nowWall - record.writtenAt };
 }
 
 /** The desired state from the configured source, the way the agent computes it. */
@@ -141,7 +144,9 @@ async function tableStatus(opts: Record<string, unknown>): Promise<number> {
   }
   try {
     const desired = options.diff ? await desiredFromSource(opts) : undefined;
-    const localBy = options.names ? await withLinks(vipForms) : undefined;
+    // How each VIP is made local: the --names annotation and the JSON table's vipLocalBy.
+    const tableJson = options.json && !options.diff && !options.connections && !options.timeout;
+    const localBy = options.names || tableJson ? await withLinks(vipForms) : undefined;
     const result = await runStatus(options, { ipvs, ownership, desired, localBy });
     process.stdout.write(result.output);
     return result.exitCode;

@@ -85,6 +85,8 @@ function ref(o: KubernetesObject): { namespace: string; name: string } {
 export class KubeSource implements ServiceSource {
   private readonly kc: KubeConfig;
   private handlers?: SourceHandlers;
+  /** Items received so far by each paged list still running (for progress lines). */
+  private readonly listedSoFar = new Map<string, number>();
   private readonly services: Reflector<V1Service>;
   private readonly slices: Reflector<V1EndpointSlice>;
   private readonly node: Reflector<V1Node>;
@@ -187,6 +189,11 @@ export class KubeSource implements ServiceSource {
         for (const w of [...this.waiters]) w.resolve();
       },
       onWarning: (message: string, detail: Record<string, unknown>) => this.handlers?.onWarning(message, { kind, ...detail }),
+      onListPage: (items: number) => {
+        this.listedSoFar.set(kind, items);
+        const counts = [...this.listedSoFar].map(([k, n]) => `${n} ${k}`).join(', ');
+        this.handlers?.onProgress?.(`listing: ${counts} received so far`);
+      },
     };
   }
 

@@ -58,6 +58,8 @@ export interface ReflectorListener<T> {
   onChanges(changes: ReflectorChange<T>[]): void;
   onSynced(): void;
   onWarning(message: string, detail: Record<string, unknown>): void;
+  /** A page of a list arrived: `items` received so far in this list (a list is passed on whole, at its end). */
+  onListPage?(items: number): void;
 }
 
 /** A watch that ended on its own within this time without a single line counts as a failure. */
@@ -195,6 +197,7 @@ export class Reflector<T extends KubernetesObject> {
       first = false;
       items.push(...page.items);
       continueToken = page.continueToken || undefined;
+      this.listener.onListPage?.(items.length);
     } while (continueToken);
     if (!resourceVersion) throw new IncompleteListError(this.spec.resource, 'the list carried no resourceVersion');
     return { items, resourceVersion };

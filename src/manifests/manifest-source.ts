@@ -225,7 +225,16 @@ export class ManifestSource implements ServiceSource {
       this.filesVersion++;
     }
     this.vanished.keepOnly((p) => this.files.has(p) && !seen.has(p));
-    for (const p of paths) if (!emptied.has(p)) await this.refreshFile(p);
+    // The first read passes its objects on only at the end: say how far it has got, per file.
+    let parsedFiles = 0;
+    let parsedObjects = 0;
+    for (const p of paths) {
+      if (!emptied.has(p)) await this.refreshFile(p);
+      if (this.loaded) continue;
+      parsedFiles++;
+      parsedObjects += this.files.get(p)?.entries.length ?? 0;
+      this.handlers?.onProgress?.(`manifests: ${parsedFiles} of ${paths.length} files parsed, ${parsedObjects} objects`);
+    }
     if (this.stopped) return;
     if (this.emittedVersion !== this.filesVersion) {
       this.emittedVersion = this.filesVersion;

@@ -87,7 +87,7 @@ export class Proxier {
     this.ownership = new Ownership(new CidrSet(deps.settings.excludeCidrs));
     this.serviceCidrs = new CidrSet(deps.settings.serviceCidrs);
     this.drains = new DrainTracker(deps.settings.gracefulTerminationTimeoutMs);
-    this.records = new RecordKeeper(deps.stateStore);
+    this.records = new RecordKeeper(deps.stateStore, undefined, deps.clock);
   }
 
   /** Read the kernel in full (one IPVS dump, one address dump), adopt what is ours, set node settings. */

@@ -1,15 +1,21 @@
 // Keeps the state record in step with ownership at a cost that does not grow with the number of
 // services per sync: entries are refreshed only for the keys a pass touched, the record is written
 // at once when ownership changes (the crash-safety rule), and name-only changes (a new pod behind
-// an endpoint) are written at most once per `namesDebounceMs` or at the next full pass. The names
-// serve status views only, and at 10,000 services the record is megabytes of JSON: rewriting it
-// every second under endpoint churn cost the sync loop more than the kernel writes did. So a
-// names-only write also runs behind the pass instead of inside it (under emulation it took 0.2-2.5
-// s, holding every change queued behind that pass); all writes go through one queue, each built
-// from the owned sets when its turn comes, so a later write never loses an earlier claim.
+// an endpoint) are written behind the pass, coalesced and at a bounded rate. The names serve
+// status views only, and at 10,000 services the record is megabytes of JSON: rewriting it every
+// second under endpoint churn cost the sync loop more than the kernel writes did, and under
+// emulation one write took 0.2-2.5 s, holding every change queued behind the pass that waited for
+// it. So a names-only write never holds a pass, and the next one waits at least ten times what
+// the last write cost (capped by `namesDebounceMs`): prompt for the record of a small cluster,
+// a few seconds apart for a huge one. A timer writes names a pass left waiting, so `status
+// --names` catches up without another pass. All writes go through one queue, each built from the
+// owned sets when its turn comes, so a later write never loses an earlier claim.
 import type { DesiredState, DesiredVirtualServer } from '../model/types.js';
 import { recordEntryText, recordText, type RecordedVirtualServer, type StateRecord } from './state-record.js';
-import type { StateStore } from './types.js';
+import type { Clock, StateStore } from './types.js';
+
+/** A names-only write waits this many times the last write's cost after it (see the header). */
+const NAMES_COST_FACTOR = 10;
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
@@ -53,12 +59,29 @@ export class RecordKeeper {
   private seenAddresses: Seen | undefined;
   private namesDirty = false;
   private lastWrite = Number.NEGATIVE_INFINITY;
+  /** What the last write cost (building the text and the store's save), by the clock. */
+  private lastWriteCostMs = 0;
+  /** A names-only write is queued and has not taken its snapshot: later names ride along. */
+  private namesWaiting = false;
+  /** The timer of a names-only write the rate bound put off, and the owned sets to write. */
+  private namesTimer: unknown;
+  private latest: { vs: OwnedSet; addresses: OwnedSet } | undefined;
   /** The write queue's tail: record writes run one at a time, in the order asked. */
   private writing: Promise<void> = Promise.resolve();
   /** A names-only write behind the pass failed: reported (and retried) by the next save. */
   private backgroundError: unknown;
 
-  constructor(private readonly store: StateStore, private readonly namesDebounceMs = 10_000) {}
+  /**
+   * Without a clock, names-only writes are spaced by `namesDebounceMs` and wait for the next save
+   * (the tests of the queue use this); with one, they are spaced by their cost (at most
+   * `namesDebounceMs`), a timer writes what a pass left waiting, and each record says when it was
+   * written (the clock's wall time).
+   */
+  constructor(
+    private readonly store: StateStore,
+    private readonly namesDebounceMs = 10_000,
+    private readonly clock?: Pick<Clock, 'now' | 'wall' | 'setTimeout' | 'clearTimeout'>,
+  ) {}
 
   /** Start from a loaded record: what is on disk now. */
   reset(record: StateRecord | undefined): void {
@@ -71,6 +94,7 @@ export class RecordKeeper {
       this.entryText.set(k, JSON.stringify(e));
     }
     this.namesDirty = false;
+    this.cancelNamesTimer();
   }
 
   /** The name entry of a key (owner, pods), from the desired state or the record. */
@@ -108,21 +132,68 @@ export class RecordKeeper {
     // A failed names-only write left namesDirty set, so it is retried like any names change.
     const failed = this.backgroundError;
     this.backgroundError = undefined;
+    // Names a queued write has not read yet go out with it: one write, however many passes.
+    if (this.namesWaiting && !structural) this.namesDirty = false;
     const wrote = structural || (this.namesDirty && force);
+    this.latest = { vs: ownedVs, addresses: ownedAddresses };
     if (wrote) {
+      this.cancelNamesTimer();
       await this.enqueue(ownedVs, ownedAddresses, now);
-    } else if (this.namesDirty && now - this.lastWrite >= this.namesDebounceMs) {
-      this.enqueue(ownedVs, ownedAddresses, now).catch((err: unknown) => {
-        this.backgroundError = err;
-      });
+    } else if (this.namesDirty) {
+      const wait = this.lastWrite + this.namesGapMs() - now;
+      if (wait <= 0) {
+        this.cancelNamesTimer();
+        this.enqueueNames(ownedVs, ownedAddresses, now);
+      } else {
+        this.scheduleNames(wait);
+      }
     }
     if (failed !== undefined) throw failed;
     return wrote;
   }
 
-  /** Resolves once every record write asked for so far has ended (at shutdown, and for tests). */
+  /**
+   * Resolves once every record write asked for so far has ended (at shutdown, and for tests);
+   * names a timer was holding back are written first, so the record on disk is complete.
+   */
   async idle(): Promise<void> {
+    if (this.namesTimer !== undefined) {
+      this.cancelNamesTimer();
+      if (this.namesDirty && this.latest !== undefined && this.clock !== undefined) {
+        this.enqueueNames(this.latest.vs, this.latest.addresses, this.clock.now());
+      }
+    }
     await this.writing;
+  }
+
+  /** How long after the last write a names-only write may start. */
+  private namesGapMs(): number {
+    if (this.clock === undefined) return this.namesDebounceMs;
+    return Math.min(this.namesDebounceMs, NAMES_COST_FACTOR * this.lastWriteCostMs);
+  }
+
+  /** A names-only write behind the pass: not waited for; its failure is thrown by the next save. */
+  private enqueueNames(ownedVs: OwnedSet, ownedAddresses: OwnedSet, now: number): void {
+    this.namesWaiting = true;
+    this.enqueue(ownedVs, ownedAddresses, now).catch((err: unknown) => {
+      this.backgroundError = err;
+    });
+  }
+
+  /** One timer at most: when it fires, the names as they stand then are written. */
+  private scheduleNames(waitMs: number): void {
+    const clock = this.clock;
+    if (clock === undefined || this.namesTimer !== undefined) return;
+    this.namesTimer = clock.setTimeout(() => {
+      this.namesTimer = undefined;
+      if (this.namesDirty && this.latest !== undefined) this.enqueueNames(this.latest.vs, this.latest.addresses, clock.now());
+    }, waitMs);
+  }
+
+  private cancelNamesTimer(): void {
+    if (this.namesTimer === undefined) return;
+    this.clock?.clearTimeout(this.namesTimer);
+    this.namesTimer = undefined;
   }
 
   /**
@@ -133,16 +204,20 @@ export class RecordKeeper {
     this.namesDirty = false;
     this.lastWrite = now;
     const run = this.writing.then(async () => {
+      this.namesWaiting = false;
+      const started = this.clock?.now();
       const vs = new Set(ownedVs);
       const addresses = new Set(ownedAddresses);
       const seen = { vs: seenNow(ownedVs), addresses: seenNow(ownedAddresses) };
       const entries: [string, string][] = [];
       for (const k of vs) entries.push([k, this.entryText.get(k) ?? EMPTY_ENTRY]);
       try {
-        await this.store.save(recordText(entries, addresses));
+        await this.store.save(recordText(entries, addresses, this.clock?.wall()));
       } catch (err) {
         this.namesDirty = true;
         throw err;
+      } finally {
+        if (started !== undefined) this.lastWriteCostMs = this.clock!.now() - started;
       }
       this.savedVs = vs;
       this.savedAddresses = addresses;

@@ -35,6 +35,11 @@ const recordSchema = z.object({
   ),
   /** kube-ipvs0 addresses this agent bound. */
   addresses: z.array(z.string()),
+  /**
+   * When the agent wrote this record (ms since the Unix epoch): `status --names` tells a real
+   * server programmed since then from one the record does not know. Older records lack it.
+   */
+  writtenAt: z.number().optional(),
 });
 
 export type StateRecord = z.infer<typeof recordSchema>;
@@ -52,15 +57,20 @@ export function emptyRecord(): StateRecord {
  * record write cheap at 10,000 services: parsing every entry back into an object only for the
  * whole record to be stringified again cost seconds under emulation on every names write.
  */
-export function recordText(entries: Iterable<readonly [key: string, entryJson: string]>, addresses: Iterable<string>): string {
+export function recordText(
+  entries: Iterable<readonly [key: string, entryJson: string]>,
+  addresses: Iterable<string>,
+  writtenAt?: number,
+): string {
   const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const vs = sorted.map(([k, json]) => `${JSON.stringify(k)}:${json}`).join(',');
-  return `{"version":1,"virtualServers":{${vs}},"addresses":${JSON.stringify([...addresses].sort())}}`;
+  const at = writtenAt === undefined ? '' : `,"writtenAt":${Math.round(writtenAt)}`;
+  return `{"version":1,"virtualServers":{${vs}},"addresses":${JSON.stringify([...addresses].sort())}${at}}`;
 }
 
 /** A record object's JSON text, the same bytes recordText() writes. */
 export function serializeRecord(record: StateRecord): string {
-  return recordText(Object.entries(record.virtualServers).map(([k, e]) => [k, JSON.stringify(e)] as const), record.addresses);
+  return recordText(Object.entries(record.virtualServers).map(([k, e]) => [k, JSON.stringify(e)] as const), record.addresses, record.writtenAt);
 }
 
 /** Parse a record; throws StateRecordError on anything malformed. */

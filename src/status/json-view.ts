@@ -65,13 +65,15 @@ function realSettings(r: RealServer): { [key: string]: Json } {
   };
 }
 
-function namedJson(n: NamedVirtualServer, withNames: boolean): Json {
+function namedJson(n: NamedVirtualServer, withNames: boolean, localBy: ReadonlyMap<string, string> | undefined): Json {
   const s = n.entry.service;
   const out: { [key: string]: Json } = { ...serviceIdentity(s), ...serviceSettings(s), stats: stats(s.stats) };
   if (withNames) {
     out.owned = n.owned !== undefined;
     out.owner = ownerJson(n.owned?.owner);
   }
+  // As the --names view's "VIP local by route": null when no route of the agent makes it local.
+  if (localBy !== undefined) out.vipLocalBy = s.fwmark === undefined ? localBy.get(s.address) ?? null : null;
   out.realServers = n.reals.map((r) => {
     const real: { [key: string]: Json } = {
       ...realIdentity(r.real),
@@ -90,12 +92,16 @@ function namedJson(n: NamedVirtualServer, withNames: boolean): Json {
   return out;
 }
 
-/** The table as JSON; with a record, each object says whose it is. */
+/**
+ * The table as JSON; with a record, each object says whose it is; with `localBy` (address to
+ * "route" or "route+address", from the agent's local routes on kube-ipvs0), how each VIP is local.
+ */
 export function tableJson(
   info: IpvsInfo,
   entries: readonly VirtualServerEntry[],
   record: OwnershipRecord | undefined,
   sort: boolean,
+  localBy?: ReadonlyMap<string, string>,
 ): string {
   const ordered = orderEntries(entries, sort);
   const named = nameEntries(ordered, record ?? { virtualServers: new Map() });
@@ -103,7 +109,7 @@ export function tableJson(
     schemaVersion: STATUS_JSON_SCHEMA_VERSION,
     kind: 'table',
     ipvs: { version: info.version, connTableSize: info.connTableSize },
-    virtualServers: named.map((n) => namedJson(n, record !== undefined)),
+    virtualServers: named.map((n) => namedJson(n, record !== undefined, localBy)),
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }

@@ -18,9 +18,15 @@ export const NOT_OURS = 'not ours';
 /**
  * A real server of a virtual server the record owns, missing from the record: the record lists
  * every real server the agent programmed (with or without pod names), so this one came after the
- * record was last written. Name changes are written at most every 10 s (a full pass writes at once).
+ * record was last written. The agent writes names behind the pass that programmed them (spaced
+ * by what a write costs, at most 10 s apart), so it is there on the next look.
  */
 export const NOT_RECORDED = 'not yet in the agent record';
+
+/** NOT_RECORDED when the record says when it was written. */
+export function programmedAfterRecord(recordAgeMs: number): string {
+  return `programmed after the agent's last record write (${Math.max(0, Math.round(recordAgeMs / 1000))} s ago)`;
+}
 
 export function serviceAnnotation(s: VirtualServerStatus, owned: OwnedVirtualServer | undefined, localBy?: ReadonlyMap<string, string>): string {
   if (owned === undefined) return NOT_OURS;
@@ -28,8 +34,8 @@ export function serviceAnnotation(s: VirtualServerStatus, owned: OwnedVirtualSer
   return `${ownerText(owned.owner, s.fwmark === undefined ? s.port : undefined)} ${owned.owner.kind}${how ? `, VIP local by ${how}` : ''}`;
 }
 
-export function realAnnotation(r: OwnedRealServer | undefined): string {
-  if (r === undefined) return NOT_RECORDED;
+export function realAnnotation(r: OwnedRealServer | undefined, recordAgeMs?: number): string {
+  if (r === undefined) return recordAgeMs === undefined ? NOT_RECORDED : programmedAfterRecord(recordAgeMs);
   const parts: string[] = [];
   if (r.pod !== undefined) parts.push(`pod ${r.pod.namespace}/${r.pod.name}`);
   if (r.nodeName !== undefined) parts.push(`node ${r.nodeName}`);
@@ -84,7 +90,7 @@ export function formatNamedList(
     lines.push(`${formatServiceLine(named.entry.service, opts)}  # ${serviceAnnotation(named.entry.service, named.owned, localBy)}`);
     for (const r of named.reals) {
       const line = formatRealLine(r.real, opts);
-      lines.push(named.owned === undefined ? line : `${line}  # ${realAnnotation(r.owned)}`);
+      lines.push(named.owned === undefined ? line : `${line}  # ${realAnnotation(r.owned, record.recordAgeMs)}`);
     }
   }
   return lines.join('\n') + '\n';

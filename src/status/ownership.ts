@@ -23,6 +23,8 @@ export interface OwnedVirtualServer {
 export interface OwnershipRecord {
   /** By serviceKey() of the virtual server. */
   virtualServers: ReadonlyMap<string, OwnedVirtualServer>;
+  /** How long ago the agent wrote the record, when the record says (older agents' records do not). */
+  recordAgeMs?: number;
 }
 
 /** The record a desired state implies (every desired virtual server is one the agent owns). */

@@ -47,7 +47,8 @@ export interface StatusDeps {
   connProcPath?: string;
   /**
    * How VIPs made local other than by an address alone are (address -> 'route' or
-   * 'route+address'), for --names; a VIP absent is an address on kube-ipvs0, as ipvsadm users expect.
+   * 'route+address'), for --names and the JSON table (vipLocalBy); a VIP absent is an address on
+   * kube-ipvs0, as ipvsadm users expect.
    */
   localBy?: ReadonlyMap<string, string>;
 }
@@ -145,7 +146,7 @@ export async function runStatus(opts: StatusOptions, deps: StatusDeps): Promise<
   const info = await deps.ipvs.info();
   if (opts.json) {
     const record = opts.names || opts.owned ? deps.ownership : undefined;
-    return { output: tableJson(info, entries, record, sort), exitCode: 0 };
+    return { output: tableJson(info, entries, record, sort, deps.localBy), exitCode: 0 };
   }
   const listOpts = { view: listViewOf(opts), exact: opts.exact === true, sort };
   if (opts.names && deps.ownership !== undefined) {

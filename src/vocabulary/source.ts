@@ -15,6 +15,11 @@ export interface SourceHandlers {
   onEvents(events: SourceEvent[]): void;
   /** A problem the source recovered from or skipped past (bad file, watch error); for logs. */
   onWarning(message: string, detail?: Record<string, unknown>): void;
+  /**
+   * How far a first read has got before its objects are passed on (manifest files parsed, list
+   * pages received), in words for the first sync's progress lines; called per file or page.
+   */
+  onProgress?(reading: string): void;
 }
 
 export interface ServiceSource {

@@ -20,7 +20,7 @@ import { FileStateStore } from '../../src/proxier/state-record.js';
 import type { ProxierDeps, ProxierSettings } from '../../src/proxier/types.js';
 import type { VipMode } from '../../src/proxier/vips.js';
 import { change, desiredVs, noChange, real, SettledSysctl, state, vs } from '../unit/proxier/helpers.js';
-import { httpGet, POD_PORT, Topology } from './helpers/topology.js';
+import { CLI, httpGet, POD_PORT, Topology } from './helpers/topology.js';
 
 after(() => new Promise<void>((resolve) => setTimeout(resolve, 1000)));
 
@@ -173,6 +173,20 @@ for (const mode of ['routes', 'addresses'] as const) {
         for (const v of vips) assert.equal(p.localBy(v), 'address');
       }
       await assertServed();
+      // `status` as a user runs it on the node: the JSON says how each VIP is local, --names
+      // names the pods from the record the pass wrote.
+      const json = JSON.parse(await topo.node.run('node', [CLI, 'status', '--json', '--names', '--state-dir', dir])) as {
+        virtualServers: Array<{ address: string; port: number; vipLocalBy: string | null; realServers: Array<{ pod: { name: string } | null }> }>;
+      };
+      const localBy = Object.fromEntries(json.virtualServers.map((v) => [`${v.address}:${v.port}`, v.vipLocalBy]));
+      const how = mode === 'routes' ? 'route' : null;
+      assert.deepEqual(localBy, {
+        [`${topo.serviceIp(10)}:80`]: how, [`${topo.serviceIp(20)}:80`]: how, [`${VIP6}:80`]: how, [`${topo.nodeAddress}:${NODE_PORT}`]: null,
+      });
+      assert.deepEqual(json.virtualServers.find((v) => v.address === topo.serviceIp(10))?.realServers.map((r) => r.pod?.name).sort(), topo.pods.map((pod) => pod.name).sort());
+      const names = await topo.node.run('node', [CLI, 'status', '--names', '--state-dir', dir]);
+      assert.equal(names.includes(', VIP local by route'), mode === 'routes', names);
+      assert.doesNotMatch(names, /agent record/, names);
       // A restart reads what it made and writes nothing.
       close();
       const again = await proxier(mode, dir);

@@ -177,3 +177,18 @@ test('lists are paged with limit and continue and assembled in full', async () =
     await h.close();
   }
 });
+
+test('a paged first list says how many items each list has received, page by page, before passing them on', async () => {
+  const h = await harness({ pageSize: 2 });
+  try {
+    for (let i = 0; i < 5; i++) h.server.create('services', service(`s${i}`));
+    const progress: string[] = [];
+    h.source.start({ onEvents: (e) => h.rec.onEvents(e), onWarning: (m, d) => h.rec.onWarning(m, d), onProgress: (s) => progress.push(s) });
+    await h.source.synced(8000);
+    const services = progress.map((p) => /(\d+) Service\b/.exec(p)?.[1]).filter((n) => n !== undefined);
+    assert.deepEqual([...new Set(services)], ['2', '4', '5'], progress.join('\n'));
+    assert.ok(progress.every((p) => /^listing: .* received so far$/.test(p)), progress.join('\n'));
+  } finally {
+    await h.close();
+  }
+});

@@ -333,3 +333,25 @@ test('a file emptied to zero bytes is held like a vanished one: refilled in time
     d.remove();
   }
 });
+
+test('the first read says how far it has got, file by file: files parsed and objects so far', async () => {
+  const d = scratchDir();
+  try {
+    writeFileSync(d.path('a.yaml'), `${SVC('a')}---\n${SVC('b')}`);
+    writeFileSync(d.path('b.yaml'), SVC('c'));
+    writeFileSync(d.path('c.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [] }));
+    const progress: string[] = [];
+    const rec = new Recorder();
+    const src = new ManifestSource({ path: d.dir, debounceMs: 20, pollIntervalMs: 100 });
+    src.start({ onEvents: (e) => rec.onEvents(e), onWarning: (m, x) => rec.onWarning(m, x), onProgress: (s) => progress.push(s) });
+    await src.synced(5000);
+    assert.deepEqual(progress, [
+      'manifests: 1 of 3 files parsed, 2 objects',
+      'manifests: 2 of 3 files parsed, 3 objects',
+      'manifests: 3 of 3 files parsed, 3 objects',
+    ]);
+    await src.stop();
+  } finally {
+    d.remove();
+  }
+});

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { CountingSet } from '../../../src/proxier/ownership.js';
 import { RecordKeeper } from '../../../src/proxier/record-keeper.js';
 import { type StateRecord } from '../../../src/proxier/state-record.js';
+import { FakeClock } from '../../support/fake-clock.js';
 import { MemoryStateStore } from '../../support/memory-state-store.js';
 import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
 import type { DesiredState } from '../../../src/model/types.js';
@@ -122,4 +123,74 @@ test('a names-only write runs behind the pass; a claim after it waits its turn a
   await keeper.idle();
   assert.equal(podOf(store.record, K), 'default/web-c');
   assert.deepEqual(Object.keys(store.record?.virtualServers ?? {}), [K, K2]);
+});
+
+/** A store whose every write costs `costMs` of the fake clock's time (building and saving megabytes). */
+class CostlyStore extends MemoryStateStore {
+  constructor(private readonly clock: FakeClock, private readonly costMs: number) {
+    super();
+  }
+  override async save(text: string): Promise<void> {
+    await this.clock.advance(this.costMs);
+    await super.save(text);
+  }
+}
+
+test('with a clock: names are written behind the pass that changed them, coalesced, spaced by the write cost, and a timer writes what a pass left waiting', async () => {
+  const clock = new FakeClock();
+  const store = new CostlyStore(clock, 50);
+  const keeper = new RecordKeeper(store, 10_000, clock);
+  const web = vs('10.96.0.1', 80);
+  const K = serviceKey(web);
+  const owned = new CountingSet<string>();
+  const addresses = new CountingSet<string>();
+  const desired = (pod: string): DesiredState => state([desiredVs(web, [real('10.244.0.5', 9376, 1, pod)])], []);
+
+  owned.add(K);
+  assert.equal(await keeper.save(owned, addresses, desired('web-a'), [K], clock.now(), false), true);
+  assert.equal(store.record?.writtenAt, clock.wall() - 50, 'the record says when it was written (as its text was made)');
+  const written = store.saved.length;
+
+  // Long after: a new pod is on disk once the write behind the pass lands, with no further pass.
+  await clock.advance(5000);
+  assert.equal(await keeper.save(owned, addresses, desired('web-b'), [K], clock.now(), false), false);
+  await keeper.idle();
+  assert.equal(podOf(store.record, K), 'default/web-b');
+  assert.equal(store.saved.length, written + 1);
+
+  // Two passes within ten times the last write's cost (50 ms): the first pass's change waits, the
+  // second's joins it, and one write carries both when the gap has passed.
+  await clock.advance(100);
+  assert.equal(await keeper.save(owned, addresses, desired('web-c'), [K], clock.now(), false), false);
+  assert.equal(await keeper.save(owned, addresses, desired('web-d'), [K], clock.now(), false), false);
+  assert.equal(store.saved.length, written + 1, 'the rate bound holds the names back');
+  assert.equal(clock.pending, 1, 'one timer for both');
+  await clock.advance(500);
+  await keeper.idle();
+  assert.equal(store.saved.length, written + 2);
+  assert.equal(podOf(store.record, K), 'default/web-d');
+
+  // Unchanged resyncs write nothing and leave no timer behind.
+  await clock.advance(60_000);
+  for (let i = 0; i < 3; i++) assert.equal(await keeper.save(owned, addresses, desired('web-d'), undefined, clock.now(), false), false);
+  await keeper.idle();
+  assert.equal(store.saved.length, written + 2);
+  assert.equal(clock.pending, 0);
+});
+
+test('with a clock: names held back by the rate bound are written at shutdown (idle)', async () => {
+  const clock = new FakeClock();
+  const store = new CostlyStore(clock, 1000);
+  const keeper = new RecordKeeper(store, 10_000, clock);
+  const web = vs('10.96.0.1', 80);
+  const K = serviceKey(web);
+  const owned = new CountingSet<string>([K]);
+  const none = new CountingSet<string>();
+  const desired = (pod: string): DesiredState => state([desiredVs(web, [real('10.244.0.5', 9376, 1, pod)])], []);
+  await keeper.save(owned, none, desired('web-a'), [K], clock.now(), false);
+  await keeper.save(owned, none, desired('web-b'), [K], clock.now(), false);
+  assert.equal(podOf(store.record, K), 'default/web-a');
+  await keeper.idle();
+  assert.equal(podOf(store.record, K), 'default/web-b');
+  assert.equal(clock.pending, 0);
 });

@@ -99,3 +99,29 @@ test('view precedence follows ipvsadm', () => {
   assert.equal(listViewOf({ persistentConn: true, tunInfo: true }), 'persistent-conn');
   assert.equal(listViewOf({}), 'list');
 });
+
+test('--json: each virtual server says how its VIP is made local (vipLocalBy), read from the agent\'s routes on kube-ipvs0', async () => {
+  const { FakeLinks } = await import('../../support/fake-links.js');
+  const { vipForms } = await import('../../../src/cli/status-command.js');
+  const ipvs = await programmedFake();
+  const links = new FakeLinks();
+  const { ifindex } = await links.ensureDummyLink('kube-ipvs0');
+  await links.bringUpQuiet('kube-ipvs0');
+  // --vip-mode routes for the apiserver VIP; both for the DNS VIP (a route and an address).
+  await links.applyRoutes([
+    { op: 'add', ifindex, family: 'inet', address: '10.96.0.1', prefixLen: 32 },
+    { op: 'add', ifindex, family: 'inet6', address: 'fd00:10:96::a', prefixLen: 128 },
+  ]);
+  await links.applyAddresses([{ op: 'add', ifindex, family: 'inet6', address: 'fd00:10:96::a', prefixLen: 128 }]);
+  const localBy = await vipForms(links);
+  const json = (opts: Parameters<typeof runStatus>[0]) => runStatus({ json: true, ...opts }, { ipvs, localBy, ownership: ownershipFromDesired(desiredState()) });
+  const doc = JSON.parse((await json({})).output) as { virtualServers: Array<{ address: string | null; vipLocalBy?: string | null; owned?: boolean }> };
+  const by = Object.fromEntries(doc.virtualServers.map((v) => [v.address, v.vipLocalBy]));
+  assert.deepEqual(by, { '192.168.1.10': null, '10.96.0.1': 'route', '10.200.0.1': null, 'fd00:10:96::a': 'route+address' });
+  assert.equal(doc.virtualServers[0].owned, undefined, 'ownership members only with --names or --owned');
+  // The same with --names, next to the owner; the text view says it too.
+  const named = JSON.parse((await json({ names: true })).output) as { virtualServers: Array<{ address: string | null; vipLocalBy: string | null; owned: boolean }> };
+  assert.deepEqual(named.virtualServers.find((v) => v.address === '10.96.0.1'), { ...named.virtualServers.find((v) => v.address === '10.96.0.1'), vipLocalBy: 'route', owned: true });
+  const text = await runStatus({ names: true }, { ipvs, localBy, ownership: ownershipFromDesired(desiredState()) });
+  assert.match(text.output, /^TCP {2}10\.96\.0\.1:443 rr {2}# default\/kubernetes:https ClusterIP, VIP local by route$/m);
+});
