@@ -13,7 +13,7 @@ UNIT_TESTS = $(shell find test/unit -name '*.test.ts' | sort)
 # About 30 minutes under emulation on 2 CPUs (longer on a busy machine); the VM's own deadline is 75 minutes.
 KERNEL_TESTS = $(shell find test/kernel -name '*.test.ts' | sort)
 
-.PHONY: all deps debs build addon ts lint test test-unit test-kernel demo bench clean
+.PHONY: all deps debs build addon ts lint format test test-unit test-kernel demo bench clean
 
 all: build
 
@@ -51,10 +51,16 @@ build: addon ts
 test: build lint test-unit test-kernel
 
 # The tests and benchmarks are type-checked like the agent (tsconfig.test.json emits nothing), then
-# everything is linted (eslint.config.js).
+# everything is linted (eslint.config.js) and held to one format (.prettierrc.json; `make format`
+# rewrites the files that differ).
+FORMATTED := 'src/**/*.ts' 'test/**/*.ts' 'bench/**/*.ts' 'scripts/**/*.ts' 'bin/*.js' eslint.config.js
 lint: deps
 	npx tsc -p tsconfig.test.json
 	npx eslint --max-warnings 0 src test bench bin scripts eslint.config.js
+	npx prettier --check --log-level warn $(FORMATTED)
+
+format: deps
+	npx prettier --write --log-level warn $(FORMATTED)
 
 test-unit: build
 	NO_COLOR=1 $(NODE_TEST) $(UNIT_TESTS)

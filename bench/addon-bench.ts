@@ -22,11 +22,26 @@ function table(): Table {
   const t: { service: VirtualServer; reals: RealServer[] }[] = [];
   for (let i = 0; i < services; i++) {
     const service: VirtualServer = {
-      family: 'inet', protocol: 'TCP', address: `10.96.${i >> 8}.${i & 255}`, port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32,
+      family: 'inet',
+      protocol: 'TCP',
+      address: `10.96.${i >> 8}.${i & 255}`,
+      port: 80,
+      scheduler: 'rr',
+      flags: 0,
+      timeout: 0,
+      netmask: 32,
     };
     const reals: RealServer[] = [];
     for (let k = 0; k < realsPer; k++) {
-      reals.push({ family: 'inet', address: `10.${100 + k}.${i >> 8}.${i & 255}`, port: 8080, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 });
+      reals.push({
+        family: 'inet',
+        address: `10.${100 + k}.${i >> 8}.${i & 255}`,
+        port: 8080,
+        forward: 'masq',
+        weight: 1,
+        upperThreshold: 0,
+        lowerThreshold: 0,
+      });
     }
     t.push({ service, reals });
   }
@@ -88,8 +103,12 @@ async function main(): Promise<void> {
     };
     console.log(`kernel ${result.kernel}: ${services} TCP services x ${realsPer} masq real servers (${ops.length} operations)`);
     console.log('                     addon      ipvsadm    speedup');
-    console.log(`program (apply/-R)   ${String(result.addonApplyMs).padStart(7)} ms ${String(result.ipvsadmRestoreMs).padStart(7)} ms ${String(result.applySpeedup).padStart(7)}x`);
-    console.log(`read (dump/-Sn)      ${String(result.addonDumpMs).padStart(7)} ms ${String(result.ipvsadmSaveMs).padStart(7)} ms ${String(result.dumpSpeedup).padStart(7)}x`);
+    console.log(
+      `program (apply/-R)   ${String(result.addonApplyMs).padStart(7)} ms ${String(result.ipvsadmRestoreMs).padStart(7)} ms ${String(result.applySpeedup).padStart(7)}x`,
+    );
+    console.log(
+      `read (dump/-Sn)      ${String(result.addonDumpMs).padStart(7)} ms ${String(result.ipvsadmSaveMs).padStart(7)} ms ${String(result.dumpSpeedup).padStart(7)}x`,
+    );
     console.log(JSON.stringify(result));
     const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results', 'addon.json');
     await mkdir(path.dirname(out), { recursive: true });

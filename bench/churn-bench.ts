@@ -88,7 +88,10 @@ class PassLog extends Writable {
       k.count++;
       k.totalMs = round(k.totalMs + p.ms, 1);
     }
-    const longest = [...inRange].sort((a, b) => b.ms - a.ms).slice(0, 6).map((p) => ({ op: p.op, ms: p.ms, endedAtS: round((p.at - since) / 1000, 1), ...(p.phasesMs ? { phasesMs: p.phasesMs } : {}) }));
+    const longest = [...inRange]
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, 6)
+      .map((p) => ({ op: p.op, ms: p.ms, endedAtS: round((p.at - since) / 1000, 1), ...(p.phasesMs ? { phasesMs: p.phasesMs } : {}) }));
     return { byKind, longest, drift: inRange.filter((p) => p.drift).map((p) => p.drift) };
   }
 }
@@ -227,7 +230,9 @@ async function main(): Promise<void> {
       syncs: metrics.syncs,
       passes: passLog.summary(t),
       cpu,
-      checks: checks.filter((c) => (c.end ?? Infinity) >= t).map((c) => ({ startS: round((c.start - t) / 1000, 1), ...(c.end ? { endS: round((c.end - t) / 1000, 1) } : { running: true }) })),
+      checks: checks
+        .filter((c) => (c.end ?? Infinity) >= t)
+        .map((c) => ({ startS: round((c.start - t) / 1000, 1), ...(c.end ? { endS: round((c.end - t) / 1000, 1) } : { running: true }) })),
       rssMiB: round(process.memoryUsage().rss / 2 ** 20, 1),
       rssBeforeMiB: round(rssBefore / 2 ** 20, 1),
     };

@@ -16,8 +16,7 @@ export interface BenchCluster {
 }
 
 export const clusterIp = (i: number): string => nthAddress('10.96.0.1', i);
-export const endpointIp = (service: number, e: number, perService: number): string =>
-  nthAddress('10.128.0.1', service * perService + e);
+export const endpointIp = (service: number, e: number, perService: number): string => nthAddress('10.128.0.1', service * perService + e);
 /** Endpoints added after the initial table get addresses of their own, so the first ones keep theirs. */
 export const addedEndpointIp = (service: number, k: number): string => nthAddress('10.192.0.1', service * 64 + k);
 
@@ -59,7 +58,13 @@ export function serviceObjects(i: number, perService: number, extraEndpoints = 0
   const slice = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: `${name}-abcde`, namespace: 'bench', labels: { 'kubernetes.io/service-name': name }, resourceVersion: '1', ...(annotations ? { annotations } : {}) },
+    metadata: {
+      name: `${name}-abcde`,
+      namespace: 'bench',
+      labels: { 'kubernetes.io/service-name': name },
+      resourceVersion: '1',
+      ...(annotations ? { annotations } : {}),
+    },
     addressType: 'IPv4',
     ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
     endpoints,

@@ -66,8 +66,13 @@ links.addLink('eth0');
 links.seedAddress('eth0', '192.168.1.10', 24);
 model.setNodeAddresses(await links.listAddresses());
 const proxier = new Proxier({
-  ipvs, links, conntrack: new RecordingConntrack(), sysctl: { apply: async () => ({ writes: 0, errors: [] }) },
-  stateStore: new FileStateStore(settings.stateDir), clock: systemClock, settings,
+  ipvs,
+  links,
+  conntrack: new RecordingConntrack(),
+  sysctl: { apply: async () => ({ writes: 0, errors: [] }) },
+  stateStore: new FileStateStore(settings.stateDir),
+  clock: systemClock,
+  settings,
 });
 measure('fake kernel opened');
 await proxier.start(model.state());
@@ -76,7 +81,7 @@ const change = model.takeChanges();
 measure('desired state (takeChanges)');
 const sync = await proxier.sync(change);
 if (process.env.IPVS_PROXY_BENCH_HEAP_SNAPSHOT) (await import('node:v8')).writeHeapSnapshot(process.env.IPVS_PROXY_BENCH_HEAP_SNAPSHOT);
-measure('sync: applied table, state record (with the fake kernel\'s table)');
+measure("sync: applied table, state record (with the fake kernel's table)");
 await source.stop();
 // The fake kernel's table lives in this heap (a real kernel keeps it outside the process).
 gc();
@@ -88,5 +93,11 @@ gc();
 const fakeMiB = withFake - (process.memoryUsage().heapUsed + process.memoryUsage().external) / MiB;
 void [proxier, model, change, links];
 rmSync(settings.stateDir, { recursive: true, force: true });
-writeJson(out, { services: change.state.virtualServers.size, realServers: sync.realServers, stages, fakeKernelMiB: round(fakeMiB, 1), peakRssMiB: round(process.resourceUsage().maxRSS / 1024, 1) });
+writeJson(out, {
+  services: change.state.virtualServers.size,
+  realServers: sync.realServers,
+  stages,
+  fakeKernelMiB: round(fakeMiB, 1),
+  peakRssMiB: round(process.resourceUsage().maxRSS / 1024, 1),
+});
 console.log(JSON.stringify({ stages, fakeKernelMiB: round(fakeMiB, 1) }, null, 1));

@@ -31,7 +31,12 @@ const POD_BASE = (10 << 24) | (128 << 16) | 1;
 function benchService(i: number): V1Service {
   return {
     metadata: { namespace: 'bench', name: `svc-${i}`, resourceVersion: '1', creationTimestamp: new Date('2026-01-01T00:00:00Z') },
-    spec: { type: 'ClusterIP', clusterIP: ipv4(CLUSTER_BASE, i), clusterIPs: [ipv4(CLUSTER_BASE, i)], ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: ipv4(CLUSTER_BASE, i),
+      clusterIPs: [ipv4(CLUSTER_BASE, i)],
+      ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }],
+    },
   };
 }
 
@@ -123,7 +128,9 @@ function main(): void {
   const rounds = 8;
   const perRound = 500;
   const full = fullState(10000);
-  console.log(`full desired state, 10,000 services x ${ENDPOINTS} endpoints: apply ${full.applyMs.toFixed(1)} ms + take ${full.takeMs.toFixed(1)} ms = ${full.totalMs.toFixed(1)} ms wall, ${full.cpuMs.toFixed(1)} ms CPU (computeFromScratch ${full.scratchMs.toFixed(1)} ms); ${full.virtualServers} virtual servers, ${full.reals} real servers`);
+  console.log(
+    `full desired state, 10,000 services x ${ENDPOINTS} endpoints: apply ${full.applyMs.toFixed(1)} ms + take ${full.takeMs.toFixed(1)} ms = ${full.totalMs.toFixed(1)} ms wall, ${full.cpuMs.toFixed(1)} ms CPU (computeFromScratch ${full.scratchMs.toFixed(1)} ms); ${full.virtualServers} virtual servers, ${full.reals} real servers`,
+  );
 
   const changers = new Map(sizes.map((n) => [n, changer(n)]));
   for (const change of changers.values()) for (let i = 0; i < 300; i++) change(); // warm-up: JIT and caches
@@ -140,7 +147,9 @@ function main(): void {
   for (const n of sizes) {
     const xs = samples.get(n) as number[];
     perSize[String(n)] = { medianUs: median(xs), p90Us: percentile(xs, 90), samples: xs.length };
-    console.log(`one endpoint change at ${String(n).padStart(5)} services: median ${median(xs).toFixed(1)} us, p90 ${percentile(xs, 90).toFixed(1)} us (${xs.length} samples)`);
+    console.log(
+      `one endpoint change at ${String(n).padStart(5)} services: median ${median(xs).toFixed(1)} us, p90 ${percentile(xs, 90).toFixed(1)} us (${xs.length} samples)`,
+    );
   }
   const ratio = perSize['10000'].medianUs / perSize['100'].medianUs;
   console.log(`ratio 10k/100: ${ratio.toFixed(2)} (target <= 1.5) ${ratio <= 1.5 ? 'OK' : 'OVER TARGET'}`);

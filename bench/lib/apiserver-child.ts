@@ -51,20 +51,23 @@ async function main(): Promise<void> {
     let lateMs = 0;
     // Each tick issues every change whose due time has passed, so the rate holds even when a
     // timer fires late; lateMs reports how far behind the generator itself fell.
-    const timer = setInterval(() => {
-      const now = Date.now();
-      const due = Math.min(total, Math.floor(((now - t0) / 1000) * m.rate) + 1);
-      if (due > issued + 1) lateMs = Math.max(lateMs, now - (t0 + (issued * 1000) / m.rate));
-      while (issued < due) {
-        change();
-        issued++;
-      }
-      if (issued >= total) {
-        clearInterval(timer);
-        const cpu = process.cpuUsage(cpu0);
-        process.send?.({ op: 'done', issued, lateMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
-      }
-    }, Math.max(1, Math.floor(1000 / m.rate / 2)));
+    const timer = setInterval(
+      () => {
+        const now = Date.now();
+        const due = Math.min(total, Math.floor(((now - t0) / 1000) * m.rate) + 1);
+        if (due > issued + 1) lateMs = Math.max(lateMs, now - (t0 + (issued * 1000) / m.rate));
+        while (issued < due) {
+          change();
+          issued++;
+        }
+        if (issued >= total) {
+          clearInterval(timer);
+          const cpu = process.cpuUsage(cpu0);
+          process.send?.({ op: 'done', issued, lateMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
+        }
+      },
+      Math.max(1, Math.floor(1000 / m.rate / 2)),
+    );
   }
 
   process.on('message', (m: Message) => {

@@ -19,7 +19,9 @@ interface CpuProfile {
 
 const dir = process.argv[2];
 if (!dir) throw new Error('usage: profile-summary.ts DIR');
-const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.cpuprofile'))
+  .map((f) => join(dir, f));
 if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
 const file = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
 const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;

@@ -60,13 +60,23 @@ export function vipModeRows(v: VipModes): Row[] {
     const states = `${c.addressesAtExit} addresses, ${c.routesAtExit} routes at exit`;
     rows.push({
       name: `vip modes: cold sync T at ${scale}, --vip-mode ${c.mode} (${states}; ${clock})`,
-      value: c.syncMs, unit: 'ms', peer: peer ? '--vip-mode addresses' : null, peerValue: peer?.syncMs ?? null,
-      ratio: peer ? peer.syncMs / c.syncMs : null, target: null, met: null,
+      value: c.syncMs,
+      unit: 'ms',
+      peer: peer ? '--vip-mode addresses' : null,
+      peerValue: peer?.syncMs ?? null,
+      ratio: peer ? peer.syncMs / c.syncMs : null,
+      target: null,
+      met: null,
     });
     rows.push({
       name: `vip modes: cold sync process wall at ${scale}, --vip-mode ${c.mode}`,
-      value: c.agentWallMs, unit: 'ms', peer: peer ? '--vip-mode addresses' : null, peerValue: peer?.agentWallMs ?? null,
-      ratio: peer ? peer.agentWallMs / c.agentWallMs : null, target: null, met: null,
+      value: c.agentWallMs,
+      unit: 'ms',
+      peer: peer ? '--vip-mode addresses' : null,
+      peerValue: peer?.agentWallMs ?? null,
+      ratio: peer ? peer.agentWallMs / c.agentWallMs : null,
+      target: null,
+      met: null,
     });
   }
   for (const family of ['inet', 'inet6'] as const) {
@@ -77,17 +87,34 @@ export function vipModeRows(v: VipModes): Row[] {
     const failed = a.failed + r.failed;
     rows.push({
       name: `VIP step alone: ${what}, local routes (peer: addresses), wall${failed > 0 ? `; ${failed} adds failed` : ''}`,
-      value: r.bindMs, unit: 'ms', peer: 'addresses', peerValue: a.bindMs, ratio: a.bindMs / r.bindMs,
-      target: failed > 0 ? 'every add succeeds' : null, met: failed > 0 ? false : null,
+      value: r.bindMs,
+      unit: 'ms',
+      peer: 'addresses',
+      peerValue: a.bindMs,
+      ratio: a.bindMs / r.bindMs,
+      target: failed > 0 ? 'every add succeeds' : null,
+      met: failed > 0 ? false : null,
     });
     rows.push({
       name: `VIP step alone: ${what}, local routes (peer: addresses), the agent process's CPU`,
-      value: r.bindCpuMs, unit: 'ms', peer: 'addresses', peerValue: a.bindCpuMs, ratio: a.bindCpuMs / r.bindCpuMs, target: null, met: null,
+      value: r.bindCpuMs,
+      unit: 'ms',
+      peer: 'addresses',
+      peerValue: a.bindCpuMs,
+      ratio: a.bindCpuMs / r.bindCpuMs,
+      target: null,
+      met: null,
     });
     if (a.machineCpuMs !== undefined && r.machineCpuMs !== undefined) {
       rows.push({
         name: `VIP step alone: ${what}, local routes (peer: addresses), every CPU until quiet (the kernel's deferred work included)`,
-        value: r.machineCpuMs, unit: 'ms', peer: 'addresses', peerValue: a.machineCpuMs, ratio: a.machineCpuMs / r.machineCpuMs, target: null, met: null,
+        value: r.machineCpuMs,
+        unit: 'ms',
+        peer: 'addresses',
+        peerValue: a.machineCpuMs,
+        ratio: a.machineCpuMs / r.machineCpuMs,
+        target: null,
+        met: null,
       });
     }
     for (const s of [r, a]) {
@@ -95,13 +122,24 @@ export function vipModeRows(v: VipModes): Row[] {
       const marginal = s.moreMs / ((s.bindMs / s.vips) * 100);
       rows.push({
         name: `VIP step alone: ${what}, ${s.form}: 100 more at ${s.vips} (${s.moreMs} ms) / 100 of the first ${s.vips} on average`,
-        value: marginal, unit: 'ratio', peer: null, peerValue: null, ratio: marginal,
-        target: s.form === 'routes' ? `<= ${LINEAR_MAX} (linear)` : null, met: s.form === 'routes' ? marginal <= LINEAR_MAX : null,
+        value: marginal,
+        unit: 'ratio',
+        peer: null,
+        peerValue: null,
+        ratio: marginal,
+        target: s.form === 'routes' ? `<= ${LINEAR_MAX} (linear)` : null,
+        met: s.form === 'routes' ? marginal <= LINEAR_MAX : null,
       });
     }
     rows.push({
       name: `VIP step alone: ${what}, deleting kube-ipvs0 with them on it, routes (peer: addresses)`,
-      value: r.deleteLinkMs, unit: 'ms', peer: 'addresses', peerValue: a.deleteLinkMs, ratio: a.deleteLinkMs / r.deleteLinkMs, target: null, met: null,
+      value: r.deleteLinkMs,
+      unit: 'ms',
+      peer: 'addresses',
+      peerValue: a.deleteLinkMs,
+      ratio: a.deleteLinkMs / r.deleteLinkMs,
+      target: null,
+      met: null,
     });
   }
   return rows;

@@ -123,7 +123,10 @@ export class Agent {
         if (this.progress.running) this.progress.at(stage);
       },
       onVipAddressesCaughtUp: (r) =>
-        deps.logger.info(`vip mode both: addresses on kube-ipvs0 caught up with the VIPs (${r.added} added in ${Math.round(r.durationMs)} ms${r.errors.length > 0 ? `, ${r.errors.length} failed: ${r.errors[0].message}` : ''})`, { op: 'vips' }),
+        deps.logger.info(
+          `vip mode both: addresses on kube-ipvs0 caught up with the VIPs (${r.added} added in ${Math.round(r.durationMs)} ms${r.errors.length > 0 ? `, ${r.errors.length} failed: ${r.errors[0].message}` : ''})`,
+          { op: 'vips' },
+        ),
     });
     deps.health?.addCheck('source', () => this.hold ?? deps.source.problem?.());
   }
@@ -151,7 +154,12 @@ export class Agent {
     await this.proxier.vipFillSettled();
     this.progress.done();
     this.report('sync', sync);
-    return { start, sync, change, phasesMs: { sources: t1 - t0, modelApply: this.modelApplyMs, kernelRead: t2 - t1 - this.desiredStateMs, desiredState: this.desiredStateMs + (t3 - t2) } };
+    return {
+      start,
+      sync,
+      change,
+      phasesMs: { sources: t1 - t0, modelApply: this.modelApplyMs, kernelRead: t2 - t1 - this.desiredStateMs, desiredState: this.desiredStateMs + (t3 - t2) },
+    };
   }
 
   /** The long-running loop: returns once the first sync is done; stop() ends it. */
@@ -207,7 +215,11 @@ export class Agent {
           // The error's class and errno code say what kind of failure it was (a netlink
           // timeout, lost replies, a closed handle), which the message alone may not.
           const code = (err as { code?: unknown }).code;
-          logger.error(`${kind === 'check' ? 'check' : `${kind} pass`} failed: ${err.message}`, { op: kind, error: err.name, ...(typeof code === 'string' ? { code } : {}) });
+          logger.error(`${kind === 'check' ? 'check' : `${kind} pass`} failed: ${err.message}`, {
+            op: kind,
+            error: err.name,
+            ...(typeof code === 'string' ? { code } : {}),
+          });
         },
       },
     );
@@ -247,7 +259,10 @@ export class Agent {
     const empty = this.emptySource();
     if (empty !== undefined) {
       const owned = this.proxier.owned();
-      this.deps.logger.warn(`${empty}, still after ${(this.deps.emptySourceConfirmMs ?? EMPTY_SOURCE_CONFIRM_MS) / 1000} s: believing it; deleting ${owned.virtualServers.length} virtual servers and ${owned.addresses.length} addresses`, { op: 'start', virtualServers: owned.virtualServers.length, addresses: owned.addresses.length });
+      this.deps.logger.warn(
+        `${empty}, still after ${(this.deps.emptySourceConfirmMs ?? EMPTY_SOURCE_CONFIRM_MS) / 1000} s: believing it; deleting ${owned.virtualServers.length} virtual servers and ${owned.addresses.length} addresses`,
+        { op: 'start', virtualServers: owned.virtualServers.length, addresses: owned.addresses.length },
+      );
     }
     this.startRunner();
   }
@@ -259,7 +274,8 @@ export class Agent {
     const owned = this.proxier.owned();
     if (owned.virtualServers.length === 0 && owned.addresses.length === 0) return undefined;
     const manifests = this.deps.settings.manifests;
-    const why = this.deps.source.problem?.() ?? `${manifests !== undefined ? `manifests: ${manifests}` : 'the API server'} lists no Service that needs a virtual server`;
+    const why =
+      this.deps.source.problem?.() ?? `${manifests !== undefined ? `manifests: ${manifests}` : 'the API server'} lists no Service that needs a virtual server`;
     return `the source yields nothing (${why}) while this agent owns ${owned.virtualServers.length} virtual servers and ${owned.addresses.length} addresses`;
   }
 
@@ -297,7 +313,7 @@ export class Agent {
     const timeoutMs = this.deps.syncTimeoutMs ?? 120_000;
     logger.info('waiting for the first full list of Services and EndpointSlices', { timeoutMs });
     await source.synced(timeoutMs);
-    this.progress.at('first list complete; reading the node\'s addresses');
+    this.progress.at("first list complete; reading the node's addresses");
     await this.refreshNodeAddresses();
   }
 
@@ -310,7 +326,9 @@ export class Agent {
     this.progress.at('reading the kernel: the IPVS table, addresses and the state record');
     const start = await this.proxier.start(change.state);
     for (const f of start.foreign) {
-      this.deps.logger.info(`leaving ${f.kind} ${f.key} alone: ${f.reason === 'excluded' ? 'inside --exclude-cidrs' : 'not created by ipvs-proxy'}`, { op: 'adopt' });
+      this.deps.logger.info(`leaving ${f.kind} ${f.key} alone: ${f.reason === 'excluded' ? 'inside --exclude-cidrs' : 'not created by ipvs-proxy'}`, {
+        op: 'adopt',
+      });
     }
     return start;
   }
@@ -343,7 +361,10 @@ export class Agent {
 
   /** Hands the node's addresses to the model; true when they differ from the last ones. */
   private takeNodeAddresses(addresses: LinkAddress[]): boolean {
-    const key = addresses.map((a) => `${a.ifindex} ${a.address}/${a.prefixLen}`).sort().join(',');
+    const key = addresses
+      .map((a) => `${a.ifindex} ${a.address}/${a.prefixLen}`)
+      .sort()
+      .join(',');
     this.model.setNodeAddresses(addresses);
     const changed = key !== this.nodeAddressesKey;
     this.nodeAddressesKey = key;
@@ -392,7 +413,10 @@ export class Agent {
     const { logger, metrics } = this.deps;
     this.reportErrors(r);
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
-    logger[level](`start: found ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses of ours; ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: 'start' });
+    logger[level](
+      `start: found ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses of ours; ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`,
+      { op: 'start' },
+    );
     metrics?.kernelWritten('start', r.kernelWrites);
   }
 
@@ -431,8 +455,17 @@ export class Agent {
     // The first pass that programmed ends the first sync's progress lines.
     if (kind === 'sync' || kind === 'verify') this.progress.done();
     const level = r.kernelWrites > 0 ? 'info' : 'debug';
-    logger[level](`${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`, { op: kind });
-    if (r.phasesMs) logger.debug(`${kind} phases: ${Object.entries(r.phasesMs).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: kind, phasesMs: r.phasesMs });
+    logger[level](
+      `${kind}: ${r.virtualServers} virtual servers, ${r.realServers} real servers, ${r.addresses} addresses, ${r.kernelWrites} kernel writes, ${r.durationMs.toFixed(1)} ms`,
+      { op: kind },
+    );
+    if (r.phasesMs)
+      logger.debug(
+        `${kind} phases: ${Object.entries(r.phasesMs)
+          .map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`)
+          .join(', ')}`,
+        { op: kind, phasesMs: r.phasesMs },
+      );
     const now = this.deps.clock.wall();
     // The change reached the kernel at the acknowledgement of the last write that changed it
     // (programmedMs), not when the rest of the pass (record, a confirming iptables check)

@@ -70,7 +70,10 @@ export class FirstSyncProgress {
 
   private log(): void {
     const seconds = ((this.clock.now() - this.startedAt) / 1000).toFixed(1);
-    this.logger.info(`first sync in progress (${seconds} s): ${this.objectsRead} objects read; ${this.desired}${this.stage}`,
-      { op: 'progress', objectsRead: this.objectsRead, stage: this.stage });
+    this.logger.info(`first sync in progress (${seconds} s): ${this.objectsRead} objects read; ${this.desired}${this.stage}`, {
+      op: 'progress',
+      objectsRead: this.objectsRead,
+      stage: this.stage,
+    });
   }
 }

@@ -110,7 +110,13 @@ export function createIptables(settings: Settings, logger?: Logger, ipsetClient?
     // bounded, but not so tight that a large first sync can never finish.
     runner: new ExecCommandRunner({
       timeoutMs: 300_000,
-      onCommand: logger && ((r) => logger.debug(`ran ${[r.cmd, ...r.args].join(' ')}${r.stdinBytes > 0 ? ` (${r.stdinBytes} bytes in)` : ''}: ${r.code === undefined ? 'failed to run' : `exit ${r.code}`}, ${r.durationMs.toFixed(1)} ms`, { op: 'command', durationMs: r.durationMs })),
+      onCommand:
+        logger &&
+        ((r) =>
+          logger.debug(
+            `ran ${[r.cmd, ...r.args].join(' ')}${r.stdinBytes > 0 ? ` (${r.stdinBytes} bytes in)` : ''}: ${r.code === undefined ? 'failed to run' : `exit ${r.code}`}, ${r.durationMs.toFixed(1)} ms`,
+            { op: 'command', durationMs: r.durationMs },
+          )),
     }),
     settings: iptablesSettingsFrom(settings, ['inet', 'inet6']),
   });

@@ -15,12 +15,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     // commander echoes what it could not parse (an unknown option, a stray argument): cut it.
-    .configureOutput({ writeErr: (text) => process.stderr.write(text.split('\n').map((line) => cutForMessage(line, 300)).join('\n')) });
+    .configureOutput({
+      writeErr: (text) =>
+        process.stderr.write(
+          text
+            .split('\n')
+            .map((line) => cutForMessage(line, 300))
+            .join('\n'),
+        ),
+    });
 
   addRunFlags(
-    program
-      .command('run')
-      .description('watch Services and EndpointSlices (or manifest files) and keep IPVS, kube-ipvs0 and iptables in line'),
+    program.command('run').description('watch Services and EndpointSlices (or manifest files) and keep IPVS, kube-ipvs0 and iptables in line'),
   ).action(async (opts: Record<string, unknown>) => {
     const { runCommand } = await import('./run-command.js');
     exitCode = await runCommand(opts);

@@ -124,7 +124,12 @@ async function runOnce(deps: AgentDeps): Promise<number> {
       check: performance.now() - checkStart,
       total: performance.now(),
     };
-    logger.debug(`start phases: ${Object.entries(startPhases).map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`).join(', ')}`, { op: 'start', startPhasesMs: startPhases });
+    logger.debug(
+      `start phases: ${Object.entries(startPhases)
+        .map(([p, ms]) => `${p} ${ms.toFixed(1)} ms`)
+        .join(', ')}`,
+      { op: 'start', startPhasesMs: startPhases },
+    );
     // The sync pass's own writes, as its log line counts them; the start pass logged its own.
     process.stdout.write(
       `synced: ${sync.virtualServers} virtual servers, ${sync.realServers} real servers, ${sync.addresses} addresses, ` +
@@ -212,8 +217,10 @@ async function runForever(base: AgentDeps): Promise<number> {
 export function missingSource(settings: Pick<Settings, 'manifests' | 'kubeconfig'>, env: Readonly<Record<string, string | undefined>>): string | undefined {
   if (settings.manifests !== undefined || settings.kubeconfig !== undefined) return undefined;
   if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) return undefined;
-  return 'no source of Services: give --manifests <file or directory>, --kubeconfig <file> for an API server, '
-    + 'or run in a pod, where KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are set (in-cluster)';
+  return (
+    'no source of Services: give --manifests <file or directory>, --kubeconfig <file> for an API server, ' +
+    'or run in a pod, where KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are set (in-cluster)'
+  );
 }
 
 /** Health check node ports bind on the host addresses inside --nodeport-addresses, or on every address. */

@@ -57,17 +57,51 @@ export function chartConfigSchema(): JsonObject {
  * the option table must name one here (the Record makes that a type error until it does).
  */
 type ChartCheck =
-  | 'text' | 'oneOf' | 'duration' | 'positiveDuration' | 'wholeSeconds' | 'boolean' | 'cidrList'
-  | 'nodeportAddresses' | 'schedulerFlags' | 'portRange' | 'bit' | 'bindAddress' | 'absolutePath' | 'redisUrl';
+  | 'text'
+  | 'oneOf'
+  | 'duration'
+  | 'positiveDuration'
+  | 'wholeSeconds'
+  | 'boolean'
+  | 'cidrList'
+  | 'nodeportAddresses'
+  | 'schedulerFlags'
+  | 'portRange'
+  | 'bit'
+  | 'bindAddress'
+  | 'absolutePath'
+  | 'redisUrl';
 
 const CHART_CHECKS: Record<ConfigKey, ChartCheck> = {
-  kubeconfig: 'text', manifests: 'text', nodeName: 'text', serviceProxyName: 'text',
-  scheduler: 'oneOf', schedulerFlags: 'schedulerFlags', syncPeriod: 'positiveDuration', minSyncPeriod: 'duration',
-  nodeportAddresses: 'nodeportAddresses', nodeportRange: 'portRange', serviceCidrs: 'cidrList', excludeCidrs: 'cidrList',
-  strictArp: 'boolean', vipMode: 'oneOf', tcpTimeout: 'wholeSeconds', tcpfinTimeout: 'wholeSeconds', udpTimeout: 'wholeSeconds',
-  gracefulTerminationTimeout: 'duration', masqueradeAll: 'boolean', clusterCidr: 'cidrList', masqueradeBit: 'bit',
-  healthzBindAddress: 'bindAddress', metricsBindAddress: 'bindAddress', stateDir: 'absolutePath',
-  sysctlMode: 'oneOf', logLevel: 'oneOf', logFormat: 'oneOf', statusRedis: 'redisUrl', statusRedisPasswordFile: 'text',
+  kubeconfig: 'text',
+  manifests: 'text',
+  nodeName: 'text',
+  serviceProxyName: 'text',
+  scheduler: 'oneOf',
+  schedulerFlags: 'schedulerFlags',
+  syncPeriod: 'positiveDuration',
+  minSyncPeriod: 'duration',
+  nodeportAddresses: 'nodeportAddresses',
+  nodeportRange: 'portRange',
+  serviceCidrs: 'cidrList',
+  excludeCidrs: 'cidrList',
+  strictArp: 'boolean',
+  vipMode: 'oneOf',
+  tcpTimeout: 'wholeSeconds',
+  tcpfinTimeout: 'wholeSeconds',
+  udpTimeout: 'wholeSeconds',
+  gracefulTerminationTimeout: 'duration',
+  masqueradeAll: 'boolean',
+  clusterCidr: 'cidrList',
+  masqueradeBit: 'bit',
+  healthzBindAddress: 'bindAddress',
+  metricsBindAddress: 'bindAddress',
+  stateDir: 'absolutePath',
+  sysctlMode: 'oneOf',
+  logLevel: 'oneOf',
+  logFormat: 'oneOf',
+  statusRedis: 'redisUrl',
+  statusRedisPasswordFile: 'text',
 };
 
 function keyRule(spec: (typeof OPTION_SPECS)[number]): JsonObject {

@@ -5,8 +5,8 @@
 const UNIT_MS: Record<string, number> = {
   ns: 1e-6,
   us: 1e-3,
-  'µs': 1e-3,
-  'μs': 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -17,7 +17,7 @@ const UNIT_MS: Record<string, number> = {
 export const DURATION_PATTERN = /^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h)(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))*$/u;
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gu;
 
-export const DURATION_ALLOWED = "a duration such as 500ms, 30s, 1m, 1m30s or 0s";
+export const DURATION_ALLOWED = 'a duration such as 500ms, 30s, 1m, 1m30s or 0s';
 
 /** Milliseconds (possibly fractional below 1 ms), or undefined when the text is not a duration. */
 export function parseDurationMs(text: string): number | undefined {

@@ -35,8 +35,7 @@ export function cutForMessage(text: string, max = MAX_ECHOED_CHARS): string {
 }
 
 function formatIssues(issues: readonly ConfigIssue[], file?: string): string {
-  const head =
-    issues.length === 1 ? 'invalid configuration:' : `invalid configuration (${issues.length} problems):`;
+  const head = issues.length === 1 ? 'invalid configuration:' : `invalid configuration (${issues.length} problems):`;
   const lines = issues.map((issue) => {
     const key = cutForMessage(issue.key);
     const where = issue.source === 'flag' || !file ? key : `${file}: ${key}`;

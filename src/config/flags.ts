@@ -28,16 +28,16 @@ function declare(cmd: Command, spec: OptionSpec, flag: string, description: stri
  */
 export function addRunFlags(cmd: Command, shown?: ReadonlySet<ConfigKey>): Command {
   const hidden = (spec: OptionSpec): boolean => shown !== undefined && !shown.has(spec.key);
-  cmd.addOption(
-    new Option('--config <file>', 'YAML config file: our keys (the flags in camelCase) or a kube-proxy KubeProxyConfiguration; flags override it'),
-  );
+  cmd.addOption(new Option('--config <file>', 'YAML config file: our keys (the flags in camelCase) or a kube-proxy KubeProxyConfiguration; flags override it'));
   for (const spec of OPTION_SPECS) {
     const lists = spec.kind === 'list' ? '; repeatable' : '';
     declare(cmd, spec, spec.flag, `${spec.description}${lists}`, undefined, hidden(spec));
   }
   if (shown === undefined) {
     cmd.addOption(new Option('--once', 'sync once, print a summary line and exit (0 only if the kernel then matches)'));
-    cmd.addOption(new Option('--check-config', 'validate the flags and --config file, print any notices and exit: 0 when valid, 2 when not; the kernel is not touched'));
+    cmd.addOption(
+      new Option('--check-config', 'validate the flags and --config file, print any notices and exit: 0 when valid, 2 when not; the kernel is not touched'),
+    );
   }
   for (const spec of OPTION_SPECS) {
     for (const alias of spec.kubeProxyAliases ?? []) {
@@ -45,9 +45,7 @@ export function addRunFlags(cmd: Command, shown?: ReadonlySet<ConfigKey>): Comma
     }
   }
   if (shown === undefined) {
-    cmd.addOption(
-      new Option('--cleanup', 'remove everything the agent owns from this node and exit (as `ipvs-proxy cleanup`)').helpGroup(ALIAS_GROUP),
-    );
+    cmd.addOption(new Option('--cleanup', 'remove everything the agent owns from this node and exit (as `ipvs-proxy cleanup`)').helpGroup(ALIAS_GROUP));
   }
   return cmd;
 }

@@ -30,10 +30,7 @@ export interface KubeProxyMapping {
 
 /** True for any kubeproxy.config.k8s.io document; the version is checked when mapping. */
 export function isKubeProxyConfiguration(document: Record<string, unknown>): boolean {
-  return (
-    document.kind === 'KubeProxyConfiguration' ||
-    (typeof document.apiVersion === 'string' && document.apiVersion.startsWith(`${KUBE_PROXY_API_GROUP}/`))
-  );
+  return document.kind === 'KubeProxyConfiguration' || (typeof document.apiVersion === 'string' && document.apiVersion.startsWith(`${KUBE_PROXY_API_GROUP}/`));
 }
 
 type Convert = (value: unknown) => unknown;
@@ -144,8 +141,7 @@ export function isEmptyValue(value: unknown): boolean {
   return false;
 }
 
-const isMapping = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function layerFromKubeProxyConfiguration(document: Record<string, unknown>): KubeProxyMapping {
   const mapping: KubeProxyMapping = { layer: {}, fieldOf: {}, notices: [], issues: [] };

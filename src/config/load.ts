@@ -141,9 +141,14 @@ interface ParsedDocument {
 
 function parseConfigDocument(file: ConfigFileText): ParsedDocument {
   const fail = (problem: string): never => {
-    throw new ConfigError(
-      [{ key: '--config', source: 'flag', problem: `${file.path}: ${problem}`, allowed: 'a YAML mapping of ipvs-proxy settings, or a kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration' }],
-    );
+    throw new ConfigError([
+      {
+        key: '--config',
+        source: 'flag',
+        problem: `${file.path}: ${problem}`,
+        allowed: 'a YAML mapping of ipvs-proxy settings, or a kubeproxy.config.k8s.io/v1alpha1 KubeProxyConfiguration',
+      },
+    ]);
   };
   let document: unknown;
   try {
@@ -164,7 +169,7 @@ function parseConfigDocument(file: ConfigFileText): ParsedDocument {
 function applyLayer(base: Settings, layer: SettingsLayer): Settings {
   const next: Settings = { ...base };
   const optional = (value: string | null | undefined, current: string | undefined): string | undefined =>
-    value === undefined ? current : value ?? undefined;
+    value === undefined ? current : (value ?? undefined);
   next.kubeconfig = optional(layer.kubeconfig, base.kubeconfig);
   next.manifests = optional(layer.manifests, base.manifests);
   next.serviceProxyName = optional(layer.serviceProxyName, base.serviceProxyName);
@@ -209,9 +214,7 @@ function oneSource(settings: Settings, origins: Map<string, Origin>, notices: Co
   const kubeconfig = origins.get('kubeconfig');
   const byFlag = (o: Origin | undefined): boolean => o?.source === 'flag';
   if (byFlag(manifests) === byFlag(kubeconfig)) return settings;
-  const [winner, loser, drop] = byFlag(manifests)
-    ? [manifests, kubeconfig, 'kubeconfig' as const]
-    : [kubeconfig, manifests, 'manifests' as const];
+  const [winner, loser, drop] = byFlag(manifests) ? [manifests, kubeconfig, 'kubeconfig' as const] : [kubeconfig, manifests, 'manifests' as const];
   notices.push({
     field: loser?.name ?? drop,
     kind: 'warning',

@@ -5,10 +5,7 @@ import { z } from 'zod';
 import { parseDurationMs } from './duration.js';
 import { ConfigIssue, ConfigSource, cutForMessage } from './errors.js';
 import { formatBindAddress, isCidr, parseBindAddress, parsePortRange } from './network.js';
-import {
-  CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, SYSCTL_MODES, SchedulerFlag, VIP_MODES,
-  optionSpec,
-} from './options.js';
+import { CONFIG_KEYS, ConfigKey, LOG_FORMATS, LOG_LEVELS, SCHEDULERS, SCHEDULER_FLAGS, SYSCTL_MODES, SchedulerFlag, VIP_MODES, optionSpec } from './options.js';
 
 const show = (value: unknown): string => (typeof value === 'string' ? `'${cutForMessage(value)}'` : cutForMessage(JSON.stringify(value) ?? String(value)));
 
@@ -54,117 +51,152 @@ function checked<T>(what: string, parse: (text: string) => T | undefined) {
 }
 
 function oneOf<const T extends readonly string[]>(values: T, what: string) {
-  const schema = checked(what, (text) => (values as readonly string[]).includes(text) ? (text as T[number]) : undefined);
+  const schema = checked(what, (text) => ((values as readonly string[]).includes(text) ? (text as T[number]) : undefined));
   return written(schema, { type: 'string', enum: [...values] });
 }
 
 /** Optional text; '' means "explicitly unset" (null), so a flag can clear a file's value. */
-const optionalText = () => written(scalarText.transform((text) => (text === '' ? null : text)), TEXT);
+const optionalText = () =>
+  written(
+    scalarText.transform((text) => (text === '' ? null : text)),
+    TEXT,
+  );
 
 /** A duration is text ('30s'); a bare 0 is one too. */
 const DURATION = { type: ['string', 'integer'] };
 const durationMs = () => written(checked('a duration', parseDurationMs), DURATION);
-const positiveDurationMs = written(checked('a duration above zero', (text) => {
-  const ms = parseDurationMs(text);
-  return ms !== undefined && ms > 0 ? ms : undefined;
-}), DURATION);
-const timeoutSeconds = () => written(checked('a duration in whole seconds', (text) => {
-  const ms = parseDurationMs(text);
-  return ms !== undefined && ms % 1000 === 0 ? ms / 1000 : undefined;
-}), DURATION);
-const boolean = () => written(
-  checked('a boolean', (text) => (text === 'true' ? true : text === 'false' ? false : undefined)),
-  { type: ['boolean', 'string'], enum: [true, false, 'true', 'false'] },
+const positiveDurationMs = written(
+  checked('a duration above zero', (text) => {
+    const ms = parseDurationMs(text);
+    return ms !== undefined && ms > 0 ? ms : undefined;
+  }),
+  DURATION,
 );
+const timeoutSeconds = () =>
+  written(
+    checked('a duration in whole seconds', (text) => {
+      const ms = parseDurationMs(text);
+      return ms !== undefined && ms % 1000 === 0 ? ms / 1000 : undefined;
+    }),
+    DURATION,
+  );
+const boolean = () =>
+  written(
+    checked('a boolean', (text) => (text === 'true' ? true : text === 'false' ? false : undefined)),
+    { type: ['boolean', 'string'], enum: [true, false, 'true', 'false'] },
+  );
 
 function cidrList() {
-  return written(listText.superRefine((items, ctx) => {
-    for (const item of items) {
-      if (!isCidr(item)) ctx.addIssue({ code: 'custom', message: `${show(item)} is not a CIDR` });
-    }
-  }), LIST);
+  return written(
+    listText.superRefine((items, ctx) => {
+      for (const item of items) {
+        if (!isCidr(item)) ctx.addIssue({ code: 'custom', message: `${show(item)} is not a CIDR` });
+      }
+    }),
+    LIST,
+  );
 }
 
-const nodeportAddresses = written(listText.superRefine((items, ctx) => {
-  if (items.includes('primary')) {
-    if (items.length > 1) ctx.addIssue({ code: 'custom', message: "'primary' cannot be combined with CIDRs" });
-    return;
-  }
-  for (const item of items) {
-    if (!isCidr(item)) ctx.addIssue({ code: 'custom', message: `${show(item)} is neither a CIDR nor 'primary'` });
-  }
-}), LIST);
+const nodeportAddresses = written(
+  listText.superRefine((items, ctx) => {
+    if (items.includes('primary')) {
+      if (items.length > 1) ctx.addIssue({ code: 'custom', message: "'primary' cannot be combined with CIDRs" });
+      return;
+    }
+    for (const item of items) {
+      if (!isCidr(item)) ctx.addIssue({ code: 'custom', message: `${show(item)} is neither a CIDR nor 'primary'` });
+    }
+  }),
+  LIST,
+);
 
-const schedulerFlags = written(listText.transform((items, ctx): SchedulerFlag[] => {
-  const bad = items.filter((item) => !(SCHEDULER_FLAGS as readonly string[]).includes(item));
-  if (bad.length > 0) {
-    ctx.addIssue({ code: 'custom', message: `${bad.map(show).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not valid` });
-    return z.NEVER;
-  }
-  return [...new Set(items)] as SchedulerFlag[];
-}), { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string', enum: [...SCHEDULER_FLAGS] } }] });
+const schedulerFlags = written(
+  listText.transform((items, ctx): SchedulerFlag[] => {
+    const bad = items.filter((item) => !(SCHEDULER_FLAGS as readonly string[]).includes(item));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `${bad.map(show).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not valid` });
+      return z.NEVER;
+    }
+    return [...new Set(items)] as SchedulerFlag[];
+  }),
+  { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string', enum: [...SCHEDULER_FLAGS] } }] },
+);
 
-const masqueradeBit = written(checked('a bit number from 0 to 31', (text) => {
-  if (!/^\d+$/.test(text)) return undefined;
-  const bit = Number(text);
-  return bit <= 31 ? bit : undefined;
-}), { anyOf: [{ type: 'integer', minimum: 0, maximum: 31 }, { type: 'string' }] });
+const masqueradeBit = written(
+  checked('a bit number from 0 to 31', (text) => {
+    if (!/^\d+$/.test(text)) return undefined;
+    const bit = Number(text);
+    return bit <= 31 ? bit : undefined;
+  }),
+  { anyOf: [{ type: 'integer', minimum: 0, maximum: 31 }, { type: 'string' }] },
+);
 
 function bindAddress() {
-  return written(checked('an IP address with a port', (text) => {
-    const parsed = parseBindAddress(text);
-    return parsed ? formatBindAddress(parsed) : undefined;
-  }), TEXT);
+  return written(
+    checked('an IP address with a port', (text) => {
+      const parsed = parseBindAddress(text);
+      return parsed ? formatBindAddress(parsed) : undefined;
+    }),
+    TEXT,
+  );
 }
 
-const absolutePath = written(checked('an absolute path', (text) => (text.startsWith('/') ? text : undefined)), TEXT);
+const absolutePath = written(
+  checked('an absolute path', (text) => (text.startsWith('/') ? text : undefined)),
+  TEXT,
+);
 
-const redisUrl = written(scalarText.transform((text, ctx) => {
-  if (text === '') return null;
-  let url: URL | undefined;
-  try {
-    url = new URL(text);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
-    ctx.addIssue({ code: 'custom', message: `${show(text)} is not a redis:// or rediss:// URL` });
-    return z.NEVER;
-  }
-  return text;
-}), TEXT);
+const redisUrl = written(
+  scalarText.transform((text, ctx) => {
+    if (text === '') return null;
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+      ctx.addIssue({ code: 'custom', message: `${show(text)} is not a redis:// or rediss:// URL` });
+      return z.NEVER;
+    }
+    return text;
+  }),
+  TEXT,
+);
 
-export const layerSchema = z.strictObject({
-  kubeconfig: optionalText(),
-  manifests: optionalText(),
-  nodeName: optionalText(),
-  serviceProxyName: optionalText(),
-  scheduler: oneOf(SCHEDULERS, 'a known IPVS scheduler'),
-  schedulerFlags,
-  syncPeriod: positiveDurationMs,
-  minSyncPeriod: durationMs(),
-  nodeportAddresses,
-  nodeportRange: written(checked('a port range', parsePortRange), TEXT),
-  serviceCidrs: cidrList(),
-  excludeCidrs: cidrList(),
-  strictArp: boolean(),
-  vipMode: oneOf(VIP_MODES, 'a VIP mode'),
-  tcpTimeout: timeoutSeconds(),
-  tcpfinTimeout: timeoutSeconds(),
-  udpTimeout: timeoutSeconds(),
-  gracefulTerminationTimeout: durationMs(),
-  masqueradeAll: boolean(),
-  clusterCidr: cidrList(),
-  masqueradeBit,
-  healthzBindAddress: bindAddress(),
-  metricsBindAddress: bindAddress(),
-  stateDir: absolutePath,
-  sysctlMode: oneOf(SYSCTL_MODES, 'a sysctl mode'),
-  logLevel: oneOf(LOG_LEVELS, 'a log level'),
-  logFormat: oneOf(LOG_FORMATS, 'a log format'),
-  statusRedis: redisUrl,
-  statusRedisPasswordFile: optionalText(),
-} satisfies Record<ConfigKey, z.ZodType>).partial();
+export const layerSchema = z
+  .strictObject({
+    kubeconfig: optionalText(),
+    manifests: optionalText(),
+    nodeName: optionalText(),
+    serviceProxyName: optionalText(),
+    scheduler: oneOf(SCHEDULERS, 'a known IPVS scheduler'),
+    schedulerFlags,
+    syncPeriod: positiveDurationMs,
+    minSyncPeriod: durationMs(),
+    nodeportAddresses,
+    nodeportRange: written(checked('a port range', parsePortRange), TEXT),
+    serviceCidrs: cidrList(),
+    excludeCidrs: cidrList(),
+    strictArp: boolean(),
+    vipMode: oneOf(VIP_MODES, 'a VIP mode'),
+    tcpTimeout: timeoutSeconds(),
+    tcpfinTimeout: timeoutSeconds(),
+    udpTimeout: timeoutSeconds(),
+    gracefulTerminationTimeout: durationMs(),
+    masqueradeAll: boolean(),
+    clusterCidr: cidrList(),
+    masqueradeBit,
+    healthzBindAddress: bindAddress(),
+    metricsBindAddress: bindAddress(),
+    stateDir: absolutePath,
+    sysctlMode: oneOf(SYSCTL_MODES, 'a sysctl mode'),
+    logLevel: oneOf(LOG_LEVELS, 'a log level'),
+    logFormat: oneOf(LOG_FORMATS, 'a log format'),
+    statusRedis: redisUrl,
+    statusRedisPasswordFile: optionalText(),
+  } satisfies Record<ConfigKey, z.ZodType>)
+  .partial();
 
 export type SettingsLayer = z.output<typeof layerSchema>;
 export type RawLayer = Partial<Record<string, unknown>>;
@@ -221,4 +253,3 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length];
 }
-

@@ -5,7 +5,10 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 /** The URL or the password file is unusable: a configuration mistake, reported at start. */
 export class FleetConfigError extends Error {
-  constructor(readonly setting: string, reason: string) {
+  constructor(
+    readonly setting: string,
+    reason: string,
+  ) {
     super(`${setting}: ${reason}`);
     this.name = 'FleetConfigError';
   }
@@ -13,7 +16,10 @@ export class FleetConfigError extends Error {
 
 /** Redis could not be reached or did not answer in time (reader side). */
 export class FleetUnavailableError extends Error {
-  constructor(readonly url: string, reason: string) {
+  constructor(
+    readonly url: string,
+    reason: string,
+  ) {
     super(`fleet status store ${url} unavailable: ${reason}`);
     this.name = 'FleetUnavailableError';
   }

@@ -203,7 +203,14 @@ export function formatLatency(ms: number | null | undefined): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The `status --cluster` table; silent nodes are listed, never hidden. */
@@ -234,9 +241,7 @@ export function formatFleet(nodes: readonly FleetNode[], now: number): string {
   }
   const s = view.summary;
   const lines = [table(rows), ''];
-  lines.push(
-    `${s.nodes} nodes: ${s.healthy} healthy, ${s.unhealthy} unhealthy, ${s.silent} silent; ${s.disagreeing} disagreeing with their peers`,
-  );
+  lines.push(`${s.nodes} nodes: ${s.healthy} healthy, ${s.unhealthy} unhealthy, ${s.silent} silent; ${s.disagreeing} disagreeing with their peers`);
   const l = view.latency;
   lines.push(
     l.count === 0

@@ -55,7 +55,10 @@ export type NodeRecord = z.infer<typeof nodeRecordSchema>;
 
 /** A record that is not valid JSON or not of this layout (another version, or damaged). */
 export class FleetRecordError extends Error {
-  constructor(readonly key: string, reason: string) {
+  constructor(
+    readonly key: string,
+    reason: string,
+  ) {
     super(`fleet record ${key}: ${reason}`);
     this.name = 'FleetRecordError';
   }

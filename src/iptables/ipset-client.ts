@@ -36,7 +36,14 @@ class NetlinkIpsetClient implements IpsetClient {
   async apply(groups: readonly SetEntryGroup[]): Promise<{ writes: number; failures: SetEntryFailure[] }> {
     if (groups.length === 0) return { writes: 0, failures: [] };
     const r = await native(this.handle.applyEntries(groups));
-    const failures = r.failures.map(([g, e, errno, code, message]) => ({ op: groups[g].op, set: groups[g].set, entry: groups[g].entries[e], errno, code, message }));
+    const failures = r.failures.map(([g, e, errno, code, message]) => ({
+      op: groups[g].op,
+      set: groups[g].set,
+      entry: groups[g].entries[e],
+      errno,
+      code,
+      message,
+    }));
     return { writes: r.requests, failures };
   }
 

@@ -3,7 +3,10 @@ import { messageOf } from '../util/errors.js';
 
 /** synced() did not see a first full list of Services and EndpointSlices in time. */
 export class SyncTimeoutError extends Error {
-  constructor(readonly timeoutMs: number, readonly pending: string[]) {
+  constructor(
+    readonly timeoutMs: number,
+    readonly pending: string[],
+  ) {
     super(`not synced after ${timeoutMs} ms: still waiting for ${pending.join(', ')}`);
     this.name = 'SyncTimeoutError';
   }
@@ -19,7 +22,11 @@ export class SourceStoppedError extends Error {
 
 /** A list could not be completed (a page failed, a continue token expired, no resourceVersion). */
 export class IncompleteListError extends Error {
-  constructor(readonly resource: string, readonly reason: string, override readonly cause?: unknown) {
+  constructor(
+    readonly resource: string,
+    readonly reason: string,
+    override readonly cause?: unknown,
+  ) {
     super(`list of ${resource} incomplete: ${reason}`);
     this.name = 'IncompleteListError';
   }
@@ -27,7 +34,11 @@ export class IncompleteListError extends Error {
 
 /** A watch ended with an error the server reported, other than 410 Gone. */
 export class WatchFailedError extends Error {
-  constructor(readonly resource: string, readonly statusCode: number | undefined, message: string) {
+  constructor(
+    readonly resource: string,
+    readonly statusCode: number | undefined,
+    message: string,
+  ) {
     super(`watch of ${resource} failed${statusCode ? ` (${statusCode})` : ''}: ${message}`);
     this.name = 'WatchFailedError';
   }
@@ -35,7 +46,10 @@ export class WatchFailedError extends Error {
 
 /** No kubeconfig could be loaded (bad path, not in a cluster). */
 export class KubeConfigError extends Error {
-  constructor(readonly source: string, override readonly cause: unknown) {
+  constructor(
+    readonly source: string,
+    override readonly cause: unknown,
+  ) {
     super(`cannot load Kubernetes client configuration from ${source}: ${messageOf(cause)}`);
     this.name = 'KubeConfigError';
   }
@@ -43,7 +57,12 @@ export class KubeConfigError extends Error {
 
 /** Posting or patching an Event failed. */
 export class EventPostError extends Error {
-  constructor(readonly namespace: string, readonly reason: string, readonly statusCode: number | undefined, override readonly cause: unknown) {
+  constructor(
+    readonly namespace: string,
+    readonly reason: string,
+    readonly statusCode: number | undefined,
+    override readonly cause: unknown,
+  ) {
     super(`cannot post event ${reason} in ${namespace}: ${messageOf(cause)}`);
     this.name = 'EventPostError';
   }

@@ -48,8 +48,16 @@ export interface EventRecorderOptions {
   now?: () => number;
 }
 
-interface Bucket { tokens: number; updatedAt: number }
-interface Posted { name: string; namespace: string; count: number; lastSeen: number }
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+interface Posted {
+  name: string;
+  namespace: string;
+  count: number;
+  lastSeen: number;
+}
 
 export class EventRecorder implements EventSink {
   private readonly api: CoreV1Api;
@@ -59,7 +67,10 @@ export class EventRecorder implements EventSink {
   private droppedCount = 0;
   private readonly now: () => number;
 
-  constructor(kc: KubeConfig, private readonly opts: EventRecorderOptions) {
+  constructor(
+    kc: KubeConfig,
+    private readonly opts: EventRecorderOptions,
+  ) {
     this.api = kc.makeApiClient(CoreV1Api);
     this.now = opts.now ?? Date.now;
   }
@@ -145,9 +156,15 @@ export class EventRecorder implements EventSink {
     const body: CoreV1Event = {
       metadata: { name, namespace: ref.namespace },
       involvedObject: { kind: ref.kind, namespace: ref.namespace, name: ref.name, uid: ref.uid, apiVersion: ref.apiVersion ?? 'v1' },
-      reason, message, type: 'Warning', count: 1, firstTimestamp: at, lastTimestamp: at,
+      reason,
+      message,
+      type: 'Warning',
+      count: 1,
+      firstTimestamp: at,
+      lastTimestamp: at,
       source: { component: this.opts.component, host: this.opts.host },
-      reportingComponent: this.opts.component, reportingInstance: this.opts.host,
+      reportingComponent: this.opts.component,
+      reportingInstance: this.opts.host,
     };
     await this.api.createNamespacedEvent({ namespace: ref.namespace, body });
     this.posted.delete(key);

@@ -2,9 +2,16 @@
 // selects them (KEP-2447), and this node's Node. Lists go through client-node's generated API,
 // watches through its Watch class; the Reflector supplies the lifecycle the informer lacks.
 import {
-  CoreV1Api, DiscoveryV1Api, KubeConfig, setHeaderMiddleware,
-  type ConfigurationOptions, type KubernetesObject, type ObservableMiddleware,
-  type V1EndpointSlice, type V1Node, type V1Service,
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  setHeaderMiddleware,
+  type ConfigurationOptions,
+  type KubernetesObject,
+  type ObservableMiddleware,
+  type V1EndpointSlice,
+  type V1Node,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { KubeConfigError, SourceStoppedError, SyncTimeoutError } from './errors.js';
@@ -60,7 +67,10 @@ function withSignal(signal: AbortSignal): ConfigurationOptions<ObservableMiddlew
   return { middleware: [middleware], middlewareMergeStrategy: 'append' };
 }
 
-interface TypedList<T> { items: T[]; metadata?: { resourceVersion?: string; _continue?: string } }
+interface TypedList<T> {
+  items: T[];
+  metadata?: { resourceVersion?: string; _continue?: string };
+}
 
 function page<T>(list: TypedList<T>): ListPage<T> {
   return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', continueToken: list.metadata?._continue };
@@ -93,7 +103,10 @@ export class KubeSource implements ServiceSource {
   private readonly waiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
   private stopped = false;
 
-  constructor(private readonly opts: KubeSourceOptions, kubeConfig?: KubeConfig) {
+  constructor(
+    private readonly opts: KubeSourceOptions,
+    kubeConfig?: KubeConfig,
+  ) {
     this.kc = kubeConfig ?? loadKubeConfig(opts.kubeconfig);
     const core = this.kc.makeApiClient(CoreV1Api);
     const discovery = this.kc.makeApiClient(DiscoveryV1Api);
@@ -111,25 +124,49 @@ export class KubeSource implements ServiceSource {
     };
     const selector = proxyLabelSelector(opts.serviceProxyName);
     const listArgs = (r: ListRequest) => ({
-      labelSelector: r.labelSelector, fieldSelector: r.fieldSelector, limit: r.limit, _continue: r.continueToken,
+      labelSelector: r.labelSelector,
+      fieldSelector: r.fieldSelector,
+      limit: r.limit,
+      _continue: r.continueToken,
     });
-    this.services = new Reflector<V1Service>(this.kc, {
-      resource: 'services', watchPath: '/api/v1/services', labelSelector: selector,
-      listPage: async (r) => projected(page(await core.listServiceForAllNamespaces(listArgs(r), withSignal(r.signal))), projectService),
-      fromWatch: (raw) => projectService(decodeService(raw)),
-    }, timings, this.listener('Service', (c) => this.serviceEvent(c)));
+    this.services = new Reflector<V1Service>(
+      this.kc,
+      {
+        resource: 'services',
+        watchPath: '/api/v1/services',
+        labelSelector: selector,
+        listPage: async (r) => projected(page(await core.listServiceForAllNamespaces(listArgs(r), withSignal(r.signal))), projectService),
+        fromWatch: (raw) => projectService(decodeService(raw)),
+      },
+      timings,
+      this.listener('Service', (c) => this.serviceEvent(c)),
+    );
     // kube-proxy selects slices with the same selector: the slice controller copies the
     // service-proxy-name and headless labels from the Service onto its slices.
-    this.slices = new Reflector<V1EndpointSlice>(this.kc, {
-      resource: 'endpointslices', watchPath: '/apis/discovery.k8s.io/v1/endpointslices', labelSelector: selector,
-      listPage: async (r) => projected(page(await discovery.listEndpointSliceForAllNamespaces(listArgs(r), withSignal(r.signal))), projectEndpointSlice),
-      fromWatch: (raw) => projectEndpointSlice(decodeSlice(raw)),
-    }, timings, this.listener('EndpointSlice', (c) => this.sliceEvent(c)));
-    this.node = new Reflector<V1Node>(this.kc, {
-      resource: 'nodes', watchPath: '/api/v1/nodes', fieldSelector: `metadata.name=${opts.nodeName}`,
-      listPage: async (r) => page(await core.listNode(listArgs(r), withSignal(r.signal))),
-      fromWatch: decoder<V1Node>('V1Node'),
-    }, timings, this.listener('Node', (c) => this.nodeEvent(c)));
+    this.slices = new Reflector<V1EndpointSlice>(
+      this.kc,
+      {
+        resource: 'endpointslices',
+        watchPath: '/apis/discovery.k8s.io/v1/endpointslices',
+        labelSelector: selector,
+        listPage: async (r) => projected(page(await discovery.listEndpointSliceForAllNamespaces(listArgs(r), withSignal(r.signal))), projectEndpointSlice),
+        fromWatch: (raw) => projectEndpointSlice(decodeSlice(raw)),
+      },
+      timings,
+      this.listener('EndpointSlice', (c) => this.sliceEvent(c)),
+    );
+    this.node = new Reflector<V1Node>(
+      this.kc,
+      {
+        resource: 'nodes',
+        watchPath: '/api/v1/nodes',
+        fieldSelector: `metadata.name=${opts.nodeName}`,
+        listPage: async (r) => page(await core.listNode(listArgs(r), withSignal(r.signal))),
+        fromWatch: decoder<V1Node>('V1Node'),
+      },
+      timings,
+      this.listener('Node', (c) => this.nodeEvent(c)),
+    );
   }
 
   start(handlers: SourceHandlers): void {
@@ -145,8 +182,16 @@ export class KubeSource implements ServiceSource {
     if (this.stopped) return Promise.reject(new SourceStoppedError());
     return new Promise<void>((resolve, reject) => {
       const waiter = {
-        resolve: () => { clearTimeout(timer); this.waiters.delete(waiter); resolve(); },
-        reject: (e: Error) => { clearTimeout(timer); this.waiters.delete(waiter); reject(e); },
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          reject(e);
+        },
       };
       const timer = setTimeout(() => waiter.reject(new SyncTimeoutError(timeoutMs, this.pending())), timeoutMs);
       this.waiters.add(waiter);

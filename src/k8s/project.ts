@@ -12,8 +12,15 @@ const METADATA = ['name', 'namespace', 'uid', 'resourceVersion', 'creationTimest
 const SERVICE_ANNOTATIONS = [SCHEDULER_ANNOTATION, SCHEDULER_FLAGS_ANNOTATION] as const;
 const SLICE_ANNOTATIONS = [TRIGGER_TIME_ANNOTATION] as const;
 const SERVICE_SPEC = [
-  'type', 'clusterIP', 'clusterIPs', 'externalIPs', 'externalTrafficPolicy', 'internalTrafficPolicy', 'sessionAffinity',
-  'loadBalancerSourceRanges', 'healthCheckNodePort',
+  'type',
+  'clusterIP',
+  'clusterIPs',
+  'externalIPs',
+  'externalTrafficPolicy',
+  'internalTrafficPolicy',
+  'sessionAffinity',
+  'loadBalancerSourceRanges',
+  'healthCheckNodePort',
 ] as const;
 const SERVICE_PORT = ['name', 'protocol', 'port', 'nodePort', 'targetPort'] as const;
 const SLICE_PORT = ['name', 'protocol', 'port'] as const;
@@ -61,25 +68,45 @@ export function projectService(svc: V1Service): V1Service {
   const from = svc as unknown as Loose;
   const out: Loose = pick(from, ['apiVersion', 'kind']);
   sub(from, 'metadata', (m) => metadata(m, SERVICE_ANNOTATIONS), out);
-  sub(from, 'spec', (spec) => {
-    const s = pick(spec, SERVICE_SPEC);
-    items(spec, 'ports', (p) => pick(p, SERVICE_PORT), s);
-    sub(spec, 'sessionAffinityConfig', (c) => {
+  sub(
+    from,
+    'spec',
+    (spec) => {
+      const s = pick(spec, SERVICE_SPEC);
+      items(spec, 'ports', (p) => pick(p, SERVICE_PORT), s);
+      sub(
+        spec,
+        'sessionAffinityConfig',
+        (c) => {
+          const o: Loose = {};
+          sub(c, 'clientIP', (ip) => pick(ip, ['timeoutSeconds']), o);
+          return o;
+        },
+        s,
+      );
+      return s;
+    },
+    out,
+  );
+  sub(
+    from,
+    'status',
+    (status) => {
       const o: Loose = {};
-      sub(c, 'clientIP', (ip) => pick(ip, ['timeoutSeconds']), o);
+      sub(
+        status,
+        'loadBalancer',
+        (lb) => {
+          const l: Loose = {};
+          items(lb, 'ingress', (i) => pick(i, ['ip', 'ipMode']), l);
+          return l;
+        },
+        o,
+      );
       return o;
-    }, s);
-    return s;
-  }, out);
-  sub(from, 'status', (status) => {
-    const o: Loose = {};
-    sub(status, 'loadBalancer', (lb) => {
-      const l: Loose = {};
-      items(lb, 'ingress', (i) => pick(i, ['ip', 'ipMode']), l);
-      return l;
-    }, o);
-    return o;
-  }, out);
+    },
+    out,
+  );
   return out as unknown as V1Service;
 }
 
@@ -87,18 +114,28 @@ export function projectEndpointSlice(slice: V1EndpointSlice): V1EndpointSlice {
   const from = slice as unknown as Loose;
   const out: Loose = pick(from, ['apiVersion', 'kind', 'addressType']);
   sub(from, 'metadata', (m) => metadata(m, SLICE_ANNOTATIONS), out);
-  items(from, 'endpoints', (e) => {
-    const o = pick(e, ['addresses', 'nodeName']);
-    sub(e, 'conditions', (c) => pick(c, CONDITIONS), o);
-    sub(e, 'hints', (h) => {
-      const hints: Loose = {};
-      items(h, 'forZones', (z) => pick(z, ['name']), hints);
-      items(h, 'forNodes', (n) => pick(n, ['name']), hints);
-      return hints;
-    }, o);
-    sub(e, 'targetRef', (r) => pick(r, TARGET_REF), o);
-    return o;
-  }, out);
+  items(
+    from,
+    'endpoints',
+    (e) => {
+      const o = pick(e, ['addresses', 'nodeName']);
+      sub(e, 'conditions', (c) => pick(c, CONDITIONS), o);
+      sub(
+        e,
+        'hints',
+        (h) => {
+          const hints: Loose = {};
+          items(h, 'forZones', (z) => pick(z, ['name']), hints);
+          items(h, 'forNodes', (n) => pick(n, ['name']), hints);
+          return hints;
+        },
+        o,
+      );
+      sub(e, 'targetRef', (r) => pick(r, TARGET_REF), o);
+      return o;
+    },
+    out,
+  );
   items(from, 'ports', (p) => pick(p, SLICE_PORT), out);
   return out as unknown as V1EndpointSlice;
 }

@@ -90,15 +90,25 @@ export class Reflector<T extends KubernetesObject> {
   private retryTimer?: NodeJS.Timeout;
   private watchdog?: NodeJS.Timeout;
 
-  constructor(kc: KubeConfig, private readonly spec: ReflectorSpec<T>, private readonly timings: ReflectorTimings,
-    private readonly listener: ReflectorListener<T>) {
+  constructor(
+    kc: KubeConfig,
+    private readonly spec: ReflectorSpec<T>,
+    private readonly timings: ReflectorTimings,
+    private readonly listener: ReflectorListener<T>,
+  ) {
     this.backoff = new Backoff({ initialMs: timings.backoffInitialMs, maxMs: timings.backoffMaxMs, random: timings.random });
     this.watcher = new Watch(kc);
   }
 
-  resourceVersion(): string { return this.rv; }
-  hasSynced(): boolean { return this.listedOnce; }
-  size(): number { return this.store.size; }
+  resourceVersion(): string {
+    return this.rv;
+  }
+  hasSynced(): boolean {
+    return this.listedOnce;
+  }
+  size(): number {
+    return this.store.size;
+  }
 
   start(): void {
     if (this.running) return;
@@ -133,10 +143,15 @@ export class Reflector<T extends KubernetesObject> {
     if (gen !== this.generation || !this.running) return;
     const delayMs = this.backoff.next();
     this.listener.onWarning(`${this.spec.resource}: ${messageOf(err)}; retrying in ${delayMs} ms`, {
-      resource: this.spec.resource, delayMs, attempt: this.backoff.attempts(), statusCode: statusCodeOf(err),
+      resource: this.spec.resource,
+      delayMs,
+      attempt: this.backoff.attempts(),
+      statusCode: statusCodeOf(err),
     });
     const next = this.abandon();
-    this.retryTimer = setTimeout(() => { if (next === this.generation) this.cycle(); }, delayMs);
+    this.retryTimer = setTimeout(() => {
+      if (next === this.generation) this.cycle();
+    }, delayMs);
   }
 
   private async runOnce(gen: number): Promise<void> {
@@ -167,7 +182,9 @@ export class Reflector<T extends KubernetesObject> {
       { resource: this.spec.resource, known: this.store.size, delayMs },
     );
     const next = this.abandon();
-    this.retryTimer = setTimeout(() => { if (next === this.generation) this.cycle(); }, delayMs);
+    this.retryTimer = setTimeout(() => {
+      if (next === this.generation) this.cycle();
+    }, delayMs);
   }
 
   private async listAll(gen: number): Promise<ListPage<T>> {
@@ -182,8 +199,11 @@ export class Reflector<T extends KubernetesObject> {
       let page: ListPage<T>;
       try {
         page = await this.spec.listPage({
-          labelSelector: this.spec.labelSelector, fieldSelector: this.spec.fieldSelector,
-          limit: this.timings.pageSize, continueToken, signal: abort.signal,
+          labelSelector: this.spec.labelSelector,
+          fieldSelector: this.spec.fieldSelector,
+          limit: this.timings.pageSize,
+          continueToken,
+          signal: abort.signal,
         });
       } catch (err) {
         if (first) throw err;
@@ -232,7 +252,9 @@ export class Reflector<T extends KubernetesObject> {
     this.watchdog = setTimeout(() => {
       if (gen !== this.generation || !this.running) return;
       this.listener.onWarning(`${this.spec.resource}: no watch event or bookmark for ${this.timings.inactivityMs} ms; reconnecting`, {
-        resource: this.spec.resource, inactivityMs: this.timings.inactivityMs, resourceVersion: this.rv,
+        resource: this.spec.resource,
+        inactivityMs: this.timings.inactivityMs,
+        resourceVersion: this.rv,
       });
       this.cycle();
     }, this.timings.inactivityMs);
@@ -253,8 +275,10 @@ export class Reflector<T extends KubernetesObject> {
         const code = statusCodeOf(raw);
         if (code === 410) gone = true;
         else {
-          const msg = typeof raw === 'object' && raw !== null && typeof (raw as { message?: unknown }).message === 'string'
-            ? (raw as { message: string }).message : JSON.stringify(line);
+          const msg =
+            typeof raw === 'object' && raw !== null && typeof (raw as { message?: unknown }).message === 'string'
+              ? (raw as { message: string }).message
+              : JSON.stringify(line);
           serverError = new WatchFailedError(this.spec.resource, code, msg);
         }
         return;
@@ -287,11 +311,14 @@ export class Reflector<T extends KubernetesObject> {
     };
     if (this.spec.labelSelector) params.labelSelector = this.spec.labelSelector;
     if (this.spec.fieldSelector) params.fieldSelector = this.spec.fieldSelector;
-    this.watcher.watch(this.spec.watchPath, params, onLine, onDone).then((controller) => {
-      // A watch abandoned while its request was in flight is aborted as soon as it is known.
-      if (gen !== this.generation) controller.abort();
-      else this.watchAbort = controller;
-    }, (err: unknown) => onDone(err));
+    this.watcher.watch(this.spec.watchPath, params, onLine, onDone).then(
+      (controller) => {
+        // A watch abandoned while its request was in flight is aborted as soon as it is known.
+        if (gen !== this.generation) controller.abort();
+        else this.watchAbort = controller;
+      },
+      (err: unknown) => onDone(err),
+    );
   }
 
   private applyWatchEvent(type: string, raw: unknown): void {

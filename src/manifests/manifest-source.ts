@@ -98,8 +98,16 @@ export class ManifestSource implements ServiceSource {
     if (this.stopped) return Promise.reject(new SourceStoppedError());
     return new Promise<void>((resolve, reject) => {
       const waiter = {
-        resolve: () => { clearTimeout(timer); this.waiters.delete(waiter); resolve(); },
-        reject: (e: Error) => { clearTimeout(timer); this.waiters.delete(waiter); reject(e); },
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve();
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          reject(e);
+        },
       };
       const timer = setTimeout(() => waiter.reject(new SyncTimeoutError(timeoutMs, ['manifests'])), timeoutMs);
       this.waiters.add(waiter);
@@ -133,7 +141,9 @@ export class ManifestSource implements ServiceSource {
         this.rerun = false;
         await this.reloadOnce();
       } while (this.rerun && !this.stopped);
-    })().finally(() => { this.running = undefined; });
+    })().finally(() => {
+      this.running = undefined;
+    });
     return this.running;
   }
 
@@ -184,7 +194,10 @@ export class ManifestSource implements ServiceSource {
     const st = await stat(this.opts.path);
     if (!st.isDirectory()) return [this.opts.path];
     const names = await readdir(this.opts.path);
-    return names.filter((n) => !n.startsWith('.') && EXTENSIONS.has(extname(n).toLowerCase())).sort().map((n) => join(this.opts.path, n));
+    return names
+      .filter((n) => !n.startsWith('.') && EXTENSIONS.has(extname(n).toLowerCase()))
+      .sort()
+      .map((n) => join(this.opts.path, n));
   }
 
   private async reloadOnce(): Promise<void> {
@@ -219,7 +232,11 @@ export class ManifestSource implements ServiceSource {
         this.confirmTimer = setTimeout(() => void this.reload(), confirmMs + 10);
       }
       if (verdict !== 'gone') continue;
-      if (state.entries.length > 0) this.warn(`manifests: ${p} ${what[1]} after ${confirmMs / 1000} s: deleting its ${state.entries.length} object(s)`, { file: p, deleted: state.entries.length });
+      if (state.entries.length > 0)
+        this.warn(`manifests: ${p} ${what[1]} after ${confirmMs / 1000} s: deleting its ${state.entries.length} object(s)`, {
+          file: p,
+          deleted: state.entries.length,
+        });
       this.files.delete(p);
       this.failures.delete(p);
       this.filesVersion++;
@@ -317,8 +334,8 @@ export class ManifestSource implements ServiceSource {
       this.failures.set(path, `manifests: ${broken[0].message}`);
       const read = new Set(entries.map((e) => e.key));
       const kept = (prev?.entries ?? []).filter((e) => !read.has(e.key));
-      const others = entries.length > 0 ? `${entries.length} object(s) read from its other documents`
-        : prev ? 'no other document read' : 'nothing loaded from it';
+      const others =
+        entries.length > 0 ? `${entries.length} object(s) read from its other documents` : prev ? 'no other document read' : 'nothing loaded from it';
       const keptText = prev ? `; keeping its last good ${kept.length} object(s) the other documents do not name` : '';
       for (const err of broken) {
         this.warn(`manifests: ${err.message}; document skipped; ${others}${keptText}`, { file: err.file, line: err.line, column: err.column });
@@ -338,8 +355,13 @@ export class ManifestSource implements ServiceSource {
         continue;
       }
       if (r.ok === false) {
-        this.warn(`manifests: ${file}:${raw.line}: skipping ${r.kind} ${r.name}: field ${r.field}: ${r.message}`,
-          { file, line: raw.line, kind: r.kind, name: r.name, field: r.field });
+        this.warn(`manifests: ${file}:${raw.line}: skipping ${r.kind} ${r.name}: field ${r.field}: ${r.message}`, {
+          file,
+          line: raw.line,
+          kind: r.kind,
+          name: r.name,
+          field: r.field,
+        });
         continue;
       }
       const c = r.checked;
@@ -347,9 +369,15 @@ export class ManifestSource implements ServiceSource {
       if (c.kind === 'Endpoints') {
         const mirrored = mirrorEndpoints(c.object);
         for (const p of mirrored.problems) {
-          this.warn(`manifests: ${file}:${raw.line}: Endpoints ${meta?.namespace}/${meta?.name}: ${p}`, { file, line: raw.line, kind: 'Endpoints', name: meta?.name });
+          this.warn(`manifests: ${file}:${raw.line}: Endpoints ${meta?.namespace}/${meta?.name}: ${p}`, {
+            file,
+            line: raw.line,
+            kind: 'Endpoints',
+            name: meta?.name,
+          });
         }
-        for (const s of mirrored.slices) out.push({ kind: 'EndpointSlice', key: entryKey('EndpointSlice', s.metadata?.namespace, s.metadata?.name), object: s });
+        for (const s of mirrored.slices)
+          out.push({ kind: 'EndpointSlice', key: entryKey('EndpointSlice', s.metadata?.namespace, s.metadata?.name), object: s });
       } else if (c.kind === 'Service') {
         out.push({ kind: 'Service', key: entryKey('Service', meta?.namespace, meta?.name), object: c.object });
       } else if (c.kind === 'EndpointSlice') {

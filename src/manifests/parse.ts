@@ -13,7 +13,12 @@ export interface RawManifestObject {
 }
 
 export class ManifestSyntaxError extends Error {
-  constructor(readonly file: string, readonly line: number | undefined, readonly column: number | undefined, readonly detail: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly column: number | undefined,
+    readonly detail: string,
+  ) {
     super(`${file}${line !== undefined ? `:${line}` : ''}${column !== undefined ? `:${column}` : ''}: ${detail}`);
     this.name = 'ManifestSyntaxError';
   }
@@ -55,8 +60,7 @@ export function parseManifest(file: string, text: string, onError?: (err: Manife
   const docs = parseAllDocuments(text, { lineCounter, prettyErrors: true });
   const list = Array.isArray(docs) ? docs : [docs];
   const out: RawManifestObject[] = [];
-  const lineOf = (node: Node | null | undefined, fallback: number): number =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : fallback;
+  const lineOf = (node: Node | null | undefined, fallback: number): number => (node?.range ? lineCounter.linePos(node.range[0]).line : fallback);
   for (const doc of list) {
     const err = doc.errors[0];
     if (err) {

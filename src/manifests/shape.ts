@@ -42,12 +42,14 @@ const endpointSlice = object({
   apiVersion: literal('discovery.k8s.io/v1'),
   metadata,
   addressType: string,
-  endpoints: array(object({
-    addresses: array(string),
-    conditions: optional(object({ ready: nullableBoolean, serving: nullableBoolean, terminating: nullableBoolean })),
-    nodeName: optionalString,
-    zone: optionalString,
-  })),
+  endpoints: array(
+    object({
+      addresses: array(string),
+      conditions: optional(object({ ready: nullableBoolean, serving: nullableBoolean, terminating: nullableBoolean })),
+      nodeName: optionalString,
+      zone: optionalString,
+    }),
+  ),
   ports: optional(array(object({ name: nullableString, port: optional(integer, true), protocol: nullableString })), true),
 });
 
@@ -56,11 +58,15 @@ const endpointAddress = object({ ip: string, hostname: optionalString, nodeName:
 const endpoints = object({
   apiVersion: literal('v1'),
   metadata,
-  subsets: optional(array(object({
-    addresses: optional(array(endpointAddress)),
-    notReadyAddresses: optional(array(endpointAddress)),
-    ports: optional(array(object({ name: optionalString, port: integer, protocol: optionalString, appProtocol: optionalString }))),
-  }))),
+  subsets: optional(
+    array(
+      object({
+        addresses: optional(array(endpointAddress)),
+        notReadyAddresses: optional(array(endpointAddress)),
+        ports: optional(array(object({ name: optionalString, port: integer, protocol: optionalString, appProtocol: optionalString }))),
+      }),
+    ),
+  ),
 });
 
 const node = object({ apiVersion: literal('v1'), metadata: object(metadataFields) });
@@ -96,8 +102,13 @@ export function checkShape(value: unknown): ShapeResult {
   if (issue !== undefined) return { ok: false, kind, name, field: issue.path.map(String).join('.') || '(object)', message: issue.message };
   // Plain objects, not the client's typed models (the model reads timestamps as RFC 3339 strings
   // as well as Dates); Services and EndpointSlices reduced to the fields the agent reads.
-  const raw = (k === 'Service' ? projectService(value as unknown as V1Service) : k === 'EndpointSlice' ? projectEndpointSlice(value as unknown as V1EndpointSlice)
-    : structuredClone(value)) as { metadata: Record<string, unknown> };
+  const raw = (
+    k === 'Service'
+      ? projectService(value as unknown as V1Service)
+      : k === 'EndpointSlice'
+        ? projectEndpointSlice(value as unknown as V1EndpointSlice)
+        : structuredClone(value)
+  ) as { metadata: Record<string, unknown> };
   if (k !== 'Node' && raw.metadata.namespace === undefined) raw.metadata.namespace = 'default';
   const object: unknown = raw;
   return { ok: true, checked: { kind: k, object } as CheckedObject };

@@ -250,9 +250,19 @@ function byRealKey(a: DesiredRealServer, b: DesiredRealServer): number {
 export function sameDesiredVirtualServer(a: DesiredVirtualServer, b: DesiredVirtualServer): boolean {
   const s = a.service;
   const t = b.service;
-  if (s.family !== t.family || s.protocol !== t.protocol || s.address !== t.address || s.port !== t.port ||
-    s.fwmark !== t.fwmark || s.scheduler !== t.scheduler || s.flags !== t.flags || s.timeout !== t.timeout ||
-    s.netmask !== t.netmask || (s.peName ?? '') !== (t.peName ?? '')) return false;
+  if (
+    s.family !== t.family ||
+    s.protocol !== t.protocol ||
+    s.address !== t.address ||
+    s.port !== t.port ||
+    s.fwmark !== t.fwmark ||
+    s.scheduler !== t.scheduler ||
+    s.flags !== t.flags ||
+    s.timeout !== t.timeout ||
+    s.netmask !== t.netmask ||
+    (s.peName ?? '') !== (t.peName ?? '')
+  )
+    return false;
   const o = a.owner;
   const p = b.owner;
   if (o.namespace !== p.namespace || o.name !== p.name || o.portName !== p.portName || o.kind !== p.kind) return false;
@@ -262,10 +272,20 @@ export function sameDesiredVirtualServer(a: DesiredVirtualServer, b: DesiredVirt
   for (let i = 0; i < a.reals.length; i++) {
     const r = a.reals[i];
     const q = b.reals[i];
-    if (r.address !== q.address || r.port !== q.port || r.family !== q.family || r.forward !== q.forward ||
-      r.weight !== q.weight || r.upperThreshold !== q.upperThreshold || r.lowerThreshold !== q.lowerThreshold ||
-      r.terminating !== q.terminating || r.nodeName !== q.nodeName ||
-      r.pod?.namespace !== q.pod?.namespace || r.pod?.name !== q.pod?.name) return false;
+    if (
+      r.address !== q.address ||
+      r.port !== q.port ||
+      r.family !== q.family ||
+      r.forward !== q.forward ||
+      r.weight !== q.weight ||
+      r.upperThreshold !== q.upperThreshold ||
+      r.lowerThreshold !== q.lowerThreshold ||
+      r.terminating !== q.terminating ||
+      r.nodeName !== q.nodeName ||
+      r.pod?.namespace !== q.pod?.namespace ||
+      r.pod?.name !== q.pod?.name
+    )
+      return false;
   }
   return true;
 }

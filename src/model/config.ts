@@ -21,9 +21,7 @@ export interface ModelConfig {
 }
 
 /** Schedulers of the Linux IPVS tree (net/netfilter/ipvs/ip_vs_*.c). */
-export const KNOWN_SCHEDULERS: ReadonlySet<string> = new Set([
-  'rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos',
-]);
+export const KNOWN_SCHEDULERS: ReadonlySet<string> = new Set(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos']);
 
 /** Scheduler flag names as ipvsadm spells them, with the scheduler each belongs to. */
 const SCHEDULER_FLAGS: Readonly<Record<string, { scheduler: string; bit: number }>> = {
@@ -40,9 +38,7 @@ export interface SchedulerChoice {
 }
 
 export type SchedulerProblem =
-  | { kind: 'unknown-scheduler'; scheduler: string }
-  | { kind: 'unknown-flag'; flag: string }
-  | { kind: 'flag-mismatch'; flag: string; scheduler: string };
+  { kind: 'unknown-scheduler'; scheduler: string } | { kind: 'unknown-flag'; flag: string } | { kind: 'flag-mismatch'; flag: string; scheduler: string };
 
 /**
  * Resolves a scheduler and its flags to IPVS flag bits. mh always gets mh-port, as kube-proxy
@@ -87,9 +83,7 @@ export class ModelConfigError extends Error {
   }
 }
 
-export type NodePortSelector =
-  | { mode: 'all' }
-  | { mode: 'select'; primary: boolean; cidrs: readonly ParsedCidr[] };
+export type NodePortSelector = { mode: 'all' } | { mode: 'select'; primary: boolean; cidrs: readonly ParsedCidr[] };
 
 /** Configuration checked once, in the shape the per-service computation needs. */
 export interface ResolvedConfig {
@@ -105,8 +99,7 @@ export function resolveConfig(config: ModelConfig): ResolvedConfig {
   if (config.nodeName === '') throw new ModelConfigError('nodeName', '', 'must not be empty');
   const sched = resolveScheduler(config.scheduler, config.schedulerFlags);
   if (!sched.ok) {
-    throw new ModelConfigError('scheduler', `${config.scheduler} ${config.schedulerFlags.join(',')}`.trim(),
-      describeSchedulerProblem(sched.problem));
+    throw new ModelConfigError('scheduler', `${config.scheduler} ${config.schedulerFlags.join(',')}`.trim(), describeSchedulerProblem(sched.problem));
   }
   if (config.ipFamilies.length === 0) throw new ModelConfigError('ipFamilies', '', 'at least one family is needed');
   let nodePorts: NodePortSelector = { mode: 'all' };

@@ -37,10 +37,7 @@ export type Endpoint = SliceEndpoint & { port: number };
 const ADDRESS_TYPES: Readonly<Record<string, Family>> = { IPv4: 'inet', IPv6: 'inet6' };
 
 /** Checks one slice; undefined when it has nothing usable for a family this node serves. */
-export function parseSlice(
-  slice: V1EndpointSlice,
-  families: ReadonlySet<Family>,
-): { slice?: ParsedSlice; warnings: ModelWarning[] } {
+export function parseSlice(slice: V1EndpointSlice, families: ReadonlySet<Family>): { slice?: ParsedSlice; warnings: ModelWarning[] } {
   const warnings: ModelWarning[] = [];
   const name = slice.metadata?.name ?? '';
   const ref: ModelObjectRef = { kind: 'EndpointSlice', namespace: slice.metadata?.namespace ?? '', name };
@@ -58,8 +55,10 @@ export function parseSlice(
   const rawEndpoints = list(slice.endpoints);
   const rawPorts = list(slice.ports);
   if (rawEndpoints.length > MAX_SLICE_ENDPOINTS || rawPorts.length > MAX_SLICE_PORTS) {
-    warn(rawPorts.length > MAX_SLICE_PORTS ? 'ports' : 'endpoints',
-      `${rawEndpoints.length} endpoints and ${rawPorts.length} ports exceed the API limits (${MAX_SLICE_ENDPOINTS}, ${MAX_SLICE_PORTS}); slice skipped`);
+    warn(
+      rawPorts.length > MAX_SLICE_PORTS ? 'ports' : 'endpoints',
+      `${rawEndpoints.length} endpoints and ${rawPorts.length} ports exceed the API limits (${MAX_SLICE_ENDPOINTS}, ${MAX_SLICE_PORTS}); slice skipped`,
+    );
     return { warnings };
   }
   const ports = new Map<string, number>();
@@ -100,9 +99,8 @@ export function parseSlice(
       nodeName: typeof e.nodeName === 'string' && e.nodeName !== '' ? e.nodeName : undefined,
       zoneHints,
       nodeHints,
-      pod: ref && ref.kind === 'Pod' && typeof ref.name === 'string'
-        ? { namespace: ref.namespace ?? slice.metadata?.namespace ?? '', name: ref.name }
-        : undefined,
+      pod:
+        ref && ref.kind === 'Pod' && typeof ref.name === 'string' ? { namespace: ref.namespace ?? slice.metadata?.namespace ?? '', name: ref.name } : undefined,
     });
   });
   return { slice: { name, family, ports, endpoints, hasHints }, warnings };
@@ -111,7 +109,9 @@ export function parseSlice(
 const NO_HINTS: ReadonlySet<string> = new Set();
 
 function hintNames(hints: readonly { name?: string }[] | undefined): ReadonlySet<string> {
-  const names = list(hints).map((h) => h?.name).filter((n): n is string => typeof n === 'string' && n !== '');
+  const names = list(hints)
+    .map((h) => h?.name)
+    .filter((n): n is string => typeof n === 'string' && n !== '');
   return names.length === 0 ? NO_HINTS : new Set(names);
 }
 
@@ -135,8 +135,15 @@ export function endpointsFor(slices: readonly ParsedSlice[], portName: string, p
       const seen = byAddr.get(id);
       if (seen && rank(e) <= rank(seen)) continue;
       byAddr.set(id, {
-        address: e.address, port, ready: e.ready, serving: e.serving, terminating: e.terminating,
-        nodeName: e.nodeName, zoneHints: e.zoneHints, nodeHints: e.nodeHints, pod: e.pod,
+        address: e.address,
+        port,
+        ready: e.ready,
+        serving: e.serving,
+        terminating: e.terminating,
+        nodeName: e.nodeName,
+        zoneHints: e.zoneHints,
+        nodeHints: e.nodeHints,
+        pod: e.pod,
       });
     }
   }
@@ -157,8 +164,7 @@ export interface Categorized {
 /** kube-proxy's CategorizeEndpoints (pkg/proxy/topology.go), computing both sets. */
 export function categorize(endpoints: readonly Endpoint[], nodeName: string, zone: string): Categorized {
   const topology = topologyMode(endpoints, nodeName, zone);
-  const allowed = (e: Endpoint): boolean =>
-    topology === 'zone' ? e.zoneHints.has(zone) : topology === 'node' ? e.nodeHints.has(nodeName) : true;
+  const allowed = (e: Endpoint): boolean => (topology === 'zone' ? e.zoneHints.has(zone) : topology === 'node' ? e.nodeHints.has(nodeName) : true);
   let cluster = endpoints.filter((e) => e.ready && allowed(e));
   if (cluster.length === 0) cluster = endpoints.filter((e) => e.serving && e.terminating && allowed(e));
   let local = endpoints.filter((e) => e.ready && e.nodeName === nodeName);

@@ -19,7 +19,10 @@ export interface ParsedIp {
  * services x 10 endpoints, 100,000 byte arrays were some 12 MB of heap that nothing read).
  */
 class Parsed implements ParsedIp {
-  constructor(readonly family: Family, readonly address: string) {}
+  constructor(
+    readonly family: Family,
+    readonly address: string,
+  ) {}
 
   get bytes(): number[] {
     return this.family === 'inet' ? this.address.split('.').map(Number) : ipaddr.IPv6.parse(this.address).toByteArray();
@@ -112,4 +115,3 @@ function formatBytes(family: Family, bytes: number[]): string {
   for (let i = 0; i < 16; i += 2) parts.push((bytes[i] << 8) | bytes[i + 1]);
   return formatIpv6(parts);
 }
-

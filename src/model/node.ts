@@ -86,11 +86,13 @@ export function selectNodePortAddresses(
     if (sel.primary) {
       for (const ip of node.primary) take(ip);
       if (node.primary.length === 0) {
-        warnings.push(warningOn(
-          { kind: 'Node', namespace: '', name: nodeName },
-          'status.addresses',
-          'nodePortAddresses "primary": the node has no InternalIP or ExternalIP known yet; no NodePort listens on a primary address',
-        ));
+        warnings.push(
+          warningOn(
+            { kind: 'Node', namespace: '', name: nodeName },
+            'status.addresses',
+            'nodePortAddresses "primary": the node has no InternalIP or ExternalIP known yet; no NodePort listens on a primary address',
+          ),
+        );
       }
     }
   }

@@ -8,12 +8,8 @@ import { ChangeTracker } from './change-tracker.js';
 import { resolveConfig, type ModelConfig, type ResolvedConfig } from './config.js';
 import { computeService, type NodeContext, type ServiceResult } from './compute.js';
 import { MergedState, mergeAll } from './merge.js';
-import {
-  addressesOnOtherLinks, nodeInfoOf, sameAddressList, selectNodePortAddresses, UNKNOWN_NODE, type NodeInfo,
-} from './node.js';
-import {
-  ownerId, serviceFingerprint, sliceFingerprint, sliceOwner, timestampMs, TRIGGER_TIME_ANNOTATION, warningOn,
-} from './objects.js';
+import { addressesOnOtherLinks, nodeInfoOf, sameAddressList, selectNodePortAddresses, UNKNOWN_NODE, type NodeInfo } from './node.js';
+import { ownerId, serviceFingerprint, sliceFingerprint, sliceOwner, timestampMs, TRIGGER_TIME_ANNOTATION, warningOn } from './objects.js';
 
 export interface NoLocalEndpoints {
   /** Services with externalTrafficPolicy Local, endpoints elsewhere and none here. */
@@ -119,11 +115,13 @@ export class ServiceModel {
         const t = changedTriggerTime(change.previous, change.current);
         if (t !== undefined) triggerTimes.push(t);
       } else if (change.current) {
-        warnings.push(warningOn(
-          { kind: 'EndpointSlice', namespace: change.current.metadata?.namespace ?? '', name: change.current.metadata?.name ?? '' },
-          'metadata.labels[kubernetes.io/service-name]',
-          'no kubernetes.io/service-name label: the slice belongs to no service; ignored',
-        ));
+        warnings.push(
+          warningOn(
+            { kind: 'EndpointSlice', namespace: change.current.metadata?.namespace ?? '', name: change.current.metadata?.name ?? '' },
+            'metadata.labels[kubernetes.io/service-name]',
+            'no kubernetes.io/service-name label: the slice belongs to no service; ignored',
+          ),
+        );
       }
     }
     this.refreshNode(dirty, warnings);
@@ -273,7 +271,9 @@ export function computeFromScratch(inputs: ScratchInputs): ScratchResult {
   const info = nodeInfoOf(inputs.node?.metadata?.name === config.nodeName ? inputs.node : undefined);
   const sel = selectNodePortAddresses(config, inputs.nodeAddresses, info, config.nodeName);
   const context: NodeContext = {
-    zone: info.zone, nodePortAddresses: sel.addresses, localAddresses: addressesOnOtherLinks(config, inputs.nodeAddresses),
+    zone: info.zone,
+    nodePortAddresses: sel.addresses,
+    localAddresses: addressesOnOtherLinks(config, inputs.nodeAddresses),
   };
   const services = new Map<string, V1Service>();
   for (const s of inputs.services) services.set(ownerId(s.metadata?.namespace ?? '', s.metadata?.name ?? ''), s);

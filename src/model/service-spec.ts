@@ -5,9 +5,7 @@ import type { Family, Protocol } from '../vocabulary/ipvs.js';
 import type { ModelObjectRef, ModelWarning } from './types.js';
 import { describeSchedulerProblem, resolveScheduler, type ResolvedConfig, type SchedulerChoice } from './config.js';
 import { parseCidr, parseIp, type ParsedCidr, type ParsedIp } from './ip.js';
-import {
-  isOurs, list, ownerId, timestampMs, SCHEDULER_ANNOTATION, SCHEDULER_FLAGS_ANNOTATION, warningOn,
-} from './objects.js';
+import { isOurs, list, ownerId, timestampMs, SCHEDULER_ANNOTATION, SCHEDULER_FLAGS_ANNOTATION, warningOn } from './objects.js';
 
 export const DEFAULT_AFFINITY_TIMEOUT = 10800;
 export const MAX_AFFINITY_TIMEOUT = 86400;
@@ -50,10 +48,7 @@ export interface ServiceSpec {
 
 const PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
 
-export function parseService(
-  svc: V1Service,
-  config: ResolvedConfig,
-): { spec?: ServiceSpec; warnings: ModelWarning[] } {
+export function parseService(svc: V1Service, config: ResolvedConfig): { spec?: ServiceSpec; warnings: ModelWarning[] } {
   const warnings: ModelWarning[] = [];
   const namespace = svc.metadata?.namespace ?? '';
   const name = svc.metadata?.name ?? '';
@@ -242,12 +237,17 @@ function parseScheduler(svc: V1Service, config: ResolvedConfig, warn: Warn): Sch
   const flags = annotations[SCHEDULER_FLAGS_ANNOTATION];
   if (sched === undefined && flags === undefined) return config.scheduler;
   const name = typeof sched === 'string' ? sched.trim() : config.scheduler.scheduler;
-  const flagNames = typeof flags === 'string' ? flags.split(',').map((f) => f.trim()).filter((f) => f !== '') : [];
+  const flagNames =
+    typeof flags === 'string'
+      ? flags
+          .split(',')
+          .map((f) => f.trim())
+          .filter((f) => f !== '')
+      : [];
   const resolved = resolveScheduler(name, flagNames);
   if (resolved.ok) return resolved.choice;
   const field = resolved.problem.kind === 'unknown-scheduler' ? SCHEDULER_ANNOTATION : SCHEDULER_FLAGS_ANNOTATION;
-  warn(`metadata.annotations[${field}]`,
-    `${describeSchedulerProblem(resolved.problem)}; global scheduler ${config.scheduler.scheduler} used`);
+  warn(`metadata.annotations[${field}]`, `${describeSchedulerProblem(resolved.problem)}; global scheduler ${config.scheduler.scheduler} used`);
   return config.scheduler;
 }
 

@@ -113,13 +113,20 @@ export function fromNative(e: unknown): unknown {
   if (!isNativeError(e)) return e;
   const args = [e.message, e.errno, e.code, e.op] as const;
   switch (e.kind) {
-    case 'unavailable': return new IpvsUnavailableError(...args);
-    case 'timeout': return new NetlinkTimeoutError(...args);
-    case 'dumpInterrupted': return new DumpInterruptedError(...args);
-    case 'stateUnknown': return new StateUnknownError(...args);
-    case 'malformed': return new MalformedReplyError(...args);
-    case 'closed': return new HandleClosedError(...args);
-    default: return new NetlinkError(...args);
+    case 'unavailable':
+      return new IpvsUnavailableError(...args);
+    case 'timeout':
+      return new NetlinkTimeoutError(...args);
+    case 'dumpInterrupted':
+      return new DumpInterruptedError(...args);
+    case 'stateUnknown':
+      return new StateUnknownError(...args);
+    case 'malformed':
+      return new MalformedReplyError(...args);
+    case 'closed':
+      return new HandleClosedError(...args);
+    default:
+      return new NetlinkError(...args);
   }
 }
 

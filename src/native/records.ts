@@ -44,7 +44,12 @@ function afOf(family: Family): number {
 const PROTO: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 const FORWARD: Record<ForwardMethod, number> = { masq: 0, local: 1, tunnel: 2, route: 3 };
 const KIND: Record<IpvsOp['op'], number> = {
-  addService: 1, updateService: 2, deleteService: 3, addReal: 4, updateReal: 5, deleteReal: 6,
+  addService: 1,
+  updateService: 2,
+  deleteService: 3,
+  addReal: 4,
+  updateReal: 5,
+  deleteReal: 6,
 };
 /** Forwarding methods by their record number (the inverse of FORWARD). */
 export const FORWARD_OF: readonly ForwardMethod[] = ['masq', 'local', 'tunnel', 'route'];
@@ -292,8 +297,16 @@ function readStats(r: Reader, counters: boolean): IpvsStats {
     return UNREAD_STATS;
   }
   return {
-    conns: r.u64(), inpkts: r.u64(), outpkts: r.u64(), inbytes: r.u64(), outbytes: r.u64(),
-    cps: r.u64(), inpps: r.u64(), outpps: r.u64(), inbps: r.u64(), outbps: r.u64(),
+    conns: r.u64(),
+    inpkts: r.u64(),
+    outpkts: r.u64(),
+    inbytes: r.u64(),
+    outbytes: r.u64(),
+    cps: r.u64(),
+    inpps: r.u64(),
+    outpps: r.u64(),
+    inbps: r.u64(),
+    outbps: r.u64(),
   };
 }
 
@@ -329,7 +342,10 @@ export class DumpDecoder {
   private decoded = 0;
 
   /** With `counters` false the stats are skipped (see DumpOptions.counters). */
-  constructor(buf: Buffer, private readonly counters = true) {
+  constructor(
+    buf: Buffer,
+    private readonly counters = true,
+  ) {
     this.r = new Reader(buf);
     this.count = this.r.u32();
   }
@@ -370,8 +386,18 @@ export class DumpDecoder {
         const inactiveConns = r.u32();
         const persistConns = r.u32();
         reals[j] = {
-          family, address, port, forward, weight, upperThreshold, lowerThreshold,
-          ...tunnel, activeConns, inactiveConns, persistConns, stats: readStats(r, this.counters),
+          family,
+          address,
+          port,
+          forward,
+          weight,
+          upperThreshold,
+          lowerThreshold,
+          ...tunnel,
+          activeConns,
+          inactiveConns,
+          persistConns,
+          stats: readStats(r, this.counters),
         };
       }
       out[i] = { service, reals };

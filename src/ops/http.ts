@@ -6,7 +6,10 @@ import { parseBindAddress as parseSettingsBindAddress } from '../config/network.
 
 /** A bind address that cannot be parsed. */
 export class BindAddressError extends Error {
-  constructor(readonly bindAddress: string, reason: string) {
+  constructor(
+    readonly bindAddress: string,
+    reason: string,
+  ) {
     super(`invalid bind address "${bindAddress}": ${reason}`);
     this.name = 'BindAddressError';
   }

@@ -117,9 +117,7 @@ class WinstonLogger implements Logger {
 
 export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream;
-  const transport = stream
-    ? new winston.transports.Stream({ stream })
-    : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] });
+  const transport = stream ? new winston.transports.Stream({ stream }) : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug'] });
   const colors = options.colors ?? Boolean(((stream ?? process.stderr) as { isTTY?: boolean }).isTTY);
   const format =
     options.format === 'json'

@@ -18,8 +18,15 @@ export const SYNC_DURATION_BUCKETS: readonly number[] = client.exponentialBucket
  * in milliseconds; ours add a millisecond range below them and keep all of theirs above.
  */
 export const NETWORK_PROGRAMMING_BUCKETS: readonly number[] = [
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-  0.25, 0.5,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
   ...range(1, 59, 1),
   ...range(60, 115, 5),
   ...range(120, 300, 30),
@@ -217,8 +224,18 @@ export class ProxyMetrics implements HealthCounters {
       { name: 'ipvs_proxy_service_packets_out_total', help: 'Outgoing packets of the IPVS virtual server', pick: (s) => s.packetsOut, counter: true },
       { name: 'ipvs_proxy_service_bytes_in_total', help: 'Incoming bytes of the IPVS virtual server', pick: (s) => s.bytesIn, counter: true },
       { name: 'ipvs_proxy_service_bytes_out_total', help: 'Outgoing bytes of the IPVS virtual server', pick: (s) => s.bytesOut, counter: true },
-      { name: 'ipvs_proxy_service_active_connections', help: 'Active connections over the real servers of the IPVS virtual server', pick: (s) => s.activeConnections, counter: false },
-      { name: 'ipvs_proxy_service_inactive_connections', help: 'Inactive connections over the real servers of the IPVS virtual server', pick: (s) => s.inactiveConnections, counter: false },
+      {
+        name: 'ipvs_proxy_service_active_connections',
+        help: 'Active connections over the real servers of the IPVS virtual server',
+        pick: (s) => s.activeConnections,
+        counter: false,
+      },
+      {
+        name: 'ipvs_proxy_service_inactive_connections',
+        help: 'Inactive connections over the real servers of the IPVS virtual server',
+        pick: (s) => s.inactiveConnections,
+        counter: false,
+      },
     ];
     for (const def of defs) {
       const fill = (metric: { reset(): void; labels(l: Record<TrafficLabel, string>): { inc(v: number): void } | { set(v: number): void } }) => {

@@ -5,7 +5,11 @@ import type { Protocol } from '../vocabulary/ipvs.js';
 import type { ConntrackFlusher } from './types.js';
 
 export class ConntrackError extends Error {
-  constructor(readonly args: readonly string[], readonly exitCode: number | string | null, readonly stderr: string) {
+  constructor(
+    readonly args: readonly string[],
+    readonly exitCode: number | string | null,
+    readonly stderr: string,
+  ) {
     super(`conntrack ${args.join(' ')} failed (${exitCode}): ${stderr.trim()}`);
     this.name = 'ConntrackError';
   }
@@ -27,7 +31,10 @@ export class ConntrackTool implements ConntrackFlusher {
    * `command` is the program and any leading arguments, e.g. ['conntrack'] or, to act in another
    * network namespace, ['ip', 'netns', 'exec', 'NAME', 'conntrack'].
    */
-  constructor(private readonly command: readonly string[] = ['conntrack'], private readonly timeoutMs = 5000) {
+  constructor(
+    private readonly command: readonly string[] = ['conntrack'],
+    private readonly timeoutMs = 5000,
+  ) {
     if (command.length === 0) throw new TypeError('ConntrackTool needs a command');
   }
 

@@ -168,11 +168,7 @@ export interface AddressDiffOptions {
   onOtherLinks: ReadonlySet<string>;
 }
 
-export function diffAddresses(
-  desired: ReadonlyMap<string, VipAddress>,
-  applied: ReadonlyMap<string, AppliedAddress>,
-  opts: AddressDiffOptions,
-): AddressPlan {
+export function diffAddresses(desired: ReadonlyMap<string, VipAddress>, applied: ReadonlyMap<string, AppliedAddress>, opts: AddressDiffOptions): AddressPlan {
   const plan: AddressPlan = { add: [], remove: [], elsewhere: [], blocked: [] };
   const keys = opts.keys ?? new Set([...desired.keys(), ...applied.keys()]);
   for (const address of keys) {

@@ -63,7 +63,12 @@ export class NodeSysctls implements NodeSettingsApplier {
         const have = await this.sysctl.read(w.name);
         if (have === w.value) continue;
         if (this.opts.checkOnly) {
-          errors.push({ object: `sysctl ${w.name}`, operation: 'check', code: 'EMISMATCH', message: `is ${have}, needs ${w.value} to ${w.reason} (check-only: not written)` });
+          errors.push({
+            object: `sysctl ${w.name}`,
+            operation: 'check',
+            code: 'EMISMATCH',
+            message: `is ${have}, needs ${w.value} to ${w.reason} (check-only: not written)`,
+          });
           continue;
         }
         await this.sysctl.write(w.name, w.value);

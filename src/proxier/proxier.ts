@@ -155,21 +155,29 @@ export class Proxier {
     this.touched = touched;
     try {
       const reader = this.deps.reader ?? this.deps;
-      const [entries, { addresses, ifindex, routes }] = await Promise.all([reader.ipvs.dump({ sliceMs: CHECK_SLICE_MS, counters: false }), this.readLink(reader.links)]);
-      const drift = await findDrift({ entries, addresses, routes, ifindex }, {
-        applied: this.applied,
-        ownedVirtualServers: this.ownership.virtualServers,
-        foreignVirtualServers: this.ownership.foreignVirtualServers,
-        link: {
-          ifindex: this.vips.ifindex,
-          applied: this.vips.applied,
-          routed: this.vips.routed,
-          // While mode both fills addresses behind the read, which of them it shows is moot.
-          bound: this.vips.fillPending ? undefined : this.vips.bound,
-          onOtherLinks: this.vips.onOtherLinks,
-          foreign: this.ownership.foreignAddresses,
+      const [entries, { addresses, ifindex, routes }] = await Promise.all([
+        reader.ipvs.dump({ sliceMs: CHECK_SLICE_MS, counters: false }),
+        this.readLink(reader.links),
+      ]);
+      const drift = await findDrift(
+        { entries, addresses, routes, ifindex },
+        {
+          applied: this.applied,
+          ownedVirtualServers: this.ownership.virtualServers,
+          foreignVirtualServers: this.ownership.foreignVirtualServers,
+          link: {
+            ifindex: this.vips.ifindex,
+            applied: this.vips.applied,
+            routed: this.vips.routed,
+            // While mode both fills addresses behind the read, which of them it shows is moot.
+            bound: this.vips.fillPending ? undefined : this.vips.bound,
+            onOtherLinks: this.vips.onOtherLinks,
+            foreign: this.ownership.foreignAddresses,
+          },
         },
-      }, touched, CHECK_SLICE_MS);
+        touched,
+        CHECK_SLICE_MS,
+      );
       await this.applyNodeSettings(t);
       return { ...this.result(t, t0, this.deps.clock.now()), ...(drift !== undefined ? { drift } : { fullCompare: true }), nodeAddresses: addresses };
     } finally {
@@ -196,7 +204,10 @@ export class Proxier {
     const drainDeletes = planDrainDeletes(due, this.applied, this.lastState);
     for (const d of drainDeletes.stale) this.drains.cancel(d.vsKey, d.realKey);
     plan.deleteReals = drainDeletes.deleteReals;
-    this.touched?.touch(plan.deleteReals.map((p) => p.vsKey), []);
+    this.touched?.touch(
+      plan.deleteReals.map((p) => p.vsKey),
+      [],
+    );
     const exec = await this.execute(plan, (k, rk) => this.nameOf(k, rk, this.lastState));
     for (const p of exec.succeeded) if (p.realKey) this.drains.cancel(p.vsKey, p.realKey);
     t.writes += exec.writes;
@@ -243,13 +254,20 @@ export class Proxier {
     const empty: DesiredState = { virtualServers: new Map(), addresses: new Map() };
     this.drains.forgetAll();
     const t0 = this.deps.clock.now();
-    const plan = diffVirtualServers(empty.virtualServers, this.applied, { mayTouch: (k, s) => this.ownership.mayTouchService(k, s), isDraining: () => false, gracefulTcp: false });
+    const plan = diffVirtualServers(empty.virtualServers, this.applied, {
+      mayTouch: (k, s) => this.ownership.mayTouchService(k, s),
+      isDraining: () => false,
+      gracefulTcp: false,
+    });
     // Deleting a virtual server deletes its real servers with it.
     plan.deleteReals = [];
     const exec = await this.execute(plan, (k) => this.nameOf(k, undefined, undefined));
     this.absorb(t, exec);
     this.ownership.release({ virtualServers: exec.succeeded.map((p) => p.vsKey) });
-    const addrPlan = diffAddresses(empty.addresses, this.vips.applied, { mayTouch: (a) => this.ownership.mayTouchAddress(a), onOtherLinks: this.vips.onOtherLinks });
+    const addrPlan = diffAddresses(empty.addresses, this.vips.applied, {
+      mayTouch: (a) => this.ownership.mayTouchAddress(a),
+      onOtherLinks: this.vips.onOtherLinks,
+    });
     const unbound = await this.vips.unbind(addrPlan);
     this.absorb(t, unbound);
     this.ownership.release({ addresses: unbound.done });
@@ -287,7 +305,13 @@ export class Proxier {
 
   // ---- one pass: plan, claim, run ----
 
-  private async pass(state: DesiredState, vsKeys: Set<string> | undefined, addrKeys: Set<string> | undefined, due: DrainEntry[], t: PassTally): Promise<SyncResult> {
+  private async pass(
+    state: DesiredState,
+    vsKeys: Set<string> | undefined,
+    addrKeys: Set<string> | undefined,
+    due: DrainEntry[],
+    t: PassTally,
+  ): Promise<SyncResult> {
     this.lastState = state;
     this.touched?.touch(vsKeys, addrKeys);
     const t0 = this.deps.clock.now();
@@ -308,13 +332,25 @@ export class Proxier {
     });
     for (const d of plan.staleDrains) this.drains.cancel(d.vsKey, d.realKey);
     for (const key of plan.ipvs.blocked) {
-      t.errors.push({ object: this.nameOf(key, undefined, state), operation: 'addService', code: 'EEXIST', message: 'a virtual server this agent does not own (foreign or in --exclude-cidrs) holds this key; left alone' });
+      t.errors.push({
+        object: this.nameOf(key, undefined, state),
+        operation: 'addService',
+        code: 'EEXIST',
+        message: 'a virtual server this agent does not own (foreign or in --exclude-cidrs) holds this key; left alone',
+      });
     }
     for (const a of plan.addresses.blocked) {
-      t.errors.push({ object: `address ${a} on ${this.vips.name}`, operation: 'address add', code: 'EEXIST', message: 'address is not this agent\'s (foreign or in --exclude-cidrs); left alone' });
+      t.errors.push({
+        object: `address ${a} on ${this.vips.name}`,
+        operation: 'address add',
+        code: 'EEXIST',
+        message: "address is not this agent's (foreign or in --exclude-cidrs); left alone",
+      });
     }
     lap('diff');
-    this.deps.onPassProgress?.(`programming: ${planStages(plan.ipvs).reduce((n, s) => n + s.length, 0)} IPVS operations planned, ${plan.addresses.add.length} addresses to bind, ${plan.addresses.remove.length} to unbind`);
+    this.deps.onPassProgress?.(
+      `programming: ${planStages(plan.ipvs).reduce((n, s) => n + s.length, 0)} IPVS operations planned, ${plan.addresses.add.length} addresses to bind, ${plan.addresses.remove.length} to unbind`,
+    );
     // A full pass (the cold sync) claims keys without their pod names: the claim is what crash
     // safety needs, and the names of 100,000 real servers cost seconds to write before the first
     // kernel write. The pass's closing save, forced on full passes, adds them.
@@ -344,7 +380,14 @@ export class Proxier {
   }
 
   /** The executor: runs a claimed plan against the kernel, then records what it did. */
-  private async runPass(plan: PassPlan, state: DesiredState, vsKeys: Set<string> | undefined, t: PassTally, t0: number, lap: (phase: string) => void): Promise<SyncResult> {
+  private async runPass(
+    plan: PassPlan,
+    state: DesiredState,
+    vsKeys: Set<string> | undefined,
+    t: PassTally,
+    t0: number,
+    lap: (phase: string) => void,
+  ): Promise<SyncResult> {
     // IPVS, kube-ipvs0's addresses and iptables are independent kernel state behind different
     // locks (iptables partly in child processes): programmed side by side where order does not
     // matter. iptables starts after the claim: spawning its tools next to the claim's record
@@ -366,7 +409,8 @@ export class Proxier {
     const binding = timed('bind addresses', () => this.bindVips(plan.addresses, vsKeys === undefined));
     const ipvs = (): Promise<ExecuteOutcome> => timed('ipvs', () => this.execute(plan.ipvs, (k, rk) => this.nameOf(k, rk, state)));
     const ipvsBeside = plan.iptables.first ? undefined : ipvs();
-    const iptablesWroteAt = iptables && plan.iptables.sync ? timed('iptables', () => this.syncIptables(iptables, state, plan.iptables.changed, t)) : Promise.resolve(undefined);
+    const iptablesWroteAt =
+      iptables && plan.iptables.sync ? timed('iptables', () => this.syncIptables(iptables, state, plan.iptables.changed, t)) : Promise.resolve(undefined);
     if (plan.iptables.first) await iptablesWroteAt;
     const [bound, exec] = await Promise.all([binding, ipvsBeside ?? ipvs()]);
     // Only once the virtual servers that used them are gone.
@@ -448,7 +492,9 @@ export class Proxier {
   private async bindVips(addrPlan: AddressPlan, full: boolean): Promise<AddressOutcome> {
     const bound = await this.vips.bind(addrPlan);
     const c = full ? await this.vips.converge() : undefined;
-    return c ? { ...bound, writes: bound.writes + c.writes, errors: [...bound.errors, ...c.errors], needsVerification: bound.needsVerification || c.needsVerification } : bound;
+    return c
+      ? { ...bound, writes: bound.writes + c.writes, errors: [...bound.errors, ...c.errors], needsVerification: bound.needsVerification || c.needsVerification }
+      : bound;
   }
 
   /** kube-ipvs0 as one read: every address of the host, the link's index and its local routes. */

@@ -47,7 +47,10 @@ export interface RunnerOptions {
 }
 
 export class PassDeadlineError extends Error {
-  constructor(readonly kind: PassKind, readonly deadlineMs: number) {
+  constructor(
+    readonly kind: PassKind,
+    readonly deadlineMs: number,
+  ) {
     super(`${kind} pass did not finish within ${deadlineMs} ms; the next pass waits for it to end, then a verification follows`);
     this.name = 'PassDeadlineError';
   }
@@ -78,7 +81,10 @@ export class SyncRunner {
   /** Passes run so far, by kind (for tests and metrics). */
   readonly counts: Record<PassKind, number> = { sync: 0, verify: 0, drain: 0, check: 0 };
 
-  constructor(private readonly tasks: RunnerTasks, private readonly opts: RunnerOptions) {
+  constructor(
+    private readonly tasks: RunnerTasks,
+    private readonly opts: RunnerOptions,
+  ) {
     this.tokens = this.burst;
     this.lastRefill = opts.clock.now();
   }
@@ -205,7 +211,10 @@ export class SyncRunner {
       this.opts.onError?.(kind, err instanceof Error ? err : new Error(String(err)));
       if (err instanceof PassDeadlineError) {
         // Reported; now wait for it to end before any other pass starts (see the header).
-        const late = await task.then((r) => r, () => undefined);
+        const late = await task.then(
+          (r) => r,
+          () => undefined,
+        );
         if (late !== undefined) this.opts.onResult?.(kind, late);
       }
       this.active--;

@@ -57,11 +57,7 @@ export function emptyRecord(): StateRecord {
  * record write cheap at 10,000 services: parsing every entry back into an object only for the
  * whole record to be stringified again cost seconds under emulation on every names write.
  */
-export function recordText(
-  entries: Iterable<readonly [key: string, entryJson: string]>,
-  addresses: Iterable<string>,
-  writtenAt?: number,
-): string {
+export function recordText(entries: Iterable<readonly [key: string, entryJson: string]>, addresses: Iterable<string>, writtenAt?: number): string {
   const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const vs = sorted.map(([k, json]) => `${JSON.stringify(k)}:${json}`).join(',');
   const at = writtenAt === undefined ? '' : `,"writtenAt":${Math.round(writtenAt)}`;
@@ -70,7 +66,11 @@ export function recordText(
 
 /** A record object's JSON text, the same bytes recordText() writes. */
 export function serializeRecord(record: StateRecord): string {
-  return recordText(Object.entries(record.virtualServers).map(([k, e]) => [k, JSON.stringify(e)] as const), record.addresses, record.writtenAt);
+  return recordText(
+    Object.entries(record.virtualServers).map(([k, e]) => [k, JSON.stringify(e)] as const),
+    record.addresses,
+    record.writtenAt,
+  );
 }
 
 /** Parse a record; throws StateRecordError on anything malformed. */
@@ -87,7 +87,10 @@ export function parseRecord(text: string, path: string): StateRecord {
 }
 
 export class StateRecordError extends Error {
-  constructor(readonly path: string, readonly reason: string) {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
     super(`state record ${path} is unusable: ${reason}`);
     this.name = 'StateRecordError';
   }
@@ -108,7 +111,11 @@ const STATE_DIR_PROBLEMS: Record<string, string> = {
 /** The record could not be written: `problem` says what is wrong with the state dir. */
 export class StateDirError extends Error {
   readonly code: string;
-  constructor(readonly dir: string, readonly problem: string, code: string | undefined) {
+  constructor(
+    readonly dir: string,
+    readonly problem: string,
+    code: string | undefined,
+  ) {
     super(`cannot write the ownership record in the state dir ${dir}: ${problem}${code ? ` (${code})` : ''}`);
     this.name = 'StateDirError';
     this.code = code ?? 'EIO';
@@ -118,7 +125,10 @@ export class StateDirError extends Error {
 /** A pass's claim could not be written: the pass wrote nothing to the kernel. */
 export class ClaimError extends Error {
   readonly code: string;
-  constructor(readonly reason: string, code: string) {
+  constructor(
+    readonly reason: string,
+    code: string,
+  ) {
     super(`nothing written to the kernel, the claim failed: ${reason}`);
     this.name = 'ClaimError';
     this.code = code;
@@ -211,7 +221,9 @@ export function recordEntryText(want: DesiredVirtualServer): string {
     reals.set(realKey(r), `{${pod}${pod && node ? ',' : ''}${node}}`);
   }
   const { namespace, name, portName, kind } = want.owner;
-  const parts = [`{"owner":{"namespace":${JSON.stringify(namespace)},"name":${JSON.stringify(name)},"portName":${JSON.stringify(portName)},"kind":${JSON.stringify(kind)}},"reals":{`];
+  const parts = [
+    `{"owner":{"namespace":${JSON.stringify(namespace)},"name":${JSON.stringify(name)},"portName":${JSON.stringify(portName)},"kind":${JSON.stringify(kind)}},"reals":{`,
+  ];
   for (const [key, names] of reals) parts.push(`${parts.length > 1 ? ',' : ''}${JSON.stringify(key)}:${names}`);
   parts.push('}}');
   // join() makes one flat string; `+=` would keep a tree of the pieces for as long as the entry lives.

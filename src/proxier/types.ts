@@ -63,13 +63,7 @@ export interface IptablesSyncer {
 
 export type ProxierSettings = Pick<
   Settings,
-  | 'serviceCidrs'
-  | 'excludeCidrs'
-  | 'nodePortRange'
-  | 'gracefulTerminationTimeoutMs'
-  | 'tcpTimeout'
-  | 'tcpFinTimeout'
-  | 'udpTimeout'
+  'serviceCidrs' | 'excludeCidrs' | 'nodePortRange' | 'gracefulTerminationTimeoutMs' | 'tcpTimeout' | 'tcpFinTimeout' | 'udpTimeout'
 > & {
   /** How VIPs are made local on kube-ipvs0 (vips.ts). Default addresses. */
   vipMode?: VipMode;

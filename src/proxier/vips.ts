@@ -339,7 +339,12 @@ export class VipLink {
         const r = results[i];
         const there = r?.ok === true || r?.code === 'EEXIST';
         if (!there) {
-          report.errors.push({ object: `address ${a.address} on ${this.name}`, operation: 'address add (background fill)', code: r?.code ?? 'EIO', message: r?.message ?? 'no result' });
+          report.errors.push({
+            object: `address ${a.address} on ${this.name}`,
+            operation: 'address add (background fill)',
+            code: r?.code ?? 'EIO',
+            message: r?.message ?? 'no result',
+          });
           return;
         }
         // The VIP went (or the link was replaced) while its address was being added: take it off again.

@@ -8,7 +8,10 @@ import { formatIpv6 } from '../util/ipv6-text.js';
 
 /** An address string that is not an address of the family it is filed under. */
 export class InvalidAddressError extends Error {
-  constructor(readonly family: Family, readonly address: string) {
+  constructor(
+    readonly family: Family,
+    readonly address: string,
+  ) {
     super(`not an ${family} address: ${address}`);
     this.name = 'InvalidAddressError';
   }

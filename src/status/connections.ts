@@ -37,7 +37,11 @@ function kindOf(token: string): AddressKind {
 
 function addressOf(kind: AddressKind, token: string): string {
   if (kind === 'inet6') return ipaddr.IPv6.isValid(token) ? ipv6Text(ipaddr.IPv6.parse(token).toByteArray()) : '::';
-  if (ipaddr.IPv4.isValidFourPartDecimal(token)) return token.split('.').map((p) => Number(p)).join('.');
+  if (ipaddr.IPv4.isValidFourPartDecimal(token))
+    return token
+      .split('.')
+      .map((p) => Number(p))
+      .join('.');
   // strtoul(…, 16) stops at the first non-hex digit and the result is cut to 32 bits.
   const hex = /^\s*(?:0[xX])?([0-9a-fA-F]*)/.exec(token)?.[1] ?? '';
   const n = hex === '' ? 0 : Number(BigInt.asUintN(32, BigInt(`0x${hex}`)));

@@ -113,12 +113,7 @@ function differs(d: VirtualServerDifference): boolean {
 }
 
 /** Compares the desired state with the kernel's entries (both in any order). */
-export function diffState(
-  desired: DesiredState,
-  kernel: readonly VirtualServerEntry[],
-  record: OwnershipRecord | undefined,
-  opts: DiffOptions,
-): StatusDiff {
+export function diffState(desired: DesiredState, kernel: readonly VirtualServerEntry[], record: OwnershipRecord | undefined, opts: DiffOptions): StatusDiff {
   const wanted = canonicalMap(desired.virtualServers);
   const recorded = record === undefined ? new Map<string, unknown>() : canonicalMap(record.virtualServers);
   const present = new Set<string>();

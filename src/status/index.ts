@@ -1,5 +1,13 @@
 // The status command's public surface, for the CLI to wire.
-export { runStatus, checkStatusOptions, listViewOf, formatTimeouts, StatusUsageError, ConnectionTableUnreadableError, DEFAULT_CONN_PROC_PATH } from './run-status.js';
+export {
+  runStatus,
+  checkStatusOptions,
+  listViewOf,
+  formatTimeouts,
+  StatusUsageError,
+  ConnectionTableUnreadableError,
+  DEFAULT_CONN_PROC_PATH,
+} from './run-status.js';
 export type { StatusOptions, StatusDeps, StatusResult } from './run-status.js';
 export { formatList, formatBanner, formatListTitle, formatServiceLine, formatRealLine, orderEntries } from './list-view.js';
 export type { ListView, ListOptions } from './list-view.js';

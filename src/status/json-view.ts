@@ -18,10 +18,16 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 function stats(s: IpvsStats): Json {
   return {
-    conns: s.conns.toString(), inPackets: s.inpkts.toString(), outPackets: s.outpkts.toString(),
-    inBytes: s.inbytes.toString(), outBytes: s.outbytes.toString(),
-    connsPerSecond: s.cps.toString(), inPacketsPerSecond: s.inpps.toString(), outPacketsPerSecond: s.outpps.toString(),
-    inBytesPerSecond: s.inbps.toString(), outBytesPerSecond: s.outbps.toString(),
+    conns: s.conns.toString(),
+    inPackets: s.inpkts.toString(),
+    outPackets: s.outpkts.toString(),
+    inBytes: s.inbytes.toString(),
+    outBytes: s.outbytes.toString(),
+    connsPerSecond: s.cps.toString(),
+    inPacketsPerSecond: s.inpps.toString(),
+    outPacketsPerSecond: s.outpps.toString(),
+    inBytesPerSecond: s.inbps.toString(),
+    outBytesPerSecond: s.outbps.toString(),
   };
 }
 
@@ -59,9 +65,7 @@ function realSettings(r: RealServer): { [key: string]: Json } {
     weight: r.weight,
     upperThreshold: r.upperThreshold,
     lowerThreshold: r.lowerThreshold,
-    tunnel: r.forward === 'tunnel'
-      ? { type: r.tunnelType ?? 0, port: r.tunnelPort ?? 0, flags: r.tunnelFlags ?? 0 }
-      : null,
+    tunnel: r.forward === 'tunnel' ? { type: r.tunnelType ?? 0, port: r.tunnelPort ?? 0, flags: r.tunnelFlags ?? 0 } : null,
   };
 }
 
@@ -73,7 +77,7 @@ function namedJson(n: NamedVirtualServer, withNames: boolean, localBy: ReadonlyM
     out.owner = ownerJson(n.owned?.owner);
   }
   // As the --names view's "VIP local by route": null when no route of the agent makes it local.
-  if (localBy !== undefined) out.vipLocalBy = s.fwmark === undefined ? localBy.get(s.address) ?? null : null;
+  if (localBy !== undefined) out.vipLocalBy = s.fwmark === undefined ? (localBy.get(s.address) ?? null) : null;
   out.realServers = n.reals.map((r) => {
     const real: { [key: string]: Json } = {
       ...realIdentity(r.real),

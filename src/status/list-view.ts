@@ -47,15 +47,9 @@ export function formatListTitle(view: ListView): string[] {
     case 'persistent-conn':
       return [`${first} ${left('Weight', 9)} ${left('PersistConn', 11)} ${left('ActiveConn', 10)} ${left('InActConn', 10)}`, remote];
     case 'tun-info':
-      return [
-        'Prot LocalAddress:Port Scheduler Flags',
-        '  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn',
-      ];
+      return ['Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn'];
     case 'list':
-      return [
-        'Prot LocalAddress:Port Scheduler Flags',
-        '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
-      ];
+      return ['Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
   }
 }
 
@@ -81,9 +75,16 @@ export function formatServiceSettings(s: VirtualServerStatus): string {
 export function realStatsAsIpvsadmReads(s: IpvsStats): IpvsStats {
   const low = (v: bigint): bigint => BigInt.asUintN(32, v);
   return {
-    conns: low(s.conns), inpkts: low(s.inpkts), outpkts: low(s.outpkts),
-    inbytes: s.inbytes, outbytes: s.outbytes,
-    cps: low(s.cps), inpps: low(s.inpps), outpps: low(s.outpps), inbps: low(s.inbps), outbps: low(s.outbps),
+    conns: low(s.conns),
+    inpkts: low(s.inpkts),
+    outpkts: low(s.outpkts),
+    inbytes: s.inbytes,
+    outbytes: s.outbytes,
+    cps: low(s.cps),
+    inpps: low(s.inpps),
+    outpps: low(s.outpps),
+    inbps: low(s.inbps),
+    outbps: low(s.outbps),
   };
 }
 

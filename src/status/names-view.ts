@@ -2,15 +2,7 @@
 // object it serves, from the agent's record. The ipvsadm columns are left untouched so the
 // lines still read (and grep) like ipvsadm's; the annotation follows after "  # ".
 import { formatBanner, formatListTitle, formatRealLine, formatServiceLine, orderEntries, type ListOptions } from './list-view.js';
-import {
-  canonicalMap,
-  canonicalServiceKey,
-  lookupReal,
-  ownerText,
-  type OwnedRealServer,
-  type OwnedVirtualServer,
-  type OwnershipRecord,
-} from './ownership.js';
+import { canonicalMap, canonicalServiceKey, lookupReal, ownerText, type OwnedRealServer, type OwnedVirtualServer, type OwnershipRecord } from './ownership.js';
 import type { IpvsInfo } from '../ipvs/types.js';
 import type { RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../vocabulary/ipvs.js';
 

@@ -70,7 +70,10 @@ export class StatusUsageError extends Error {
 
 /** The connection table could not be read (IPVS not loaded in this namespace, no permission). */
 export class ConnectionTableUnreadableError extends Error {
-  constructor(readonly path: string, cause: unknown) {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
     super(`cannot open file ${path}`, { cause });
     this.name = 'ConnectionTableUnreadableError';
   }

@@ -32,11 +32,7 @@ export function wrappedDifference(a: number, b: number): number {
 const AF_NUMBER: Record<Family, number> = { inet: 2, inet6: 10 };
 const PROTOCOL_NUMBER: Record<Protocol, number> = { TCP: 6, UDP: 17, SCTP: 132 };
 
-function compareAddresses(
-  family: Family,
-  a: readonly [number, number, number, number],
-  b: readonly [number, number, number, number],
-): number {
+function compareAddresses(family: Family, a: readonly [number, number, number, number], b: readonly [number, number, number, number]): number {
   if (family === 'inet') return wrappedDifference(a[0], b[0]);
   let r = 0;
   for (let i = 0; r === 0 && i < 4; i++) r = wrappedDifference(a[i], b[i]);
@@ -88,9 +84,7 @@ export function sortServicesLikeIpvsadm<T>(input: readonly T[], serviceOf: (item
 }
 
 /** Real servers in ipvsadm's order (ipvs_cmp_dests(): the first operand's family decides). */
-export function sortRealsLikeIpvsadm<T extends Pick<RealServer, 'family' | 'address' | 'port'>>(
-  input: readonly T[],
-): T[] {
+export function sortRealsLikeIpvsadm<T extends Pick<RealServer, 'family' | 'address' | 'port'>>(input: readonly T[]): T[] {
   const keyed = input.map((item) => ({ item, words: addressWords(item.family, item.address) }));
   return glibcMergeSort(keyed, (a, b) => {
     const r = compareAddresses(a.item.family, a.words, b.words);

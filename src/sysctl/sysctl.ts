@@ -4,7 +4,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export class SysctlError extends Error {
-  constructor(readonly sysctl: string, readonly operation: 'read' | 'write', readonly code: string, detail: string) {
+  constructor(
+    readonly sysctl: string,
+    readonly operation: 'read' | 'write',
+    readonly code: string,
+    detail: string,
+  ) {
     super(`sysctl ${sysctl}: ${operation} failed (${code}): ${detail}`);
     this.name = 'SysctlError';
   }

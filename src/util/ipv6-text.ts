@@ -9,7 +9,7 @@
 export function formatIpv6(parts: readonly number[]): string {
   let bestBase = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (parts[i] !== 0) {
       i++;
       continue;

@@ -15,9 +15,7 @@ export function realKey(r: Pick<RealServer, 'address' | 'port'>): string {
 
 /** Only the identity of a virtual server, as the kernel needs it to address one. */
 export function keyOf(s: VirtualServerKey): VirtualServerKey {
-  return s.fwmark !== undefined
-    ? { family: s.family, fwmark: s.fwmark }
-    : { family: s.family, protocol: s.protocol, address: s.address, port: s.port };
+  return s.fwmark !== undefined ? { family: s.family, fwmark: s.fwmark } : { family: s.family, protocol: s.protocol, address: s.address, port: s.port };
 }
 
 /** Equal settings, ignoring the HASHED flag that the kernel adds on its own. */
@@ -35,12 +33,7 @@ export function sameServiceSettings(a: VirtualServer, b: VirtualServer): boolean
 
 /** Equal settings of a real server (address and port are its identity, compared by key). */
 export function sameRealSettings(a: RealServer, b: RealServer): boolean {
-  return (
-    a.forward === b.forward &&
-    a.weight === b.weight &&
-    a.upperThreshold === b.upperThreshold &&
-    a.lowerThreshold === b.lowerThreshold
-  );
+  return a.forward === b.forward && a.weight === b.weight && a.upperThreshold === b.upperThreshold && a.lowerThreshold === b.lowerThreshold;
 }
 
 /**

@@ -63,7 +63,16 @@ export interface IpvsStats {
 
 /** What entries read without their counters share (frozen: no one may count into it). */
 export const UNREAD_STATS: IpvsStats = Object.freeze({
-  conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n, cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n,
+  conns: 0n,
+  inpkts: 0n,
+  outpkts: 0n,
+  inbytes: 0n,
+  outbytes: 0n,
+  cps: 0n,
+  inpps: 0n,
+  outpps: 0n,
+  inbps: 0n,
+  outbps: 0n,
 });
 
 export type VirtualServerStatus = VirtualServer & { stats: IpvsStats };

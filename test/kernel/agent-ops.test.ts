@@ -6,8 +6,18 @@ import { after, before, test } from 'node:test';
 import { FixtureApiServer } from '../fixtures/apiserver/server.js';
 import { endpointSlice, FixtureCluster, service } from './helpers/cluster.js';
 import {
-  httpGet, httpProbe, ipvsRules, metricSum, POD_PORT, sleep, Topology, vipAddresses, waitFor,
-  type AgentProcess, type HttpAnswer, type Pod,
+  httpGet,
+  httpProbe,
+  ipvsRules,
+  metricSum,
+  POD_PORT,
+  sleep,
+  Topology,
+  vipAddresses,
+  waitFor,
+  type AgentProcess,
+  type HttpAnswer,
+  type Pod,
 } from './helpers/topology.js';
 
 let topo: Topology;
@@ -22,16 +32,33 @@ after(async () => {
 });
 
 /** An agent on a fresh fixture API server; the test states the cluster through `cluster`. */
-async function withAgent(state: string, fn: (ctx: { api: FixtureApiServer; cluster: FixtureCluster; start: () => AgentProcess }) => Promise<void>): Promise<void> {
+async function withAgent(
+  state: string,
+  fn: (ctx: { api: FixtureApiServer; cluster: FixtureCluster; start: () => AgentProcess }) => Promise<void>,
+): Promise<void> {
   await topo.resetNode();
   const api = await FixtureApiServer.start();
   try {
     const cluster = new FixtureCluster(api, await topo.kubeconfigFor(api.port));
     const args = [
-      'run', ...cluster.sourceArgs, '--node-name', topo.nodeName, '--state-dir', topo.stateDir(state),
-      '--sync-period', '2s', '--min-sync-period', '0s',
-      '--healthz-bind-address', '0.0.0.0:10256', '--metrics-bind-address', '0.0.0.0:10249',
-      '--log-format', 'text', '--log-level', 'debug',
+      'run',
+      ...cluster.sourceArgs,
+      '--node-name',
+      topo.nodeName,
+      '--state-dir',
+      topo.stateDir(state),
+      '--sync-period',
+      '2s',
+      '--min-sync-period',
+      '0s',
+      '--healthz-bind-address',
+      '0.0.0.0:10256',
+      '--metrics-bind-address',
+      '0.0.0.0:10249',
+      '--log-format',
+      'text',
+      '--log-level',
+      'debug',
     ];
     let agent: AgentProcess | undefined;
     try {
@@ -64,7 +91,11 @@ test('health, metrics and events of a running agent; SIGTERM exits 0 and leaves 
     let stopped = false;
     try {
       await agent.waitForLog(/agent running/, 400_000);
-      await waitFor('web programmed', () => ipvsRules(topo.node), (r) => r.includes(`-a -t ${ip}:80 -r ${a.address}:${POD_PORT} -m -w 1`));
+      await waitFor(
+        'web programmed',
+        () => ipvsRules(topo.node),
+        (r) => r.includes(`-a -t ${ip}:80 -r ${a.address}:${POD_PORT} -m -w 1`),
+      );
 
       for (const path of ['/healthz', '/livez']) {
         // The kernel shows the real server before the sync that wrote it has finished (iptables,
@@ -76,7 +107,9 @@ test('health, metrics and events of a running agent; SIGTERM exits 0 and leaves 
             return false;
           }
         };
-        const r = await waitFor(`${path} 200 with a lastUpdated after the start`, () => httpProbe(`http://${topo.nodeAddress}:10256${path}`), synced, { timeoutMs: 20_000 });
+        const r = await waitFor(`${path} 200 with a lastUpdated after the start`, () => httpProbe(`http://${topo.nodeAddress}:10256${path}`), synced, {
+          timeoutMs: 20_000,
+        });
         assert.equal(r.headers['content-type'], 'application/json');
         const body = JSON.parse(r.body) as { lastUpdated: string; currentTime: string; nodeEligible: boolean };
         assert.match(body.lastUpdated, ISO);
@@ -96,13 +129,18 @@ test('health, metrics and events of a running agent; SIGTERM exits 0 and leaves 
 
       // An EndpointSlice change stamped with its trigger time: one network programming sample.
       const trigger = new Date(Date.now() - 500).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      await cluster.set([
-        service('web', ip),
-        endpointSlice('web', [a, b], { annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': trigger } }),
-      ]);
-      await waitFor('web-b added', () => ipvsRules(topo.node), (r) => r.includes(`-a -t ${ip}:80 -r ${b.address}:${POD_PORT} -m -w 1`));
-      const programmed = await waitFor('a network programming sample', scrape,
-        (m) => metricSum(m, 'kubeproxy_network_programming_duration_seconds_count') > 0, { timeoutMs: 20_000 });
+      await cluster.set([service('web', ip), endpointSlice('web', [a, b], { annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': trigger } })]);
+      await waitFor(
+        'web-b added',
+        () => ipvsRules(topo.node),
+        (r) => r.includes(`-a -t ${ip}:80 -r ${b.address}:${POD_PORT} -m -w 1`),
+      );
+      const programmed = await waitFor(
+        'a network programming sample',
+        scrape,
+        (m) => metricSum(m, 'kubeproxy_network_programming_duration_seconds_count') > 0,
+        { timeoutMs: 20_000 },
+      );
       const seconds = metricSum(programmed, 'kubeproxy_network_programming_duration_seconds_sum');
       assert.ok(seconds > 0 && seconds < 120, `network programming took ${seconds} s`);
       assert.ok(metricSum(programmed, 'kubeproxy_sync_proxy_rules_endpoint_changes_total') >= 1);
@@ -115,14 +153,22 @@ test('health, metrics and events of a running agent; SIGTERM exits 0 and leaves 
         service('odd', odd, { annotations: { 'ipvs-proxy.io/scheduler': 'no-such-scheduler' } }),
         endpointSlice('odd', [a]),
       ]);
-      const events = await waitFor('an Event on Service default/odd', () => api.storedEvents(),
-        (es) => es.some((e) => (e.object.involvedObject as { name?: string } | undefined)?.name === 'odd'), { timeoutMs: 30_000 });
+      const events = await waitFor(
+        'an Event on Service default/odd',
+        () => api.storedEvents(),
+        (es) => es.some((e) => (e.object.involvedObject as { name?: string } | undefined)?.name === 'odd'),
+        { timeoutMs: 30_000 },
+      );
       const event = events.find((e) => (e.object.involvedObject as { name?: string } | undefined)?.name === 'odd')!;
       assert.equal(event.namespace, 'default');
       assert.equal(event.object.type, 'Warning');
       assert.equal(event.object.reason, 'IpvsProxyInvalidSpec');
       assert.match(String(event.object.message), /no-such-scheduler/);
-      await waitFor('odd programmed with rr', () => ipvsRules(topo.node), (r) => r.includes(`-A -t ${odd}:80 -s rr`));
+      await waitFor(
+        'odd programmed with rr',
+        () => ipvsRules(topo.node),
+        (r) => r.includes(`-A -t ${odd}:80 -s rr`),
+      );
       assert.ok(agent.running);
 
       // SIGTERM: exit 0, the kernel untouched.
@@ -165,73 +211,125 @@ function checkAnswer(r: HttpAnswer, status: number, name: string, local: number,
   assert.deepEqual(JSON.parse(r.body) as HealthCheckBody, { service: { namespace: 'default', name }, localEndpoints: local, serviceProxyHealthy: healthy });
 }
 
-test('health check node ports: 200 with a local endpoint, 503 without and during shutdown, closed on delete, a taken port warns', { timeout: 900_000 }, async () => {
-  await withAgent('hc', async ({ api, cluster, start }) => {
-    const [a, b] = pods;
-    const lb = lbService('lb', topo.serviceIp(30), 31080, 31990);
-    const url = `http://${topo.nodeAddress}:31990/`;
-    await cluster.set([lb, endpointSlice('lb', [a])]);
-    const agent = start();
-    let stopped = false;
-    try {
-      await agent.waitForLog(/agent running/, 400_000);
-      checkAnswer(await waitFor('lb health check 200', () => httpProbe(url), (r) => r.status === 200), 200, 'lb', 1, true);
+test(
+  'health check node ports: 200 with a local endpoint, 503 without and during shutdown, closed on delete, a taken port warns',
+  { timeout: 900_000 },
+  async () => {
+    await withAgent('hc', async ({ api, cluster, start }) => {
+      const [a, b] = pods;
+      const lb = lbService('lb', topo.serviceIp(30), 31080, 31990);
+      const url = `http://${topo.nodeAddress}:31990/`;
+      await cluster.set([lb, endpointSlice('lb', [a])]);
+      const agent = start();
+      let stopped = false;
+      try {
+        await agent.waitForLog(/agent running/, 400_000);
+        checkAnswer(
+          await waitFor(
+            'lb health check 200',
+            () => httpProbe(url),
+            (r) => r.status === 200,
+          ),
+          200,
+          'lb',
+          1,
+          true,
+        );
 
-      // The endpoint moves to another node: no local endpoint, 503.
-      await cluster.set([lb, endpointSlice('lb', [a], { nodeName: 'node-b' })]);
-      checkAnswer(await waitFor('lb health check 503', () => httpProbe(url), (r) => r.status === 503), 503, 'lb', 0, true);
-      await cluster.set([lb, endpointSlice('lb', [a, b])]);
-      checkAnswer(await waitFor('lb health check 200 again', () => httpProbe(url), (r) => r.status === 200 && r.body.includes('"localEndpoints": 2')), 200, 'lb', 2, true);
+        // The endpoint moves to another node: no local endpoint, 503.
+        await cluster.set([lb, endpointSlice('lb', [a], { nodeName: 'node-b' })]);
+        checkAnswer(
+          await waitFor(
+            'lb health check 503',
+            () => httpProbe(url),
+            (r) => r.status === 503,
+          ),
+          503,
+          'lb',
+          0,
+          true,
+        );
+        await cluster.set([lb, endpointSlice('lb', [a, b])]);
+        checkAnswer(
+          await waitFor(
+            'lb health check 200 again',
+            () => httpProbe(url),
+            (r) => r.status === 200 && r.body.includes('"localEndpoints": 2'),
+          ),
+          200,
+          'lb',
+          2,
+          true,
+        );
 
-      // A port something else already holds: a warning and an Event, the agent carries on.
-      await topo.startProcess(topo.node, ['-e', "require('node:net').createServer().listen(31991, '0.0.0.0', () => console.log('listening'))"], 'blocker');
-      const taken = lbService('taken', topo.serviceIp(31), 31081, 31991);
-      await cluster.set([lb, endpointSlice('lb', [a, b]), taken, endpointSlice('taken', [a])]);
-      await agent.waitForLog(/health check node port 31991 for default\/taken: .*port already in use/, 30_000);
-      await waitFor('a HealthCheckPortUnavailable Event', () => api.storedEvents(),
-        (es) => es.some((e) => e.object.reason === 'HealthCheckPortUnavailable' && (e.object.involvedObject as { name?: string }).name === 'taken'), { timeoutMs: 30_000 });
-      assert.ok(agent.running, 'the agent exited over a taken port');
-      checkAnswer(await httpGet(url), 200, 'lb', 2, true);
-      assert.equal((await httpGet(`http://${topo.nodeAddress}:10256/healthz`)).status, 200);
+        // A port something else already holds: a warning and an Event, the agent carries on.
+        await topo.startProcess(topo.node, ['-e', "require('node:net').createServer().listen(31991, '0.0.0.0', () => console.log('listening'))"], 'blocker');
+        const taken = lbService('taken', topo.serviceIp(31), 31081, 31991);
+        await cluster.set([lb, endpointSlice('lb', [a, b]), taken, endpointSlice('taken', [a])]);
+        await agent.waitForLog(/health check node port 31991 for default\/taken: .*port already in use/, 30_000);
+        await waitFor(
+          'a HealthCheckPortUnavailable Event',
+          () => api.storedEvents(),
+          (es) => es.some((e) => e.object.reason === 'HealthCheckPortUnavailable' && (e.object.involvedObject as { name?: string }).name === 'taken'),
+          { timeoutMs: 30_000 },
+        );
+        assert.ok(agent.running, 'the agent exited over a taken port');
+        checkAnswer(await httpGet(url), 200, 'lb', 2, true);
+        assert.equal((await httpGet(`http://${topo.nodeAddress}:10256/healthz`)).status, 200);
 
-      // The service goes: its port closes.
-      await cluster.set([taken, endpointSlice('taken', [a])]);
-      // A probe that connects in the instant the server closes is reset rather than refused; the
-      // port counts as closed once a connection is refused outright (waitFor fails after 60 s).
-      await waitFor('lb health check port closed', () => httpProbe(url), (r) => r.status === 0 && r.body === 'ECONNREFUSED');
+        // The service goes: its port closes.
+        await cluster.set([taken, endpointSlice('taken', [a])]);
+        // A probe that connects in the instant the server closes is reset rather than refused; the
+        // port counts as closed once a connection is refused outright (waitFor fails after 60 s).
+        await waitFor(
+          'lb health check port closed',
+          () => httpProbe(url),
+          (r) => r.status === 0 && r.body === 'ECONNREFUSED',
+        );
 
-      // SIGTERM: 503 from the moment the agent starts stopping until the port closes.
-      const last = lbService('last', topo.serviceIp(32), 31082, 31992);
-      const lastUrl = `http://${topo.nodeAddress}:31992/`;
-      await cluster.set([taken, endpointSlice('taken', [a]), last, endpointSlice('last', [b])]);
-      checkAnswer(await waitFor('last health check 200', () => httpProbe(lastUrl), (r) => r.status === 200), 200, 'last', 1, true);
-      const seen: HttpAnswer[] = [];
-      let probing = true;
-      const prober = (async () => {
-        while (probing) {
-          const r = await httpProbe(lastUrl, 2000);
-          seen.push(r);
-          if (r.status === 0 && !agent.running) break;
-        }
-      })();
-      await sleep(200);
-      const exit = await agent.stop();
-      stopped = true;
-      await Promise.race([prober, sleep(10_000)]);
-      probing = false;
-      await prober;
-      assert.deepEqual(exit, { code: 0, signal: null }, `exit on SIGTERM:\n${agent.tail()}`);
-      const statuses = seen.map((r) => r.status);
-      const first503 = statuses.indexOf(503);
-      assert.ok(first503 > 0, `no 503 while shutting down; statuses: ${compress(statuses)}`);
-      assert.ok(!statuses.slice(first503).includes(200), `200 after a 503 during shutdown: ${compress(statuses)}`);
-      checkAnswer(seen[first503], 503, 'last', 1, false);
-      assert.equal(statuses.at(-1), 0, `the port stayed open after the exit: ${compress(statuses)}`);
-    } finally {
-      if (!stopped) await agent.stop();
-    }
-  });
-});
+        // SIGTERM: 503 from the moment the agent starts stopping until the port closes.
+        const last = lbService('last', topo.serviceIp(32), 31082, 31992);
+        const lastUrl = `http://${topo.nodeAddress}:31992/`;
+        await cluster.set([taken, endpointSlice('taken', [a]), last, endpointSlice('last', [b])]);
+        checkAnswer(
+          await waitFor(
+            'last health check 200',
+            () => httpProbe(lastUrl),
+            (r) => r.status === 200,
+          ),
+          200,
+          'last',
+          1,
+          true,
+        );
+        const seen: HttpAnswer[] = [];
+        let probing = true;
+        const prober = (async () => {
+          while (probing) {
+            const r = await httpProbe(lastUrl, 2000);
+            seen.push(r);
+            if (r.status === 0 && !agent.running) break;
+          }
+        })();
+        await sleep(200);
+        const exit = await agent.stop();
+        stopped = true;
+        await Promise.race([prober, sleep(10_000)]);
+        probing = false;
+        await prober;
+        assert.deepEqual(exit, { code: 0, signal: null }, `exit on SIGTERM:\n${agent.tail()}`);
+        const statuses = seen.map((r) => r.status);
+        const first503 = statuses.indexOf(503);
+        assert.ok(first503 > 0, `no 503 while shutting down; statuses: ${compress(statuses)}`);
+        assert.ok(!statuses.slice(first503).includes(200), `200 after a 503 during shutdown: ${compress(statuses)}`);
+        checkAnswer(seen[first503], 503, 'last', 1, false);
+        assert.equal(statuses.at(-1), 0, `the port stayed open after the exit: ${compress(statuses)}`);
+      } finally {
+        if (!stopped) await agent.stop();
+      }
+    });
+  },
+);
 
 /** "200x41 503x3 0x1" */
 function compress(statuses: number[]): string {

@@ -23,7 +23,13 @@ const SUBJECTS: Subject[] = [
       const ns = await createNetns('contract');
       await prepareRoutes(ns);
       const client = await openIpvs({ netns: ns.path });
-      return { client, done: async () => { client.close(); await ns.destroy(); } };
+      return {
+        client,
+        done: async () => {
+          client.close();
+          await ns.destroy();
+        },
+      };
     },
   },
 ];
@@ -55,7 +61,10 @@ const CASES: { name: string; run(c: IpvsClient): Promise<void> }[] = [
   {
     name: 'what is added is dumped with the same settings',
     async run(c) {
-      assert.deepEqual(codes(await c.apply(addOps(TABLE))), addOps(TABLE).map(() => 'ok'));
+      assert.deepEqual(
+        codes(await c.apply(addOps(TABLE))),
+        addOps(TABLE).map(() => 'ok'),
+      );
       assert.deepEqual(comparable(await c.dump()), comparable(TABLE));
     },
   },
@@ -77,7 +86,15 @@ const CASES: { name: string; run(c: IpvsClient): Promise<void> }[] = [
     async run(c) {
       const svc = { ...S6, address: 'FD00:10:96:0:0:0:0:A' };
       const real = { ...R6, address: 'fd00:10:244:0000::2' };
-      assert.deepEqual(codes(await c.apply([{ op: 'addService', service: svc }, { op: 'addReal', service: svc, real }])), ['ok', 'ok']);
+      assert.deepEqual(
+        codes(
+          await c.apply([
+            { op: 'addService', service: svc },
+            { op: 'addReal', service: svc, real },
+          ]),
+        ),
+        ['ok', 'ok'],
+      );
       const [e] = await c.dump();
       assert.equal(e.service.address, 'fd00:10:96::a');
       assert.equal(e.reals[0].address, 'fd00:10:244::2');
@@ -103,7 +120,19 @@ const CASES: { name: string; run(c: IpvsClient): Promise<void> }[] = [
         { op: 'addService', service: { ...S, address: '10.96.0.256' } },
       ];
       assert.deepEqual(codes(await c.apply(ops)), [
-        'ok', 'EEXIST', 'ENOENT', 'ESRCH', 'ESRCH', 'ESRCH', 'ok', 'EEXIST', 'ENOENT', 'ENOENT', 'ERANGE', 'EINVAL', 'EINVAL',
+        'ok',
+        'EEXIST',
+        'ENOENT',
+        'ESRCH',
+        'ESRCH',
+        'ESRCH',
+        'ok',
+        'EEXIST',
+        'ENOENT',
+        'ENOENT',
+        'ERANGE',
+        'EINVAL',
+        'EINVAL',
       ]);
       for (const r of await c.apply([{ op: 'addService', service: S }])) {
         assert.equal(r.ok, false);
@@ -120,10 +149,26 @@ const CASES: { name: string; run(c: IpvsClient): Promise<void> }[] = [
       await c.apply(addOps(TABLE));
       const svc = { ...S, scheduler: 'wlc', flags: 1, timeout: 60, netmask: 24 };
       const real = { ...R, weight: 9, upperThreshold: 20, lowerThreshold: 4 };
-      assert.deepEqual(codes(await c.apply([{ op: 'updateService', service: svc }, { op: 'updateReal', service: S, real }])), ['ok', 'ok']);
+      assert.deepEqual(
+        codes(
+          await c.apply([
+            { op: 'updateService', service: svc },
+            { op: 'updateReal', service: S, real },
+          ]),
+        ),
+        ['ok', 'ok'],
+      );
       let dumped = comparable(await c.dump());
       assert.deepEqual(dumped, comparable([{ service: svc, reals: [real, { ...R, address: '10.244.0.3', weight: 0 }] }, TABLE[1], TABLE[2]]));
-      assert.deepEqual(codes(await c.apply([{ op: 'deleteReal', service: S, real: R }, { op: 'deleteService', service: S6 }])), ['ok', 'ok']);
+      assert.deepEqual(
+        codes(
+          await c.apply([
+            { op: 'deleteReal', service: S, real: R },
+            { op: 'deleteService', service: S6 },
+          ]),
+        ),
+        ['ok', 'ok'],
+      );
       dumped = comparable(await c.dump());
       assert.deepEqual(dumped, comparable([{ service: svc, reals: [{ ...R, address: '10.244.0.3', weight: 0 }] }, TABLE[2]]));
     },

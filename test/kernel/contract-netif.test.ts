@@ -36,7 +36,10 @@ const SUBJECTS: Subject[] = [
       return {
         client,
         foreignBridge: async (name) => void (await ns.run('ip', ['link', 'add', name, 'type', 'bridge'])),
-        done: async () => { client.close(); await ns.destroy(); },
+        done: async () => {
+          client.close();
+          await ns.destroy();
+        },
       };
     },
   },
@@ -136,11 +139,25 @@ const CASES: { name: string; run(c: LinkClient, o: Opened): Promise<void> }[] = 
       assert.deepEqual(codes(await c.applyRoutes([ops[2]])), ['ok']);
       assert.deepEqual(await c.listAddresses(ifindex), [], 'no address at all, not even fe80::');
       const routes = await c.listLocalRoutes(ifindex);
-      assert.deepEqual(routes.map((r) => `${r.family} ${r.address}/${r.prefixLen} ${r.ours}`).sort(), ['inet 10.96.0.1/32 true', 'inet6 fd00:10:96::1/128 true']);
+      assert.deepEqual(routes.map((r) => `${r.family} ${r.address}/${r.prefixLen} ${r.ours}`).sort(), [
+        'inet 10.96.0.1/32 true',
+        'inet6 fd00:10:96::1/128 true',
+      ]);
       // Loopback's own local routes are not kube-ipvs0's.
       const lo = (await c.linkIndex('lo')) as number;
-      assert.equal((await c.listLocalRoutes(lo)).some((r) => r.ours), false);
-      assert.deepEqual(codes(await c.applyRoutes([{ ...ops[0], op: 'delete' }, { ...ops[2], op: 'delete' }])), ['ok', 'ok']);
+      assert.equal(
+        (await c.listLocalRoutes(lo)).some((r) => r.ours),
+        false,
+      );
+      assert.deepEqual(
+        codes(
+          await c.applyRoutes([
+            { ...ops[0], op: 'delete' },
+            { ...ops[2], op: 'delete' },
+          ]),
+        ),
+        ['ok', 'ok'],
+      );
       assert.deepEqual(await c.listLocalRoutes(ifindex), []);
       await assert.rejects(c.bringUpQuiet('nosuchlink'), (e: { code?: string }) => e.code === 'ENODEV');
     },
@@ -153,10 +170,20 @@ const CASES: { name: string; run(c: LinkClient, o: Opened): Promise<void> }[] = 
       assert.deepEqual(codes(await c.applyAddresses([v('10.96.0.5')])), ['ok']);
       assert.deepEqual(codes(await c.applyRoutes([v('10.96.0.5'), v('10.96.0.6')])), ['ok', 'ok']);
       const both = await c.listLocalRoutes(ifindex);
-      assert.deepEqual(both.map((r) => `${r.address} ${r.ours ? 'ours' : `proto ${r.protocol}`}`).sort(), ['10.96.0.5 ours', '10.96.0.5 proto 2', '10.96.0.6 ours']);
+      assert.deepEqual(both.map((r) => `${r.address} ${r.ours ? 'ours' : `proto ${r.protocol}`}`).sort(), [
+        '10.96.0.5 ours',
+        '10.96.0.5 proto 2',
+        '10.96.0.6 ours',
+      ]);
       // Deleting the address leaves the agent's route (the kernel deletes only its own, proto kernel)...
       assert.deepEqual(codes(await c.applyAddresses([v('10.96.0.7'), v('10.96.0.5', 'delete')])), ['ok', 'ok']);
-      assert.deepEqual((await c.listLocalRoutes(ifindex)).filter((r) => r.ours).map((r) => r.address).sort(), ['10.96.0.5', '10.96.0.6']);
+      assert.deepEqual(
+        (await c.listLocalRoutes(ifindex))
+          .filter((r) => r.ours)
+          .map((r) => r.address)
+          .sort(),
+        ['10.96.0.5', '10.96.0.6'],
+      );
       // ...but the link's last IPv4 address going flushes every IPv4 route through the link.
       assert.deepEqual(codes(await c.applyAddresses([v('10.96.0.7', 'delete')])), ['ok']);
       assert.deepEqual(await c.listLocalRoutes(ifindex), []);

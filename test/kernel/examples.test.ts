@@ -35,8 +35,17 @@ async function serveOnce(example: string, prepare?: (ns: Netns) => Promise<void>
   try {
     await prepare?.(ns);
     const r = await ns.exec('node', [
-      cli, 'run', '--once', '--manifests', example.startsWith('/') ? example : join(repo, 'examples', example),
-      '--node-name', 'node-a', '--state-dir', join(stateRoot, ns.name), '--log-format', 'text',
+      cli,
+      'run',
+      '--once',
+      '--manifests',
+      example.startsWith('/') ? example : join(repo, 'examples', example),
+      '--node-name',
+      'node-a',
+      '--state-dir',
+      join(stateRoot, ns.name),
+      '--log-format',
+      'text',
     ]);
     assert.equal(r.code, 0, `run --once on ${example} exited ${r.code}: ${r.stderr}`);
     const saved = await ns.run('ipvsadm', ['-Sn']);
@@ -52,28 +61,34 @@ const sorted = (lines: string[]): string[] => [...lines].sort();
 
 test('ClusterIP with a UDP and a TCP port: two virtual servers on one VIP', async () => {
   const s = await serveOnce('kinds/clusterip.yaml');
-  assert.deepEqual(s.rules, sorted([
-    '-A -u 10.96.0.10:53 -s rr',
-    '-a -u 10.96.0.10:53 -r 10.244.0.5:53 -m -w 1',
-    '-a -u 10.96.0.10:53 -r 10.244.0.6:53 -m -w 1',
-    '-A -t 10.96.0.10:53 -s rr',
-    '-a -t 10.96.0.10:53 -r 10.244.0.5:53 -m -w 1',
-    '-a -t 10.96.0.10:53 -r 10.244.0.6:53 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted([
+      '-A -u 10.96.0.10:53 -s rr',
+      '-a -u 10.96.0.10:53 -r 10.244.0.5:53 -m -w 1',
+      '-a -u 10.96.0.10:53 -r 10.244.0.6:53 -m -w 1',
+      '-A -t 10.96.0.10:53 -s rr',
+      '-a -t 10.96.0.10:53 -r 10.244.0.5:53 -m -w 1',
+      '-a -t 10.96.0.10:53 -r 10.244.0.6:53 -m -w 1',
+    ]),
+  );
   assert.deepEqual(s.addresses, ['10.96.0.10/32']);
   assert.match(s.summary, /^synced: 2 virtual servers, 4 real servers, 1 addresses, \d+ kernel writes, [\d.]+ ms$/);
 });
 
 test('NodePort: the ClusterIP plus one virtual server per node address, never bound on kube-ipvs0', async () => {
   const s = await serveOnce('kinds/nodeport.yaml');
-  assert.deepEqual(s.rules, sorted([
-    '-A -t 10.96.1.20:80 -s rr',
-    '-a -t 10.96.1.20:80 -r 10.244.1.21:8080 -m -w 1',
-    '-a -t 10.96.1.20:80 -r 10.244.2.22:8080 -m -w 1',
-    '-A -t 192.168.10.5:30100 -s rr',
-    '-a -t 192.168.10.5:30100 -r 10.244.1.21:8080 -m -w 1',
-    '-a -t 192.168.10.5:30100 -r 10.244.2.22:8080 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted([
+      '-A -t 10.96.1.20:80 -s rr',
+      '-a -t 10.96.1.20:80 -r 10.244.1.21:8080 -m -w 1',
+      '-a -t 10.96.1.20:80 -r 10.244.2.22:8080 -m -w 1',
+      '-A -t 192.168.10.5:30100 -s rr',
+      '-a -t 192.168.10.5:30100 -r 10.244.1.21:8080 -m -w 1',
+      '-a -t 192.168.10.5:30100 -r 10.244.2.22:8080 -m -w 1',
+    ]),
+  );
   assert.deepEqual(s.addresses, ['10.96.1.20/32']);
 });
 
@@ -87,63 +102,69 @@ test('headless and ExternalName services program nothing', async () => {
 
 test('externalIPs are served and bound like the ClusterIP', async () => {
   const s = await serveOnce('kinds/externalips.yaml');
-  assert.deepEqual(s.rules, sorted([
-    '-A -t 10.96.1.40:443 -s rr',
-    '-a -t 10.96.1.40:443 -r 10.244.3.41:8443 -m -w 1',
-    '-A -t 192.0.2.50:443 -s rr',
-    '-a -t 192.0.2.50:443 -r 10.244.3.41:8443 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted([
+      '-A -t 10.96.1.40:443 -s rr',
+      '-a -t 10.96.1.40:443 -r 10.244.3.41:8443 -m -w 1',
+      '-A -t 192.0.2.50:443 -s rr',
+      '-a -t 192.0.2.50:443 -r 10.244.3.41:8443 -m -w 1',
+    ]),
+  );
   assert.deepEqual(s.addresses, ['10.96.1.40/32', '192.0.2.50/32']);
 });
 
 test('a service without a selector is served from its hand-made EndpointSlice', async () => {
   const s = await serveOnce('kinds/no-selector-slice.yaml');
-  assert.deepEqual(s.rules, sorted([
-    '-A -t 10.96.1.50:3306 -s rr',
-    '-a -t 10.96.1.50:3306 -r 172.16.5.10:3306 -m -w 1',
-    '-a -t 10.96.1.50:3306 -r 172.16.5.11:3306 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted(['-A -t 10.96.1.50:3306 -s rr', '-a -t 10.96.1.50:3306 -r 172.16.5.10:3306 -m -w 1', '-a -t 10.96.1.50:3306 -r 172.16.5.11:3306 -m -w 1']),
+  );
 });
 
 test('legacy Endpoints are mirrored: ready addresses served, notReadyAddresses not', async () => {
   const s = await serveOnce('kinds/no-selector-endpoints.yaml');
-  assert.deepEqual(s.rules, sorted([
-    '-A -t 10.96.1.60:6379 -s rr',
-    '-a -t 10.96.1.60:6379 -r 172.16.6.10:6379 -m -w 1',
-    '-a -t 10.96.1.60:6379 -r 172.16.6.11:6379 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted(['-A -t 10.96.1.60:6379 -s rr', '-a -t 10.96.1.60:6379 -r 172.16.6.10:6379 -m -w 1', '-a -t 10.96.1.60:6379 -r 172.16.6.11:6379 -m -w 1']),
+  );
 });
 
 test('ClientIP session affinity makes a persistent virtual server with the configured timeout', async () => {
   const s = await serveOnce('kinds/session-affinity.yaml');
-  assert.deepEqual(s.rules, sorted([
-    '-A -t 10.96.1.70:80 -s rr -p 600',
-    '-a -t 10.96.1.70:80 -r 10.244.1.71:8080 -m -w 1',
-    '-a -t 10.96.1.70:80 -r 10.244.2.72:8080 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted(['-A -t 10.96.1.70:80 -s rr -p 600', '-a -t 10.96.1.70:80 -r 10.244.1.71:8080 -m -w 1', '-a -t 10.96.1.70:80 -r 10.244.2.72:8080 -m -w 1']),
+  );
 });
 
 test('the scheduler annotation picks sh with its flags for that service only', async () => {
   const s = await serveOnce('kinds/scheduler-annotation.yaml');
-  assert.deepEqual(s.rules, sorted([
-    '-A -t 10.96.1.80:80 -s sh -b sh-fallback,sh-port',
-    '-a -t 10.96.1.80:80 -r 10.244.1.81:8080 -m -w 1',
-    '-a -t 10.96.1.80:80 -r 10.244.2.82:8080 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted([
+      '-A -t 10.96.1.80:80 -s sh -b sh-fallback,sh-port',
+      '-a -t 10.96.1.80:80 -r 10.244.1.81:8080 -m -w 1',
+      '-a -t 10.96.1.80:80 -r 10.244.2.82:8080 -m -w 1',
+    ]),
+  );
 });
 
 test('the seed example: default/hostnames on 10.0.1.175:80 to three pods on 9376, plus its NodePort', async () => {
   const s = await serveOnce('hostnames');
-  assert.deepEqual(s.rules, sorted([
-    '-A -t 10.0.1.175:80 -s rr',
-    '-a -t 10.0.1.175:80 -r 10.244.1.7:9376 -m -w 1',
-    '-a -t 10.0.1.175:80 -r 10.244.2.3:9376 -m -w 1',
-    '-a -t 10.0.1.175:80 -r 10.244.3.6:9376 -m -w 1',
-    '-A -t 192.168.10.5:30080 -s rr',
-    '-a -t 192.168.10.5:30080 -r 10.244.1.7:9376 -m -w 1',
-    '-a -t 192.168.10.5:30080 -r 10.244.2.3:9376 -m -w 1',
-    '-a -t 192.168.10.5:30080 -r 10.244.3.6:9376 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted([
+      '-A -t 10.0.1.175:80 -s rr',
+      '-a -t 10.0.1.175:80 -r 10.244.1.7:9376 -m -w 1',
+      '-a -t 10.0.1.175:80 -r 10.244.2.3:9376 -m -w 1',
+      '-a -t 10.0.1.175:80 -r 10.244.3.6:9376 -m -w 1',
+      '-A -t 192.168.10.5:30080 -s rr',
+      '-a -t 192.168.10.5:30080 -r 10.244.1.7:9376 -m -w 1',
+      '-a -t 192.168.10.5:30080 -r 10.244.2.3:9376 -m -w 1',
+      '-a -t 192.168.10.5:30080 -r 10.244.3.6:9376 -m -w 1',
+    ]),
+  );
   assert.deepEqual(s.addresses, ['10.0.1.175/32']);
 });
 
@@ -189,18 +210,21 @@ test('node addresses as kube-proxy: no NodePort on loopback or fe80::, a node-ad
     await ns.run('ip', ['addr', 'add', '2001:db8::5/64', 'dev', 'eth0', 'nodad']);
     await ns.run('ip', ['addr', 'add', 'fe80::5/64', 'dev', 'eth0', 'nodad']);
   });
-  assert.deepEqual(s.rules, sorted([
-    '-A -t 10.96.2.10:80 -s rr',
-    '-A -t [fd00::10]:80 -s rr',
-    '-A -t 192.168.10.5:30200 -s rr',
-    '-A -t [2001:db8::5]:30200 -s rr',
-    '-A -t 192.168.10.5:80 -s rr',
-    '-A -t 192.0.2.60:80 -s rr',
-    '-A -t 10.96.2.20:443 -s rr',
-    '-a -t 10.96.2.20:443 -r 10.244.1.21:8443 -m -w 1',
-    '-a -t 10.96.2.20:443 -r 10.244.2.22:8443 -m -w 1',
-    '-A -t 192.0.2.70:443 -s rr',
-    '-a -t 192.0.2.70:443 -r 10.244.1.21:8443 -m -w 1',
-  ]));
+  assert.deepEqual(
+    s.rules,
+    sorted([
+      '-A -t 10.96.2.10:80 -s rr',
+      '-A -t [fd00::10]:80 -s rr',
+      '-A -t 192.168.10.5:30200 -s rr',
+      '-A -t [2001:db8::5]:30200 -s rr',
+      '-A -t 192.168.10.5:80 -s rr',
+      '-A -t 192.0.2.60:80 -s rr',
+      '-A -t 10.96.2.20:443 -s rr',
+      '-a -t 10.96.2.20:443 -r 10.244.1.21:8443 -m -w 1',
+      '-a -t 10.96.2.20:443 -r 10.244.2.22:8443 -m -w 1',
+      '-A -t 192.0.2.70:443 -s rr',
+      '-a -t 192.0.2.70:443 -r 10.244.1.21:8443 -m -w 1',
+    ]),
+  );
   assert.deepEqual(s.addresses, ['10.96.2.10/32', '10.96.2.20/32', '192.0.2.60/32', '192.0.2.70/32']);
 });

@@ -219,11 +219,28 @@ function startAgent(a: AgentNode, redisPort: number, stateDir: string): void {
   const child = spawn(
     'ip',
     [
-      'netns', 'exec', a.ns.name, process.execPath, CLI, 'run',
-      '--manifests', a.dir, '--node-name', a.name, '--state-dir', stateDir,
-      '--sync-period', `${SYNC_PERIOD_MS / 1000}s`, '--min-sync-period', '0s',
-      '--healthz-bind-address', `${a.agentAddress}:10256`,
-      '--status-redis', `redis://${a.hostAddress}:${redisPort}`, '--log-format', 'text',
+      'netns',
+      'exec',
+      a.ns.name,
+      process.execPath,
+      CLI,
+      'run',
+      '--manifests',
+      a.dir,
+      '--node-name',
+      a.name,
+      '--state-dir',
+      stateDir,
+      '--sync-period',
+      `${SYNC_PERIOD_MS / 1000}s`,
+      '--min-sync-period',
+      '0s',
+      '--healthz-bind-address',
+      `${a.agentAddress}:10256`,
+      '--status-redis',
+      `redis://${a.hostAddress}:${redisPort}`,
+      '--log-format',
+      'text',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -314,8 +331,7 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
   const baseline = { syncMs: 0, programmedMs: 0 };
 
   const bindAddresses = (): string[] => ['127.0.0.1', ...nodes.map((n) => n.hostAddress)];
-  const view = async (): Promise<FleetView> =>
-    analyzeFleet(await readFleet(redisUrl, { connectTimeoutMs: 10_000, commandTimeoutMs: 10_000 }), Date.now());
+  const view = async (): Promise<FleetView> => analyzeFleet(await readFleet(redisUrl, { connectTimeoutMs: 10_000, commandTimeoutMs: 10_000 }), Date.now());
   const byName = (v: FleetView): Map<string, FleetNodeStatus> => new Map(v.nodes.map((n) => [n.node, n]));
 
   /** Write one slice to these agents; wait for their kernels and their logged syncs; the times. */
@@ -325,8 +341,16 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
     const slice = sliceYaml(endpoints, trigger ? new Date(t0).toISOString() : undefined);
     for (const n of targets) writeAtomic(join(n.dir, 'slice.yaml'), slice);
     const programmedMs = await Promise.all(targets.map((n) => kernelHas(n, endpoints, t0)));
-    const syncMs = await Promise.all(targets.map((n, i) =>
-      waitFor(`${n.name}'s log of the sync that wrote ${endpoints.length} real servers`, async () => loggedSyncMs(n, offsets[i], endpoints.length), 30_000, 250)));
+    const syncMs = await Promise.all(
+      targets.map((n, i) =>
+        waitFor(
+          `${n.name}'s log of the sync that wrote ${endpoints.length} real servers`,
+          async () => loggedSyncMs(n, offsets[i], endpoints.length),
+          30_000,
+          250,
+        ),
+      ),
+    );
     note(`change to ${targets.map((n) => n.name).join(',')}: in the kernel after ${programmedMs.join('/')} ms; syncs took ${syncMs.join('/')} ms`);
     return { programmedMs, syncMs };
   }
@@ -348,7 +372,14 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
 
   after(async () => {
     for (const n of nodes) {
-      note(`${n.name} log (last lines):\n${n.log.trim().split('\n').slice(-12).map((l) => `#   ${l}`).join('\n')}`);
+      note(
+        `${n.name} log (last lines):\n${n.log
+          .trim()
+          .split('\n')
+          .slice(-12)
+          .map((l) => `#   ${l}`)
+          .join('\n')}`,
+      );
       n.child?.kill('SIGKILL');
       if (n.exited) await Promise.race([n.exited, sleep(10_000)]);
     }
@@ -359,11 +390,16 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
   });
 
   it('three agents publish; status --cluster shows all three with ages and latencies', { timeout: 720_000 }, async () => {
-    await waitFor('three healthy, agreeing nodes in the fleet view', async () => {
-      const v = await view();
-      const ok = v.nodes.length === 3 && v.nodes.every((n) => n.state === 'healthy' && n.lastSyncAgeMs !== null && n.agreement === 'agrees');
-      return ok ? v : undefined;
-    }, 600_000, 1_000);
+    await waitFor(
+      'three healthy, agreeing nodes in the fleet view',
+      async () => {
+        const v = await view();
+        const ok = v.nodes.length === 3 && v.nodes.every((n) => n.state === 'healthy' && n.lastSyncAgeMs !== null && n.agreement === 'agrees');
+        return ok ? v : undefined;
+      },
+      600_000,
+      1_000,
+    );
     note('three agents healthy and agreeing');
     for (const n of nodes) assert.deepEqual(await kernelReals(n), [...BASE].sort(), `${n.name}'s kernel`);
 
@@ -373,10 +409,15 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
     const { programmedMs, syncMs } = await change(nodes, common, true);
     baseline.syncMs = Math.max(...syncMs);
     baseline.programmedMs = Math.max(...programmedMs);
-    const v = await waitFor('a latency sample from every node', async () => {
-      const got = await view();
-      return got.nodes.length === 3 && got.nodes.every((n) => (n.latency?.count ?? 0) >= 1) ? got : undefined;
-    }, 60_000, 500);
+    const v = await waitFor(
+      'a latency sample from every node',
+      async () => {
+        const got = await view();
+        return got.nodes.length === 3 && got.nodes.every((n) => (n.latency?.count ?? 0) >= 1) ? got : undefined;
+      },
+      60_000,
+      500,
+    );
     const by = byName(v);
     nodes.forEach((n, i) => {
       const lat = by.get(n.name)!.latency!;
@@ -388,7 +429,13 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
 
     const text = await cli(['status', '--cluster', '--status-redis', redisUrl]);
     assert.equal(text.code, 0, text.stderr);
-    note(`status --cluster:\n${text.stdout.trimEnd().split('\n').map((l) => `#   ${l}`).join('\n')}`);
+    note(
+      `status --cluster:\n${text.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => `#   ${l}`)
+        .join('\n')}`,
+    );
     const rows = tableRows(text.stdout);
     assert.deepEqual([...rows.keys()], ['node-1', 'node-2', 'node-3'], text.stdout);
     for (const [name, cells] of rows) {
@@ -408,7 +455,10 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
     const json = await cli(['status', '--cluster', '--status-redis', redisUrl, '--json']);
     assert.equal(json.code, 0, json.stderr);
     const doc = JSON.parse(json.stdout) as FleetView;
-    assert.deepEqual(doc.nodes.map((n) => n.node), ['node-1', 'node-2', 'node-3']);
+    assert.deepEqual(
+      doc.nodes.map((n) => n.node),
+      ['node-1', 'node-2', 'node-3'],
+    );
     for (const n of doc.nodes) {
       assert.equal(n.state, 'healthy', n.node);
       assert.equal(n.agreement, 'agrees', n.node);
@@ -419,7 +469,10 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
     }
     assert.deepEqual(doc.summary, { nodes: 3, healthy: 3, unhealthy: 0, silent: 0, disagreeing: 0 });
     // Histograms add up: the fleet's samples are all the nodes' samples.
-    assert.equal(doc.latency.count, doc.nodes.reduce((s, n) => s + n.latency!.count, 0));
+    assert.equal(
+      doc.latency.count,
+      doc.nodes.reduce((s, n) => s + n.latency!.count, 0),
+    );
     assert.ok(doc.latency.p50Ms !== null && doc.latency.p99Ms !== null && doc.latency.p99Ms >= doc.latency.p50Ms);
   });
 
@@ -428,12 +481,17 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
     const { programmedMs, syncMs } = await change([odd], [...common, '10.244.1.4'], false);
     baseline.syncMs = Math.max(baseline.syncMs, ...syncMs);
     baseline.programmedMs = Math.max(baseline.programmedMs, ...programmedMs);
-    const v = await waitFor('node-3 disagreeing with the two others', async () => {
-      const by = byName(await view());
-      return by.get('node-3')?.agreement === 'disagrees' && by.get('node-1')?.agreement === 'agrees' && by.get('node-2')?.agreement === 'agrees'
-        ? by
-        : undefined;
-    }, 60_000, 500);
+    const v = await waitFor(
+      'node-3 disagreeing with the two others',
+      async () => {
+        const by = byName(await view());
+        return by.get('node-3')?.agreement === 'disagrees' && by.get('node-1')?.agreement === 'agrees' && by.get('node-2')?.agreement === 'agrees'
+          ? by
+          : undefined;
+      },
+      60_000,
+      500,
+    );
     assert.equal(v.get('node-1')!.digest, v.get('node-2')!.digest);
     assert.notEqual(v.get('node-3')!.digest, v.get('node-1')!.digest);
 
@@ -448,26 +506,39 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
     note('node-3 disagrees');
 
     await change([odd], common, false);
-    await waitFor('all three agreeing again', async () => {
-      const got = await view();
-      return got.nodes.every((n) => n.agreement === 'agrees') && new Set(got.nodes.map((n) => n.digest)).size === 1 ? got : undefined;
-    }, 60_000, 500);
+    await waitFor(
+      'all three agreeing again',
+      async () => {
+        const got = await view();
+        return got.nodes.every((n) => n.agreement === 'agrees') && new Set(got.nodes.map((n) => n.digest)).size === 1 ? got : undefined;
+      },
+      60_000,
+      500,
+    );
   });
 
   it('a stopped agent shows as silent after its TTL, and is still listed', { timeout: 300_000 }, async () => {
     const stopped = nodes[2];
     assert.equal(await stopAgent(stopped), 0, `node-3 exit status; log:\n${stopped.log.slice(-2000)}`);
-    const v = await waitFor('node-3 silent', async () => {
-      const got = await view();
-      return byName(got).get('node-3')?.state === 'silent' ? got : undefined;
-    }, TTL_MS + 60_000, 250);
+    const v = await waitFor(
+      'node-3 silent',
+      async () => {
+        const got = await view();
+        return byName(got).get('node-3')?.state === 'silent' ? got : undefined;
+      },
+      TTL_MS + 60_000,
+      250,
+    );
     note('node-3 silent');
     const silent = byName(v).get('node-3')!;
     assert.ok(silent.lastSeenAgeMs !== null && silent.lastSeenAgeMs > TTL_MS, `silent with a heartbeat ${silent.lastSeenAgeMs} ms old (ttl ${TTL_MS})`);
     assert.equal(silent.agreement, 'unknown');
     assert.deepEqual(v.summary, { nodes: 3, healthy: 2, unhealthy: 0, silent: 1, disagreeing: 0 });
     // The fleet SLI counts live nodes only.
-    assert.equal(v.latency.count, v.nodes.filter((n) => n.state !== 'silent').reduce((s, n) => s + n.latency!.count, 0));
+    assert.equal(
+      v.latency.count,
+      v.nodes.filter((n) => n.state !== 'silent').reduce((s, n) => s + n.latency!.count, 0),
+    );
 
     const text = { stdout: formatFleet(await readFleet(redisUrl, { connectTimeoutMs: 10_000, commandTimeoutMs: 10_000 }), Date.now()) };
     const rows = tableRows(text.stdout);
@@ -490,7 +561,9 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
     // slowest sync seen with Redis healthy; these bounds stay below that.
     const syncLimitMs = Math.max(REDIS_COMMAND_TIMEOUT_MS, baseline.syncMs + REDIS_COMMAND_TIMEOUT_MS / 2);
     const programmedLimitMs = Math.max(10_000, 2 * baseline.programmedMs);
-    note(`baseline with Redis healthy: sync ${baseline.syncMs} ms, in the kernel after ${baseline.programmedMs} ms; limits ${syncLimitMs}/${programmedLimitMs} ms`);
+    note(
+      `baseline with Redis healthy: sync ${baseline.syncMs} ms, in the kernel after ${baseline.programmedMs} ms; limits ${syncLimitMs}/${programmedLimitMs} ms`,
+    );
 
     // /healthz of both live agents, every 500 ms, for the whole outage.
     const health = { ok: 0, bad: [] as string[], running: true };
@@ -525,8 +598,16 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
       redis!.child.kill('SIGSTOP');
       note('Redis frozen');
       await changeDuringOutage('Redis frozen');
-      await Promise.all(live.map((n, i) => waitFor(`${n.name} to log Redis unavailable`, async () =>
-        /fleet status: .* unavailable/.test(n.log.slice(logFrom[i])) ? true : undefined, 60_000, 250)));
+      await Promise.all(
+        live.map((n, i) =>
+          waitFor(
+            `${n.name} to log Redis unavailable`,
+            async () => (/fleet status: .* unavailable/.test(n.log.slice(logFrom[i])) ? true : undefined),
+            60_000,
+            250,
+          ),
+        ),
+      );
       await sleep(3_000);
 
       // Gone: connections refused.
@@ -539,8 +620,12 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
       // A listener that accepts and never answers.
       blackHole = await startBlackHole(port, bindAddresses());
       note('silent listener up');
-      await waitFor('both agents to connect to the silent listener', async () =>
-        live.every((n) => (blackHole!.acceptedFrom.get(n.agentAddress) ?? 0) >= 1) ? true : undefined, 90_000, 250);
+      await waitFor(
+        'both agents to connect to the silent listener',
+        async () => (live.every((n) => (blackHole!.acceptedFrom.get(n.agentAddress) ?? 0) >= 1) ? true : undefined),
+        90_000,
+        250,
+      );
       note('both agents connected to the silent listener');
       await changeDuringOutage('Redis never answering');
       const status = await cli(['status', '--cluster', '--status-redis', redisUrl]);
@@ -566,10 +651,15 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
     blackHole = undefined;
     redis = await startRedis(port, bindAddresses());
     note('Redis restarted');
-    const v = await waitFor('both live agents publishing to the new Redis', async () => {
-      const got = byName(await view());
-      return live.every((n) => got.get(n.name)?.state === 'healthy' && got.get(n.name)?.counts?.realServers === served.length) ? got : undefined;
-    }, 120_000, 500);
+    const v = await waitFor(
+      'both live agents publishing to the new Redis',
+      async () => {
+        const got = byName(await view());
+        return live.every((n) => got.get(n.name)?.state === 'healthy' && got.get(n.name)?.counts?.realServers === served.length) ? got : undefined;
+      },
+      120_000,
+      500,
+    );
     note('both agents publish again');
     live.forEach((n, i) => {
       const s = v.get(n.name)!;
@@ -580,7 +670,13 @@ describe('fleet view end to end: three agents, a real redis-server, outages', { 
 
     const text = await cli(['status', '--cluster', '--status-redis', redisUrl]);
     assert.equal(text.code, 0, text.stderr);
-    note(`status --cluster after the outage:\n${text.stdout.trimEnd().split('\n').map((l) => `#   ${l}`).join('\n')}`);
+    note(
+      `status --cluster after the outage:\n${text.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => `#   ${l}`)
+        .join('\n')}`,
+    );
     const rows = tableRows(text.stdout);
     // The new Redis started empty: the stopped node never published to it.
     assert.deepEqual([...rows.keys()], ['node-1', 'node-2'], text.stdout);

@@ -38,7 +38,12 @@ const SETS: { name: string; type: string; family: 'inet' | 'inet6'; entries: str
   { name: 'IPVS-PROXY-VIP', type: 'hash:ip', family: 'inet', entries: ['10.0.1.175', '10.96.0.10'] },
   { name: 'IPVS-PROXY-CLUSTER-IP', type: 'hash:ip,port', family: 'inet', entries: ['10.0.1.175,tcp:80', '10.96.0.10,udp:53', '10.96.0.11,sctp:9999'] },
   { name: 'IPVS-PROXY-LOOP-BACK', type: 'hash:ip,port,ip', family: 'inet', entries: ['10.244.1.5,tcp:9376,10.244.1.5'] },
-  { name: 'IPVS-PROXY-LB-SOURCE-CIDR', type: 'hash:ip,port,net', family: 'inet', entries: ['203.0.113.7,tcp:443,198.51.100.0/24', '203.0.113.7,tcp:443,192.0.2.9'] },
+  {
+    name: 'IPVS-PROXY-LB-SOURCE-CIDR',
+    type: 'hash:ip,port,net',
+    family: 'inet',
+    entries: ['203.0.113.7,tcp:443,198.51.100.0/24', '203.0.113.7,tcp:443,192.0.2.9'],
+  },
   { name: 'IPVS-PROXY-CLUSTER-CIDR', type: 'hash:net', family: 'inet', entries: ['10.244.0.0/16', '192.0.2.1'] },
   { name: 'IPVS-PROXY6-VIP', type: 'hash:ip', family: 'inet6', entries: ['fd00::a'] },
   { name: 'IPVS-PROXY6-CLUSTER-IP', type: 'hash:ip,port', family: 'inet6', entries: ['fd00::a,tcp:80', '2001:db8::1,udp:53'] },
@@ -52,7 +57,8 @@ async function createSets(ns: Netns): Promise<void> {
   await ns.run('ipset', ['restore'], { input: lines.join('\n') + '\n' });
 }
 
-const groupsOf = (op: 'add' | 'delete'): SetEntryGroup[] => SETS.map((s) => ({ op, set: s.name, family: s.family, type: s.type as SetEntryGroup['type'], entries: s.entries }));
+const groupsOf = (op: 'add' | 'delete'): SetEntryGroup[] =>
+  SETS.map((s) => ({ op, set: s.name, family: s.family, type: s.type as SetEntryGroup['type'], entries: s.entries }));
 
 test('every set type and family: entries written over netlink read back from ipset save exactly as written', async () => {
   await withSets(async (ns, sets) => {

@@ -173,19 +173,28 @@ for (const backend of ['nft', 'legacy'] as const) {
 
     it('NodePort: every backend answers and sees the node address', async () => {
       const answers = await client.getMany('http://192.168.50.1:30080/', 4);
-      assert.ok(answers.every((a) => a.ok), JSON.stringify(answers));
+      assert.ok(
+        answers.every((a) => a.ok),
+        JSON.stringify(answers),
+      );
       assert.deepEqual(new Set(answers.map((a) => a.pod)), new Set(['pod-a', 'pod-b']));
       for (const a of answers) assert.ok(NODE_ADDRESSES.includes(a.source ?? ''), `SNATed to a node address, saw ${a.source}`);
     });
 
     it('NodePort with externalTrafficPolicy Local: only the local pod answers, and sees the client', async () => {
       const answers = await client.getMany('http://192.168.50.1:30081/', 3);
-      assert.deepEqual(answers.map((a) => [a.pod, a.source]), Array(3).fill(['pod-a', '192.168.50.2']));
+      assert.deepEqual(
+        answers.map((a) => [a.pod, a.source]),
+        Array(3).fill(['pod-a', '192.168.50.2']),
+      );
     });
 
     it('pod to ClusterIP keeps the pod source; hairpin to itself works', async () => {
       const answers = await fromPodA.getMany('http://10.96.0.10/', 4);
-      assert.ok(answers.every((a) => a.ok), JSON.stringify(answers));
+      assert.ok(
+        answers.every((a) => a.ok),
+        JSON.stringify(answers),
+      );
       const byPod = new Map(answers.map((a) => [a.pod, a.source]));
       assert.equal(byPod.get('pod-b'), '10.244.1.2', 'source kept');
       assert.equal(byPod.get('pod-a'), '10.244.1.1', 'hairpin SNATed to the node');
@@ -202,7 +211,10 @@ for (const backend of ['nft', 'legacy'] as const) {
 
     it('loadBalancerSourceRanges admit the listed sources and drop the rest', async () => {
       const admitted = await client.getMany('http://172.17.0.1/', 2);
-      assert.ok(admitted.every((a) => a.ok && NODE_ADDRESSES.includes(a.source ?? '')), JSON.stringify(admitted));
+      assert.ok(
+        admitted.every((a) => a.ok && NODE_ADDRESSES.includes(a.source ?? '')),
+        JSON.stringify(admitted),
+      );
       assert.equal(await manager.sync(desired(['203.0.113.0/24'])), 1, 'one ipset write');
       assert.equal((await client.get('http://172.17.0.1/', 1500)).error, 'TIMEOUT', 'dropped: the client times out');
       await manager.sync(desired([]));

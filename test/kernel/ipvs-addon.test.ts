@@ -71,7 +71,10 @@ test('what the addon writes, ipvsadm reads back exactly as if ipvsadm had writte
     await withNetns(async (nsB) => {
       await prepareRoutes(nsB);
       const results = await ipvsA.apply(addOps(TABLE));
-      assert.deepEqual(results.filter((r) => !r.ok), []);
+      assert.deepEqual(
+        results.filter((r) => !r.ok),
+        [],
+      );
       await nsB.run('ipvsadm', ['-R'], { input: ipvsadmRules(TABLE) });
       for (const view of VIEWS) {
         const a = await nsA.run('ipvsadm', view);
@@ -102,7 +105,10 @@ test('one virtual server read alone (the drain check) has what ipvsadm wrote; an
       const reals = await ipvs.dumpReals(e.service);
       assert.deepEqual(comparable([{ service: e.service, reals }]), comparable([{ service: e.service, reals: e.reals }]));
     }
-    await assert.rejects(ipvs.dumpReals({ family: 'inet', protocol: 'TCP', address: '10.96.0.300', port: 80 }), /bad service key: invalid IPv4 address '10\.96\.0\.300'/);
+    await assert.rejects(
+      ipvs.dumpReals({ family: 'inet', protocol: 'TCP', address: '10.96.0.300', port: 80 }),
+      /bad service key: invalid IPv4 address '10\.96\.0\.300'/,
+    );
   });
 });
 
@@ -110,7 +116,13 @@ test('route real servers keep the port the kernel stores, as ipvsadm shows it', 
   await withIpvs(async (ns, ipvs) => {
     const svc: VirtualServer = { family: 'inet', protocol: 'TCP', address: '10.96.0.40', port: 443, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 };
     const real: RealServer = { family: 'inet', address: '10.244.4.1', port: 8443, forward: 'route', weight: 1, upperThreshold: 0, lowerThreshold: 0 };
-    assert.deepEqual(await ipvs.apply([{ op: 'addService', service: svc }, { op: 'addReal', service: svc, real }]), [{ ok: true }, { ok: true }]);
+    assert.deepEqual(
+      await ipvs.apply([
+        { op: 'addService', service: svc },
+        { op: 'addReal', service: svc, real },
+      ]),
+      [{ ok: true }, { ok: true }],
+    );
     const [entry] = await ipvs.dump();
     const saved = await ns.run('ipvsadm', ['-Sn']);
     assert.match(saved, new RegExp(`-r 10\\.244\\.4\\.1:${entry.reals[0].port} -g -w 1`));
@@ -121,7 +133,13 @@ test('local forwarding (which ipvsadm cannot ask for) is kept and shown as Local
   await withIpvs(async (ns, ipvs) => {
     const svc: VirtualServer = { family: 'inet', protocol: 'TCP', address: '10.96.0.50', port: 80, scheduler: 'lc', flags: 0, timeout: 0, netmask: 32 };
     const real: RealServer = { family: 'inet', address: '10.0.0.1', port: 80, forward: 'local', weight: 1, upperThreshold: 0, lowerThreshold: 0 };
-    assert.deepEqual(await ipvs.apply([{ op: 'addService', service: svc }, { op: 'addReal', service: svc, real }]), [{ ok: true }, { ok: true }]);
+    assert.deepEqual(
+      await ipvs.apply([
+        { op: 'addService', service: svc },
+        { op: 'addReal', service: svc, real },
+      ]),
+      [{ ok: true }, { ok: true }],
+    );
     assert.deepEqual(comparable(await ipvs.dump()), comparable([{ service: svc, reals: [real] }]));
     assert.match(await ns.run('ipvsadm', ['-Ln']), /\n {2}-> 10\.0\.0\.1:80 +Local +1 /);
   });
@@ -131,8 +149,16 @@ test('tunnel encapsulation settings round-trip (GUE with a port)', async () => {
   await withIpvs(async (ns, ipvs) => {
     const svc: VirtualServerKey = { family: 'inet', protocol: 'TCP', address: '10.96.0.41', port: 80 };
     const real: RealServer = {
-      family: 'inet', address: '10.244.4.2', port: 80, forward: 'tunnel', weight: 1, upperThreshold: 0, lowerThreshold: 0,
-      tunnelType: 1, tunnelPort: 6080, tunnelFlags: 1,
+      family: 'inet',
+      address: '10.244.4.2',
+      port: 80,
+      forward: 'tunnel',
+      weight: 1,
+      upperThreshold: 0,
+      lowerThreshold: 0,
+      tunnelType: 1,
+      tunnelPort: 6080,
+      tunnelFlags: 1,
     };
     const ok = await ipvs.apply([
       { op: 'addService', service: { ...svc, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 } },
@@ -183,22 +209,81 @@ const R: RealServer = { family: 'inet', address: '10.244.0.2', port: 9376, forwa
 const MISSING: VirtualServer = { ...S, address: '10.96.0.99' };
 
 const ERROR_CASES: ErrorCase[] = [
-  { name: 'service exists', setup: [{ op: 'addService', service: S }], op: { op: 'addService', service: S }, code: 'EEXIST', ipvsadm: ['-A', '-t', '10.96.0.10:80', '-s', 'rr'] },
-  { name: 'unknown scheduler', setup: [], op: { op: 'addService', service: { ...S, scheduler: 'nosuch' } }, code: 'ENOENT', ipvsadm: ['-A', '-t', '10.96.0.10:80', '-s', 'nosuch'] },
+  {
+    name: 'service exists',
+    setup: [{ op: 'addService', service: S }],
+    op: { op: 'addService', service: S },
+    code: 'EEXIST',
+    ipvsadm: ['-A', '-t', '10.96.0.10:80', '-s', 'rr'],
+  },
+  {
+    name: 'unknown scheduler',
+    setup: [],
+    op: { op: 'addService', service: { ...S, scheduler: 'nosuch' } },
+    code: 'ENOENT',
+    ipvsadm: ['-A', '-t', '10.96.0.10:80', '-s', 'nosuch'],
+  },
   { name: 'delete missing service', setup: [], op: { op: 'deleteService', service: MISSING }, code: 'ESRCH', ipvsadm: ['-D', '-t', '10.96.0.99:80'] },
-  { name: 'update missing service', setup: [], op: { op: 'updateService', service: MISSING }, code: 'ESRCH', ipvsadm: ['-E', '-t', '10.96.0.99:80', '-s', 'rr'] },
-  { name: 'real server of missing service', setup: [], op: { op: 'addReal', service: MISSING, real: R }, code: 'ESRCH', ipvsadm: ['-a', '-t', '10.96.0.99:80', '-r', '10.244.0.2:9376', '-m'] },
-  { name: 'real server exists', setup: [{ op: 'addService', service: S }, { op: 'addReal', service: S, real: R }], op: { op: 'addReal', service: S, real: R }, code: 'EEXIST', ipvsadm: ['-a', '-t', '10.96.0.10:80', '-r', '10.244.0.2:9376', '-m'] },
-  { name: 'update missing real server', setup: [{ op: 'addService', service: S }], op: { op: 'updateReal', service: S, real: R }, code: 'ENOENT', ipvsadm: ['-e', '-t', '10.96.0.10:80', '-r', '10.244.0.2:9376', '-m'] },
-  { name: 'delete missing real server', setup: [{ op: 'addService', service: S }], op: { op: 'deleteReal', service: S, real: R }, code: 'ENOENT', ipvsadm: ['-d', '-t', '10.96.0.10:80', '-r', '10.244.0.2:9376'] },
-  { name: 'multicast real server (address not unicast)', setup: [{ op: 'addService', service: S }], op: { op: 'addReal', service: S, real: { ...R, address: '224.0.0.7' } }, code: 'EINVAL', ipvsadm: ['-a', '-t', '10.96.0.10:80', '-r', '224.0.0.7:9376', '-m'] },
-  { name: 'thresholds out of order', setup: [{ op: 'addService', service: S }], op: { op: 'addReal', service: S, real: { ...R, upperThreshold: 5, lowerThreshold: 9 } }, code: 'ERANGE' },
+  {
+    name: 'update missing service',
+    setup: [],
+    op: { op: 'updateService', service: MISSING },
+    code: 'ESRCH',
+    ipvsadm: ['-E', '-t', '10.96.0.99:80', '-s', 'rr'],
+  },
+  {
+    name: 'real server of missing service',
+    setup: [],
+    op: { op: 'addReal', service: MISSING, real: R },
+    code: 'ESRCH',
+    ipvsadm: ['-a', '-t', '10.96.0.99:80', '-r', '10.244.0.2:9376', '-m'],
+  },
+  {
+    name: 'real server exists',
+    setup: [
+      { op: 'addService', service: S },
+      { op: 'addReal', service: S, real: R },
+    ],
+    op: { op: 'addReal', service: S, real: R },
+    code: 'EEXIST',
+    ipvsadm: ['-a', '-t', '10.96.0.10:80', '-r', '10.244.0.2:9376', '-m'],
+  },
+  {
+    name: 'update missing real server',
+    setup: [{ op: 'addService', service: S }],
+    op: { op: 'updateReal', service: S, real: R },
+    code: 'ENOENT',
+    ipvsadm: ['-e', '-t', '10.96.0.10:80', '-r', '10.244.0.2:9376', '-m'],
+  },
+  {
+    name: 'delete missing real server',
+    setup: [{ op: 'addService', service: S }],
+    op: { op: 'deleteReal', service: S, real: R },
+    code: 'ENOENT',
+    ipvsadm: ['-d', '-t', '10.96.0.10:80', '-r', '10.244.0.2:9376'],
+  },
+  {
+    name: 'multicast real server (address not unicast)',
+    setup: [{ op: 'addService', service: S }],
+    op: { op: 'addReal', service: S, real: { ...R, address: '224.0.0.7' } },
+    code: 'EINVAL',
+    ipvsadm: ['-a', '-t', '10.96.0.10:80', '-r', '224.0.0.7:9376', '-m'],
+  },
+  {
+    name: 'thresholds out of order',
+    setup: [{ op: 'addService', service: S }],
+    op: { op: 'addReal', service: S, real: { ...R, upperThreshold: 5, lowerThreshold: 9 } },
+    code: 'ERANGE',
+  },
 ];
 
 for (const c of ERROR_CASES) {
   test(`error: ${c.name} -> ${c.code}, with ipvsadm's message`, async () => {
     await withIpvs(async (ns, ipvs) => {
-      assert.deepEqual((await ipvs.apply(c.setup)).filter((r) => !r.ok), []);
+      assert.deepEqual(
+        (await ipvs.apply(c.setup)).filter((r) => !r.ok),
+        [],
+      );
       const [result] = await ipvs.apply([c.op]);
       assert.equal(result.ok, false);
       if (result.ok) return;
@@ -242,7 +327,10 @@ test('a batch with failing operations reports each one and applies the rest', as
       { op: 'deleteReal', service: S2, real: R },
       { op: 'addReal', service: S2, real: R },
     ]);
-    assert.deepEqual(results.map((r) => (r.ok ? 'ok' : r.code)), ['ok', 'EEXIST', 'ESRCH', 'ok', 'ENOENT', 'ok', 'ENOENT', 'ok']);
+    assert.deepEqual(
+      results.map((r) => (r.ok ? 'ok' : r.code)),
+      ['ok', 'EEXIST', 'ESRCH', 'ok', 'ENOENT', 'ok', 'ENOENT', 'ok'],
+    );
     const dumped = await ipvs.dump();
     assert.deepEqual(dumped.map((e) => `${serviceKey(e.service)} ${e.reals.map(realKey).join(',')}`).sort(), [
       'TCP/10.96.0.10/80 10.244.0.2/9376',
@@ -276,9 +364,32 @@ test('a dump of 10,000 services with their real servers matches ipvsadm -Sn', as
   await withIpvs(async (ns, ipvs) => {
     const table: VirtualServerEntry[] = [];
     for (let i = 0; i < 10_000; i++) {
-      const service = { family: 'inet', protocol: 'TCP', address: `10.96.${i >> 8}.${i & 255}`, port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 } as const;
-      const reals = [0, 1].map((k) => ({ family: 'inet', address: `10.${100 + k}.${i >> 8}.${i & 255}`, port: 8080, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 }) as const);
-      table.push({ service: { ...service, stats: zeroStats() }, reals: reals.map((r) => ({ ...r, activeConns: 0, inactiveConns: 0, persistConns: 0, stats: zeroStats() })) });
+      const service = {
+        family: 'inet',
+        protocol: 'TCP',
+        address: `10.96.${i >> 8}.${i & 255}`,
+        port: 80,
+        scheduler: 'rr',
+        flags: 0,
+        timeout: 0,
+        netmask: 32,
+      } as const;
+      const reals = [0, 1].map(
+        (k) =>
+          ({
+            family: 'inet',
+            address: `10.${100 + k}.${i >> 8}.${i & 255}`,
+            port: 8080,
+            forward: 'masq',
+            weight: 1,
+            upperThreshold: 0,
+            lowerThreshold: 0,
+          }) as const,
+      );
+      table.push({
+        service: { ...service, stats: zeroStats() },
+        reals: reals.map((r) => ({ ...r, activeConns: 0, inactiveConns: 0, persistConns: 0, stats: zeroStats() })),
+      });
     }
     let started = performance.now();
     const results = await ipvs.apply(addOps(table));
@@ -290,10 +401,12 @@ test('a dump of 10,000 services with their real servers matches ipvsadm -Sn', as
     t.diagnostic(`apply ${results.length} ops: ${applyMs.toFixed(0)} ms; dump 10,000 services + 20,000 reals: ${dumpMs.toFixed(0)} ms`);
     assert.deepEqual(comparable(dumped), comparable(table));
     const saved = (await ns.run('ipvsadm', ['-Sn'], { timeoutMs: 900_000 })).split('\n').filter(Boolean).sort();
-    const rendered = dumped.flatMap((e) => [
-      `-A -t ${e.service.address}:${e.service.port} -s rr`,
-      ...e.reals.map((r) => `-a -t ${e.service.address}:${e.service.port} -r ${r.address}:${r.port} -m -w ${r.weight}`),
-    ]).sort();
+    const rendered = dumped
+      .flatMap((e) => [
+        `-A -t ${e.service.address}:${e.service.port} -s rr`,
+        ...e.reals.map((r) => `-a -t ${e.service.address}:${e.service.port} -r ${r.address}:${r.port} -m -w ${r.weight}`),
+      ])
+      .sort();
     assert.deepEqual(saved, rendered);
   });
 });
@@ -332,7 +445,10 @@ test("a background handle (dumpNice) reads the table on a thread of its own at t
         reals: [{ family: 'inet', address: `10.102.${i >> 8}.${i & 255}`, port: 8080, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 }],
       });
     }
-    assert.deepEqual((await writer.apply(addOps(table))).filter((r) => !r.ok), []);
+    assert.deepEqual(
+      (await writer.apply(addOps(table))).filter((r) => !r.ok),
+      [],
+    );
     assert.ok(!threadNices().includes(10), 'no thread of this process starts at nice 10');
     const background = await openIpvs({ netns: ns.path, dumpSockets: 1, dumpNice: 10 });
     const plain = await openIpvs({ netns: ns.path, dumpSockets: 1 });
@@ -344,7 +460,10 @@ test("a background handle (dumpNice) reads the table on a thread of its own at t
       assert.ok(!threadNices().includes(10), 'the reading thread is gone once the dump is done');
       assert.ok(!(await nicesDuring(plain.dump())).has(10), 'a plain handle reads at normal priority');
       // The writer's own work is untouched: its thread pool never ran at nice 10.
-      assert.deepEqual((await writer.apply([{ op: 'deleteService', service: table[0].service }])).filter((r) => !r.ok), []);
+      assert.deepEqual(
+        (await writer.apply([{ op: 'deleteService', service: table[0].service }])).filter((r) => !r.ok),
+        [],
+      );
       assert.ok(!threadNices().includes(10));
     } finally {
       background.close();

@@ -21,10 +21,21 @@ interface Step {
 
 function runChild(netns: string, faults: string): Promise<Step[]> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', child, netns], { env: { ...process.env, IPVS_PROXY_ADDON: TEST_ADDON_PATH, IPVS_PROXY_FAULTS: faults }, timeout: 300_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
-      else resolve(stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Step));
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', child, netns],
+      { env: { ...process.env, IPVS_PROXY_ADDON: TEST_ADDON_PATH, IPVS_PROXY_FAULTS: faults }, timeout: 300_000 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`child failed: ${err.message}\n${stderr}`));
+        else
+          resolve(
+            stdout
+              .split('\n')
+              .filter(Boolean)
+              .map((l) => JSON.parse(l) as Step),
+          );
+      },
+    );
   });
 }
 
@@ -32,17 +43,29 @@ function runChild(netns: string, faults: string): Promise<Step[]> {
 const SCENARIOS: { faults: string; expect: Omit<Step, 'value'>[]; values: unknown[] }[] = [
   {
     faults: 'hang:3',
-    expect: [{ step: 'apply', ok: true }, { step: 'dump1', ok: false, error: 'NetlinkTimeoutError', code: 'ETIMEDOUT' }, { step: 'dump2', ok: true }],
+    expect: [
+      { step: 'apply', ok: true },
+      { step: 'dump1', ok: false, error: 'NetlinkTimeoutError', code: 'ETIMEDOUT' },
+      { step: 'dump2', ok: true },
+    ],
     values: [[true], undefined, 1],
   },
   {
     faults: 'enobufs:2',
-    expect: [{ step: 'apply', ok: false, error: 'StateUnknownError', code: 'ENOBUFS' }, { step: 'dump1', ok: true }, { step: 'dump2', ok: true }],
+    expect: [
+      { step: 'apply', ok: false, error: 'StateUnknownError', code: 'ENOBUFS' },
+      { step: 'dump1', ok: true },
+      { step: 'dump2', ok: true },
+    ],
     values: [undefined, 1, 1],
   },
   {
     faults: 'fail-send:2',
-    expect: [{ step: 'apply', ok: false, error: 'NetlinkError', code: 'EIO' }, { step: 'dump1', ok: true }, { step: 'dump2', ok: true }],
+    expect: [
+      { step: 'apply', ok: false, error: 'NetlinkError', code: 'EIO' },
+      { step: 'dump1', ok: true },
+      { step: 'dump2', ok: true },
+    ],
     values: [undefined, 0, 0],
   },
 ];
@@ -51,8 +74,14 @@ for (const s of SCENARIOS) {
   test(`IPVS_PROXY_FAULTS=${s.faults}`, async () => {
     await withNetns(async (ns) => {
       const steps = await runChild(ns.path, s.faults);
-      assert.deepEqual(steps.map(({ value: _v, ...rest }) => rest), s.expect);
-      assert.deepEqual(steps.map((x) => x.value), s.values);
+      assert.deepEqual(
+        steps.map(({ value: _v, ...rest }) => rest),
+        s.expect,
+      );
+      assert.deepEqual(
+        steps.map((x) => x.value),
+        s.values,
+      );
     }, 'faults');
   });
 }

@@ -31,9 +31,7 @@ function v4Mask(prefix: number): string {
 }
 
 function schedFlags(s: VirtualServer): string[] {
-  const names = s.scheduler === 'sh' || s.scheduler === 'mh'
-    ? [`${s.scheduler}-fallback`, `${s.scheduler}-port`, 'flag-3']
-    : ['flag-1', 'flag-2', 'flag-3'];
+  const names = s.scheduler === 'sh' || s.scheduler === 'mh' ? [`${s.scheduler}-fallback`, `${s.scheduler}-port`, 'flag-3'] : ['flag-1', 'flag-2', 'flag-3'];
   return [SvcFlag.SCHED1, SvcFlag.SCHED2, SvcFlag.SCHED3].flatMap((bit, i) => ((s.flags & bit) !== 0 ? [names[i]] : []));
 }
 
@@ -80,8 +78,13 @@ export function comparable(table: Table): unknown[] {
       reals: [...e.reals]
         .map((r) => ({
           key: realKey(r),
-          family: r.family, address: r.address, port: r.port, forward: r.forward, weight: r.weight,
-          upperThreshold: r.upperThreshold, lowerThreshold: r.lowerThreshold,
+          family: r.family,
+          address: r.address,
+          port: r.port,
+          forward: r.forward,
+          weight: r.weight,
+          upperThreshold: r.upperThreshold,
+          lowerThreshold: r.lowerThreshold,
           tunnel: r.forward === 'tunnel' ? [r.tunnelType ?? 0, r.tunnelPort ?? 0, r.tunnelFlags ?? 0] : [],
         }))
         .sort((a, b) => a.key.localeCompare(b.key)),

@@ -66,7 +66,10 @@ test('VIPs on the down link are local addresses: a TCP connection to each works'
       { op: 'add', ifindex, family: 'inet', address: '10.96.7.1', prefixLen: 32 },
       { op: 'add', ifindex, family: 'inet6', address: 'fd00:10:96::7', prefixLen: 128 },
     ]);
-    assert.deepEqual(r.map((x) => x.ok), [true, true]);
+    assert.deepEqual(
+      r.map((x) => x.ok),
+      [true, true],
+    );
     assert.match(await ns.run('ip', ['route', 'get', '10.96.7.1']), /^local 10\.96\.7\.1 dev lo/);
     assert.match(await ns.run('ip', ['-6', 'route', 'get', 'fd00:10:96::7']), /^local fd00:10:96::7 /);
     const echo = `
@@ -94,7 +97,10 @@ test('address lifecycle on the dummy link matches ip -o addr', async () => {
       { op: 'add', ifindex: 999_999, family: 'inet', address: '10.96.0.2', prefixLen: 32 },
     ] as const;
     const results = await links.applyAddresses(add);
-    assert.deepEqual(results.map((r) => (r.ok ? 'ok' : r.code)), ['ok', 'ok', 'ok', 'EEXIST', 'EINVAL', 'ENODEV']);
+    assert.deepEqual(
+      results.map((r) => (r.ok ? 'ok' : r.code)),
+      ['ok', 'ok', 'ok', 'EEXIST', 'EINVAL', 'ENODEV'],
+    );
     const ip = await ipAddrs(ns, 'kube-ipvs0');
     assert.deepEqual(ip, ['kube-ipvs0 inet 10.96.0.1/32', 'kube-ipvs0 inet 10.96.0.10/32', 'kube-ipvs0 inet6 fd00:10:96::1/128']);
     const listed = global(await links.listAddresses(ifindex));
@@ -112,7 +118,10 @@ test('address lifecycle on the dummy link matches ip -o addr', async () => {
       { op: 'delete', ifindex, family: 'inet6', address: 'fd00:10:96::1', prefixLen: 128 },
       { op: 'delete', ifindex, family: 'inet', address: '10.96.0.77', prefixLen: 32 },
     ]);
-    assert.deepEqual(del.map((r) => (r.ok ? 'ok' : r.code)), ['ok', 'ok', 'EADDRNOTAVAIL']);
+    assert.deepEqual(
+      del.map((r) => (r.ok ? 'ok' : r.code)),
+      ['ok', 'ok', 'EADDRNOTAVAIL'],
+    );
     assert.deepEqual(await ipAddrs(ns, 'kube-ipvs0'), ['kube-ipvs0 inet 10.96.0.1/32']);
   });
 });

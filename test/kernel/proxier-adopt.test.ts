@@ -81,7 +81,10 @@ test('takeover from kube-proxy: adopt without writes, remove what is stale, keep
     const s = state([desiredVs(vs('10.96.0.10', 80), reals), desiredVs(vs('10.0.0.1', 30080), reals, { kind: 'NodePort' })], ['10.96.0.10']);
     await withAgent(ns, dir, new ConntrackTool(['ip', 'netns', 'exec', ns.name, 'conntrack']), async (p) => {
       const started = await p.start(s);
-      assert.deepEqual(started.foreign.map((f) => f.key), ['TCP/192.168.77.1/80']);
+      assert.deepEqual(
+        started.foreign.map((f) => f.key),
+        ['TCP/192.168.77.1/80'],
+      );
       const r = await p.sync(noChange(s));
       assert.deepEqual(r.errors, []);
       // Only the stale virtual server and the stale VIP go.
@@ -103,7 +106,29 @@ test('a removed UDP real server is deleted at once and its conntrack entries flu
     const a = state([desiredVs(udp, [real('10.244.2.1', 53), real('10.244.2.2', 53)], { name: 'dns', portName: 'dns' })], ['10.96.0.53']);
     const b = state([desiredVs(udp, [real('10.244.2.1', 53)], { name: 'dns', portName: 'dns' })], ['10.96.0.53']);
     // An entry as a DNS query answered by 10.244.2.2 would leave it.
-    await ns.run('conntrack', ['-I', '-p', 'udp', '-s', '10.0.0.5', '-d', '10.96.0.53', '--sport', '40000', '--dport', '53', '-r', '10.244.2.2', '-q', '10.0.0.5', '--reply-port-src', '53', '--reply-port-dst', '40000', '-t', '120']);
+    await ns.run('conntrack', [
+      '-I',
+      '-p',
+      'udp',
+      '-s',
+      '10.0.0.5',
+      '-d',
+      '10.96.0.53',
+      '--sport',
+      '40000',
+      '--dport',
+      '53',
+      '-r',
+      '10.244.2.2',
+      '-q',
+      '10.0.0.5',
+      '--reply-port-src',
+      '53',
+      '--reply-port-dst',
+      '40000',
+      '-t',
+      '120',
+    ]);
     assert.match(await ns.run('conntrack', ['-L', '-p', 'udp']), /10\.244\.2\.2/);
     await withAgent(ns, dir, new ConntrackTool(['ip', 'netns', 'exec', ns.name, 'conntrack']), async (p) => {
       await p.start(a);

@@ -62,10 +62,20 @@ async function vips(ns: Netns): Promise<string[]> {
   const out = await ns.exec('ip', ['-o', 'addr', 'show', 'dev', 'kube-ipvs0']);
   if (out.code !== 0) return [];
   // The kernel's own IPv6 link-local address is not a VIP.
-  return out.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/)[3]).filter((a) => !a.startsWith('fe80:')).sort();
+  return out.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(/\s+/)[3])
+    .filter((a) => !a.startsWith('fe80:'))
+    .sort();
 }
 
-const web = (reals: string[]) => desiredVs(vs('10.96.0.10', 80), reals.map((a) => real(a, 9376, 1, `web-${a.split('.')[3]}`)));
+const web = (reals: string[]) =>
+  desiredVs(
+    vs('10.96.0.10', 80),
+    reals.map((a) => real(a, 9376, 1, `web-${a.split('.')[3]}`)),
+  );
 const dns = desiredVs(vs('10.96.0.53', 53, 'UDP'), [real('10.244.2.1', 53)], { name: 'dns', portName: 'dns' });
 
 async function inNamespace(fn: (ns: Netns, dir: string) => Promise<void>): Promise<void> {
@@ -96,15 +106,18 @@ test('proxier on the real kernel: cold sync, restart with zero writes, changes, 
     assert.deepEqual(cold.errors, []);
     // link + 2 addresses + 2 virtual servers + 4 real servers
     assert.equal(cold.kernelWrites, 9);
-    assert.deepEqual(await ipvsadm(ns), [
-      ...foreignLines,
-      '-A -t 10.96.0.10:80 -s rr',
-      '-a -t 10.96.0.10:80 -r 10.244.1.1:9376 -m -w 1',
-      '-a -t 10.96.0.10:80 -r 10.244.1.2:9376 -m -w 1',
-      '-a -t 10.96.0.10:80 -r 10.244.1.3:9376 -m -w 1',
-      '-A -u 10.96.0.53:53 -s rr',
-      '-a -u 10.96.0.53:53 -r 10.244.2.1:53 -m -w 1',
-    ].sort());
+    assert.deepEqual(
+      await ipvsadm(ns),
+      [
+        ...foreignLines,
+        '-A -t 10.96.0.10:80 -s rr',
+        '-a -t 10.96.0.10:80 -r 10.244.1.1:9376 -m -w 1',
+        '-a -t 10.96.0.10:80 -r 10.244.1.2:9376 -m -w 1',
+        '-a -t 10.96.0.10:80 -r 10.244.1.3:9376 -m -w 1',
+        '-A -u 10.96.0.53:53 -s rr',
+        '-a -u 10.96.0.53:53 -r 10.244.2.1:53 -m -w 1',
+      ].sort(),
+    );
     assert.deepEqual(await vips(ns), ['10.96.0.10/32', '10.96.0.53/32']);
     a.close();
 

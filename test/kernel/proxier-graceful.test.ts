@@ -91,14 +91,22 @@ test('a held TCP connection survives the drain; new connections go elsewhere; th
     return c;
   };
   try {
-    for (const f of [['server.js', SERVER], ['holder.js', HOLDER], ['oneshots.js', ONE_SHOTS]]) await writeFile(join(dir, f[0]), f[1]);
+    for (const f of [
+      ['server.js', SERVER],
+      ['holder.js', HOLDER],
+      ['oneshots.js', ONE_SHOTS],
+    ])
+      await writeFile(join(dir, f[0]), f[1]);
     const [node, client, b1, b2] = await Promise.all(['node', 'client', 'b1', 'b2'].map((p) => createNetns(p)));
     spaces.push(node, client, b1, b2);
     await link(node, client, '10.100.0.1', '10.100.0.2', 0);
     await link(node, b1, '10.244.1.254', '10.244.1.1', 1);
     await link(node, b2, '10.244.2.254', '10.244.2.1', 2);
     await node.run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
-    for (const [ns, name] of [[b1, 'b1'], [b2, 'b2']] as const) {
+    for (const [ns, name] of [
+      [b1, 'b1'],
+      [b2, 'b2'],
+    ] as const) {
       const out = lines(run(ns, [join(dir, 'server.js'), name]));
       assert.equal(await out.next(), 'listening');
     }
@@ -113,7 +121,15 @@ test('a held TCP connection survives the drain; new connections go elsewhere; th
       sysctl: new SettledSysctl(),
       stateStore: new MemoryStateStore(),
       clock: systemClock,
-      settings: { serviceCidrs: [], excludeCidrs: [], nodePortRange: { min: 30000, max: 32767 }, gracefulTerminationTimeoutMs: timeoutMs, tcpTimeout: 0, tcpFinTimeout: 0, udpTimeout: 0 },
+      settings: {
+        serviceCidrs: [],
+        excludeCidrs: [],
+        nodePortRange: { min: 30000, max: 32767 },
+        gracefulTerminationTimeoutMs: timeoutMs,
+        tcpTimeout: 0,
+        tcpFinTimeout: 0,
+        udpTimeout: 0,
+      },
     });
     try {
       const service = vs('10.96.0.10', 80);

@@ -136,11 +136,7 @@ async function sendTraffic(): Promise<void> {
     'true',
   ].join('\n');
   await ns.run('bash', ['-c', local], { timeoutMs: 60_000 });
-  const remote = [
-    'for i in 1 2 3; do',
-    '  printf "%0900d" 0 > /dev/udp/10.96.0.50/7000',
-    'done',
-  ].join('\n');
+  const remote = ['for i in 1 2 3; do', '  printf "%0900d" 0 > /dev/udp/10.96.0.50/7000', 'done'].join('\n');
   await client.run('bash', ['-c', remote], { timeoutMs: 60_000 });
 }
 
@@ -200,8 +196,7 @@ function sameModuloClock(before: string, theirs: string, afterwards: string): bo
     const rest = (m: RegExpExecArray): string => `${m[1]}|${m[4].trimStart()}`;
     // The padding after mm:ss depends on its width (%-6s), so it is compared as part of the line.
     const widthOk = line.length - mt[2].length === a[i].length - ma[2].length || line.length - mt[2].length === b[i].length - mb[2].length;
-    return rest(mt) === rest(ma) && rest(mt) === rest(mb) && widthOk &&
-      expirySeconds(mb) <= expirySeconds(mt) && expirySeconds(mt) <= expirySeconds(ma);
+    return rest(mt) === rest(ma) && rest(mt) === rest(mb) && widthOk && expirySeconds(mb) <= expirySeconds(mt) && expirySeconds(mt) <= expirySeconds(ma);
   });
 }
 
@@ -267,6 +262,12 @@ test('ipvsadm -Lnc --persistent-conn', async () => {
 
 test('the connection table has entries from both namespaces and both families', async () => {
   const entries = parseConnections(await ns.run('cat', ['/proc/net/ip_vs_conn']));
-  assert.ok(entries.some((c) => c.client.startsWith('192.0.2.2:')), 'traffic from the client namespace');
-  assert.ok(entries.some((c) => c.client.startsWith('[fd00::50]:')), 'IPv6 traffic');
+  assert.ok(
+    entries.some((c) => c.client.startsWith('192.0.2.2:')),
+    'traffic from the client namespace',
+  );
+  assert.ok(
+    entries.some((c) => c.client.startsWith('[fd00::50]:')),
+    'IPv6 traffic',
+  );
 });

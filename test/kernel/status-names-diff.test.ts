@@ -29,7 +29,10 @@ before(async () => {
     }
   }
   const results = await ipvs.apply(ops);
-  assert.deepEqual(results.filter((r) => !r.ok), []);
+  assert.deepEqual(
+    results.filter((r) => !r.ok),
+    [],
+  );
   await ns.run('ipvsadm', ['-A', '-t', '10.200.0.1:80', '-s', 'wlc']);
   await ns.run('ipvsadm', ['-a', '-t', '10.200.0.1:80', '-r', '10.200.1.1:80', '-m']);
 });
@@ -92,23 +95,29 @@ test('hand-made drift: weight, scheduler, deleted real, extra real, a Route real
   assert.match(await ns.run('ipvsadm', ['-Ln']), /-> 10\.244\.1\.7:30080 +Route/);
   const r = await runStatus({ diff: true }, { ipvs, desired, ownership });
   assert.equal(r.exitCode, 1);
-  assert.equal(r.output, [
-    '~ TCP  192.168.1.10:30080  # shop/web:http NodePort',
-    '  ~ 10.244.1.7:30080  # weight 1 -> 2',
-    '~ TCP  10.96.0.1:443  # default/kubernetes:https ClusterIP: scheduler rr -> wlc',
-    '  + 10.0.0.6:6443  # extra',
-    '  ~ 10.0.0.5:6443  # weight 1 -> 7',
-    '~ UDP  [fd00:10:96::a]:53  # kube-system/kube-dns ClusterIP',
-    '  - [fd00:10:244::5]:53  # missing',
-    '? TCP  10.200.0.1:80  # foreign, not counted',
-    'drift: the kernel differs from the desired state',
-    '',
-  ].join('\n'));
+  assert.equal(
+    r.output,
+    [
+      '~ TCP  192.168.1.10:30080  # shop/web:http NodePort',
+      '  ~ 10.244.1.7:30080  # weight 1 -> 2',
+      '~ TCP  10.96.0.1:443  # default/kubernetes:https ClusterIP: scheduler rr -> wlc',
+      '  + 10.0.0.6:6443  # extra',
+      '  ~ 10.0.0.5:6443  # weight 1 -> 7',
+      '~ UDP  [fd00:10:96::a]:53  # kube-system/kube-dns ClusterIP',
+      '  - [fd00:10:244::5]:53  # missing',
+      '? TCP  10.200.0.1:80  # foreign, not counted',
+      'drift: the kernel differs from the desired state',
+      '',
+    ].join('\n'),
+  );
   await ns.run('ipvsadm', ['-D', '-u', '[fd00:10:96::a]:53']);
   const gone = JSON.parse((await runStatus({ diff: true, json: true, owned: true }, { ipvs, desired, ownership })).output) as {
     missing: Array<{ address: string }>;
     foreign: unknown[];
   };
-  assert.deepEqual(gone.missing.map((m) => m.address), ['fd00:10:96::a']);
+  assert.deepEqual(
+    gone.missing.map((m) => m.address),
+    ['fd00:10:96::a'],
+  );
   assert.deepEqual(gone.foreign, []);
 });

@@ -94,7 +94,13 @@ function services(extraVips = 0): DesiredState {
 async function addressesOnLink(): Promise<string[]> {
   const out = await topo.node.exec('ip', ['-o', 'addr', 'show', 'dev', 'kube-ipvs0']);
   if (out.code !== 0) return [];
-  return out.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/)[3].replace(/\/\d+$/, '')).filter((a) => !a.startsWith('fe80:')).sort();
+  return out.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(/\s+/)[3].replace(/\/\d+$/, ''))
+    .filter((a) => !a.startsWith('fe80:'))
+    .sort();
 }
 
 /** The agent's local routes on kube-ipvs0, as `ip route` prints them (proto 201). */
@@ -181,9 +187,18 @@ for (const mode of ['routes', 'addresses'] as const) {
       const localBy = Object.fromEntries(json.virtualServers.map((v) => [`${v.address}:${v.port}`, v.vipLocalBy]));
       const how = mode === 'routes' ? 'route' : null;
       assert.deepEqual(localBy, {
-        [`${topo.serviceIp(10)}:80`]: how, [`${topo.serviceIp(20)}:80`]: how, [`${VIP6}:80`]: how, [`${topo.nodeAddress}:${NODE_PORT}`]: null,
+        [`${topo.serviceIp(10)}:80`]: how,
+        [`${topo.serviceIp(20)}:80`]: how,
+        [`${VIP6}:80`]: how,
+        [`${topo.nodeAddress}:${NODE_PORT}`]: null,
       });
-      assert.deepEqual(json.virtualServers.find((v) => v.address === topo.serviceIp(10))?.realServers.map((r) => r.pod?.name).sort(), topo.pods.map((pod) => pod.name).sort());
+      assert.deepEqual(
+        json.virtualServers
+          .find((v) => v.address === topo.serviceIp(10))
+          ?.realServers.map((r) => r.pod?.name)
+          .sort(),
+        topo.pods.map((pod) => pod.name).sort(),
+      );
       const names = await topo.node.run('node', [CLI, 'status', '--names', '--state-dir', dir]);
       assert.equal(names.includes(', VIP local by route'), mode === 'routes', names);
       assert.doesNotMatch(names, /agent record/, names);

@@ -30,7 +30,10 @@ const TOOL = /^(ip6?tables)-(nft|legacy)(-save|-restore)?$/;
 
 /** A refusal: the tool's exit status (1, or 2 for a parameter problem such as a missing set) and its message. */
 class RestoreError extends Error {
-  constructor(message: string, readonly status = 1) {
+  constructor(
+    message: string,
+    readonly status = 1,
+  ) {
     super(message);
   }
 }
@@ -80,7 +83,8 @@ export class FakeKernel implements CommandRunner {
       },
       save: async () => {
         const out: IpSetMap = new Map();
-        for (const [name, s] of this.sets) if (isOwnSetName(name)) out.set(name, { name, type: s.type as IpSetType, family: s.family, entries: new Set(s.entries) });
+        for (const [name, s] of this.sets)
+          if (isOwnSetName(name)) out.set(name, { name, type: s.type as IpSetType, family: s.family, entries: new Set(s.entries) });
         return out;
       },
       close: () => undefined,
@@ -245,7 +249,10 @@ export class FakeKernel implements CommandRunner {
     };
     const lines = stdin.split('\n');
     for (let i = 0; i < lines.length; i++) {
-      const words = lines[i].trim().split(/\s+/).filter((w) => w !== '');
+      const words = lines[i]
+        .trim()
+        .split(/\s+/)
+        .filter((w) => w !== '');
       if (words.length === 0) continue;
       const exist = words.includes('-exist');
       const [verb, name = '', arg = ''] = words;

@@ -6,13 +6,23 @@ import { constants } from 'node:os';
 import ipaddr from 'ipaddr.js';
 import { HandleClosedError, netlinkErrorFor } from '../../src/native/errors.js';
 import { realKey, serviceKey } from '../../src/vocabulary/ipvs-keys.js';
-import { SvcFlag, UNREAD_STATS, type Family, type IpvsOp, type IpvsStats, type OpResult, type RealServer, type RealServerStatus, type VirtualServer, type VirtualServerEntry, type VirtualServerKey } from '../../src/vocabulary/ipvs.js';
+import {
+  SvcFlag,
+  UNREAD_STATS,
+  type Family,
+  type IpvsOp,
+  type IpvsStats,
+  type OpResult,
+  type RealServer,
+  type RealServerStatus,
+  type VirtualServer,
+  type VirtualServerEntry,
+  type VirtualServerKey,
+} from '../../src/vocabulary/ipvs.js';
 import { type DumpOptions, type IpvsClient, type IpvsInfo, type IpvsTimeouts } from '../../src/ipvs/types.js';
 
 /** Schedulers a stock Debian kernel ships as modules. */
-export const KERNEL_SCHEDULERS: readonly string[] = [
-  'rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos',
-];
+export const KERNEL_SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
 
 /** What every method throws once close() was called: the addon's error for a closed handle. */
 export function closedError(client: string, method: string): HandleClosedError {
@@ -50,8 +60,16 @@ const OK: OpResult = { ok: true };
 
 function zeroStats(): IpvsStats {
   return {
-    conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n,
-    cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n,
+    conns: 0n,
+    inpkts: 0n,
+    outpkts: 0n,
+    inbytes: 0n,
+    outbytes: 0n,
+    cps: 0n,
+    inpps: 0n,
+    outpps: 0n,
+    inbps: 0n,
+    outbps: 0n,
   };
 }
 

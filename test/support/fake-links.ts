@@ -188,9 +188,7 @@ export class FakeLinks implements LinkClient {
     if (address === undefined) return failure('EINVAL', `invalid ${op.family} address ${op.address}`);
     const maxLen = op.family === 'inet' ? 32 : 128;
     if (op.prefixLen < 0 || op.prefixLen > maxLen) return failure('EINVAL', `prefix length ${op.prefixLen} out of range`);
-    const i = this.addresses.findIndex(
-      (a) => a.ifindex === op.ifindex && a.address === address && (op.op === 'delete' || a.prefixLen === op.prefixLen),
-    );
+    const i = this.addresses.findIndex((a) => a.ifindex === op.ifindex && a.address === address && (op.op === 'delete' || a.prefixLen === op.prefixLen));
     if (op.op === 'add') {
       // The kernel keys addresses by (link, address, prefix): the same address twice is EEXIST.
       if (this.addresses.some((a) => a.ifindex === op.ifindex && a.address === address)) {

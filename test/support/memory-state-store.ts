@@ -6,7 +6,10 @@ import type { StateStore } from '../../src/proxier/types.js';
 export class MemoryStateStore implements StateStore {
   /** Every record saved, oldest first, so tests can see what was on disk at each moment. */
   readonly saved: StateRecord[] = [];
-  constructor(private current: StateRecord | undefined = undefined, private corrupt?: string) {}
+  constructor(
+    private current: StateRecord | undefined = undefined,
+    private corrupt?: string,
+  ) {}
 
   async load(): Promise<{ record: StateRecord | undefined; corrupt?: string }> {
     return { record: this.current === undefined ? undefined : structuredClone(this.current), corrupt: this.corrupt };

@@ -21,7 +21,10 @@ export function decodeOps(buf: Buffer): IpvsOp[] {
       const timeout = r.u32();
       const netmask = r.u32();
       const pe = r.str();
-      ops.push({ op, service: (pe ? { ...key, scheduler, flags, timeout, netmask, peName: pe } : { ...key, scheduler, flags, timeout, netmask }) as VirtualServer });
+      ops.push({
+        op,
+        service: (pe ? { ...key, scheduler, flags, timeout, netmask, peName: pe } : { ...key, scheduler, flags, timeout, netmask }) as VirtualServer,
+      });
       continue;
     }
     if (op === 'deleteService') {

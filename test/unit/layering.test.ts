@@ -38,9 +38,7 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
 };
 
 /** Packages a folder may not import: a kernel client or the model's vocabulary never knows Kubernetes' client. */
-const MAY_NOT_IMPORT_PACKAGES: Record<string, readonly string[]> = Object.fromEntries(
-  KERNEL_CLIENTS.map((f) => [f, ['@kubernetes/client-node']]),
-);
+const MAY_NOT_IMPORT_PACKAGES: Record<string, readonly string[]> = Object.fromEntries(KERNEL_CLIENTS.map((f) => [f, ['@kubernetes/client-node']]));
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -62,7 +60,12 @@ function folderOf(path: string): string {
   return relative(SRC, path).split(sep)[0];
 }
 
-interface Edge { file: string; target: string; folder: string; targetFolder: string }
+interface Edge {
+  file: string;
+  target: string;
+  folder: string;
+  targetFolder: string;
+}
 
 function edges(): { edges: Edge[]; packages: { file: string; folder: string; pkg: string }[] } {
   const out: Edge[] = [];
@@ -93,7 +96,9 @@ test('the import reader finds static, type-only, multi-line and dynamic imports'
 });
 
 test('every folder of src/ has a place in the layering', () => {
-  const folders = readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory()).sort();
+  const folders = readdirSync(SRC)
+    .filter((n) => statSync(join(SRC, n)).isDirectory())
+    .sort();
   assert.deepEqual(folders, Object.keys(MAY_IMPORT).sort());
 });
 

@@ -20,7 +20,6 @@ import type { Settings } from '../../config/settings.js';
 import type { Family } from '../../vocabulary/ipvs.js';
 import type { IptablesSettings } from './sets.js';
 
-
 /** The iptables settings of the agent's settings, for the families this node serves. */
 export function iptablesSettingsFrom(
   settings: Pick<Settings, 'masqueradeAll' | 'clusterCidr' | 'masqueradeBit'> & { nodeName?: string },

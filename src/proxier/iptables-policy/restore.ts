@@ -52,12 +52,7 @@ export function isEmptyDiff(d: RulesDiff): boolean {
  * (which flushes it) and rewritten; jumps are inserted at the top of built-in chains only when
  * missing; stale chains of ours are deleted. Empty string when nothing differs.
  */
-export function renderIptablesRestore(
-  family: Family,
-  settings: IptablesSettings,
-  options: RuleOptions,
-  saved: SavedRules = new Map(),
-): string {
+export function renderIptablesRestore(family: Family, settings: IptablesSettings, options: RuleOptions, saved: SavedRules = new Map()): string {
   const desired = chainSpecs(family, settings, options);
   const diff = diffRules(desired, saved);
   if (isEmptyDiff(diff)) return '';

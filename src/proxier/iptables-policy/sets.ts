@@ -217,12 +217,7 @@ function addVirtualServerEntries(
  * everyone, so the address is not firewalled at all; ranges of the other family admit nobody of
  * this one, so a firewalled address with no range of its family drops every source.
  */
-function addSourceRanges(
-  ranges: readonly string[],
-  family: Family,
-  target: string,
-  add: (family: Family, role: SetRole, entry: string) => void,
-): void {
+function addSourceRanges(ranges: readonly string[], family: Family, target: string, add: (family: Family, role: SetRole, entry: string) => void): void {
   const cidrs: string[] = [];
   let valid = 0;
   for (const range of ranges) {

@@ -103,7 +103,10 @@ export class FixtureCluster implements ClusterDriver {
   readonly sourceArgs: readonly string[];
   private readonly current = new Map<string, KubeObject>();
 
-  constructor(readonly api: FixtureApiServer, kubeconfig: string) {
+  constructor(
+    readonly api: FixtureApiServer,
+    kubeconfig: string,
+  ) {
     this.sourceArgs = ['--kubeconfig', kubeconfig];
   }
 

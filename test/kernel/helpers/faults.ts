@@ -57,7 +57,14 @@ if (mode === 'http') {
 `;
 
 /** One request's outcome; source is the address the pod saw it come from (HTTP only). */
-export interface Answer { i: number; t: number; ok: boolean; pod?: string; source?: string; err?: string }
+export interface Answer {
+  i: number;
+  t: number;
+  ok: boolean;
+  pod?: string;
+  source?: string;
+  err?: string;
+}
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -77,13 +84,19 @@ export class Proc {
   text = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   constructor(readonly child: ChildProcess) {
-    const take = (c: Buffer): void => { this.text += c.toString(); };
+    const take = (c: Buffer): void => {
+      this.text += c.toString();
+    };
     child.stdout?.on('data', take);
     child.stderr?.on('data', take);
     this.exited = new Promise((r) => child.on('exit', (code, signal) => r({ code, signal })));
   }
-  get running(): boolean { return this.child.exitCode === null && this.child.signalCode === null; }
-  kill(sig: NodeJS.Signals): void { if (this.running) this.child.kill(sig); }
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+  kill(sig: NodeJS.Signals): void {
+    if (this.running) this.child.kill(sig);
+  }
   async waitFor(re: RegExp, timeoutMs = 120_000, from = 0): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -95,11 +108,19 @@ export class Proc {
     }
   }
   answers(): Answer[] {
-    return this.text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Answer);
+    return this.text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Answer);
   }
 }
 
-export interface Pod { name: string; address: string; ns: Netns; server?: Proc }
+export interface Pod {
+  name: string;
+  address: string;
+  ns: Netns;
+  server?: Proc;
+}
 
 export class FaultWorld {
   readonly pods: Pod[] = [];
@@ -189,8 +210,24 @@ export class FaultWorld {
 
   /** `ipvs-proxy run` in the node namespace. */
   agent(args: readonly string[], env: Record<string, string> = {}): Proc {
-    const p = this.spawnIn(this.node, [process.execPath, CLI, 'run', '--node-name', 'node-a', '--state-dir', join(this.work, 'state'),
-      '--log-format', 'text', '--min-sync-period', '0s', ...args], { ...process.env, ...env });
+    const p = this.spawnIn(
+      this.node,
+      [
+        process.execPath,
+        CLI,
+        'run',
+        '--node-name',
+        'node-a',
+        '--state-dir',
+        join(this.work, 'state'),
+        '--log-format',
+        'text',
+        '--min-sync-period',
+        '0s',
+        ...args,
+      ],
+      { ...process.env, ...env },
+    );
     this.agents.push(p);
     return p;
   }
@@ -219,7 +256,14 @@ export class FaultWorld {
   async reals(proto: 'TCP' | 'UDP', vip: string, port: number): Promise<string[] | undefined> {
     const r = await this.node.exec('ipvsadm', ['-Ln', proto === 'TCP' ? '-t' : '-u', `${vip}:${port}`]);
     if (r.code !== 0) return undefined;
-    return r.stdout.split('\n').filter((l) => /->\s+\d/.test(l)).map((l) => { const f = l.trim().split(/\s+/); return `${f[1]} ${f[3]}`; }).sort();
+    return r.stdout
+      .split('\n')
+      .filter((l) => /->\s+\d/.test(l))
+      .map((l) => {
+        const f = l.trim().split(/\s+/);
+        return `${f[1]} ${f[3]}`;
+      })
+      .sort();
   }
 
   /** A forwarder on the uplink to a server on the root's loopback; returns a kubeconfig path. */
@@ -235,12 +279,29 @@ export class FaultWorld {
     const addr = server.address();
     if (addr === null || typeof addr === 'string') throw new Error('forwarder has no port');
     const path = join(this.work, 'kubeconfig.yaml');
-    writeFileSync(path, [
-      'apiVersion: v1', 'kind: Config', 'current-context: f',
-      'clusters:', '- name: f', '  cluster:', `    server: http://${this.rootAddress}:${addr.port}`, '    insecure-skip-tls-verify: true',
-      'users:', '- name: u', '  user:', '    token: t',
-      'contexts:', '- name: f', '  context:', '    cluster: f', '    user: u', '',
-    ].join('\n'));
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: f',
+        'clusters:',
+        '- name: f',
+        '  cluster:',
+        `    server: http://${this.rootAddress}:${addr.port}`,
+        '    insecure-skip-tls-verify: true',
+        'users:',
+        '- name: u',
+        '  user:',
+        '    token: t',
+        'contexts:',
+        '- name: f',
+        '  context:',
+        '    cluster: f',
+        '    user: u',
+        '',
+      ].join('\n'),
+    );
     return path;
   }
 
@@ -268,17 +329,31 @@ function root(file: string, args: readonly string[]): Promise<void> {
 /** Service and EndpointSlice objects as the API server stores them. */
 export function serviceObj(name: string, ip: string, port: number, protocol: 'TCP' | 'UDP' = 'TCP', targetPort = HTTP_PORT): Record<string, unknown> {
   return {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name, namespace: 'default' },
-    spec: { type: 'ClusterIP', clusterIP: ip, clusterIPs: [ip], ipFamilies: ['IPv4'], selector: { app: name }, ports: [{ name: 'p', protocol, port, targetPort }] },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: ip,
+      clusterIPs: [ip],
+      ipFamilies: ['IPv4'],
+      selector: { app: name },
+      ports: [{ name: 'p', protocol, port, targetPort }],
+    },
   };
 }
 
-export interface EndpointState { pod: Pod | { name: string; address: string }; ready?: boolean; serving?: boolean; terminating?: boolean }
+export interface EndpointState {
+  pod: Pod | { name: string; address: string };
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+}
 
 export function sliceObj(service: string, eps: readonly EndpointState[], protocol: 'TCP' | 'UDP' = 'TCP', port = HTTP_PORT): Record<string, unknown> {
   return {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
     metadata: { name: `${service}-s1`, namespace: 'default', labels: { 'kubernetes.io/service-name': service } },
     addressType: 'IPv4',
     ports: [{ name: 'p', protocol, port }],

@@ -23,10 +23,7 @@ export interface Netns {
   destroy(): Promise<void>;
 }
 
-async function execIn(
-  argv: readonly string[],
-  opts: { input?: string; timeoutMs?: number } = {},
-): Promise<ExecResult> {
+async function execIn(argv: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
     const child = execFile(
       argv[0],

@@ -50,7 +50,11 @@ export interface Pod {
 // waiting
 
 export class WaitTimeoutError extends Error {
-  constructor(readonly what: string, readonly timeoutMs: number, readonly last: unknown) {
+  constructor(
+    readonly what: string,
+    readonly timeoutMs: number,
+    readonly last: unknown,
+  ) {
     super(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${typeof last === 'string' ? last : JSON.stringify(last)}`);
     this.name = 'WaitTimeoutError';
   }
@@ -123,7 +127,10 @@ export class HeldConnection {
   private waiting: ((answer: string) => void) | undefined;
   private failed: Error | undefined;
 
-  private constructor(private readonly socket: Socket, private readonly host: string) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly host: string,
+  ) {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       this.buffer += chunk;
@@ -248,7 +255,10 @@ export class AgentProcess {
   private exitInfo: AgentExit | undefined;
   private readonly log: WriteStream;
 
-  constructor(private readonly child: ChildProcess, readonly logPath: string) {
+  constructor(
+    private readonly child: ChildProcess,
+    readonly logPath: string,
+  ) {
     this.log = createWriteStream(logPath, { flags: 'a' });
     const take = (chunk: Buffer): void => {
       const text = chunk.toString('utf8');
@@ -337,7 +347,11 @@ export class Topology {
   private readonly agents: AgentProcess[] = [];
   private readonly forwarders: Server[] = [];
 
-  private constructor(readonly node: Netns, index: number, nodeName: string) {
+  private constructor(
+    readonly node: Netns,
+    index: number,
+    nodeName: string,
+  ) {
     this.nodeName = nodeName;
     this.nodeAddress = `172.31.${index}.2`;
     this.outsideAddress = `172.31.${index}.1`;
@@ -476,14 +490,30 @@ export class Topology {
     const addr = server.address();
     if (addr === null || typeof addr === 'string') throw new Error('forwarder has no port');
     const path = join(this.work, `kubeconfig-${addr.port}.yaml`);
-    writeFileSync(path, [
-      'apiVersion: v1', 'kind: Config', 'current-context: fixture',
-      'clusters:', '- name: fixture', '  cluster:', `    server: http://${this.outsideAddress}:${addr.port}`,
-      // @kubernetes/client-node refuses plain HTTP unless TLS verification is explicitly skipped.
-      '    insecure-skip-tls-verify: true',
-      'users:', '- name: tester', '  user:', '    token: fixture-token',
-      'contexts:', '- name: fixture', '  context:', '    cluster: fixture', '    user: tester', '',
-    ].join('\n'));
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: fixture',
+        'clusters:',
+        '- name: fixture',
+        '  cluster:',
+        `    server: http://${this.outsideAddress}:${addr.port}`,
+        // @kubernetes/client-node refuses plain HTTP unless TLS verification is explicitly skipped.
+        '    insecure-skip-tls-verify: true',
+        'users:',
+        '- name: tester',
+        '  user:',
+        '    token: fixture-token',
+        'contexts:',
+        '- name: fixture',
+        '  context:',
+        '    cluster: fixture',
+        '    user: tester',
+        '',
+      ].join('\n'),
+    );
     return path;
   }
 

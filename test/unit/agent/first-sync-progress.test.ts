@@ -14,7 +14,10 @@ import { desiredVs, noChange, real, SETTINGS, SettledSysctl, state, vs, world } 
 /** A kernel that takes `ms` of the fake clock per call, however many operations it is given. */
 class SlowIpvs extends FakeIpvs {
   calls = 0;
-  constructor(private readonly clock: FakeClock, private readonly ms: number) {
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly ms: number,
+  ) {
     super();
   }
   override async apply(ops: readonly IpvsOp[]): Promise<OpResult[]> {
@@ -32,12 +35,21 @@ test('a long IPVS stage of the first sync logs how many of its operations are ap
   const services = 4000;
   const desired = state(
     Array.from({ length: services }, (_, i) =>
-      desiredVs(vs(`10.96.${i >> 8}.${i & 255}`, 80), Array.from({ length: 10 }, (_, k) => real(`10.244.${i >> 8}.${i & 255}`, 9000 + k, 1, `web-${i}-${k}`))),
+      desiredVs(
+        vs(`10.96.${i >> 8}.${i & 255}`, 80),
+        Array.from({ length: 10 }, (_, k) => real(`10.244.${i >> 8}.${i & 255}`, 9000 + k, 1, `web-${i}-${k}`)),
+      ),
     ),
     [],
   );
   const proxier = new Proxier({
-    ipvs, links: w.links, stateStore: w.store, conntrack: w.conntrack, sysctl: new SettledSysctl(), clock: w.clock, settings: SETTINGS,
+    ipvs,
+    links: w.links,
+    stateStore: w.store,
+    conntrack: w.conntrack,
+    sysctl: new SettledSysctl(),
+    clock: w.clock,
+    settings: SETTINGS,
     onPassProgress: (stage) => progress.at(stage),
   });
   await proxier.start(desired);
@@ -52,10 +64,17 @@ test('a long IPVS stage of the first sync logs how many of its operations are ap
   assert.equal(ipvs.calls, 6);
   const lines = logger.matching('info', /^first sync in progress/).map((l) => l.message);
   assert.ok(
-    lines.some((l) => /^first sync in progress \(5\.0 s\): .*programming: IPVS stage 2 of 2: 8192 of 40000 addReal operations applied \(4000 written before the stage\)$/.test(l)),
+    lines.some((l) =>
+      /^first sync in progress \(5\.0 s\): .*programming: IPVS stage 2 of 2: 8192 of 40000 addReal operations applied \(4000 written before the stage\)$/.test(
+        l,
+      ),
+    ),
     lines.join('\n'),
   );
-  assert.ok(lines.some((l) => /\(10\.0 s\): .*IPVS stage 2 of 2: 24576 of 40000 addReal operations applied/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /\(10\.0 s\): .*IPVS stage 2 of 2: 24576 of 40000 addReal operations applied/.test(l)),
+    lines.join('\n'),
+  );
   // Steady: one line per interval of the fake clock, no more.
   assert.equal(lines.length, Math.floor(w.clock.now() / 5000));
   assert.equal(w.clock.pending, 0, 'done() leaves no timer behind');
@@ -72,10 +91,13 @@ test('progress lines come at the interval of the injected clock and stop at done
   assert.equal(logger.lines.length, 0, 'a quick start logs nothing');
   await clock.advance(1);
   await clock.advance(5000);
-  assert.deepEqual(logger.lines.map((l) => l.message), [
-    'first sync in progress (5.0 s): 120 objects read; reading: manifests: 3 of 8 files parsed, 120 objects',
-    'first sync in progress (10.0 s): 120 objects read; reading: manifests: 3 of 8 files parsed, 120 objects',
-  ]);
+  assert.deepEqual(
+    logger.lines.map((l) => l.message),
+    [
+      'first sync in progress (5.0 s): 120 objects read; reading: manifests: 3 of 8 files parsed, 120 objects',
+      'first sync in progress (10.0 s): 120 objects read; reading: manifests: 3 of 8 files parsed, 120 objects',
+    ],
+  );
   progress.done();
   await clock.advance(20_000);
   assert.equal(logger.lines.length, 2);

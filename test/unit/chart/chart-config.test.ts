@@ -74,35 +74,93 @@ describe('the chart and the agent agree', () => {
     }
   });
 
-  describe('every rendered config passes the agent\'s own validation, with the pod\'s flags', () => {
+  describe("every rendered config passes the agent's own validation, with the pod's flags", () => {
     const matrix: Array<[string, string[]]> = [
       ['defaults', []],
       ['capabilities mode (--sysctl-mode=check)', ['--set', 'securityContext.mode=capabilities', '--set', 'loadModules=true']],
-      ['mh with its flags, longer periods', [
-        '--set', 'config.scheduler=mh', '--set', 'config.schedulerFlags={mh-port,mh-fallback}',
-        '--set', 'config.syncPeriod=1m30s', '--set', 'config.minSyncPeriod=1s',
-      ]],
-      ['sh, primary node port addresses, timeouts', [
-        '--set', 'config.scheduler=sh', '--set', 'config.schedulerFlags=sh-fallback', '--set', 'config.nodeportAddresses={primary}',
-        '--set', 'config.tcpTimeout=900s', '--set', 'config.tcpfinTimeout=2m', '--set', 'config.udpTimeout=5m', '--set', 'config.nodeportRange=20000-22767',
-      ]],
-      ['IPv6 and dual-stack addresses', [
-        '--set', 'config.healthzBindAddress=[::]:10256', '--set', 'config.metricsBindAddress=[::1]:10249',
-        '--set', 'config.serviceCidrs={10.96.0.0/12,fd00:10:96::/112}', '--set', 'config.clusterCidr={10.244.0.0/16,fd00:10:244::/56}',
-        '--set', 'config.excludeCidrs={192.168.0.0/16,2001:db8::/32}',
-      ]],
-      ['masquerading, strict ARP, own state directory', [
-        '--set', 'config.masqueradeAll=true', '--set', 'config.masqueradeBit=13', '--set', 'config.strictArp=true',
-        '--set', 'config.stateDir=/var/lib/ipvs-proxy-b', '--set', 'config.logLevel=debug', '--set', 'config.logFormat=text',
-        '--set', 'config.gracefulTerminationTimeout=2m',
-      ]],
+      [
+        'mh with its flags, longer periods',
+        [
+          '--set',
+          'config.scheduler=mh',
+          '--set',
+          'config.schedulerFlags={mh-port,mh-fallback}',
+          '--set',
+          'config.syncPeriod=1m30s',
+          '--set',
+          'config.minSyncPeriod=1s',
+        ],
+      ],
+      [
+        'sh, primary node port addresses, timeouts',
+        [
+          '--set',
+          'config.scheduler=sh',
+          '--set',
+          'config.schedulerFlags=sh-fallback',
+          '--set',
+          'config.nodeportAddresses={primary}',
+          '--set',
+          'config.tcpTimeout=900s',
+          '--set',
+          'config.tcpfinTimeout=2m',
+          '--set',
+          'config.udpTimeout=5m',
+          '--set',
+          'config.nodeportRange=20000-22767',
+        ],
+      ],
+      [
+        'IPv6 and dual-stack addresses',
+        [
+          '--set',
+          'config.healthzBindAddress=[::]:10256',
+          '--set',
+          'config.metricsBindAddress=[::1]:10249',
+          '--set',
+          'config.serviceCidrs={10.96.0.0/12,fd00:10:96::/112}',
+          '--set',
+          'config.clusterCidr={10.244.0.0/16,fd00:10:244::/56}',
+          '--set',
+          'config.excludeCidrs={192.168.0.0/16,2001:db8::/32}',
+        ],
+      ],
+      [
+        'masquerading, strict ARP, own state directory',
+        [
+          '--set',
+          'config.masqueradeAll=true',
+          '--set',
+          'config.masqueradeBit=13',
+          '--set',
+          'config.strictArp=true',
+          '--set',
+          'config.stateDir=/var/lib/ipvs-proxy-b',
+          '--set',
+          'config.logLevel=debug',
+          '--set',
+          'config.logFormat=text',
+          '--set',
+          'config.gracefulTerminationTimeout=2m',
+        ],
+      ],
       ['metrics on the node address', ['--set', 'metrics.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true']],
-      ['status Redis and extra flags', [
-        '--set', 'statusRedis.url=redis://redis.kube-system:6379/0', '--set', 'statusRedis.password=pw',
-        '--set', 'extraArgs={--log-level=warn,--service-proxy-name=ipvs}',
-      ]],
-      ['kube-proxy\'s kubeadm config, in-cluster config', ['--set-file', `kubeProxyConfig.config=${KUBEADM_CONF}`, '--set', 'metrics.enabled=true']],
-      ['kube-proxy\'s kubeadm config with its kubeconfig mounted', ['--set-file', `kubeProxyConfig.config=${KUBEADM_CONF}`, '--set', 'kubeProxyConfig.mountKubeconfig=true']],
+      [
+        'status Redis and extra flags',
+        [
+          '--set',
+          'statusRedis.url=redis://redis.kube-system:6379/0',
+          '--set',
+          'statusRedis.password=pw',
+          '--set',
+          'extraArgs={--log-level=warn,--service-proxy-name=ipvs}',
+        ],
+      ],
+      ["kube-proxy's kubeadm config, in-cluster config", ['--set-file', `kubeProxyConfig.config=${KUBEADM_CONF}`, '--set', 'metrics.enabled=true']],
+      [
+        "kube-proxy's kubeadm config with its kubeconfig mounted",
+        ['--set-file', `kubeProxyConfig.config=${KUBEADM_CONF}`, '--set', 'kubeProxyConfig.mountKubeconfig=true'],
+      ],
     ];
     for (const [what, args] of matrix) {
       it(what, () => {
@@ -118,7 +176,7 @@ describe('the chart and the agent agree', () => {
     });
   });
 
-  describe('what the agent refuses, helm refuses with its message and the key\'s name', () => {
+  describe("what the agent refuses, helm refuses with its message and the key's name", () => {
     const defaults = (parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as { config: Record<string, unknown> }).config;
     const cases: Array<[string, string[], Record<string, unknown>]> = [
       ['config.minSyncPeriod', ['--set', 'config.minSyncPeriod=1h'], { minSyncPeriod: '1h' }],
@@ -169,7 +227,24 @@ describe('the chart and the agent agree', () => {
       ['tcpTimeout', ['0s', '900s', '15m', '1500ms', '2000ms', '1.5s', '0.5m']],
       ['syncPeriod', ['0', '0s', '0.0s', '1ns', '0.5s', '1h']],
       ['minSyncPeriod', ['30s', '30.001s', '29999ms', '30000.5ms', '0.5m', '1m']],
-      ['healthzBindAddress', ['0.0.0.0:0', '0.0.0.0:65535', '0.0.0.0:65536', '[::]:10256', '[::1]:10256', '[10.0.0.1]:1', '::1:10256', '10.0.0.256:80', '10.0.0.1:', '[fe80::1%eth0]:80', '[1:2:3:4:5:6:7:8]:80', '[1:2:3:4:5:6:7:8:9]:80', '[::ffff:10.0.0.1]:80']],
+      [
+        'healthzBindAddress',
+        [
+          '0.0.0.0:0',
+          '0.0.0.0:65535',
+          '0.0.0.0:65536',
+          '[::]:10256',
+          '[::1]:10256',
+          '[10.0.0.1]:1',
+          '::1:10256',
+          '10.0.0.256:80',
+          '10.0.0.1:',
+          '[fe80::1%eth0]:80',
+          '[1:2:3:4:5:6:7:8]:80',
+          '[1:2:3:4:5:6:7:8:9]:80',
+          '[::ffff:10.0.0.1]:80',
+        ],
+      ],
       ['nodeportRange', ['1-65535', '0-100', '100-99', ' 30000 - 32767 ', '30000-', '30000-032767']],
       ['masqueradeBit', ['0', '31', '031', '14.0', '-1']],
     ];
@@ -186,9 +261,27 @@ describe('the chart and the agent agree', () => {
 
     it('CIDRs: the chart and the agent refuse the same edge cases', () => {
       const candidates = [
-        '10.0.0.0/8', '10.0.0.0/32', '10.0.0.0/33', '10.0.0/16', '256.0.0.0/8', '10.0.0.0', '10.0.0.0/', '10.0.0.0/08',
-        'fd00::/8', '::/0', 'fd00::/128', 'fd00::/129', 'fd00:::/64', '1::2::3/64', '1:2:3:4:5:6:7:8/64', '1:2:3:4:5:6:7:8:9/64',
-        '::ffff:10.0.0.0/104', 'fd00:10:96::/112', 'gg::/8', '1:2:3:4:5:6:7::/64', '::1:2:3:4:5:6:7/64',
+        '10.0.0.0/8',
+        '10.0.0.0/32',
+        '10.0.0.0/33',
+        '10.0.0/16',
+        '256.0.0.0/8',
+        '10.0.0.0',
+        '10.0.0.0/',
+        '10.0.0.0/08',
+        'fd00::/8',
+        '::/0',
+        'fd00::/128',
+        'fd00::/129',
+        'fd00:::/64',
+        '1::2::3/64',
+        '1:2:3:4:5:6:7:8/64',
+        '1:2:3:4:5:6:7:8:9/64',
+        '::ffff:10.0.0.0/104',
+        'fd00:10:96::/112',
+        'gg::/8',
+        '1:2:3:4:5:6:7::/64',
+        '::1:2:3:4:5:6:7/64',
       ];
       const result = template(['--set', `config.excludeCidrs={${candidates.join(',')}}`]);
       const helmRefused = new Set([...result.stderr.matchAll(/config\.excludeCidrs: '([^']+)' is not a CIDR/g)].map((match) => match[1]));
@@ -202,13 +295,18 @@ describe('the chart and the agent agree', () => {
       assert.match(result.stderr, /kubeProxyConfig\.config: the document is not a mapping/);
       const configPath = join(work, 'garbage.yaml');
       writeFileSync(configPath, 'garbage\n');
-      const agent = spawnSync(process.execPath, [CLI, 'run', '--config', configPath, '--check-config'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NODE_NAME: 'node-a' } });
+      const agent = spawnSync(process.execPath, [CLI, 'run', '--config', configPath, '--check-config'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', NODE_NAME: 'node-a' },
+      });
       assert.equal(agent.status, 2);
       assert.match(agent.stderr, /the document is not a mapping/);
     });
 
     it('a kube-proxy config the agent refuses: bad fields named by their kube-proxy path', () => {
-      const conf = readFileSync(KUBEADM_CONF, 'utf8').replace(/ {2}minSyncPeriod: .*\n/, '  minSyncPeriod: 1h\n').replace(/ {2}scheduler: .*\n/, '  scheduler: fastest\n');
+      const conf = readFileSync(KUBEADM_CONF, 'utf8')
+        .replace(/ {2}minSyncPeriod: .*\n/, '  minSyncPeriod: 1h\n')
+        .replace(/ {2}scheduler: .*\n/, '  scheduler: fastest\n');
       assert.match(conf, /minSyncPeriod: 1h/);
       const configPath = join(work, 'kube-proxy-bad.conf');
       writeFileSync(configPath, conf);
@@ -219,15 +317,22 @@ describe('the chart and the agent agree', () => {
       assert.match(notKubeProxy.stderr, /kubeProxyConfig\.config: not a KubeProxyConfiguration/);
     });
 
-    it('kube-proxy fields: the chart and the agent refuse the same edits of kubeadm\'s file', () => {
+    it("kube-proxy fields: the chart and the agent refuse the same edits of kubeadm's file", () => {
       const conf = readFileSync(KUBEADM_CONF, 'utf8');
       const edits: Array<[RegExp, string]> = [
-        [/^ {2}minSyncPeriod: .*$/gm, '  minSyncPeriod: 1m'], [/^ {2}syncPeriod: .*$/gm, '  syncPeriod: 10s'],
-        [/^metricsBindAddress: .*$/m, 'metricsBindAddress: 0.0.0.0'], [/^metricsBindAddress: .*$/m, 'metricsBindAddress: "::"'],
-        [/^healthzBindAddress: .*$/m, 'healthzBindAddress: "0.0.0.0:99999"'], [/^healthzBindAddress: .*$/m, 'healthzBindAddress: localhost'],
-        [/^ {2}scheduler: .*$/m, '  scheduler: sh'], [/^ {2}strictARP: .*$/m, '  strictARP: maybe'],
-        [/^ {2}tcpTimeout: .*$/m, '  tcpTimeout: 1500ms'], [/^clusterCIDR: .*$/m, 'clusterCIDR: 10.244.0.0/16'], [/^nodePortAddresses: .*$/m, 'nodePortAddresses: [primary]'],
-        [/^clusterCIDR: .*$/m, 'clusterCIDR: 10.244.0.0/99'], [/^ipvs:$/m, 'ipvs: 3\nipvsOld:'],
+        [/^ {2}minSyncPeriod: .*$/gm, '  minSyncPeriod: 1m'],
+        [/^ {2}syncPeriod: .*$/gm, '  syncPeriod: 10s'],
+        [/^metricsBindAddress: .*$/m, 'metricsBindAddress: 0.0.0.0'],
+        [/^metricsBindAddress: .*$/m, 'metricsBindAddress: "::"'],
+        [/^healthzBindAddress: .*$/m, 'healthzBindAddress: "0.0.0.0:99999"'],
+        [/^healthzBindAddress: .*$/m, 'healthzBindAddress: localhost'],
+        [/^ {2}scheduler: .*$/m, '  scheduler: sh'],
+        [/^ {2}strictARP: .*$/m, '  strictARP: maybe'],
+        [/^ {2}tcpTimeout: .*$/m, '  tcpTimeout: 1500ms'],
+        [/^clusterCIDR: .*$/m, 'clusterCIDR: 10.244.0.0/16'],
+        [/^nodePortAddresses: .*$/m, 'nodePortAddresses: [primary]'],
+        [/^clusterCIDR: .*$/m, 'clusterCIDR: 10.244.0.0/99'],
+        [/^ipvs:$/m, 'ipvs: 3\nipvsOld:'],
       ];
       const disagreements: string[] = [];
       for (const [pattern, replacement] of edits) {
@@ -248,10 +353,13 @@ describe('the chart and the agent agree', () => {
       assert.deepEqual(disagreements, []);
     });
 
-    it('the agent\'s --check-config exits 2 with the same message for the same file', () => {
+    it("the agent's --check-config exits 2 with the same message for the same file", () => {
       const configPath = join(work, 'bad.yaml');
       writeFileSync(configPath, stringifyYaml({ ...defaults, minSyncPeriod: '1h' }));
-      const agent = spawnSync(process.execPath, [CLI, 'run', '--config', configPath, '--check-config'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NODE_NAME: 'node-a' } });
+      const agent = spawnSync(process.execPath, [CLI, 'run', '--config', configPath, '--check-config'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', NODE_NAME: 'node-a' },
+      });
       assert.equal(agent.status, 2);
       const helm = template(['--set', 'config.minSyncPeriod=1h']);
       const problem = /minSyncPeriod: (3600000 ms is longer than the sync period \(30000 ms\); allowed: .*)$/m;

@@ -24,9 +24,18 @@ interface ServiceMonitor extends K8sObject {
 describe('metrics Prometheus can scrape', () => {
   it('off by default: the agent keeps 127.0.0.1:10249, no Service, no ServiceMonitor', () => {
     const objects = render();
-    assert.equal(objects.some((object) => object.kind === 'Service' || object.kind === 'ServiceMonitor'), false);
-    assert.equal(container(objects).args?.some((arg) => arg.startsWith('--metrics-bind-address')), false);
-    assert.equal(container(objects).env?.some((variable) => variable.name === 'HOST_IP'), false);
+    assert.equal(
+      objects.some((object) => object.kind === 'Service' || object.kind === 'ServiceMonitor'),
+      false,
+    );
+    assert.equal(
+      container(objects).args?.some((arg) => arg.startsWith('--metrics-bind-address')),
+      false,
+    );
+    assert.equal(
+      container(objects).env?.some((variable) => variable.name === 'HOST_IP'),
+      false,
+    );
   });
 
   it('metrics.enabled: the node address, a headless Service selecting every agent pod', () => {
@@ -35,22 +44,37 @@ describe('metrics Prometheus can scrape', () => {
     const agent = container(objects);
     assert.ok(agent.args?.includes('--metrics-bind-address=[$(HOST_IP)]:10300'), String(agent.args));
     assert.deepEqual(agent.env?.find((variable) => variable.name === 'HOST_IP')?.valueFrom, { fieldRef: { fieldPath: 'status.hostIP' } });
-    assert.deepEqual(agent.ports?.find((port) => port.name === 'metrics'), { name: 'metrics', containerPort: 10300, protocol: 'TCP' });
+    assert.deepEqual(
+      agent.ports?.find((port) => port.name === 'metrics'),
+      { name: 'metrics', containerPort: 10300, protocol: 'TCP' },
+    );
 
     const service = find(objects, 'Service') as unknown as IService;
     assert.equal(service.spec?.clusterIP, 'None');
     assert.deepEqual(service.spec?.ports, [{ name: 'metrics', port: 10300, targetPort: 'metrics', protocol: 'TCP' }]);
     const podLabels = pod(objects).metadata?.labels ?? {};
-    for (const [label, value] of Object.entries(service.spec?.selector ?? {})) assert.equal(podLabels[label], value, `the Service selects the pods by ${label}`);
+    for (const [label, value] of Object.entries(service.spec?.selector ?? {}))
+      assert.equal(podLabels[label], value, `the Service selects the pods by ${label}`);
   });
 
-  it('a ServiceMonitor with the operator\'s labels, valid against the CRD schema, selecting the metrics Service', () => {
+  it("a ServiceMonitor with the operator's labels, valid against the CRD schema, selecting the metrics Service", () => {
     const objects = render([
-      '--set', 'metrics.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true',
-      '--set', 'metrics.serviceMonitor.labels.release=kube-prometheus-stack', '--set', 'metrics.serviceMonitor.interval=30s',
-      '--set', 'metrics.serviceMonitor.scrapeTimeout=10s',
-      '--set', 'metrics.serviceMonitor.metricRelabelings[0].action=drop', '--set', 'metrics.serviceMonitor.metricRelabelings[0].sourceLabels[0]=__name__',
-      '--set', 'metrics.serviceMonitor.metricRelabelings[0].regex=go_.*',
+      '--set',
+      'metrics.enabled=true',
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'metrics.serviceMonitor.labels.release=kube-prometheus-stack',
+      '--set',
+      'metrics.serviceMonitor.interval=30s',
+      '--set',
+      'metrics.serviceMonitor.scrapeTimeout=10s',
+      '--set',
+      'metrics.serviceMonitor.metricRelabelings[0].action=drop',
+      '--set',
+      'metrics.serviceMonitor.metricRelabelings[0].sourceLabels[0]=__name__',
+      '--set',
+      'metrics.serviceMonitor.metricRelabelings[0].regex=go_.*',
     ]);
     for (const object of objects) validateObject(object);
     const monitor = find(objects, 'ServiceMonitor') as ServiceMonitor;
@@ -76,7 +100,14 @@ describe('metrics Prometheus can scrape', () => {
     const unknownField = structuredClone(monitor) as ServiceMonitor & { spec: { endpoint?: unknown } };
     unknownField.spec.endpoint = { port: 'metrics' };
     assert.throws(() => validateServiceMonitor(unknownField), /additional/);
-    const rendered = template(['--set', 'metrics.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'metrics.serviceMonitor.interval=5 minutes']);
+    const rendered = template([
+      '--set',
+      'metrics.enabled=true',
+      '--set',
+      'metrics.serviceMonitor.enabled=true',
+      '--set',
+      'metrics.serviceMonitor.interval=5 minutes',
+    ]);
     assert.equal(rendered.status, 0, rendered.stderr);
   });
 
@@ -88,16 +119,30 @@ describe('metrics Prometheus can scrape', () => {
 
   it('the cleanup DaemonSet gets no metrics Service', () => {
     const objects = render(['--set', 'metrics.enabled=true', '--set', 'metrics.serviceMonitor.enabled=true', '--set', 'cleanup.enabled=true']);
-    assert.equal(objects.some((object) => object.kind === 'Service' || object.kind === 'ServiceMonitor'), false);
+    assert.equal(
+      objects.some((object) => object.kind === 'Service' || object.kind === 'ServiceMonitor'),
+      false,
+    );
   });
 });
 
 describe('what a DaemonSet chart is expected to offer', () => {
-  it('extraEnv, extraVolumes and extraVolumeMounts land in the agent\'s pod', () => {
+  it("extraEnv, extraVolumes and extraVolumeMounts land in the agent's pod", () => {
     const objects = render([
-      '--set', 'extraEnv[0].name=GODEBUG', '--set', 'extraEnv[0].value=x',
-      '--set', 'extraVolumes[0].name=ca', '--set', 'extraVolumes[0].configMap.name=cluster-ca',
-      '--set', 'extraVolumeMounts[0].name=ca', '--set', 'extraVolumeMounts[0].mountPath=/etc/ssl/cluster', '--set', 'extraVolumeMounts[0].readOnly=true',
+      '--set',
+      'extraEnv[0].name=GODEBUG',
+      '--set',
+      'extraEnv[0].value=x',
+      '--set',
+      'extraVolumes[0].name=ca',
+      '--set',
+      'extraVolumes[0].configMap.name=cluster-ca',
+      '--set',
+      'extraVolumeMounts[0].name=ca',
+      '--set',
+      'extraVolumeMounts[0].mountPath=/etc/ssl/cluster',
+      '--set',
+      'extraVolumeMounts[0].readOnly=true',
     ]);
     for (const object of objects) validateObject(object);
     const agent = container(objects);
@@ -151,7 +196,17 @@ describe('installing as the READMEs say', () => {
   it('NOTES.txt says kubeProxyConfig wins over config.*, and where the metrics are', () => {
     const conf = join(REPO, 'test', 'unit', 'config', 'fixtures', 'kubeadm-kube-proxy-ipvs.conf');
     const notes = (args: string[]): string => {
-      const result = helm(['install', 'ipvs-proxy', CHART, '--dry-run=client', '--namespace', 'kube-system', '--set', 'image.repository=registry.example.com/ipvs-proxy', ...args]);
+      const result = helm([
+        'install',
+        'ipvs-proxy',
+        CHART,
+        '--dry-run=client',
+        '--namespace',
+        'kube-system',
+        '--set',
+        'image.repository=registry.example.com/ipvs-proxy',
+        ...args,
+      ]);
       assert.equal(result.status, 0, result.stderr);
       return result.stdout.split('NOTES:\n')[1] ?? '';
     };

@@ -100,11 +100,19 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
       ),
     );
     assert.deepEqual(grants.sort(), [
-      'core/events:create', 'core/events:patch',
-      'core/nodes:get', 'core/nodes:list', 'core/nodes:watch',
-      'core/services:get', 'core/services:list', 'core/services:watch',
-      'discovery.k8s.io/endpointslices:get', 'discovery.k8s.io/endpointslices:list', 'discovery.k8s.io/endpointslices:watch',
-      'events.k8s.io/events:create', 'events.k8s.io/events:patch',
+      'core/events:create',
+      'core/events:patch',
+      'core/nodes:get',
+      'core/nodes:list',
+      'core/nodes:watch',
+      'core/services:get',
+      'core/services:list',
+      'core/services:watch',
+      'discovery.k8s.io/endpointslices:get',
+      'discovery.k8s.io/endpointslices:list',
+      'discovery.k8s.io/endpointslices:watch',
+      'events.k8s.io/events:create',
+      'events.k8s.io/events:patch',
     ]);
     for (const rule of role.rules ?? []) assert.equal(rule.resourceNames, undefined);
     const binding = find(objects, 'ClusterRoleBinding') as unknown as IClusterRoleBinding;
@@ -121,12 +129,18 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
   it('takes config keys named like the flags: --set config.scheduler=wlc', () => {
     const plain = render();
     const objects = render([
-      '--set', 'config.scheduler=wlc',
-      '--set', 'config.strictArp=true',
-      '--set', 'config.excludeCidrs={10.0.0.0/8,fd00::/8}',
-      '--set', 'config.clusterCidr=10.244.0.0/16',
-      '--set', 'config.healthzBindAddress=0.0.0.0:10300',
-      '--set', 'config.stateDir=/var/lib/ipvs-proxy-b',
+      '--set',
+      'config.scheduler=wlc',
+      '--set',
+      'config.strictArp=true',
+      '--set',
+      'config.excludeCidrs={10.0.0.0/8,fd00::/8}',
+      '--set',
+      'config.clusterCidr=10.244.0.0/16',
+      '--set',
+      'config.healthzBindAddress=0.0.0.0:10300',
+      '--set',
+      'config.stateDir=/var/lib/ipvs-proxy-b',
     ]);
     const { settings } = loadSettings({ flags: {}, configFile: { path: 'config.yaml', text: configYaml(objects) }, env });
     assert.equal(settings.scheduler, 'wlc');
@@ -147,7 +161,10 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
     const variables = agent(daemonSet(objects)).env ?? [];
     assert.deepEqual(
       variables.filter((variable) => variable.name.startsWith('KUBERNETES_SERVICE_')),
-      [{ name: 'KUBERNETES_SERVICE_HOST', value: '192.168.122.10' }, { name: 'KUBERNETES_SERVICE_PORT', value: '6443' }],
+      [
+        { name: 'KUBERNETES_SERVICE_HOST', value: '192.168.122.10' },
+        { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
+      ],
     );
   });
 
@@ -168,7 +185,10 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
     const objects = render(['--set', 'cleanup.enabled=true']);
     for (const object of objects) validateObject(object);
     const daemonSets = objects.filter((object) => object.kind === 'DaemonSet');
-    assert.deepEqual(daemonSets.map((object) => object.metadata.name), ['test-ipvs-proxy-cleanup']);
+    assert.deepEqual(
+      daemonSets.map((object) => object.metadata.name),
+      ['test-ipvs-proxy-cleanup'],
+    );
     const ds = daemonSet(objects, 'test-ipvs-proxy-cleanup');
     const pod = ds.spec?.template.spec;
     assert.equal(pod?.hostNetwork, true);
@@ -177,7 +197,10 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
     const [cleanup] = pod?.initContainers ?? [];
     assert.deepEqual(cleanup.args, ['cleanup', '--config', '/etc/ipvs-proxy/config.yaml']);
     assert.deepEqual(cleanup.securityContext, { privileged: true });
-    assert.ok(cleanup.volumeMounts?.some((mount) => mount.mountPath === '/var/lib/ipvs-proxy'), 'reads the ownership record');
+    assert.ok(
+      cleanup.volumeMounts?.some((mount) => mount.mountPath === '/var/lib/ipvs-proxy'),
+      'reads the ownership record',
+    );
     assert.equal(pod?.containers.length, 1);
     assert.deepEqual(pod?.containers[0].command, ['sleep', 'infinity']);
   });
@@ -197,10 +220,13 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
       // Without the kubeconfig mounted, the path kube-proxy's file names is overridden by in-cluster config.
       const container = agent(daemonSet(objects));
       assert.deepEqual(container.args, ['run', '--config', '/etc/ipvs-proxy/config.yaml', '--kubeconfig=']);
-      assert.equal(container.volumeMounts?.some((mount) => mount.name === 'kube-proxy-kubeconfig'), false);
+      assert.equal(
+        container.volumeMounts?.some((mount) => mount.name === 'kube-proxy-kubeconfig'),
+        false,
+      );
     });
 
-    it('mounts the kubeconfig it names from kube-proxy\'s ConfigMap when asked', () => {
+    it("mounts the kubeconfig it names from kube-proxy's ConfigMap when asked", () => {
       const objects = render(['--set-file', `kubeProxyConfig.config=${KUBEADM_CONF}`, '--set', 'kubeProxyConfig.mountKubeconfig=true']);
       for (const object of objects) validateObject(object);
       const ds = daemonSet(objects);
@@ -212,8 +238,11 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
       assert.deepEqual(volume?.configMap, { name: 'kube-proxy', items: [{ key: 'kubeconfig.conf', path: 'kubeconfig.conf' }] });
     });
 
-    it('takes the healthz port from kube-proxy\'s healthzBindAddress', () => {
-      const objects = render(['--set', `kubeProxyConfig.config=${conf.replace('healthzBindAddress: ""', 'healthzBindAddress: 0.0.0.0:10266').replace(/,/g, '\\,')}`]);
+    it("takes the healthz port from kube-proxy's healthzBindAddress", () => {
+      const objects = render([
+        '--set',
+        `kubeProxyConfig.config=${conf.replace('healthzBindAddress: ""', 'healthzBindAddress: 0.0.0.0:10266').replace(/,/g, '\\,')}`,
+      ]);
       assert.equal(agent(daemonSet(objects)).ports?.find((port) => port.name === 'healthz')?.containerPort, 10266);
     });
 
@@ -243,11 +272,17 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
 
     it('uses an existing Secret, with a password only when its key is named', () => {
       const objects = render(['--set', 'statusRedis.existingSecret=fleet-redis', '--set', 'statusRedis.existingSecretUrlKey=redis-url']);
-      assert.equal(objects.some((object) => object.kind === 'Secret'), false);
+      assert.equal(
+        objects.some((object) => object.kind === 'Secret'),
+        false,
+      );
       const container = agent(daemonSet(objects));
       const variable = container.env?.find((candidate) => candidate.name === 'IPVS_PROXY_STATUS_REDIS');
       assert.deepEqual(variable?.valueFrom?.secretKeyRef, { name: 'fleet-redis', key: 'redis-url' });
-      assert.equal(container.args?.some((arg) => arg.startsWith('--status-redis-password-file')), false);
+      assert.equal(
+        container.args?.some((arg) => arg.startsWith('--status-redis-password-file')),
+        false,
+      );
       const withPassword = agent(daemonSet(render(['--set', 'statusRedis.existingSecret=fleet-redis', '--set', 'statusRedis.existingSecretPasswordKey=pw'])));
       assert.ok(withPassword.args?.includes('--status-redis-password-file=/var/run/secrets/ipvs-proxy/redis/password'));
     });
@@ -278,17 +313,25 @@ describe('helm chart charts/ipvs-proxy (helm v4.1.4)', () => {
         properties: { config: { properties: Record<string, unknown> } };
       };
       const perNodeOrSecret = ['nodeName', 'statusRedis', 'statusRedisPasswordFile'];
-      assert.deepEqual(
-        Object.keys(schema.properties.config.properties).sort(),
-        CONFIG_KEYS.filter((key) => !perNodeOrSecret.includes(key)).sort(),
-      );
+      assert.deepEqual(Object.keys(schema.properties.config.properties).sort(), CONFIG_KEYS.filter((key) => !perNodeOrSecret.includes(key)).sort());
     });
 
     it('accepts valid non-default values', () => {
       const objects = render([
-        '--set', 'config.scheduler=mh', '--set', 'config.schedulerFlags={mh-port}', '--set', 'config.syncPeriod=1m30s',
-        '--set', 'config.nodeportAddresses={primary}', '--set', 'config.serviceCidrs={10.96.0.0/12,fd00:10:96::/112}',
-        '--set', 'config.tcpTimeout=900s', '--set', 'config.logFormat=text',
+        '--set',
+        'config.scheduler=mh',
+        '--set',
+        'config.schedulerFlags={mh-port}',
+        '--set',
+        'config.syncPeriod=1m30s',
+        '--set',
+        'config.nodeportAddresses={primary}',
+        '--set',
+        'config.serviceCidrs={10.96.0.0/12,fd00:10:96::/112}',
+        '--set',
+        'config.tcpTimeout=900s',
+        '--set',
+        'config.logFormat=text',
       ]);
       const { settings } = loadSettings({ flags: {}, configFile: { path: 'config.yaml', text: configYaml(objects) }, env });
       assert.equal(settings.scheduler, 'mh');

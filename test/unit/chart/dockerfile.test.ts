@@ -33,9 +33,7 @@ function dockerignored(path: string): boolean {
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
   const first = path.split('/')[0];
-  return patterns.some((pattern) =>
-    pattern.startsWith('*.') ? path.endsWith(pattern.slice(1)) : pattern === path || pattern === first,
-  );
+  return patterns.some((pattern) => (pattern.startsWith('*.') ? path.endsWith(pattern.slice(1)) : pattern === path || pattern === first));
 }
 
 const dockerfile = instructions(readFileSync(join(REPO, 'Dockerfile'), 'utf8'));
@@ -64,7 +62,10 @@ describe('Dockerfile', () => {
   });
 
   it('installs the tools the agent drives in the runtime image', () => {
-    const runs = dockerfile.filter((instruction) => instruction.stage === 1 && instruction.keyword === 'RUN').map((instruction) => instruction.args).join(' ');
+    const runs = dockerfile
+      .filter((instruction) => instruction.stage === 1 && instruction.keyword === 'RUN')
+      .map((instruction) => instruction.args)
+      .join(' ');
     assert.match(runs, /apt-get install -y --no-install-recommends iptables ipset conntrack/);
   });
 
@@ -118,7 +119,10 @@ describe('Dockerfile', () => {
     assert.deepEqual(JSON.parse(entrypoint[0].args), ['node', '/app/bin/ipvs-proxy.js']);
     assert.equal(packageJson.bin['ipvs-proxy'], 'bin/ipvs-proxy.js');
     const workdir = dockerfile.filter((instruction) => instruction.stage === 1 && instruction.keyword === 'WORKDIR');
-    assert.deepEqual(workdir.map((instruction) => instruction.args), ['/app']);
+    assert.deepEqual(
+      workdir.map((instruction) => instruction.args),
+      ['/app'],
+    );
     const bin = readFileSync(join(REPO, 'bin', 'ipvs-proxy.js'), 'utf8');
     const imported = /from '\.\.\/dist\/(.+)\.js'/.exec(bin);
     assert.ok(imported, 'bin/ipvs-proxy.js imports the compiled CLI from dist/');

@@ -67,7 +67,11 @@ export function helm(args: string[]): HelmResult {
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
     // Keep helm away from the user's config and caches.
-    env: { PATH: process.env.PATH ?? '', HOME: join(REPO, 'node_modules', '.cache', 'ipvs-proxy'), HELM_CACHE_HOME: join(REPO, 'node_modules', '.cache', 'ipvs-proxy', 'helm-cache') },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: join(REPO, 'node_modules', '.cache', 'ipvs-proxy'),
+      HELM_CACHE_HOME: join(REPO, 'node_modules', '.cache', 'ipvs-proxy', 'helm-cache'),
+    },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -103,14 +107,20 @@ const MODELS: Record<string, { validate(object: K8sObject): void }> = {
   'v1/Service': { validate: (object) => new Service(object as unknown as ConstructorParameters<typeof Service>[0]).validate() },
   'monitoring.coreos.com/v1/ServiceMonitor': { validate: validateServiceMonitor },
   'apps/v1/DaemonSet': { validate: (object) => new DaemonSet(object as unknown as ConstructorParameters<typeof DaemonSet>[0]).validate() },
-  'rbac.authorization.k8s.io/v1/ClusterRole': { validate: (object) => new ClusterRole(object as unknown as ConstructorParameters<typeof ClusterRole>[0]).validate() },
-  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { validate: (object) => new ClusterRoleBinding(object as unknown as ConstructorParameters<typeof ClusterRoleBinding>[0]).validate() },
+  'rbac.authorization.k8s.io/v1/ClusterRole': {
+    validate: (object) => new ClusterRole(object as unknown as ConstructorParameters<typeof ClusterRole>[0]).validate(),
+  },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {
+    validate: (object) => new ClusterRoleBinding(object as unknown as ConstructorParameters<typeof ClusterRoleBinding>[0]).validate(),
+  },
 };
 
 // The ServiceMonitor CRD's schema, vendored from prometheus-operator (its source is in the file).
-const SERVICE_MONITOR_SCHEMA = (JSON.parse(readFileSync(join(REPO, 'test', 'unit', 'chart', 'fixtures', 'servicemonitor-v1-schema.json'), 'utf8')) as {
-  openAPIV3Schema: object;
-}).openAPIV3Schema;
+const SERVICE_MONITOR_SCHEMA = (
+  JSON.parse(readFileSync(join(REPO, 'test', 'unit', 'chart', 'fixtures', 'servicemonitor-v1-schema.json'), 'utf8')) as {
+    openAPIV3Schema: object;
+  }
+).openAPIV3Schema;
 let serviceMonitorValidator: ValidateFunction | undefined;
 
 /** Validates a ServiceMonitor as the API server would against the CRD's openAPIV3Schema (structural, no unknown fields). */
@@ -129,9 +139,14 @@ export function validateServiceMonitor(object: K8sObject): void {
 function withoutUnknownFields(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(withoutUnknownFields);
   if (typeof schema !== 'object' || schema === null) return schema;
-  const copy = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, key === 'properties'
-    ? Object.fromEntries(Object.entries(value as object).map(([name, child]) => [name, withoutUnknownFields(child)]))
-    : withoutUnknownFields(value)]));
+  const copy = Object.fromEntries(
+    Object.entries(schema).map(([key, value]) => [
+      key,
+      key === 'properties'
+        ? Object.fromEntries(Object.entries(value as object).map(([name, child]) => [name, withoutUnknownFields(child)]))
+        : withoutUnknownFields(value),
+    ]),
+  );
   if (copy.type === 'object' && copy.properties && copy['x-kubernetes-preserve-unknown-fields'] !== true && copy.additionalProperties === undefined) {
     copy.additionalProperties = false;
   }

@@ -19,7 +19,12 @@ const RUN_ONLY = ['@kubernetes/client-node', 'winston', 'prom-client', 'ioredis'
 /** Our modules that declaring the commands takes; no command's own module. */
 const PARSER_ONLY = ['cli/main.js', 'cli/version.js', 'config/defaults.js', 'config/flags.js', 'config/options.js', 'config/errors.js'];
 
-interface Loaded { code: number; stdout: string; stderr: string; modules: string[] }
+interface Loaded {
+  code: number;
+  stdout: string;
+  stderr: string;
+  modules: string[];
+}
 
 /** Runs `node bin/ipvs-proxy.js ARGS` and returns the URLs of every module it resolved. */
 function loadedBy(args: string[]): Promise<Loaded> {
@@ -29,13 +34,16 @@ function loadedBy(args: string[]): Promise<Loaded> {
   // The hook runs on the loader's thread: it appends each resolved URL to the log synchronously,
   // so the list is complete however the command exits.
   const hooks = join(dir, 'hooks.mjs');
-  writeFileSync(hooks, `import { appendFileSync } from 'node:fs';
+  writeFileSync(
+    hooks,
+    `import { appendFileSync } from 'node:fs';
 export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
   appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
   return r;
 }
-`);
+`,
+  );
   const register = join(dir, 'register.mjs');
   writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
   return new Promise((resolve) => {
@@ -44,7 +52,9 @@ export async function resolve(specifier, context, next) {
       ['--import', pathToFileURL(register).href, join(repo, 'bin/ipvs-proxy.js'), ...args],
       { cwd: dir, timeout: 60_000 },
       (err, stdout, stderr) => {
-        const modules = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '');
+        const modules = readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '');
         rmSync(dir, { recursive: true, force: true });
         resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr, modules });
       },
@@ -74,8 +84,14 @@ test('status loads neither the Kubernetes client nor any other run-only package'
     // prints the table. Either way it went through the whole command's imports.
     if (r.code !== 0) assert.match(r.stderr, /ip_vs/, r.stderr);
     else assert.match(r.stdout, /^IP Virtual Server version /, r.stdout);
-    assert.ok(r.modules.some((u) => u.endsWith('/dist/cli/status-command.js')), 'the status command module was loaded');
-    assert.ok(r.modules.some((u) => u.endsWith('/dist/ipvs/client.js')), 'the IPVS client was loaded');
+    assert.ok(
+      r.modules.some((u) => u.endsWith('/dist/cli/status-command.js')),
+      'the status command module was loaded',
+    );
+    assert.ok(
+      r.modules.some((u) => u.endsWith('/dist/ipvs/client.js')),
+      'the IPVS client was loaded',
+    );
     const loaded = packagesIn(r.modules);
     for (const name of RUN_ONLY) assert.ok(!loaded.has(name), `status loaded ${name}: ${[...loaded].join(', ')}`);
   } finally {
@@ -91,6 +107,10 @@ for (const args of [['--version'], ['--help'], ['run', '--help'], ['status', '--
     assert.notEqual(r.stdout, '', 'it printed something');
     assert.deepEqual([...packagesIn(r.modules)], ['commander']);
     const ours = r.modules.filter((u) => u.includes('/dist/')).map((u) => u.slice(u.indexOf('/dist/') + 6));
-    assert.deepEqual(ours.filter((m) => !PARSER_ONLY.includes(m)), [], 'only the command line declarations');
+    assert.deepEqual(
+      ours.filter((m) => !PARSER_ONLY.includes(m)),
+      [],
+      'only the command line declarations',
+    );
   });
 }

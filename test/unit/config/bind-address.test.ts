@@ -22,7 +22,10 @@ describe('--metrics-bind-address and --healthz-bind-address', () => {
     for (const bad of ['0.0.0.0:99999', 'localhost:10249', '[node-a]:10249', '[10.0.0.5]', 'fd00::5:10249']) {
       assert.throws(
         () => loadSettings({ flags: { healthzBindAddress: bad }, env }),
-        (error: unknown) => error instanceof ConfigError && error.issues[0].key === '--healthz-bind-address' && error.issues[0].problem === `'${bad}' is not an IP address with a port`,
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.issues[0].key === '--healthz-bind-address' &&
+          error.issues[0].problem === `'${bad}' is not an IP address with a port`,
         bad,
       );
     }

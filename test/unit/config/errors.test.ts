@@ -91,7 +91,10 @@ describe('every invalid key names itself and its allowed values', () => {
     );
     assert.deepEqual(error.issues.map((issue) => issue.key).sort(), ['--log-format', '--scheduler', 'excludeCidrs', 'syncPeriod']);
     assert.match(error.message, /4 problems/);
-    assert.match(error.message, /--scheduler: 'nope' is not a known IPVS scheduler; allowed: one of rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh, fo, ovf, twos/);
+    assert.match(
+      error.message,
+      /--scheduler: 'nope' is not a known IPVS scheduler; allowed: one of rr, wrr, lc, wlc, lblc, lblcr, sh, dh, sed, nq, mh, fo, ovf, twos/,
+    );
   });
 
   it('names an unknown config file key and lists the known ones', () => {
@@ -115,16 +118,12 @@ describe('every invalid key names itself and its allowed values', () => {
   });
 
   it('refuses a document of another kind', () => {
-    const error = configErrorOf(() =>
-      loadSettings({ flags: {}, configFile: { path: 'c.yaml', text: 'apiVersion: v1\nkind: ConfigMap\n' }, env }),
-    );
+    const error = configErrorOf(() => loadSettings({ flags: {}, configFile: { path: 'c.yaml', text: 'apiVersion: v1\nkind: ConfigMap\n' }, env }));
     assert.match(error.message, /unsupported document v1 ConfigMap/);
   });
 
   it('checks a minimum sync period against the sync period, wherever each came from', () => {
-    const error = configErrorOf(() =>
-      loadSettings({ flags: { minSyncPeriod: '2m' }, configFile: { path: 'c.yaml', text: 'syncPeriod: 1m\n' }, env }),
-    );
+    const error = configErrorOf(() => loadSettings({ flags: { minSyncPeriod: '2m' }, configFile: { path: 'c.yaml', text: 'syncPeriod: 1m\n' }, env }));
     assert.equal(error.issues.length, 1);
     assert.equal(error.issues[0].key, '--min-sync-period');
     assert.match(error.issues[0].problem, /longer than the sync period/);

@@ -42,16 +42,50 @@ describe('run flags (commander)', () => {
 
   it('turns kube-proxy aliases into the same settings as our flags', () => {
     const kubeProxyStyle = [
-      '--ipvs-scheduler=sh', '--ipvs-sync-period=1m0s', '--ipvs-min-sync-period=1s', '--ipvs-exclude-cidrs=10.0.0.0/8,172.16.0.0/12',
-      '--ipvs-strict-arp=true', '--ipvs-tcp-timeout=900s', '--ipvs-tcpfin-timeout=120s', '--ipvs-udp-timeout=300s',
-      '--hostname-override=worker-3', '--iptables-masquerade-bit=15', '--masquerade-all', '--cluster-cidr=10.244.0.0/16',
-      '--nodeport-addresses=primary', '--healthz-bind-address=0.0.0.0:10256', '--metrics-bind-address=127.0.0.1:10249',
+      '--ipvs-scheduler=sh',
+      '--ipvs-sync-period=1m0s',
+      '--ipvs-min-sync-period=1s',
+      '--ipvs-exclude-cidrs=10.0.0.0/8,172.16.0.0/12',
+      '--ipvs-strict-arp=true',
+      '--ipvs-tcp-timeout=900s',
+      '--ipvs-tcpfin-timeout=120s',
+      '--ipvs-udp-timeout=300s',
+      '--hostname-override=worker-3',
+      '--iptables-masquerade-bit=15',
+      '--masquerade-all',
+      '--cluster-cidr=10.244.0.0/16',
+      '--nodeport-addresses=primary',
+      '--healthz-bind-address=0.0.0.0:10256',
+      '--metrics-bind-address=127.0.0.1:10249',
     ];
     const ours = [
-      '--scheduler', 'sh', '--sync-period', '60s', '--min-sync-period', '1000ms', '--exclude-cidrs', '10.0.0.0/8',
-      '--exclude-cidrs', '172.16.0.0/12', '--strict-arp', '--tcp-timeout', '15m', '--tcpfin-timeout', '2m', '--udp-timeout', '5m',
-      '--node-name', 'worker-3', '--masquerade-bit', '15', '--masquerade-all', 'true', '--cluster-cidr', '10.244.0.0/16',
-      '--nodeport-addresses', 'primary',
+      '--scheduler',
+      'sh',
+      '--sync-period',
+      '60s',
+      '--min-sync-period',
+      '1000ms',
+      '--exclude-cidrs',
+      '10.0.0.0/8',
+      '--exclude-cidrs',
+      '172.16.0.0/12',
+      '--strict-arp',
+      '--tcp-timeout',
+      '15m',
+      '--tcpfin-timeout',
+      '2m',
+      '--udp-timeout',
+      '5m',
+      '--node-name',
+      'worker-3',
+      '--masquerade-bit',
+      '15',
+      '--masquerade-all',
+      'true',
+      '--cluster-cidr',
+      '10.244.0.0/16',
+      '--nodeport-addresses',
+      'primary',
     ];
     const a = loadSettings({ flags: flagsFromCommander(parsed(kubeProxyStyle)).flags, env }).settings;
     const b = loadSettings({ flags: flagsFromCommander(parsed(ours)).flags, env }).settings;
@@ -110,7 +144,10 @@ describe('run flags (commander)', () => {
     const path = join(dir, 'kube-proxy.conf');
     writeFileSync(path, 'apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmode: iptables\nconntrack:\n  maxPerCore: 1\n');
     const config = await settingsFromCommander(parsed(['--config', path]), { env });
-    assert.deepEqual(config.notices.map((notice) => notice.field), ['mode', 'conntrack.maxPerCore']);
+    assert.deepEqual(
+      config.notices.map((notice) => notice.field),
+      ['mode', 'conntrack.maxPerCore'],
+    );
   });
 
   it('settingsFromCommander names a config file it cannot read', async () => {

@@ -24,7 +24,10 @@ describe('one source', () => {
     const notice = loaded.notices.find((n) => n.field === 'clientConnection.kubeconfig');
     assert.ok(notice, JSON.stringify(loaded.notices));
     assert.equal(notice.kind, 'warning');
-    assert.equal(notice.message, '--manifests given on the command line: clientConnection.kubeconfig from the kube-proxy config is not used (flags override the config file)');
+    assert.equal(
+      notice.message,
+      '--manifests given on the command line: clientConnection.kubeconfig from the kube-proxy config is not used (flags override the config file)',
+    );
   });
 
   it('--kubeconfig on the command line wins over manifests from our own config file', () => {
@@ -76,7 +79,17 @@ describe('cleanup --help', () => {
     for (const flag of ['--config', '--state-dir', '--service-cidrs', '--exclude-cidrs', '--nodeport-range', '--ipvs-exclude-cidrs']) {
       assert.ok(cleanup.includes(flag), `${flag} listed`);
     }
-    for (const flag of ['--scheduler', '--sync-period', '--manifests', '--kubeconfig', '--once', '--cleanup', '--status-redis', '--ipvs-scheduler', '--masquerade-all']) {
+    for (const flag of [
+      '--scheduler',
+      '--sync-period',
+      '--manifests',
+      '--kubeconfig',
+      '--once',
+      '--cleanup',
+      '--status-redis',
+      '--ipvs-scheduler',
+      '--masquerade-all',
+    ]) {
       assert.ok(!cleanup.includes(flag), `${flag} not listed`);
     }
     const run = help(addRunFlags(new Command('run')));

@@ -48,7 +48,10 @@ describe('KubeProxyConfiguration (kubeadm ConfigMap)', () => {
 
   it('reports only the ignored fields that hold a value, each once', () => {
     const { notices } = loadSettings({ flags: {}, configFile: { path: 'config.conf', text: kubeadmText }, env });
-    assert.deepEqual(notices.map((notice) => [notice.field, notice.kind]), [['bindAddress', 'ignored']]);
+    assert.deepEqual(
+      notices.map((notice) => [notice.field, notice.kind]),
+      [['bindAddress', 'ignored']],
+    );
     assert.match(notices[0].message, /^bindAddress ignored: /);
   });
 
@@ -114,7 +117,10 @@ describe('KubeProxyConfiguration (kubeadm ConfigMap)', () => {
     assert.equal(warning?.kind, 'warning');
     assert.match(warning?.message ?? '', /"iptables"/);
     assert.equal(settings.strictArp, true);
-    assert.equal(fromDocument({ ...kubeadm(), mode: '' }).notices.some((notice) => notice.field === 'mode'), false);
+    assert.equal(
+      fromDocument({ ...kubeadm(), mode: '' }).notices.some((notice) => notice.field === 'mode'),
+      false,
+    );
   });
 
   it('names every ignored field that is set, and every unknown field', () => {
@@ -133,7 +139,11 @@ describe('KubeProxyConfiguration (kubeadm ConfigMap)', () => {
       bindAddress: '',
     };
     const { notices } = fromDocument(document);
-    const byKind = (kind: string) => notices.filter((notice) => notice.kind === kind).map((notice) => notice.field).sort();
+    const byKind = (kind: string) =>
+      notices
+        .filter((notice) => notice.kind === kind)
+        .map((notice) => notice.field)
+        .sort();
     assert.deepEqual(byKind('ignored'), [
       'conntrack.maxPerCore',
       'conntrack.min',

@@ -20,21 +20,39 @@ import type { NodeSettingsApplier, ObjectError, StateStore } from '../../../src/
 import type { HealthState } from '../../../src/ops/health.js';
 import type { FleetPublisher, SyncReport } from '../../../src/fleet/publisher.js';
 
-export interface LogLine { level: 'error' | 'warn' | 'info' | 'debug'; message: string; fields?: LogFields }
+export interface LogLine {
+  level: 'error' | 'warn' | 'info' | 'debug';
+  message: string;
+  fields?: LogFields;
+}
 
 export class RecordingLogger implements Logger {
   readonly lines: LogLine[] = [];
-  error(message: string, fields?: LogFields): void { this.lines.push({ level: 'error', message, fields }); }
-  warn(message: string, fields?: LogFields): void { this.lines.push({ level: 'warn', message, fields }); }
-  info(message: string, fields?: LogFields): void { this.lines.push({ level: 'info', message, fields }); }
-  debug(message: string, fields?: LogFields): void { this.lines.push({ level: 'debug', message, fields }); }
-  child(): Logger { return this; }
+  error(message: string, fields?: LogFields): void {
+    this.lines.push({ level: 'error', message, fields });
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.lines.push({ level: 'warn', message, fields });
+  }
+  info(message: string, fields?: LogFields): void {
+    this.lines.push({ level: 'info', message, fields });
+  }
+  debug(message: string, fields?: LogFields): void {
+    this.lines.push({ level: 'debug', message, fields });
+  }
+  child(): Logger {
+    return this;
+  }
   close(): void {}
-  matching(level: LogLine['level'], re: RegExp): LogLine[] { return this.lines.filter((l) => l.level === level && re.test(l.message)); }
+  matching(level: LogLine['level'], re: RegExp): LogLine[] {
+    return this.lines.filter((l) => l.level === level && re.test(l.message));
+  }
 }
 
 class SettledSysctl implements NodeSettingsApplier {
-  async apply(): Promise<{ writes: number; errors: ObjectError[] }> { return { writes: 0, errors: [] }; }
+  async apply(): Promise<{ writes: number; errors: ObjectError[] }> {
+    return { writes: 0, errors: [] };
+  }
 }
 
 /** A FakeIpvs that counts deletions of virtual servers: the thing no fault may cause. */
@@ -99,13 +117,29 @@ export function agentWorld(source: ServiceSource, opts: AgentWorldOptions = {}):
   const store = opts.store ?? new MemoryStateStore();
   const settings: Settings = { ...defaultSettings('node-a'), syncPeriodMs: 200, minSyncPeriodMs: 0, ...opts.settings };
   const agent = new Agent({
-    settings, source, logger, links, ipvs, clock: systemClock,
-    events: opts.events ?? new NullEventRecorder(), conntrack: new RecordingConntrack(), sysctl: new SettledSysctl(), stateStore: store,
-    syncTimeoutMs: 10_000, health: opts.health, fleet: opts.fleet, progressIntervalMs: opts.progressIntervalMs ?? 0, emptySourceConfirmMs: opts.emptySourceConfirmMs,
+    settings,
+    source,
+    logger,
+    links,
+    ipvs,
+    clock: systemClock,
+    events: opts.events ?? new NullEventRecorder(),
+    conntrack: new RecordingConntrack(),
+    sysctl: new SettledSysctl(),
+    stateStore: store,
+    syncTimeoutMs: 10_000,
+    health: opts.health,
+    fleet: opts.fleet,
+    progressIntervalMs: opts.progressIntervalMs ?? 0,
+    emptySourceConfirmMs: opts.emptySourceConfirmMs,
     releaseFreeMemory: opts.releaseFreeMemory,
   });
   return {
-    agent, ipvs, links, logger, store,
+    agent,
+    ipvs,
+    links,
+    logger,
+    store,
     count: async () => (await ipvs.dump()).length,
     stop: () => agent.stop(),
   };
@@ -135,9 +169,17 @@ export function sleep(ms: number): Promise<void> {
 /** ClusterIP service i: 10.96.x.y:80 → port 8080. */
 export function svc(i: number, extra: Partial<V1Service['spec']> = {}): V1Service {
   return {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: `svc-${i}`, namespace: 'default' },
-    spec: { type: 'ClusterIP', clusterIP: clusterIp(i), clusterIPs: [clusterIp(i)], ipFamilies: ['IPv4'], ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }], ...extra },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: clusterIp(i),
+      clusterIPs: [clusterIp(i)],
+      ipFamilies: ['IPv4'],
+      ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }],
+      ...extra,
+    },
   };
 }
 
@@ -148,7 +190,8 @@ export function clusterIp(i: number): string {
 /** One ready endpoint per service: 10.244.x.y:8080. */
 export function sliceFor(i: number, ips: string[] = [`10.244.${Math.floor(i / 250)}.${(i % 250) + 1}`]): V1EndpointSlice {
   return {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
     metadata: { name: `svc-${i}-abc`, namespace: 'default', labels: { 'kubernetes.io/service-name': `svc-${i}` } },
     addressType: 'IPv4',
     endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true, serving: true, terminating: false } })),

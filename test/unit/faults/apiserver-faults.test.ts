@@ -15,10 +15,17 @@ import { agentWorld, clusterIp, sleep, sliceFor, svc, tableText, until, type Age
 
 const SERVICES = 40;
 let dir: string;
-before(() => { dir = mkdtempSync(join(tmpdir(), 'faults-api-')); });
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'faults-api-'));
+});
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Rig { server: FixtureApiServer; world: AgentWorld; source: KubeSource; close(): Promise<void> }
+interface Rig {
+  server: FixtureApiServer;
+  world: AgentWorld;
+  source: KubeSource;
+  close(): Promise<void>;
+}
 
 async function rig(): Promise<Rig> {
   const server = await FixtureApiServer.start({ goneStyle: 'event' });
@@ -28,8 +35,13 @@ async function rig(): Promise<Rig> {
   }
   server.create('nodes', { metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] } });
   const source = new KubeSource({
-    kubeconfig: server.writeKubeconfig(mkdtempSync(join(dir, 'k-'))), nodeName: 'node-a',
-    backoffInitialMs: 20, backoffMaxMs: 200, listTimeoutMs: 1000, inactivityTimeoutMs: 400, emptyListConfirmMs: 300,
+    kubeconfig: server.writeKubeconfig(mkdtempSync(join(dir, 'k-'))),
+    nodeName: 'node-a',
+    backoffInitialMs: 20,
+    backoffMaxMs: 200,
+    listTimeoutMs: 1000,
+    inactivityTimeoutMs: 400,
+    emptyListConfirmMs: 300,
     watchTimeoutSeconds: { min: 60, max: 60 },
   });
   const world = agentWorld(source);
@@ -37,7 +49,9 @@ async function rig(): Promise<Rig> {
   await until('first sync programs every service', async () => (await world.count()) === SERVICES);
   await until('watches open', () => server.openWatchCount() === 3);
   return {
-    server, world, source,
+    server,
+    world,
+    source,
     async close() {
       await world.stop();
       await server.close();
@@ -55,28 +69,48 @@ function sampleTable(world: AgentWorld): { stop(): Promise<number> } {
       await sleep(5);
     }
   })();
-  return { async stop() { running = false; await loop; return min; } };
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return min;
+    },
+  };
 }
 
 /** A Service made after the fault must reach the kernel: the agent recovered without help. */
 async function recovers(r: Rig, i: number): Promise<void> {
   r.server.create('services', svc(i) as KubeObject);
   r.server.create('endpointslices', sliceFor(i) as unknown as KubeObject);
-  await until(`service ${clusterIp(i)} programmed after the fault`, async () => (await r.world.ipvs.dump()).some((e) => e.service.address === clusterIp(i)), 15_000);
+  await until(
+    `service ${clusterIp(i)} programmed after the fault`,
+    async () => (await r.world.ipvs.dump()).some((e) => e.service.address === clusterIp(i)),
+    15_000,
+  );
 }
 
 const faults: Array<{ name: string; inject(r: Rig): Promise<void> }> = [
   {
     name: 'API server restart',
-    async inject(r) { await r.server.restart(); await sleep(300); },
+    async inject(r) {
+      await r.server.restart();
+      await sleep(300);
+    },
   },
   {
     name: 'watches dropped (socket reset)',
-    async inject(r) { r.server.dropWatches('destroy'); await sleep(200); },
+    async inject(r) {
+      r.server.dropWatches('destroy');
+      await sleep(200);
+    },
   },
   {
     name: '410 Gone on the watches after a compaction',
-    async inject(r) { r.server.compact(); r.server.expireWatches(); await sleep(300); },
+    async inject(r) {
+      r.server.compact();
+      r.server.expireWatches();
+      await sleep(300);
+    },
   },
   {
     name: '500 for a while (12 requests) across a relist',
@@ -84,7 +118,11 @@ const faults: Array<{ name: string; inject(r: Rig): Promise<void> }> = [
       r.server.failNext(12, 500);
       r.server.compact();
       r.server.expireWatches();
-      await until('the 500s are consumed', () => r.server.requests.filter((q) => q.path.startsWith('/api')).length > 0 && r.world.logger.lines.some((l) => /500/.test(l.message)), 10_000);
+      await until(
+        'the 500s are consumed',
+        () => r.server.requests.filter((q) => q.path.startsWith('/api')).length > 0 && r.world.logger.lines.some((l) => /500/.test(l.message)),
+        10_000,
+      );
       await sleep(300);
     },
   },
@@ -98,15 +136,28 @@ const faults: Array<{ name: string; inject(r: Rig): Promise<void> }> = [
   },
   {
     name: 'every open watch hangs silently',
-    async inject(r) { r.server.hangWatches(); await sleep(900); },
+    async inject(r) {
+      r.server.hangWatches();
+      await sleep(900);
+    },
   },
   {
     name: 'a partial Services relist (continue token expires)',
-    async inject(r) { r.server.nextList('services', 'partial'); r.server.compact(); r.server.expireWatches(); await sleep(500); },
+    async inject(r) {
+      r.server.nextList('services', 'partial');
+      r.server.compact();
+      r.server.expireWatches();
+      await sleep(500);
+    },
   },
   {
     name: 'a truncated EndpointSlices relist (body cut mid-JSON)',
-    async inject(r) { r.server.nextList('endpointslices', 'truncated'); r.server.compact(); r.server.expireWatches(); await sleep(500); },
+    async inject(r) {
+      r.server.nextList('endpointslices', 'truncated');
+      r.server.compact();
+      r.server.expireWatches();
+      await sleep(500);
+    },
   },
   {
     name: 'an empty (valid, complete) Services and EndpointSlices relist',
@@ -121,7 +172,12 @@ const faults: Array<{ name: string; inject(r: Rig): Promise<void> }> = [
   },
   {
     name: 'a list that never answers during the relist',
-    async inject(r) { r.server.hangNextLists('services', 1); r.server.compact(); r.server.expireWatches(); await sleep(1500); },
+    async inject(r) {
+      r.server.hangNextLists('services', 1);
+      r.server.compact();
+      r.server.expireWatches();
+      await sleep(1500);
+    },
   },
 ];
 

@@ -15,13 +15,30 @@ function run(events: SourceEvent[]): { owners: Map<string, string>; reals: Map<s
   return { owners, reals, warnings: model.warnings().map((w) => `${w.object}: ${w.field}: ${w.message}`) };
 }
 
-const up = (object: SourceEvent extends infer E ? E extends { type: 'upsert'; object: infer O } ? O : never : never, kind: 'Service' | 'EndpointSlice'): SourceEvent =>
-  ({ kind, type: 'upsert', object }) as SourceEvent;
+const up = (
+  object: SourceEvent extends infer E ? (E extends { type: 'upsert'; object: infer O } ? O : never) : never,
+  kind: 'Service' | 'EndpointSlice',
+): SourceEvent => ({ kind, type: 'upsert', object }) as SourceEvent;
 
 test('two Services claim one externalIP:port: the older wins in either event order; the warning names both', () => {
-  const older = service('alpha', { namespace: 'team-b', clusterIPs: ['10.0.0.11'], externalIPs: ['203.0.113.7'], ports: [{ port: 443, protocol: 'TCP', targetPort: 8443 }], created: '2025-06-01T00:00:00Z' });
-  const newer = service('zeta', { namespace: 'team-a', clusterIPs: ['10.0.0.12'], externalIPs: ['203.0.113.7'], ports: [{ port: 443, protocol: 'TCP', targetPort: 9443 }], created: '2026-02-01T00:00:00Z' });
-  const slices = [slice('alpha-1', 'alpha', [ep('10.244.0.1')], [{ name: '', port: 8443, protocol: 'TCP' }], { namespace: 'team-b' }), slice('zeta-1', 'zeta', [ep('10.244.0.2')], [{ name: '', port: 9443, protocol: 'TCP' }], { namespace: 'team-a' })];
+  const older = service('alpha', {
+    namespace: 'team-b',
+    clusterIPs: ['10.0.0.11'],
+    externalIPs: ['203.0.113.7'],
+    ports: [{ port: 443, protocol: 'TCP', targetPort: 8443 }],
+    created: '2025-06-01T00:00:00Z',
+  });
+  const newer = service('zeta', {
+    namespace: 'team-a',
+    clusterIPs: ['10.0.0.12'],
+    externalIPs: ['203.0.113.7'],
+    ports: [{ port: 443, protocol: 'TCP', targetPort: 9443 }],
+    created: '2026-02-01T00:00:00Z',
+  });
+  const slices = [
+    slice('alpha-1', 'alpha', [ep('10.244.0.1')], [{ name: '', port: 8443, protocol: 'TCP' }], { namespace: 'team-b' }),
+    slice('zeta-1', 'zeta', [ep('10.244.0.2')], [{ name: '', port: 9443, protocol: 'TCP' }], { namespace: 'team-a' }),
+  ];
   const a = run([up(older, 'Service'), up(newer, 'Service'), ...slices.map((s) => up(s, 'EndpointSlice'))]);
   const b = run([...slices.map((s) => up(s, 'EndpointSlice')).reverse(), up(newer, 'Service'), up(older, 'Service')]);
   const key = 'TCP/203.0.113.7/443';
@@ -44,5 +61,8 @@ test('same creation time: the tie goes to namespace/name order, in either event 
   const y = run([up(s2, 'Service'), up(s1, 'Service')]);
   assert.equal(x.owners.get('TCP/203.0.113.9/80'), 'a/web');
   assert.equal(y.owners.get('TCP/203.0.113.9/80'), 'a/web');
-  assert.ok(x.warnings.some((t) => /a\/web/.test(t) && /b\/web/.test(t)), x.warnings.join('\n'));
+  assert.ok(
+    x.warnings.some((t) => /a\/web/.test(t) && /b\/web/.test(t)),
+    x.warnings.join('\n'),
+  );
 });

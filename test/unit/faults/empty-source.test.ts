@@ -40,7 +40,11 @@ async function served(): Promise<{ root: string; dir: string; stateDir: string; 
 const CASES: { name: string; damage: (dir: string) => string; reason: RegExp }[] = [
   { name: "a typo'd path", damage: (dir) => `${dir}-typo`, reason: /manifests: cannot read .*-typo: ENOENT/ },
   { name: 'an empty directory', damage: (dir) => (unlinkSync(join(dir, 'cluster.yaml')), dir), reason: /manifests: .*manifests lists no Service/ },
-  { name: 'only malformed files', damage: (dir) => (writeFileSync(join(dir, 'cluster.yaml'), 'kind: Service\n  metadata: [\n'), dir), reason: /no file under .* could be loaded/ },
+  {
+    name: 'only malformed files',
+    damage: (dir) => (writeFileSync(join(dir, 'cluster.yaml'), 'kind: Service\n  metadata: [\n'), dir),
+    reason: /no file under .* could be loaded/,
+  },
 ];
 
 for (const c of CASES) {
@@ -48,7 +52,14 @@ for (const c of CASES) {
     const w0 = await served();
     const path = c.damage(w0.dir);
     const health = new HealthState({ syncPeriodMs: 200 });
-    const w = agentWorld(new ManifestSource({ path, debounceMs: 20, pollIntervalMs: 100 }), { ipvs: w0.ipvs, links: w0.links, store: new FileStateStore(w0.stateDir), health, emptySourceConfirmMs: 600, settings: { manifests: path } });
+    const w = agentWorld(new ManifestSource({ path, debounceMs: 20, pollIntervalMs: 100 }), {
+      ipvs: w0.ipvs,
+      links: w0.links,
+      store: new FileStateStore(w0.stateDir),
+      health,
+      emptySourceConfirmMs: 600,
+      settings: { manifests: path },
+    });
     try {
       const startedAt = Date.now();
       await w.agent.run();
@@ -73,7 +84,12 @@ for (const c of CASES) {
 test('a start held for an empty directory goes ahead as soon as the files come back, deleting nothing', async () => {
   const w0 = await served();
   unlinkSync(join(w0.dir, 'cluster.yaml'));
-  const w = agentWorld(new ManifestSource({ path: w0.dir, debounceMs: 20, pollIntervalMs: 100 }), { ipvs: w0.ipvs, links: w0.links, store: new FileStateStore(w0.stateDir), emptySourceConfirmMs: 60_000 });
+  const w = agentWorld(new ManifestSource({ path: w0.dir, debounceMs: 20, pollIntervalMs: 100 }), {
+    ipvs: w0.ipvs,
+    links: w0.links,
+    store: new FileStateStore(w0.stateDir),
+    emptySourceConfirmMs: 60_000,
+  });
   try {
     await w.agent.run();
     writeFileSync(join(w0.dir, 'cluster.yaml'), manifests(4));
@@ -88,7 +104,11 @@ test('a start held for an empty directory goes ahead as soon as the files come b
 test('--once with a source that yields nothing while the record lists objects: EmptySourceError, no kernel write', async () => {
   const w0 = await served();
   const writes = w0.ipvs.writes + w0.links.writes;
-  const w = agentWorld(new ManifestSource({ path: `${w0.dir}-typo`, debounceMs: 20, pollIntervalMs: 100 }), { ipvs: w0.ipvs, links: w0.links, store: new FileStateStore(w0.stateDir) });
+  const w = agentWorld(new ManifestSource({ path: `${w0.dir}-typo`, debounceMs: 20, pollIntervalMs: 100 }), {
+    ipvs: w0.ipvs,
+    links: w0.links,
+    store: new FileStateStore(w0.stateDir),
+  });
   try {
     await assert.rejects(w.agent.once(), (err: Error) => err instanceof EmptySourceError && /-typo: ENOENT.*the kernel is left as it is/.test(err.message));
     assert.equal(w0.ipvs.writes + w0.links.writes, writes);
@@ -132,7 +152,10 @@ test('an agent whose every pass fails (the state dir is a file) writes nothing a
   const w = agentWorld(new ManifestSource({ path: root, debounceMs: 20, pollIntervalMs: 100 }), { health, store: new FileStateStore(stateDir) });
   try {
     await w.agent.run();
-    await until('a failed pass logged', () => w.logger.matching('error', /pass failed: nothing written to the kernel, the claim failed: .*state-is-a-file: not a directory/).length > 0);
+    await until(
+      'a failed pass logged',
+      () => w.logger.matching('error', /pass failed: nothing written to the kernel, the claim failed: .*state-is-a-file: not a directory/).length > 0,
+    );
     await until('unhealthy', () => !health.snapshot().healthy, 3_000);
     assert.equal(w.ipvs.writes + w.links.writes, 0);
   } finally {

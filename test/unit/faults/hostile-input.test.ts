@@ -23,7 +23,13 @@ function bigSlices(round: number): V1EndpointSlice[] {
   const out: V1EndpointSlice[] = [];
   for (let s = 0; s < 100; s++) {
     const eps = [];
-    for (let e = 0; e < 1000; e++) eps.push(ep(`10.${100 + (round % 2)}.${s}.${e % 250}`.replace(/\.(\d+)$/, (_m, last: string) => `.${Number(last) + 1}`), { pod: `p-${s}-${e}` }));
+    for (let e = 0; e < 1000; e++)
+      eps.push(
+        ep(
+          `10.${100 + (round % 2)}.${s}.${e % 250}`.replace(/\.(\d+)$/, (_m, last: string) => `.${Number(last) + 1}`),
+          { pod: `p-${s}-${e}` },
+        ),
+      );
     // 1000 endpoints over 250 addresses per slice: duplicates too, which must be folded, not multiplied.
     out.push(slice(`big-${s}`, 'big', eps, [{ name: '', port: 8080, protocol: 'TCP' }]));
   }
@@ -42,13 +48,35 @@ test('1,000 ports, 100,000 endpoints, long and unicode names, garbage: no throw,
   const longNs = 'n'.repeat(63);
   const events: SourceEvent[] = [
     { kind: 'Service', type: 'upsert', object: service('many-ports', { clusterIPs: ['10.0.1.1'], ports }) },
-    { kind: 'EndpointSlice', type: 'upsert', object: slice('many-ports-1', 'many-ports', [ep('10.244.5.1'), ep('10.244.5.2')], ports.map((p) => ({ name: p.name, port: p.targetPort, protocol: 'TCP' }))) },
+    {
+      kind: 'EndpointSlice',
+      type: 'upsert',
+      object: slice(
+        'many-ports-1',
+        'many-ports',
+        [ep('10.244.5.1'), ep('10.244.5.2')],
+        ports.map((p) => ({ name: p.name, port: p.targetPort, protocol: 'TCP' })),
+      ),
+    },
     { kind: 'Service', type: 'upsert', object: service('max-ports', { clusterIPs: ['10.0.1.6'], ports: ports.slice(0, 256) }) },
-    { kind: 'EndpointSlice', type: 'upsert', object: slice('max-ports-1', 'max-ports', [ep('10.244.6.1')], ports.slice(0, 256).map((p) => ({ name: p.name, port: p.targetPort, protocol: 'TCP' }))) },
+    {
+      kind: 'EndpointSlice',
+      type: 'upsert',
+      object: slice(
+        'max-ports-1',
+        'max-ports',
+        [ep('10.244.6.1')],
+        ports.slice(0, 256).map((p) => ({ name: p.name, port: p.targetPort, protocol: 'TCP' })),
+      ),
+    },
     { kind: 'Service', type: 'upsert', object: service('big', { clusterIPs: ['10.0.1.2'] }) },
     { kind: 'Service', type: 'upsert', object: service(longName, { namespace: longNs, clusterIPs: ['10.0.1.3'] }) },
     { kind: 'Service', type: 'upsert', object: service('サービス-😀', { namespace: 'ünïcödé', clusterIPs: ['10.0.1.4'] }) },
-    { kind: 'Service', type: 'upsert', object: { metadata: { name: 'x'.repeat(100_000) }, spec: { clusterIP: '10.0.1.5', ports: [{ port: 99_999 }] } } as never },
+    {
+      kind: 'Service',
+      type: 'upsert',
+      object: { metadata: { name: 'x'.repeat(100_000) }, spec: { clusterIP: '10.0.1.5', ports: [{ port: 99_999 }] } } as never,
+    },
     { kind: 'Service', type: 'upsert', object: { metadata: null, spec: 'nope' } as never },
     { kind: 'EndpointSlice', type: 'upsert', object: { metadata: { name: 'z' }, endpoints: 'many', ports: [{}] } as never },
   ];
@@ -61,7 +89,11 @@ test('1,000 ports, 100,000 endpoints, long and unicode names, garbage: no throw,
     assert.ok(big, 'the big service is served');
     assert.equal(big.reals.length, 100 * 250, 'each distinct endpoint address once');
     assert.equal([...state.virtualServers.keys()].filter((k) => k.startsWith('TCP/10.0.1.1/')).length, 0, 'the 1,000-port service is refused whole');
-    if (round === 0) assert.ok(model.warnings().some((w) => w.object.includes('many-ports') && /1000 ports, more than 256/.test(w.message)), 'with a warning giving the count and the limit');
+    if (round === 0)
+      assert.ok(
+        model.warnings().some((w) => w.object.includes('many-ports') && /1000 ports, more than 256/.test(w.message)),
+        'with a warning giving the count and the limit',
+      );
     assert.equal([...state.virtualServers.keys()].filter((k) => k.startsWith('TCP/10.0.1.6/')).length, 256, 'a 256-port service is served in full');
     assert.ok(state.virtualServers.has('TCP/10.0.1.4/80'), 'unicode-named service served');
     await settle();
@@ -72,7 +104,10 @@ test('1,000 ports, 100,000 endpoints, long and unicode names, garbage: no throw,
   }
   const warnings = model.warnings();
   assert.ok(warnings.length < 1000, `warnings stay bounded: ${warnings.length}`);
-  assert.ok(warnings.every((w) => w.object.length + w.message.length < 4096), 'no warning carries a 100 KB name whole');
+  assert.ok(
+    warnings.every((w) => w.object.length + w.message.length < 4096),
+    'no warning carries a 100 KB name whole',
+  );
   const growth = (heaps[2] - heaps[0]) / MB;
   const rssGrowth = (process.memoryUsage().rss - rss0) / MB;
   process.stdout.write(`# heap after rounds: ${heaps.map((h) => (h / MB).toFixed(0)).join(', ')} MB; RSS growth ${rssGrowth.toFixed(0)} MB\n`);
@@ -82,8 +117,9 @@ test('1,000 ports, 100,000 endpoints, long and unicode names, garbage: no throw,
 
 test('malformed and random manifest text: a ManifestSyntaxError or objects, never another throw', () => {
   let seed = 0x5eed;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  const base = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  clusterIP: 10.0.0.1\n  ports:\n  - port: 80\n---\n{"apiVersion":"v1","kind":"List","items":[{"kind":"Service","metadata":{"name":"j"}}]}\n';
+  const rand = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const base =
+    'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  clusterIP: 10.0.0.1\n  ports:\n  - port: 80\n---\n{"apiVersion":"v1","kind":"List","items":[{"kind":"Service","metadata":{"name":"j"}}]}\n';
   const alphabet = ':-[]{}"\'\n\t #&*!|>%@`,?\\\u0000\uFFFD😀';
   let syntax = 0;
   for (let i = 0; i < 1500; i++) {
@@ -91,7 +127,8 @@ test('malformed and random manifest text: a ManifestSyntaxError or objects, neve
     if (i % 3 === 0) text = Array.from({ length: Math.floor(rand() * 400) }, () => String.fromCharCode(Math.floor(rand() * 0x3000))).join('');
     else {
       const chars = [...base];
-      for (let k = 0; k < 1 + Math.floor(rand() * 6); k++) chars.splice(Math.floor(rand() * chars.length), Math.floor(rand() * 3), alphabet[Math.floor(rand() * alphabet.length)]);
+      for (let k = 0; k < 1 + Math.floor(rand() * 6); k++)
+        chars.splice(Math.floor(rand() * chars.length), Math.floor(rand() * 3), alphabet[Math.floor(rand() * alphabet.length)]);
       text = chars.join('');
     }
     try {

@@ -20,7 +20,9 @@ test('an idle agent publishes a heartbeat every verification period; drift is pu
   const health = new HealthState({ syncPeriodMs: 200, firstSyncPending: true });
   const fleet = new RecordingFleet();
   const world = agentWorld(new ManifestSource({ path: dir, debounceMs: 20, pollIntervalMs: 100 }), {
-    health, fleet: fleet as unknown as FleetPublisher, settings: { syncPeriodMs: 200 },
+    health,
+    fleet: fleet as unknown as FleetPublisher,
+    settings: { syncPeriodMs: 200 },
   });
   try {
     await world.agent.run();
@@ -40,7 +42,11 @@ test('an idle agent publishes a heartbeat every verification period; drift is pu
     await world.ipvs.apply([{ op: 'deleteReal', service: entry!.service, real: entry!.reals[0]! }]);
     await until('the repair published', () => fleet.reports.some((r) => (r.driftFound ?? 0) > 0));
     assert.equal(fleet.reports.find((r) => (r.driftFound ?? 0) > 0)?.driftFound, 1);
-    assert.equal(world.logger.matching('info', /^check: .*; drift: virtual server TCP\/10\.96\.0\.\d\/80 differs from what was programmed; a full verification follows$/).length >= 1, true);
+    assert.equal(
+      world.logger.matching('info', /^check: .*; drift: virtual server TCP\/10\.96\.0\.\d\/80 differs from what was programmed; a full verification follows$/)
+        .length >= 1,
+      true,
+    );
   } finally {
     await world.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -68,8 +68,10 @@ test('a named targetPort no endpoint port carries is warned once per Service and
     await sleep(500); // more syncs at --sync-period 200 ms: still one line
     const lines = world.logger.matching('warn', /targetPort/);
     assert.equal(lines.length, 1);
-    assert.equal(lines[0].message,
-      'Service default/svc-0: spec.ports[1].targetPort: named port "metrics" (service port TCP "metrics"): no EndpointSlice of the service carries it (they carry TCP "http"); no real servers for this port');
+    assert.equal(
+      lines[0].message,
+      'Service default/svc-0: spec.ports[1].targetPort: named port "metrics" (service port TCP "metrics"): no EndpointSlice of the service carries it (they carry TCP "http"); no real servers for this port',
+    );
     const metrics = (await world.ipvs.dump()).find((e) => e.service.port === 9090);
     assert.ok(metrics, 'the port still has its virtual server');
     assert.equal(metrics.reals.length, 0);
@@ -81,19 +83,25 @@ test('a warning about a Service is one Event on that Service, taken from the typ
   const base = svc(1);
   const sticky = { ...base, metadata: { name: 'web', namespace: 'team-a' }, spec: { ...base.spec, sessionAffinity: 'Sticky' } };
   const orphan = { ...sliceFor(2), metadata: { name: 'orphan-abc', namespace: 'team-a' } };
-  await withAgent({ 'd.yaml': docs(svc(0), sliceFor(0), sticky, orphan) }, async (world) => {
-    await until('service 0 programmed', () => served(world, 0));
-    await until('the sticky service programmed', async () => (await world.ipvs.dump()).some((e) => e.service.address === clusterIp(1)));
-    await sleep(500); // more syncs at --sync-period 200 ms: still one Event
-    assert.deepEqual(events.warnings, [{
-      ref: { kind: 'Service', namespace: 'team-a', name: 'web' },
-      reason: 'IpvsProxyInvalidSpec',
-      message: 'spec.sessionAffinity: unknown session affinity "Sticky"; None used',
-    }]);
-    const sliceLines = world.logger.matching('warn', /^EndpointSlice team-a\/orphan-abc: metadata\.labels/);
-    assert.equal(sliceLines.length, 1);
-    assert.deepEqual(sliceLines[0].fields, { object: 'EndpointSlice team-a/orphan-abc', field: 'metadata.labels[kubernetes.io/service-name]' });
-  }, { events });
+  await withAgent(
+    { 'd.yaml': docs(svc(0), sliceFor(0), sticky, orphan) },
+    async (world) => {
+      await until('service 0 programmed', () => served(world, 0));
+      await until('the sticky service programmed', async () => (await world.ipvs.dump()).some((e) => e.service.address === clusterIp(1)));
+      await sleep(500); // more syncs at --sync-period 200 ms: still one Event
+      assert.deepEqual(events.warnings, [
+        {
+          ref: { kind: 'Service', namespace: 'team-a', name: 'web' },
+          reason: 'IpvsProxyInvalidSpec',
+          message: 'spec.sessionAffinity: unknown session affinity "Sticky"; None used',
+        },
+      ]);
+      const sliceLines = world.logger.matching('warn', /^EndpointSlice team-a\/orphan-abc: metadata\.labels/);
+      assert.equal(sliceLines.length, 1);
+      assert.deepEqual(sliceLines[0].fields, { object: 'EndpointSlice team-a/orphan-abc', field: 'metadata.labels[kubernetes.io/service-name]' });
+    },
+    { events },
+  );
 });
 
 /** A kernel that takes a while over each batch, as a cold sync of a large cluster does. */
@@ -118,7 +126,13 @@ test('a long first sync logs its progress at a steady interval: objects read, de
     assert.ok(lines.length >= 3, lines.map((l) => l.message).join('\n'));
     const listed = lines.filter((l) => !/waiting for the first list/.test(l.message));
     assert.ok(listed.length >= 3 && listed.every((l) => /\([\d.]+ s\): 80 objects read; /.test(l.message)), lines.map((l) => l.message).join('\n'));
-    assert.ok(lines.some((l) => /80 objects read; desired state computed: 40 virtual servers, 40 addresses; programming: IPVS stage 1 of 2: 40 addService operations \(0 written before it\)/.test(l.message)));
+    assert.ok(
+      lines.some((l) =>
+        /80 objects read; desired state computed: 40 virtual servers, 40 addresses; programming: IPVS stage 1 of 2: 40 addService operations \(0 written before it\)/.test(
+          l.message,
+        ),
+      ),
+    );
     assert.ok(lines.some((l) => /programming: IPVS stage 2 of 2: 40 addReal operations \(40 written before it\)/.test(l.message)));
     const lastAt = world.logger.lines.indexOf(lines.at(-1)!);
     const syncAt = world.logger.lines.findIndex((l) => l.message.startsWith('sync: 40 virtual servers'));

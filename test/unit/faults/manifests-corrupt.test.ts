@@ -24,7 +24,9 @@ for (const corruption of [
     const dir = mkdtempSync(join(tmpdir(), 'faults-manifests-'));
     const b = join(dir, `b.${corruption.ext}`);
     const good = (to: number): string =>
-      corruption.ext === 'yaml' ? yamlOf(5, to) : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: Array.from({ length: to - 5 }, (_, k) => [svc(5 + k), sliceFor(5 + k)]).flat() }, null, 1);
+      corruption.ext === 'yaml'
+        ? yamlOf(5, to)
+        : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: Array.from({ length: to - 5 }, (_, k) => [svc(5 + k), sliceFor(5 + k)]).flat() }, null, 1);
     writeFileSync(join(dir, 'a.yaml'), yamlOf(0, 5));
     writeFileSync(b, good(10));
     const world = agentWorld(new ManifestSource({ path: dir, debounceMs: 20, pollIntervalMs: 100 }));

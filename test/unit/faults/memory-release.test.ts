@@ -17,13 +17,13 @@ const ips = (i: number, n: number): string[] => Array.from({ length: n }, (_, j)
 test('a first sync of over a thousand writes releases freed memory; a one-endpoint change does not', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'memory-release-'));
   const file = join(dir, 'cluster.json');
-  const cluster = (extra: number): unknown[] =>
-    Array.from({ length: 100 }, (_, i) => [svc(i), sliceFor(i, ips(i, i === 0 ? 10 + extra : 10))]).flat();
+  const cluster = (extra: number): unknown[] => Array.from({ length: 100 }, (_, i) => [svc(i), sliceFor(i, ips(i, i === 0 ? 10 + extra : 10))]).flat();
   writeFileSync(file, json(cluster(0)));
   let releases = 0;
   // A long sync period: no background check (which reads the whole table, and releases) runs.
   const world = agentWorld(new ManifestSource({ path: dir, debounceMs: 20, pollIntervalMs: 50 }), {
-    settings: { syncPeriodMs: 3_600_000 }, releaseFreeMemory: () => void releases++,
+    settings: { syncPeriodMs: 3_600_000 },
+    releaseFreeMemory: () => void releases++,
   });
   try {
     await world.agent.run();

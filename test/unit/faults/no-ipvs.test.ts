@@ -18,7 +18,11 @@ function canUnshare(): Promise<boolean> {
   return new Promise((resolve) => execFile('unshare', ['-n', 'true'], (err) => resolve(!err)));
 }
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function sh(script: string): Promise<Run> {
   return new Promise((resolve) => {

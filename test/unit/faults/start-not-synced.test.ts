@@ -31,7 +31,6 @@ class GatedIpvs extends WatchedIpvs {
   }
 }
 
-
 test('health and the fleet view hear of no sync until the first sync has programmed the kernel', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'start-report-'));
   writeFileSync(join(dir, 'a.yaml'), [0, 1].flatMap((i) => [stringify(svc(i)), stringify(sliceFor(i))]).join('---\n'));
@@ -39,7 +38,10 @@ test('health and the fleet view hear of no sync until the first sync has program
   const health = new HealthState({ syncPeriodMs: 30_000, firstSyncPending: true });
   const fleet = new RecordingFleet();
   const world = agentWorld(new ManifestSource({ path: dir, debounceMs: 20, pollIntervalMs: 100 }), {
-    ipvs, health, fleet: fleet as unknown as FleetPublisher, settings: { syncPeriodMs: 30_000 },
+    ipvs,
+    health,
+    fleet: fleet as unknown as FleetPublisher,
+    settings: { syncPeriodMs: 30_000 },
   });
   try {
     await world.agent.run();

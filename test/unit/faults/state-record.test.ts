@@ -26,7 +26,10 @@ function manifests(n: number): string {
 
 async function foreignText(ipvs: WatchedIpvs): Promise<string> {
   const foreign = (await ipvs.dump()).filter((e) => !(e.service.address ?? '').startsWith('10.96.'));
-  return foreign.map((e) => `${serviceKey(e.service)} ${e.service.scheduler} ${e.reals.map((r) => `${r.address}:${r.port} ${r.forward} w${r.weight}`).join(',')}`).sort().join('\n');
+  return foreign
+    .map((e) => `${serviceKey(e.service)} ${e.service.scheduler} ${e.reals.map((r) => `${r.address}:${r.port} ${r.forward} w${r.weight}`).join(',')}`)
+    .sort()
+    .join('\n');
 }
 
 for (const damage of ['deleted', 'corrupted (truncated JSON)', 'corrupted (valid JSON, wrong shape)'] as const) {
@@ -38,13 +41,22 @@ for (const damage of ['deleted', 'corrupted (truncated JSON)', 'corrupted (valid
     const links = nodeLinks();
     await ipvs.apply([
       ...FOREIGN.map((service) => ({ op: 'addService' as const, service })),
-      ...FOREIGN.map((service) => ({ op: 'addReal' as const, service, real: { family: 'inet' as const, address: '10.1.1.1', port: 443, forward: 'route' as const, weight: 7, upperThreshold: 0, lowerThreshold: 0 } })),
+      ...FOREIGN.map((service) => ({
+        op: 'addReal' as const,
+        service,
+        real: { family: 'inet' as const, address: '10.1.1.1', port: 443, forward: 'route' as const, weight: 7, upperThreshold: 0, lowerThreshold: 0 },
+      })),
     ]);
     const settings = { serviceCidrs: ['10.96.0.0/12'], stateDir };
     const worlds: AgentWorld[] = [];
     try {
       writeFileSync(file, manifests(6));
-      const first = agentWorld(new ManifestSource({ path: file, debounceMs: 20, pollIntervalMs: 100 }), { ipvs, links, store: new FileStateStore(stateDir), settings });
+      const first = agentWorld(new ManifestSource({ path: file, debounceMs: 20, pollIntervalMs: 100 }), {
+        ipvs,
+        links,
+        store: new FileStateStore(stateDir),
+        settings,
+      });
       worlds.push(first);
       await first.agent.run();
       await until('6 services', async () => (await first.count()) === 8);
@@ -58,7 +70,12 @@ for (const damage of ['deleted', 'corrupted (truncated JSON)', 'corrupted (valid
       else writeFileSync(recordPath, JSON.stringify({ version: 1, virtualServers: 'everything' }));
       writeFileSync(file, manifests(5)); // svc-5 went away while the agent was down
 
-      const second = agentWorld(new ManifestSource({ path: file, debounceMs: 20, pollIntervalMs: 100 }), { ipvs, links, store: new FileStateStore(stateDir), settings });
+      const second = agentWorld(new ManifestSource({ path: file, debounceMs: 20, pollIntervalMs: 100 }), {
+        ipvs,
+        links,
+        store: new FileStateStore(stateDir),
+        settings,
+      });
       worlds.push(second);
       await second.agent.run();
       await until('svc-5 cleaned up', async () => !(await ipvs.dump()).some((e) => e.service.address === clusterIp(5)));
@@ -68,7 +85,11 @@ for (const damage of ['deleted', 'corrupted (truncated JSON)', 'corrupted (valid
       assert.equal(await foreignText(ipvs), foreignBefore, 'foreign virtual servers and their real servers untouched');
       assert.deepEqual(ipvs.deletedServices, [`TCP/${clusterIp(5)}/80`], 'only our stale service was deleted');
       assert.equal(await second.count(), 7);
-      if (damage !== 'deleted') assert.ok(second.logger.lines.some((l) => l.level === 'error' && /state record/.test(l.message)), 'the corrupt record is reported');
+      if (damage !== 'deleted')
+        assert.ok(
+          second.logger.lines.some((l) => l.level === 'error' && /state record/.test(l.message)),
+          'the corrupt record is reported',
+        );
     } finally {
       for (const w of worlds) await w.stop();
       rmSync(dir, { recursive: true, force: true });

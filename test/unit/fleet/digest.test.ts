@@ -35,7 +35,11 @@ test('NodePort virtual servers and externalLocal endpoints do not count; other c
   const base = [vs('ClusterIP', '10.96.0.20', 80, cluster), vs('LoadBalancer', '203.0.113.9', 80, [real('10.244.1.5')], true)];
   const d = nodeIndependentDigest(state(base));
   // node B: its own NodePort address and its own local endpoint
-  const nodeB = [vs('ClusterIP', '10.96.0.20', 80, cluster), vs('LoadBalancer', '203.0.113.9', 80, [real('10.244.2.7')], true), vs('NodePort', '192.168.0.12', 30080, cluster)];
+  const nodeB = [
+    vs('ClusterIP', '10.96.0.20', 80, cluster),
+    vs('LoadBalancer', '203.0.113.9', 80, [real('10.244.2.7')], true),
+    vs('NodePort', '192.168.0.12', 30080, cluster),
+  ];
   assert.equal(nodeIndependentDigest(state(nodeB)), d);
 
   const changedEndpoint = [vs('ClusterIP', '10.96.0.20', 80, [real('10.244.1.5')]), base[1]];

@@ -43,9 +43,24 @@ test('once() with a fleet publisher: the result is in Redis when settle() resolv
 });
 
 test('settle() gives up at its deadline when Redis is away', { timeout: 20_000 }, async () => {
-  const fleet = new FleetPublisher({ url: `redis://127.0.0.1:${await freePort()}`, nodeName: 'n', agentVersion: 't', ttlMs: 3_000, connectTimeoutMs: 200, commandTimeoutMs: 200 });
+  const fleet = new FleetPublisher({
+    url: `redis://127.0.0.1:${await freePort()}`,
+    nodeName: 'n',
+    agentVersion: 't',
+    ttlMs: 3_000,
+    connectTimeoutMs: 200,
+    commandTimeoutMs: 200,
+  });
   try {
-    fleet.publish({ at: Date.now(), durationMs: 1, ok: true, healthy: true, counts: { virtualServers: 0, realServers: 0, addresses: 0 }, digest: 'a'.repeat(64), resourceVersions: { services: '1', endpointSlices: '1' } });
+    fleet.publish({
+      at: Date.now(),
+      durationMs: 1,
+      ok: true,
+      healthy: true,
+      counts: { virtualServers: 0, realServers: 0, addresses: 0 },
+      digest: 'a'.repeat(64),
+      resourceVersions: { services: '1', endpointSlices: '1' },
+    });
     const t0 = Date.now();
     assert.equal(await fleet.settle(500), false);
     assert.ok(Date.now() - t0 < 2_000);

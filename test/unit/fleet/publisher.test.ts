@@ -8,8 +8,14 @@ const T0 = 1_764_093_600_000;
 
 function report(over: Partial<SyncReport> = {}): SyncReport {
   return {
-    at: T0, durationMs: 5, ok: true, healthy: true, counts: { virtualServers: 3, realServers: 6, addresses: 2 },
-    digest: 'a'.repeat(64), resourceVersions: { services: '1', endpointSlices: '2' }, ...over,
+    at: T0,
+    durationMs: 5,
+    ok: true,
+    healthy: true,
+    counts: { virtualServers: 3, realServers: 6, addresses: 2 },
+    digest: 'a'.repeat(64),
+    resourceVersions: { services: '1', endpointSlices: '2' },
+    ...over,
   };
 }
 
@@ -36,7 +42,16 @@ test('record before the first sync, after a good one, after a failed one', () =>
     assert.ok(r.latency.p50Ms! > 3.8 && r.latency.p50Ms! < 4.2);
     nodeRecordSchema.parse(r);
 
-    p.publish(report({ at: T0 + 2_000, ok: false, error: 'x'.repeat(1_000), healthy: false, digest: 'b'.repeat(64), resourceVersions: { services: '7', endpointSlices: '8' } }));
+    p.publish(
+      report({
+        at: T0 + 2_000,
+        ok: false,
+        error: 'x'.repeat(1_000),
+        healthy: false,
+        digest: 'b'.repeat(64),
+        resourceVersions: { services: '7', endpointSlices: '8' },
+      }),
+    );
     r = p.record();
     assert.deepEqual(r.lastSync, { at: T0, durationMs: 5 }, 'last good sync kept');
     assert.equal(r.digest, 'b'.repeat(64), 'the desired state moved on');

@@ -16,17 +16,30 @@ const OTHER = 'e2'.repeat(32);
 
 function report(over: Partial<SyncReport> = {}): SyncReport {
   return {
-    at: Date.now(), durationMs: 7, ok: true, healthy: true,
+    at: Date.now(),
+    durationMs: 7,
+    ok: true,
+    healthy: true,
     counts: { virtualServers: 12, realServers: 30, addresses: 6 },
-    digest: DIGEST, resourceVersions: { services: '1000', endpointSlices: '2000' },
-    driftFound: 0, networkProgrammingMs: [], ...over,
+    digest: DIGEST,
+    resourceVersions: { services: '1000', endpointSlices: '2000' },
+    driftFound: 0,
+    networkProgrammingMs: [],
+    ...over,
   };
 }
 
 function publisher(url: string, nodeName: string, events: FleetEvent[] = []): FleetPublisher {
   return new FleetPublisher({
-    url, nodeName, agentVersion: '0.1.0-test', ttlMs: TTL, heartbeatMs: 250,
-    connectTimeoutMs: 500, commandTimeoutMs: 300, minBackoffMs: 50, maxBackoffMs: 300,
+    url,
+    nodeName,
+    agentVersion: '0.1.0-test',
+    ttlMs: TTL,
+    heartbeatMs: 250,
+    connectTimeoutMs: 500,
+    commandTimeoutMs: 300,
+    minBackoffMs: 50,
+    maxBackoffMs: 300,
     onEvent: (e) => events.push(e),
   });
 }
@@ -64,9 +77,14 @@ describe('fleet view with a real redis-server', { timeout: 60_000 }, () => {
       const x = await view(redis.url);
       return x.summary.healthy === 3 && x.latency.count === 100 ? x : undefined;
     });
-    assert.deepEqual(v.nodes.map((n) => [n.node, n.state, n.agreement]), [
-      ['node-a', 'healthy', 'agrees'], ['node-b', 'healthy', 'agrees'], ['node-c', 'healthy', 'agrees'],
-    ]);
+    assert.deepEqual(
+      v.nodes.map((n) => [n.node, n.state, n.agreement]),
+      [
+        ['node-a', 'healthy', 'agrees'],
+        ['node-b', 'healthy', 'agrees'],
+        ['node-c', 'healthy', 'agrees'],
+      ],
+    );
     // 90 x 3 ms, 9 x 20 ms, 1 x 900 ms: p50 is 3 ms and p99 (rank 99) is 20 ms, within bucket error.
     assert.ok(Math.abs(v.latency.p50Ms! - 3) / 3 < 0.045, `p50 ${v.latency.p50Ms}`);
     assert.ok(Math.abs(v.latency.p99Ms! - 20) / 20 < 0.045, `p99 ${v.latency.p99Ms}`);
@@ -78,7 +96,10 @@ describe('fleet view with a real redis-server', { timeout: 60_000 }, () => {
     for (const n of ['node-a', 'node-b', 'node-c']) assert.match(text, new RegExp(`^${n}\\s+healthy\\s+.*agrees`, 'm'));
     assert.match(text, /3 nodes: 3 healthy, 0 unhealthy, 0 silent; 0 disagreeing/);
     assert.match(text, /p50 [23]\.\d+ms, p99 (19|20|21)\.?\d*ms over 100 samples/);
-    assert.deepEqual(eventsA.map((e) => e.kind), ['available']);
+    assert.deepEqual(
+      eventsA.map((e) => e.kind),
+      ['available'],
+    );
   });
 
   it('a node with a different desired state at the same resourceVersions shows as disagreeing', async () => {
@@ -87,7 +108,10 @@ describe('fleet view with a real redis-server', { timeout: 60_000 }, () => {
       const x = await view(redis.url);
       return x.summary.disagreeing === 1 ? x : undefined;
     });
-    assert.deepEqual(v.nodes.map((n) => n.agreement), ['agrees', 'agrees', 'disagrees']);
+    assert.deepEqual(
+      v.nodes.map((n) => n.agreement),
+      ['agrees', 'agrees', 'disagrees'],
+    );
     assert.match(formatFleet(await readFleet(redis.url), Date.now()), /^node-c\s+healthy\s+.*e2e2e2e2e2e2\s+disagrees/m);
   });
 
@@ -95,16 +119,24 @@ describe('fleet view with a real redis-server', { timeout: 60_000 }, () => {
     const b = pubs[1];
     b.close();
     const stoppedAt = Date.now();
-    const v = await waitFor('node-b silent', async () => {
-      const x = await view(redis.url);
-      return x.nodes.find((n) => n.node === 'node-b')?.state === 'silent' ? x : undefined;
-    }, TTL + 5_000);
+    const v = await waitFor(
+      'node-b silent',
+      async () => {
+        const x = await view(redis.url);
+        return x.nodes.find((n) => n.node === 'node-b')?.state === 'silent' ? x : undefined;
+      },
+      TTL + 5_000,
+    );
     assert.ok(Date.now() - stoppedAt >= TTL - 300, 'not silent before its TTL');
     assert.equal(v.summary.nodes, 3);
     assert.equal(v.summary.silent, 1);
     // Expired key, so the registry is what keeps it listed.
     const raw = await readFleet(redis.url);
-    await waitFor('node-b key expired', async () => ((await readFleet(redis.url)).find((n) => n.name === 'node-b')?.record === undefined ? true : undefined), TTL + 2_000);
+    await waitFor(
+      'node-b key expired',
+      async () => ((await readFleet(redis.url)).find((n) => n.name === 'node-b')?.record === undefined ? true : undefined),
+      TTL + 2_000,
+    );
     assert.ok(raw.some((n) => n.name === 'node-b'));
     assert.match(formatFleet(await readFleet(redis.url), Date.now()), /^node-b\s+silent\s+/m);
   });
@@ -145,12 +177,19 @@ describe('fleet view with a real redis-server', { timeout: 60_000 }, () => {
     const before = a.publishedCount;
     redis = await startRedis(port);
     // The restarted server is empty: the latest state must be published again without a new sync.
-    const v = await waitFor('node-a back', async () => {
-      const x = await view(redis.url);
-      return x.nodes.find((n) => n.node === 'node-a')?.state === 'healthy' ? x : undefined;
-    }, 10_000);
+    const v = await waitFor(
+      'node-a back',
+      async () => {
+        const x = await view(redis.url);
+        return x.nodes.find((n) => n.node === 'node-a')?.state === 'healthy' ? x : undefined;
+      },
+      10_000,
+    );
     assert.ok(a.publishedCount > before);
-    assert.deepEqual(eventsA.map((e) => e.kind), ['available', 'unavailable', 'available']);
+    assert.deepEqual(
+      eventsA.map((e) => e.kind),
+      ['available', 'unavailable', 'available'],
+    );
     const nodeA = v.nodes.find((n) => n.node === 'node-a')!;
     assert.equal(nodeA.digest, DIGEST);
     assert.ok(nodeA.latency!.count >= 90 + timings.length, 'samples taken during the outage were kept (bounded histogram)');
@@ -172,11 +211,35 @@ describe('fleet store configuration', { timeout: 30_000 }, () => {
   it('password from a file (trailing newline ignored) or REDIS_PASSWORD; a wrong one is an unavailable event', async () => {
     const file = join(dir, 'password');
     writeFileSync(file, 's3cret pass\n');
-    const fromFile = new FleetPublisher({ url: redis.url, passwordFile: file, nodeName: 'n1', agentVersion: 't', ttlMs: 5_000, commandTimeoutMs: 500, connectTimeoutMs: 500 });
+    const fromFile = new FleetPublisher({
+      url: redis.url,
+      passwordFile: file,
+      nodeName: 'n1',
+      agentVersion: 't',
+      ttlMs: 5_000,
+      commandTimeoutMs: 500,
+      connectTimeoutMs: 500,
+    });
     const evEnv: FleetEvent[] = [];
-    const fromEnv = new FleetPublisher({ url: redis.url, env: { REDIS_PASSWORD: 's3cret pass' }, nodeName: 'n2', agentVersion: 't', ttlMs: 5_000, onEvent: (e) => evEnv.push(e) });
+    const fromEnv = new FleetPublisher({
+      url: redis.url,
+      env: { REDIS_PASSWORD: 's3cret pass' },
+      nodeName: 'n2',
+      agentVersion: 't',
+      ttlMs: 5_000,
+      onEvent: (e) => evEnv.push(e),
+    });
     const evBad: FleetEvent[] = [];
-    const wrong = new FleetPublisher({ url: redis.url, env: { REDIS_PASSWORD: 'nope' }, nodeName: 'n3', agentVersion: 't', ttlMs: 5_000, minBackoffMs: 100, maxBackoffMs: 200, onEvent: (e) => evBad.push(e) });
+    const wrong = new FleetPublisher({
+      url: redis.url,
+      env: { REDIS_PASSWORD: 'nope' },
+      nodeName: 'n3',
+      agentVersion: 't',
+      ttlMs: 5_000,
+      minBackoffMs: 100,
+      maxBackoffMs: 200,
+      onEvent: (e) => evBad.push(e),
+    });
     try {
       for (const p of [fromFile, fromEnv, wrong]) {
         p.start();
@@ -187,7 +250,10 @@ describe('fleet store configuration', { timeout: 30_000 }, () => {
         return n.filter((x) => x.record).length === 2 ? n : undefined;
       });
       assert.deepEqual(nodes.map((n) => n.name).sort(), ['n1', 'n2']);
-      assert.deepEqual(evEnv.map((e) => e.kind), ['available']);
+      assert.deepEqual(
+        evEnv.map((e) => e.kind),
+        ['available'],
+      );
       await waitFor('wrong password reported', async () => (evBad.length > 0 ? true : undefined), 5_000);
       assert.equal(evBad[0].kind, 'unavailable');
       assert.ok(!('error' in evBad[0]) || !evBad[0].error.includes('nope'), 'the password is never in a message');
@@ -207,7 +273,21 @@ describe('fleet store configuration', { timeout: 30_000 }, () => {
         return n.find((x) => x.name === 'keys-node' && x.record) ? n : undefined;
       });
       const rec = nodes.find((x) => x.name === 'keys-node')!.record!;
-      assert.deepEqual(Object.keys(rec).sort(), ['agentVersion', 'counts', 'digest', 'drift', 'errors', 'healthy', 'lastSync', 'latency', 'node', 'publishedAt', 'resourceVersions', 'ttlMs', 'v']);
+      assert.deepEqual(Object.keys(rec).sort(), [
+        'agentVersion',
+        'counts',
+        'digest',
+        'drift',
+        'errors',
+        'healthy',
+        'lastSync',
+        'latency',
+        'node',
+        'publishedAt',
+        'resourceVersions',
+        'ttlMs',
+        'v',
+      ]);
       assert.equal(nodeKey('keys-node'), 'ipvs-proxy:v1:node:keys-node');
       assert.equal(REGISTRY_KEY, 'ipvs-proxy:v1:nodes');
       assert.doesNotMatch(JSON.stringify(rec), /s3cret/);

@@ -10,12 +10,26 @@ function rec(node: string, over: Partial<NodeRecord> = {}, samplesMs: number[] =
   const m = new Map<number, number>();
   for (const v of samplesMs) m.set(bucketIndex(v), (m.get(bucketIndex(v)) ?? 0) + 1);
   return {
-    v: 1, node, agentVersion: '0.1.0', publishedAt: NOW - 1_000, ttlMs: 10_000, healthy: true,
+    v: 1,
+    node,
+    agentVersion: '0.1.0',
+    publishedAt: NOW - 1_000,
+    ttlMs: 10_000,
+    healthy: true,
     lastSync: { at: NOW - 2_000, durationMs: 12 },
     counts: { virtualServers: 10, realServers: 20, addresses: 5 },
-    digest: 'a'.repeat(64), resourceVersions: { services: '100', endpointSlices: '200' },
-    errors: { syncErrors: 0, last: null }, drift: { last: 0, total: 0 },
-    latency: { schema: HISTOGRAM_SCHEMA, windowMs: 600_000, count: samplesMs.length, p50Ms: null, p99Ms: null, buckets: [...m.entries()].sort((a, b) => a[0] - b[0]) },
+    digest: 'a'.repeat(64),
+    resourceVersions: { services: '100', endpointSlices: '200' },
+    errors: { syncErrors: 0, last: null },
+    drift: { last: 0, total: 0 },
+    latency: {
+      schema: HISTOGRAM_SCHEMA,
+      windowMs: 600_000,
+      count: samplesMs.length,
+      p50Ms: null,
+      p99Ms: null,
+      buckets: [...m.entries()].sort((a, b) => a[0] - b[0]),
+    },
     ...over,
   };
 }
@@ -26,7 +40,9 @@ function node(record: NodeRecord | undefined, name = record?.node ?? 'gone', las
 
 test('agreement is decided among live nodes at the same resourceVersions', () => {
   const nodes = [
-    node(rec('a')), node(rec('b')), node(rec('c', { digest: 'c'.repeat(64) })),
+    node(rec('a')),
+    node(rec('b')),
+    node(rec('c', { digest: 'c'.repeat(64) })),
     node(rec('d', { resourceVersions: { services: '101', endpointSlices: '200' }, digest: 'd'.repeat(64) })),
     node(rec('e', { publishedAt: NOW - 20_000, digest: 'e'.repeat(64) })),
     node(undefined, 'f', NOW - 3_600_000),
@@ -48,16 +64,28 @@ test('agreement is decided among live nodes at the same resourceVersions', () =>
 
 test('a two-node split is disagreement on both sides', () => {
   const view = analyzeFleet([node(rec('a')), node(rec('b', { digest: 'b'.repeat(64) }))], NOW);
-  assert.deepEqual(view.nodes.map((n) => n.agreement), ['disagrees', 'disagrees']);
+  assert.deepEqual(
+    view.nodes.map((n) => n.agreement),
+    ['disagrees', 'disagrees'],
+  );
 });
 
 test('fleet latency merges the samples of live nodes only', () => {
   const fast = Array.from({ length: 99 }, () => 2);
-  const view = analyzeFleet([
-    node(rec('a', {}, fast)),
-    node(rec('b', {}, [400])),
-    node(rec('c', { publishedAt: NOW - 60_000 }, Array.from({ length: 1000 }, () => 5_000))),
-  ], NOW);
+  const view = analyzeFleet(
+    [
+      node(rec('a', {}, fast)),
+      node(rec('b', {}, [400])),
+      node(
+        rec(
+          'c',
+          { publishedAt: NOW - 60_000 },
+          Array.from({ length: 1000 }, () => 5_000),
+        ),
+      ),
+    ],
+    NOW,
+  );
   assert.equal(view.latency.count, 100);
   assert.ok(Math.abs(view.latency.p50Ms! - 2) / 2 < 0.045);
   assert.ok(Math.abs(view.latency.p99Ms! - 2) / 2 < 0.045, 'rank 99 of 100 is still a fast sample');

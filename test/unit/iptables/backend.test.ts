@@ -36,15 +36,20 @@ describe('save parsers', () => {
   it('read chains and rules of iptables-save output', () => {
     const text = '# Generated\n*nat\n:PREROUTING ACCEPT [3:180]\n:X - [0:0]\n-A PREROUTING -m comment --comment "a b" -j X\n-A X -j RETURN\nCOMMIT\n';
     const saved = parseIptablesSave(text);
-    assert.deepEqual([...(saved.get('nat')?.entries() ?? [])], [
-      ['PREROUTING', ['-m comment --comment "a b" -j X']],
-      ['X', ['-j RETURN']],
-    ]);
+    assert.deepEqual(
+      [...(saved.get('nat')?.entries() ?? [])],
+      [
+        ['PREROUTING', ['-m comment --comment "a b" -j X']],
+        ['X', ['-j RETURN']],
+      ],
+    );
     assert.equal(countSavedRules(text), 2);
     assert.throws(() => parseIptablesSave('*nat\nbogus\n'), SaveOutputParseError);
   });
   it('read our sets of ipset save output and reject garbage', () => {
-    const sets = parseIpsetSave('create IPVS-PROXY6-VIP hash:ip family inet6 hashsize 1024\nadd IPVS-PROXY6-VIP fd00::1\ncreate OTHER hash:ip family inet\nadd OTHER 1.2.3.4\n');
+    const sets = parseIpsetSave(
+      'create IPVS-PROXY6-VIP hash:ip family inet6 hashsize 1024\nadd IPVS-PROXY6-VIP fd00::1\ncreate OTHER hash:ip family inet\nadd OTHER 1.2.3.4\n',
+    );
     assert.deepEqual([...sets.keys()], ['IPVS-PROXY6-VIP']);
     assert.equal(sets.get('IPVS-PROXY6-VIP')?.family, 'inet6');
     assert.deepEqual([...(sets.get('IPVS-PROXY6-VIP')?.entries ?? [])], ['fd00::1']);

@@ -34,10 +34,14 @@ type Make = () => Promise<Subject>;
 
 const subjects: [string, Backend, Make | false][] = [];
 for (const backend of ['nft', 'legacy'] as const) {
-  subjects.push([`fake (${backend})`, backend, async () => {
-    const kernel = new FakeKernel();
-    return { runner: kernel, ipsetClient: kernel.ipsetClient(), done: async () => {} };
-  }]);
+  subjects.push([
+    `fake (${backend})`,
+    backend,
+    async () => {
+      const kernel = new FakeKernel();
+      return { runner: kernel, ipsetClient: kernel.ipsetClient(), done: async () => {} };
+    },
+  ]);
   subjects.push([
     `real tools in a netns (${backend})`,
     backend,
@@ -46,7 +50,14 @@ for (const backend of ['nft', 'legacy'] as const) {
         const ns: Netns = await createNetns('iptc');
         const ipsetClient = await openIpsetClient({ netns: ns.path });
         const runner = new ExecCommandRunner({ prefix: ['ip', 'netns', 'exec', ns.name], timeoutMs: 60_000 });
-        return { runner, ipsetClient, done: async () => { ipsetClient.close(); await ns.destroy(); } };
+        return {
+          runner,
+          ipsetClient,
+          done: async () => {
+            ipsetClient.close();
+            await ns.destroy();
+          },
+        };
       }),
   ]);
 }
@@ -86,8 +97,10 @@ const ourRules = (saved: string): number => saved.split('\n').filter((l) => l.st
 const ownChains = (saved: ReturnType<typeof parseIptablesSave>, table: string): string[] =>
   [...(saved.get(table)?.keys() ?? [])].filter((c) => c.startsWith('IPVS-PROXY'));
 
-const failedWith = (command: string, stderr: RegExp, code = 1) => (e: unknown): boolean =>
-  e instanceof CommandFailedError && e.command === command && e.code === code && stderr.test(e.stderr);
+const failedWith =
+  (command: string, stderr: RegExp, code = 1) =>
+  (e: unknown): boolean =>
+    e instanceof CommandFailedError && e.command === command && e.code === code && stderr.test(e.stderr);
 
 async function out(r: CommandRunner, cmd: string, args: readonly string[], stdin?: string): Promise<string> {
   const res = await r.run(cmd, args, stdin);
@@ -120,7 +133,11 @@ for (const [label, backend, make] of subjects) {
       assert.equal(sets.get(setName('inet', SetRole.CLUSTER_IP))?.entries.size, 50);
       assert.equal(sets.get(setName('inet', SetRole.CLUSTER_IP))?.type, 'hash:ip,port');
       const saved = await out(s.runner, 'ipset', ['save']);
-      assert.match(saved, new RegExp(`^create ${setName('inet', SetRole.LOOP_BACK)} hash:ip,port,ip family inet .*maxelem 1048576 `, 'm'), 'the size limit asked for');
+      assert.match(
+        saved,
+        new RegExp(`^create ${setName('inet', SetRole.LOOP_BACK)} hash:ip,port,ip family inet .*maxelem 1048576 `, 'm'),
+        'the size limit asked for',
+      );
       assert.equal(await manager().sync(manyServices(50)), 0, 'a restarted manager finds everything in place');
     });
 
@@ -216,7 +233,8 @@ for (const [label, backend, make] of subjects) {
     });
 
     it('ipset restore stops at a line it cannot read, before sending the entries pending ahead of it', async () => {
-      const input = 'create CONTRACT-A hash:ip family inet\nadd CONTRACT-A 10.1.0.1\nadd CONTRACT-A 10.1.0.2\nflush CONTRACT-A\nadd CONTRACT-A 10.1.0.3\nadd NO-SUCH-SET 10.1.0.4\n';
+      const input =
+        'create CONTRACT-A hash:ip family inet\nadd CONTRACT-A 10.1.0.1\nadd CONTRACT-A 10.1.0.2\nflush CONTRACT-A\nadd CONTRACT-A 10.1.0.3\nadd NO-SUCH-SET 10.1.0.4\n';
       const res = await s.runner.run('ipset', ['restore'], input);
       assert.equal(res.code, 1);
       assert.match(res.stderr, /Error in line 6: The set with the given name does not exist/);
@@ -242,7 +260,10 @@ for (const [label, backend, make] of subjects) {
       const m = new IptablesManager({ runner: s.runner, settings: DUAL, backend, ipsetClient: s.ipsetClient });
       assert.ok((await m.sync(manyServices(2))) >= 3);
       await manager().cleanup();
-      const err = await m.sync(manyServices(4)).then(() => undefined, (e: unknown) => e);
+      const err = await m.sync(manyServices(4)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       assert.ok(err instanceof SetEntryError, `a SetEntryError, got ${String(err)}`);
       assert.ok(err.failures.length > 0 && err.failures.every((f) => f.code === 'ENOENT'), JSON.stringify(err.failures.slice(0, 3)));
       assert.ok(err.failures.some((f) => f.set === setName('inet', SetRole.CLUSTER_IP)));

@@ -19,7 +19,10 @@ const FOREIGN_NAT =
 
 async function save(ns: Netns, backend: Backend, family: 'inet' | 'inet6' = 'inet'): Promise<string> {
   const text = await ns.run(`${family === 'inet' ? 'iptables' : 'ip6tables'}-${backend}-save`, []);
-  return text.split('\n').filter((l) => !l.startsWith('#')).join('\n');
+  return text
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
 }
 
 for (const backend of ['nft', 'legacy'] as const) {
@@ -83,11 +86,16 @@ for (const backend of ['nft', 'legacy'] as const) {
       for (const line of ['-A FOREIGN-CHAIN -d 10.9.0.1/32 -j RETURN', '-A PREROUTING -j FOREIGN-CHAIN', '-A POSTROUTING -s 172.18.0.0/16 -j MASQUERADE']) {
         assert.ok(synced.includes(line), `kept after sync: ${line}`);
       }
-      assert.ok(await m.cleanup() >= 3);
+      assert.ok((await m.cleanup()) >= 3);
       const cleaned = await save(ns, backend);
       assert.equal(cleaned.includes('IPVS-PROXY'), false);
       assert.equal((await save(ns, backend, 'inet6')).includes('IPVS-PROXY'), false);
-      for (const line of [':FOREIGN-CHAIN - [0:0]', '-A FOREIGN-CHAIN -d 10.9.0.1/32 -j RETURN', '-A PREROUTING -j FOREIGN-CHAIN', '-A POSTROUTING -s 172.18.0.0/16 -j MASQUERADE']) {
+      for (const line of [
+        ':FOREIGN-CHAIN - [0:0]',
+        '-A FOREIGN-CHAIN -d 10.9.0.1/32 -j RETURN',
+        '-A PREROUTING -j FOREIGN-CHAIN',
+        '-A POSTROUTING -s 172.18.0.0/16 -j MASQUERADE',
+      ]) {
         assert.ok(cleaned.includes(line), `kept after cleanup: ${line}`);
       }
       assert.equal((await ns.run('ipset', ['list', '-n'])).trim(), 'FOREIGN-SET');
@@ -103,7 +111,7 @@ for (const backend of ['nft', 'legacy'] as const) {
         input: `*filter\n:IPVS-PROXY-INPUT - [0:0]\n-A IPVS-PROXY-INPUT -m set --match-set ${name} dst -j RETURN\n-A INPUT -j IPVS-PROXY-INPUT\nCOMMIT\n`,
       });
       const fresh = make();
-      assert.ok(await fresh.sync(manyServices(2)) >= 3);
+      assert.ok((await fresh.sync(manyServices(2))) >= 3);
       const sets = parseIpsetSave(await ns.run('ipset', ['save']));
       assert.equal(sets.get(name)?.type, 'hash:ip');
       assert.equal(sets.get(name)?.entries.size, 6);

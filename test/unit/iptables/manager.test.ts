@@ -44,7 +44,10 @@ describe('IptablesManager against the fake kernel', () => {
     assert.equal(await m.sync(manyServices(1)), 1);
     assert.equal(kernel.sets.get(setName('inet', SetRole.NODE_PORT))?.entries.size, 1);
     const last = kernel.calls.at(-1);
-    assert.ok(last?.stdin.split('\n').every((l) => l === '' || l.startsWith('del ')), 'shrinking only deletes');
+    assert.ok(
+      last?.stdin.split('\n').every((l) => l === '' || l.startsWith('del ')),
+      'shrinking only deletes',
+    );
   });
 
   it('sends only the entries that changed when an endpoint moves', async () => {
@@ -93,7 +96,7 @@ describe('IptablesManager against the fake kernel', () => {
 
     assert.equal(await m.cleanup(), 3);
     assert.deepEqual(ruleLines(kernel), foreign);
-    assert.deepEqual([...kernel.tablesOf('nft', 'inet').get('nat')?.keys() ?? []], ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'DOCKER']);
+    assert.deepEqual([...(kernel.tablesOf('nft', 'inet').get('nat')?.keys() ?? [])], ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'DOCKER']);
     assert.deepEqual(ruleLines(kernel, 'nft', 'inet6'), []);
     assert.deepEqual([...kernel.sets.keys()], ['KUBE-CLUSTER-IP']);
     assert.equal(await m.cleanup(), 0, 'nothing left to remove');
@@ -105,7 +108,11 @@ describe('IptablesManager against the fake kernel', () => {
     const state = manyServices(2);
     await m.sync(state);
     const good = ruleLines(kernel);
-    await kernel.run('iptables-nft-restore', ['--noflush'], `*nat\n:${Chain.SERVICES} - [0:0]\nCOMMIT\n*filter\n-D INPUT -m comment --comment "ipvs-proxy VIP filter and source ranges" -j ${Chain.INPUT}\nCOMMIT\n`);
+    await kernel.run(
+      'iptables-nft-restore',
+      ['--noflush'],
+      `*nat\n:${Chain.SERVICES} - [0:0]\nCOMMIT\n*filter\n-D INPUT -m comment --comment "ipvs-proxy VIP filter and source ranges" -j ${Chain.INPUT}\nCOMMIT\n`,
+    );
     await kernel.run('ipset', ['restore'], `del ${setName('inet', SetRole.VIP)} 10.96.0.1\n`);
     assert.equal(await m.sync(state), 0, 'memory is trusted between verifications');
     m.requestVerification();
@@ -213,7 +220,10 @@ describe('IptablesManager against the fake kernel', () => {
     assert.equal(await new IptablesManager({ runner: fresh, settings: SETTINGS }).backend(), 'nft');
     const noRandom = new IptablesManager({ runner: fresh, settings: SETTINGS, randomFully: false });
     await noRandom.sync(manyServices(1));
-    assert.equal(ruleLines(fresh).some((r) => r.includes('random-fully')), false);
+    assert.equal(
+      ruleLines(fresh).some((r) => r.includes('random-fully')),
+      false,
+    );
   });
 
   it('detects in one round of processes and reads the chosen backend rules once on the first sync', async () => {
@@ -225,7 +235,11 @@ describe('IptablesManager against the fake kernel', () => {
     const line = (c: { cmd: string; args: readonly string[] }): string => [c.cmd, ...c.args].join(' ');
     // Everything the detection needs is started before any of it is awaited.
     assert.deepEqual(kernel.calls.slice(0, 5).map(line).sort(), [
-      'ip6tables-legacy-save', 'ip6tables-nft-save', 'iptables-legacy-save', 'iptables-nft --version', 'iptables-nft-save',
+      'ip6tables-legacy-save',
+      'ip6tables-nft-save',
+      'iptables-legacy-save',
+      'iptables-nft --version',
+      'iptables-nft-save',
     ]);
     const runs = (cmd: string): number => kernel.calls.filter((c) => line(c) === cmd).length;
     for (const save of ['iptables-nft-save', 'ip6tables-nft-save', 'iptables-legacy-save', 'ip6tables-legacy-save']) {
@@ -234,7 +248,11 @@ describe('IptablesManager against the fake kernel', () => {
     assert.equal(runs('iptables-nft --version'), 1);
     assert.ok(ruleLines(kernel).includes('nat DOCKER -d 10.9.0.1/32 -j RETURN'), 'foreign rules kept');
     assert.ok(ruleLines(kernel).some((r) => r.endsWith('-j MASQUERADE --random-fully')));
-    assert.equal(await new IptablesManager({ runner: kernel, settings: { ...SETTINGS, families: ['inet', 'inet6'] } }).sync(manyServices(1)), 0, 'a restart finds it all in place');
+    assert.equal(
+      await new IptablesManager({ runner: kernel, settings: { ...SETTINGS, families: ['inet', 'inet6'] } }).sync(manyServices(1)),
+      0,
+      'a restart finds it all in place',
+    );
   });
 
   it('a node on legacy asks iptables-legacy for its version, after the detection', async () => {
@@ -285,7 +303,8 @@ describe('IptablesManager against the fake kernel', () => {
 });
 
 describe('IptablesManager with a set entry writer (netlink)', () => {
-  const withWriter = (kernel: FakeKernel): IptablesManager => new IptablesManager({ runner: kernel, settings: SETTINGS, backend: 'nft', ipsetClient: kernel.ipsetClient() });
+  const withWriter = (kernel: FakeKernel): IptablesManager =>
+    new IptablesManager({ runner: kernel, settings: SETTINGS, backend: 'nft', ipsetClient: kernel.ipsetClient() });
 
   it('creates the sets with ipset restore but sends every entry through the writer', async () => {
     const kernel = new FakeKernel();
@@ -294,7 +313,13 @@ describe('IptablesManager with a set entry writer (netlink)', () => {
     const writes = await m.sync(manyServices(1000));
     const restore = kernel.calls.find((c) => c.cmd === 'ipset' && c.args[0] === 'restore');
     assert.ok(restore);
-    assert.ok(restore.stdin.trim().split('\n').every((l) => l.startsWith('create ')), 'no entry goes through ipset restore');
+    assert.ok(
+      restore.stdin
+        .trim()
+        .split('\n')
+        .every((l) => l.startsWith('create ')),
+      'no entry goes through ipset restore',
+    );
     assert.equal(kernel.sets.get(setName('inet', SetRole.NODE_PORT))?.entries.size, 1000);
     assert.equal(writes, 2 + kernel.setEntryRequests);
     assert.ok(kernel.setEntryRequests >= 4, `1000 node ports alone need 4 requests, saw ${kernel.setEntryRequests}`);

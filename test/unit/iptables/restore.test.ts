@@ -41,7 +41,10 @@ describe('rules', () => {
     assert.ok(bit3.includes(`-A ${Chain.MARK_MASQ} -j MARK --set-xmark 0x8/0x8`));
     assert.ok(bit3.includes('-m mark ! --mark 0x8/0x8 -j RETURN'));
     assert.equal(bit3.includes('random-fully'), false);
-    assert.equal(lines(renderIptablesRestore('inet', SETTINGS, OPTS), '-A IPVS-PROXY-POSTROUTING').filter((l) => l.endsWith('-j MASQUERADE --random-fully')).length, 2);
+    assert.equal(
+      lines(renderIptablesRestore('inet', SETTINGS, OPTS), '-A IPVS-PROXY-POSTROUTING').filter((l) => l.endsWith('-j MASQUERADE --random-fully')).length,
+      2,
+    );
   });
 
   it('masquerade ClusterIP traffic per --masquerade-all and --cluster-cidr', () => {
@@ -166,10 +169,7 @@ describe('renderIpsetRestore', () => {
     assert.ok(vip);
     vip.type = 'hash:net';
     const text = renderIpsetRestore(current, emptySets(['inet']));
-    assert.deepEqual(text.trim().split('\n'), [
-      'destroy IPVS-PROXY-VIP',
-      'create IPVS-PROXY-VIP hash:ip family inet hashsize 1024 maxelem 1048576 -exist',
-    ]);
+    assert.deepEqual(text.trim().split('\n'), ['destroy IPVS-PROXY-VIP', 'create IPVS-PROXY-VIP hash:ip family inet hashsize 1024 maxelem 1048576 -exist']);
     assert.equal(renderIpsetDestroy([]), '');
     assert.equal(renderIpsetDestroy(['A', 'B']), 'destroy A\ndestroy B\n');
   });

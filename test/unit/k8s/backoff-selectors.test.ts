@@ -7,7 +7,10 @@ test('backoff doubles up to the cap, jitter keeps each delay in [ceiling/2, ceil
   const values = [0, 0.5, 1, 0.25, 0.99, 0];
   let i = 0;
   const b = new Backoff({ initialMs: 100, maxMs: 1000, random: () => values[i++ % values.length] });
-  assert.deepEqual(Array.from({ length: 6 }, () => b.next()), [50, 150, 400, 500, 995, 500]);
+  assert.deepEqual(
+    Array.from({ length: 6 }, () => b.next()),
+    [50, 150, 400, 500, 995, 500],
+  );
   b.reset();
   assert.equal(b.attempts(), 0);
   assert.equal(b.next(), 50, 'back to the initial ceiling');

@@ -16,12 +16,23 @@ async function setup(opts: Partial<ConstructorParameters<typeof EventRecorder>[1
   const errors: EventPostError[] = [];
   let clock = 1_700_000_000_000;
   const recorder = new EventRecorder(loadKubeConfig(server.writeKubeconfig(dir)), {
-    component: 'ipvs-proxy', host: 'node-a', onError: (e) => errors.push(e), now: () => clock, ...opts,
+    component: 'ipvs-proxy',
+    host: 'node-a',
+    onError: (e) => errors.push(e),
+    now: () => clock,
+    ...opts,
   });
   return {
-    server, recorder, errors,
-    advance(ms: number) { clock += ms; },
-    async close() { await server.close(); rmSync(dir, { recursive: true, force: true }); },
+    server,
+    recorder,
+    errors,
+    advance(ms: number) {
+      clock += ms;
+    },
+    async close() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 

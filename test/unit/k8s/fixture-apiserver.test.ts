@@ -3,7 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FixtureApiServer } from '../../fixtures/apiserver/server.js';
 
-interface ListBody { metadata: { resourceVersion: string; continue?: string }; items: Array<{ metadata: { name: string } }> }
+interface ListBody {
+  metadata: { resourceVersion: string; continue?: string };
+  items: Array<{ metadata: { name: string } }>;
+}
 
 async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
   const r = await fetch(url);
@@ -11,7 +14,11 @@ async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
 }
 
 /** Reads watch lines until n have arrived or the deadline passes. */
-async function readWatch(url: string, n: number, timeoutMs = 3000): Promise<Array<{ type: string; object: { metadata: { name?: string; resourceVersion: string }; code?: number } }>> {
+async function readWatch(
+  url: string,
+  n: number,
+  timeoutMs = 3000,
+): Promise<Array<{ type: string; object: { metadata: { name?: string; resourceVersion: string }; code?: number } }>> {
   const ac = new AbortController();
   const timer = setTimeout(() => ac.abort(), timeoutMs);
   const out: Array<{ type: string; object: { metadata: { name?: string; resourceVersion: string }; code?: number } }> = [];
@@ -53,13 +60,22 @@ test('lists page over a consistent snapshot and honour label and field selectors
     for (const n of ['a', 'b', 'c']) s.create('services', svc(n));
     s.create('services', svc('x', { 'service.kubernetes.io/headless': '' }));
     const first = await getJson<ListBody>(`${s.url}/api/v1/services?limit=2&labelSelector=${encodeURIComponent('!service.kubernetes.io/headless')}`);
-    assert.deepEqual(first.body.items.map((i) => i.metadata.name), ['a', 'b']);
+    assert.deepEqual(
+      first.body.items.map((i) => i.metadata.name),
+      ['a', 'b'],
+    );
     s.create('services', svc('d'));
     const second = await getJson<ListBody>(`${s.url}/api/v1/services?limit=2&continue=${first.body.metadata.continue}`);
-    assert.deepEqual(second.body.items.map((i) => i.metadata.name), ['c']);
+    assert.deepEqual(
+      second.body.items.map((i) => i.metadata.name),
+      ['c'],
+    );
     assert.equal(second.body.metadata.resourceVersion, first.body.metadata.resourceVersion);
     const byName = await getJson<ListBody>(`${s.url}/api/v1/namespaces/default/services?fieldSelector=metadata.name%3Dd`);
-    assert.deepEqual(byName.body.items.map((i) => i.metadata.name), ['d']);
+    assert.deepEqual(
+      byName.body.items.map((i) => i.metadata.name),
+      ['d'],
+    );
     s.expireContinueTokens();
     const expired = await getJson<{ code: number; reason: string }>(`${s.url}/api/v1/services?limit=2&continue=${first.body.metadata.continue}`);
     assert.equal(expired.status, 410);
@@ -78,7 +94,10 @@ test('watches replay from a resourceVersion, report selector transitions, send b
     s.update('services', svc('a'));
     const sel = encodeURIComponent('!service.kubernetes.io/headless');
     const events = await readWatch(`${s.url}/api/v1/services?watch=true&resourceVersion=${rv}&labelSelector=${sel}`, 3);
-    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED', 'ADDED']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ADDED', 'DELETED', 'ADDED'],
+    );
     await until(() => s.openWatchCount('services') === 0);
     const pending = readWatch(`${s.url}/api/v1/services?watch=true&resourceVersion=${s.store.currentRv()}&allowWatchBookmarks=true`, 1);
     await until(() => s.openWatchCount('services') === 1);
@@ -99,14 +118,19 @@ test('events accept POST, merge patch and JSON patch', async () => {
   const s = await FixtureApiServer.start();
   try {
     const post = await fetch(`${s.url}/apis/events.k8s.io/v1/namespaces/ns/events`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ metadata: { generateName: 'e.' }, reason: 'R', note: 'n', series: { count: 1 } }),
     });
     assert.equal(post.status, 201);
     const created = (await post.json()) as { metadata: { name: string } };
     const url = `${s.url}/apis/events.k8s.io/v1/namespaces/ns/events/${created.metadata.name}`;
     await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/merge-patch+json' }, body: JSON.stringify({ series: { count: 2 } }) });
-    await fetch(url, { method: 'PATCH', headers: { 'content-type': 'application/json-patch+json' }, body: JSON.stringify([{ op: 'replace', path: '/note', value: 'm' }]) });
+    await fetch(url, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json-patch+json' },
+      body: JSON.stringify([{ op: 'replace', path: '/note', value: 'm' }]),
+    });
     const [e] = s.storedEvents();
     assert.equal(e.api, 'events.k8s.io/v1');
     assert.deepEqual((e.object as Record<string, unknown>).series, { count: 2 });

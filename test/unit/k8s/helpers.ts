@@ -10,10 +10,19 @@ import { KubeSource, type KubeSourceOptions } from '../../../src/k8s/kube-source
 export class Recorder implements SourceHandlers {
   readonly batches: SourceEvent[][] = [];
   readonly warnings: Array<{ message: string; detail?: Record<string, unknown> }> = [];
-  onEvents(events: SourceEvent[]): void { this.batches.push(events); }
-  onWarning(message: string, detail?: Record<string, unknown>): void { this.warnings.push({ message, detail }); }
-  events(): SourceEvent[] { return this.batches.flat(); }
-  clear(): void { this.batches.length = 0; this.warnings.length = 0; }
+  onEvents(events: SourceEvent[]): void {
+    this.batches.push(events);
+  }
+  onWarning(message: string, detail?: Record<string, unknown>): void {
+    this.warnings.push({ message, detail });
+  }
+  events(): SourceEvent[] {
+    return this.batches.flat();
+  }
+  clear(): void {
+    this.batches.length = 0;
+    this.warnings.length = 0;
+  }
   /** Current view built from the events: kind/ns/name -> resourceVersion. */
   state(): Map<string, string> {
     const m = new Map<string, string>();
@@ -25,7 +34,10 @@ export class Recorder implements SourceHandlers {
     return m;
   }
   names(kind: SourceEvent['kind']): string[] {
-    return [...this.state().keys()].filter((k) => k.startsWith(kind + '/')).map((k) => k.slice(kind.length + 1)).sort();
+    return [...this.state().keys()]
+      .filter((k) => k.startsWith(kind + '/'))
+      .map((k) => k.slice(kind.length + 1))
+      .sort();
   }
 }
 
@@ -75,13 +87,22 @@ export async function harness(opts: Partial<KubeSourceOptions> = {}, serverOpts:
   const server = await FixtureApiServer.start(serverOpts as Parameters<typeof FixtureApiServer.start>[0]);
   const dir = mkdtempSync(join(tmpdir(), 'kube-source-'));
   const source = new KubeSource({
-    kubeconfig: server.writeKubeconfig(dir), nodeName: 'node-a',
-    backoffInitialMs: 20, backoffMaxMs: 200, listTimeoutMs: 5000, inactivityTimeoutMs: 5000, emptyListConfirmMs: 200,
-    watchTimeoutSeconds: { min: 60, max: 60 }, ...opts,
+    kubeconfig: server.writeKubeconfig(dir),
+    nodeName: 'node-a',
+    backoffInitialMs: 20,
+    backoffMaxMs: 200,
+    listTimeoutMs: 5000,
+    inactivityTimeoutMs: 5000,
+    emptyListConfirmMs: 200,
+    watchTimeoutSeconds: { min: 60, max: 60 },
+    ...opts,
   });
   const rec = new Recorder();
   return {
-    server, source, rec, dir,
+    server,
+    source,
+    rec,
+    dir,
     async close() {
       await source.stop();
       await server.close();

@@ -12,7 +12,11 @@ async function syncedWith(h: Harness, names: string[]): Promise<void> {
 }
 
 function deletes(h: Harness): string[] {
-  return h.rec.events().filter((e) => e.kind === 'Service' && e.type === 'delete').map((e) => (e.type === 'delete' && e.kind === 'Service' ? e.name : '')).sort();
+  return h.rec
+    .events()
+    .filter((e) => e.kind === 'Service' && e.type === 'delete')
+    .map((e) => (e.type === 'delete' && e.kind === 'Service' ? e.name : ''))
+    .sort();
 }
 
 for (const goneStyle of ['event', 'http'] as const) {
@@ -29,7 +33,10 @@ for (const goneStyle of ['event', 'http'] as const) {
       await waitFor('relist', () => h.rec.names('Service').join() === 'default/a,default/c,default/d');
       assert.deepEqual(deletes(h), ['b']);
       assert.equal(h.rec.state().get('Service/default/a'), a2.metadata.resourceVersion);
-      const afterSync = h.rec.events().filter((e) => e.kind === 'Service').slice(3);
+      const afterSync = h.rec
+        .events()
+        .filter((e) => e.kind === 'Service')
+        .slice(3);
       assert.equal(afterSync.filter((e) => e.type === 'upsert' && e.object.metadata?.name === 'c').length, 0, 'unchanged c is not re-sent');
       assert.ok(h.rec.warnings.some((w) => /410 Gone/.test(w.message)));
       assert.equal(h.server.recordedLists('services').length, 2);
@@ -106,7 +113,10 @@ test('a list that never answers is abandoned at the list timeout and retried', a
     h.source.start(h.rec);
     await h.source.synced(8000);
     assert.deepEqual(h.rec.names('Service'), ['default/a']);
-    assert.ok(h.rec.warnings.some((w) => w.detail?.kind === 'Service' && /retrying/.test(w.message)), 'the hung list was reported');
+    assert.ok(
+      h.rec.warnings.some((w) => w.detail?.kind === 'Service' && /retrying/.test(w.message)),
+      'the hung list was reported',
+    );
     assert.ok(h.server.recordedLists('services').length >= 2);
   } finally {
     await h.close();

@@ -52,7 +52,10 @@ test('watch events arrive as upserts and deletes, with the resourceVersion follo
     h.server.create('endpointslices', slice('web-1', 'web', ['10.2.0.1']));
     h.server.delete('services', 'default', 'web');
     await waitFor('web deleted', () => !h.rec.names('Service').includes('default/web'));
-    const last = h.rec.events().filter((e) => e.kind === 'Service').at(-1);
+    const last = h.rec
+      .events()
+      .filter((e) => e.kind === 'Service')
+      .at(-1);
     assert.deepEqual(last, { kind: 'Service', type: 'delete', namespace: 'default', name: 'web' });
     await waitFor('slice added', () => h.rec.names('EndpointSlice').join() === 'default/web-1');
     assert.equal(h.source.resourceVersions().services, String(h.server.store.currentRv()));
@@ -81,8 +84,14 @@ test('default selector applies to list and watch; leaving the selector is a dele
     await waitFor('other-proxy joins', () => h.rec.names('Service').join() === 'default/other-proxy');
     assert.ok(!h.rec.events().some((e) => e.type === 'upsert' && e.object.metadata?.name === 'late-other'));
     for (const r of ['services', 'endpointslices'] as const) {
-      assert.ok(h.server.recordedLists(r).every((q) => q.query.labelSelector === DEFAULT_SELECTOR), `${r} list selector`);
-      assert.ok(h.server.recordedWatches(r).every((q) => q.query.labelSelector === DEFAULT_SELECTOR), `${r} watch selector`);
+      assert.ok(
+        h.server.recordedLists(r).every((q) => q.query.labelSelector === DEFAULT_SELECTOR),
+        `${r} list selector`,
+      );
+      assert.ok(
+        h.server.recordedWatches(r).every((q) => q.query.labelSelector === DEFAULT_SELECTOR),
+        `${r} watch selector`,
+      );
     }
   } finally {
     await h.close();
@@ -187,7 +196,10 @@ test('a paged first list says how many items each list has received, page by pag
     await h.source.synced(8000);
     const services = progress.map((p) => /(\d+) Service\b/.exec(p)?.[1]).filter((n) => n !== undefined);
     assert.deepEqual([...new Set(services)], ['2', '4', '5'], progress.join('\n'));
-    assert.ok(progress.every((p) => /^listing: .* received so far$/.test(p)), progress.join('\n'));
+    assert.ok(
+      progress.every((p) => /^listing: .* received so far$/.test(p)),
+      progress.join('\n'),
+    );
   } finally {
     await h.close();
   }

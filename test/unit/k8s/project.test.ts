@@ -15,16 +15,28 @@ const service = (): V1Service => ({
   apiVersion: 'v1',
   kind: 'Service',
   metadata: {
-    name: 'web', namespace: 'shop', uid: 'u-1', resourceVersion: '7', creationTimestamp: '2026-01-01T00:00:00Z' as unknown as Date,
+    name: 'web',
+    namespace: 'shop',
+    uid: 'u-1',
+    resourceVersion: '7',
+    creationTimestamp: '2026-01-01T00:00:00Z' as unknown as Date,
     labels: { app: 'web', 'service.kubernetes.io/service-proxy-name': 'ipvs' },
     annotations: { 'ipvs-proxy.io/scheduler': 'wrr', 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"json"}' },
     managedFields: MANAGED as never,
   },
   spec: {
-    type: 'LoadBalancer', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ipFamilies: ['IPv4'], selector: { app: 'web' },
+    type: 'LoadBalancer',
+    clusterIP: '10.96.0.10',
+    clusterIPs: ['10.96.0.10'],
+    ipFamilies: ['IPv4'],
+    selector: { app: 'web' },
     ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: 30080, appProtocol: 'http' }],
-    externalIPs: ['192.0.2.1'], externalTrafficPolicy: 'Local', healthCheckNodePort: 32000, sessionAffinity: 'ClientIP',
-    sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } }, loadBalancerSourceRanges: ['203.0.113.0/24'],
+    externalIPs: ['192.0.2.1'],
+    externalTrafficPolicy: 'Local',
+    healthCheckNodePort: 32000,
+    sessionAffinity: 'ClientIP',
+    sessionAffinityConfig: { clientIP: { timeoutSeconds: 600 } },
+    loadBalancerSourceRanges: ['203.0.113.0/24'],
   },
   status: { loadBalancer: { ingress: [{ ip: '198.51.100.7', ipMode: 'VIP', hostname: 'lb.example' }] }, conditions: [{ type: 'x', status: 'True' } as never] },
 });
@@ -33,15 +45,22 @@ const slice = (): V1EndpointSlice => ({
   apiVersion: 'discovery.k8s.io/v1',
   kind: 'EndpointSlice',
   metadata: {
-    name: 'web-abc12', namespace: 'shop', resourceVersion: '9', labels: { 'kubernetes.io/service-name': 'web' },
+    name: 'web-abc12',
+    namespace: 'shop',
+    resourceVersion: '9',
+    labels: { 'kubernetes.io/service-name': 'web' },
     annotations: { 'endpoints.kubernetes.io/last-change-trigger-time': '2026-01-01T00:00:01Z', other: 'x' },
     managedFields: MANAGED as never,
   },
   addressType: 'IPv4',
   endpoints: [
     {
-      addresses: ['10.0.0.1'], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node-a', zone: 'z1',
-      hints: { forZones: [{ name: 'z1' }] }, targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-1', uid: 'p-1', resourceVersion: '3' },
+      addresses: ['10.0.0.1'],
+      conditions: { ready: true, serving: true, terminating: false },
+      nodeName: 'node-a',
+      zone: 'z1',
+      hints: { forZones: [{ name: 'z1' }] },
+      targetRef: { kind: 'Pod', namespace: 'shop', name: 'web-1', uid: 'p-1', resourceVersion: '3' },
     },
     { addresses: ['10.0.0.2'], conditions: { ready: false }, nodeName: 'node-b' },
   ],
@@ -84,13 +103,24 @@ test('wrong types pass through for the model to warn about, and the desired stat
   assert.equal(serviceFingerprint(p), serviceFingerprint(bad));
 
   const run = (svc: V1Service, s: V1EndpointSlice): unknown => {
-    const model = new ServiceModel({ nodeName: 'node-a', scheduler: 'rr', schedulerFlags: [], nodePortAddresses: [], ipFamilies: ['inet'], dummyLinkName: 'kube-ipvs0', serviceProxyName: 'ipvs' });
-    const events: SourceEvent[] = [{ kind: 'Service', type: 'upsert', object: svc }, { kind: 'EndpointSlice', type: 'upsert', object: s }];
+    const model = new ServiceModel({
+      nodeName: 'node-a',
+      scheduler: 'rr',
+      schedulerFlags: [],
+      nodePortAddresses: [],
+      ipFamilies: ['inet'],
+      dummyLinkName: 'kube-ipvs0',
+      serviceProxyName: 'ipvs',
+    });
+    const events: SourceEvent[] = [
+      { kind: 'Service', type: 'upsert', object: svc },
+      { kind: 'EndpointSlice', type: 'upsert', object: s },
+    ];
     model.apply(events);
     const { state, warnings } = model.takeChanges() as unknown as { state: { virtualServers: Map<string, unknown> }; warnings: unknown };
     return { vs: [...state.virtualServers.entries()], warnings };
   };
   const whole = run(service(), slice());
   assert.deepEqual(run(projectService(service()), projectEndpointSlice(slice())), whole);
-  assert.ok(((whole as { vs: unknown[] }).vs).length > 0, 'the service is served');
+  assert.ok((whole as { vs: unknown[] }).vs.length > 0, 'the service is served');
 });

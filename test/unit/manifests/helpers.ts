@@ -8,9 +8,15 @@ import type { SourceEvent, SourceHandlers } from '../../../src/vocabulary/source
 export class Recorder implements SourceHandlers {
   readonly batches: SourceEvent[][] = [];
   readonly warnings: Array<{ message: string; detail?: Record<string, unknown> }> = [];
-  onEvents(events: SourceEvent[]): void { this.batches.push(events); }
-  onWarning(message: string, detail?: Record<string, unknown>): void { this.warnings.push({ message, detail }); }
-  events(): SourceEvent[] { return this.batches.flat(); }
+  onEvents(events: SourceEvent[]): void {
+    this.batches.push(events);
+  }
+  onWarning(message: string, detail?: Record<string, unknown>): void {
+    this.warnings.push({ message, detail });
+  }
+  events(): SourceEvent[] {
+    return this.batches.flat();
+  }
   /** Current objects built from the events, by kind/namespace/name. */
   state(): Map<string, unknown> {
     const m = new Map<string, unknown>();
@@ -21,7 +27,9 @@ export class Recorder implements SourceHandlers {
     }
     return m;
   }
-  keys(): string[] { return [...this.state().keys()].sort(); }
+  keys(): string[] {
+    return [...this.state().keys()].sort();
+  }
 }
 
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -50,12 +50,18 @@ items:
 metadata: {resourceVersion: ""}
 `;
 
-const NODES = JSON.stringify({
-  apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a', labels: { 'topology.kubernetes.io/zone': 'z1' } } },
-    { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-b' } },
-  ],
-}, null, 2);
+const NODES = JSON.stringify(
+  {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a', labels: { 'topology.kubernetes.io/zone': 'z1' } } },
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-b' } },
+    ],
+  },
+  null,
+  2,
+);
 
 const ENDPOINTS = `apiVersion: v1
 kind: Endpoints
@@ -89,13 +95,26 @@ test('a directory of mixed files: multi-document YAML, kind: List, JSON, Endpoin
     const keys = s.rec.keys();
     const legacySlices = keys.filter((k) => k.startsWith('EndpointSlice/default/legacy-'));
     assert.equal(legacySlices.length, 1);
-    assert.deepEqual(keys.filter((k) => !k.startsWith('EndpointSlice/default/legacy-')), [
-      'EndpointSlice/default/hostnames-abc', 'Node//node-a',
-      'Service/default/hostnames', 'Service/default/legacy', 'Service/team/listed-a', 'Service/team/listed-b',
-    ]);
+    assert.deepEqual(
+      keys.filter((k) => !k.startsWith('EndpointSlice/default/legacy-')),
+      [
+        'EndpointSlice/default/hostnames-abc',
+        'Node//node-a',
+        'Service/default/hostnames',
+        'Service/default/legacy',
+        'Service/team/listed-a',
+        'Service/team/listed-b',
+      ],
+    );
     assert.equal(s.rec.batches.length, 1, 'the first load is one batch');
     const mirrored = s.rec.state().get(legacySlices[0]) as V1EndpointSlice;
-    assert.deepEqual(mirrored.endpoints.map((e) => [e.addresses[0], e.conditions?.ready]), [['10.244.5.1', true], ['10.244.5.2', false]]);
+    assert.deepEqual(
+      mirrored.endpoints.map((e) => [e.addresses[0], e.conditions?.ready]),
+      [
+        ['10.244.5.1', true],
+        ['10.244.5.2', false],
+      ],
+    );
     assert.equal(mirrored.metadata?.labels?.['endpointslice.kubernetes.io/managed-by'], 'endpointslicemirroring-controller.k8s.io');
     const noIp = s.rec.state().get('Service/team/listed-b') as V1Service;
     assert.equal(noIp.spec?.clusterIP, undefined, 'a missing clusterIP is never invented');
@@ -153,13 +172,19 @@ test('a file broken from the start loads nothing of its own and warns; the other
 
 test('objects failing shape checks are skipped with file, line, kind, name and field', async () => {
   const d = scratchDir();
-  writeFileSync(d.path('svc.yaml'), SVC('fine') + '---\n' + SVC('bad-port').replace('port: 80', 'port: "80"') + '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: x}\nspec: {}\n');
+  writeFileSync(
+    d.path('svc.yaml'),
+    SVC('fine') + '---\n' + SVC('bad-port').replace('port: 80', 'port: "80"') + '---\napiVersion: v1\nkind: Service\nmetadata: {namespace: x}\nspec: {}\n',
+  );
   const s = await started(d.dir);
   try {
     assert.deepEqual(s.rec.keys(), ['Service/default/fine']);
     assert.equal(s.rec.warnings.length, 2);
     assert.match(s.rec.warnings[0].message, /svc\.yaml:12: skipping Service bad-port: field spec\.ports\.0\.port: /);
-    assert.deepEqual({ ...s.rec.warnings[0].detail, file: undefined }, { file: undefined, line: 12, kind: 'Service', name: 'bad-port', field: 'spec.ports.0.port' });
+    assert.deepEqual(
+      { ...s.rec.warnings[0].detail, file: undefined },
+      { file: undefined, line: 12, kind: 'Service', name: 'bad-port', field: 'spec.ports.0.port' },
+    );
     assert.match(s.rec.warnings[1].message, /svc\.yaml:23: skipping Service \?: field metadata\.name: /);
   } finally {
     await s.source.stop();
@@ -219,12 +244,15 @@ test('a single file path works and is watched', async () => {
 test('the proxy label selectors apply to manifests too', async () => {
   const d = scratchDir();
   const labelled = (name: string, labels: string) => SVC(name, `  labels: {${labels}}\n`);
-  writeFileSync(d.path('svc.yaml'), [
-    SVC('plain'),
-    labelled('mine', '"service.kubernetes.io/service-proxy-name": ipvs'),
-    labelled('headless', '"service.kubernetes.io/headless": ""'),
-    labelled('mine-headless', '"service.kubernetes.io/service-proxy-name": ipvs, "service.kubernetes.io/headless": ""'),
-  ].join('---\n'));
+  writeFileSync(
+    d.path('svc.yaml'),
+    [
+      SVC('plain'),
+      labelled('mine', '"service.kubernetes.io/service-proxy-name": ipvs'),
+      labelled('headless', '"service.kubernetes.io/headless": ""'),
+      labelled('mine-headless', '"service.kubernetes.io/service-proxy-name": ipvs, "service.kubernetes.io/headless": ""'),
+    ].join('---\n'),
+  );
   const byDefault = await started(d.dir);
   const named = await started(d.dir, { serviceProxyName: 'ipvs' });
   try {
@@ -247,7 +275,10 @@ test('oversized files are refused with a clear warning; duplicates warn once', a
     assert.deepEqual(s.rec.keys(), ['Service/default/dup']);
     assert.equal((s.rec.state().get('Service/default/dup') as V1Service).spec?.ports?.[0].port, 81, 'the later file wins');
     const msgs = s.rec.warnings.map((w) => w.message);
-    assert.ok(msgs.some((m) => /big\.yaml is \d+ bytes, over the limit of 1024/.test(m)), msgs.join('\n'));
+    assert.ok(
+      msgs.some((m) => /big\.yaml is \d+ bytes, over the limit of 1024/.test(m)),
+      msgs.join('\n'),
+    );
     assert.ok(msgs.some((m) => /Service\/default\/dup is defined more than once; the one in .*b\.yaml wins/.test(m)));
     const n = s.rec.warnings.length;
     await s.source.reload();
@@ -294,7 +325,10 @@ test('a directory that vanishes and comes back within the confirmation delay del
     assert.equal(s.source.problem(), undefined);
     rmSync(dir, { recursive: true });
     await waitFor('deleted once confirmed', () => s.rec.keys().length === 0);
-    assert.ok(s.rec.warnings.some((w) => /a\.yaml still gone after 0\.5 s: deleting its 2 object\(s\)/.test(w.message)), JSON.stringify(s.rec.warnings));
+    assert.ok(
+      s.rec.warnings.some((w) => /a\.yaml still gone after 0\.5 s: deleting its 2 object\(s\)/.test(w.message)),
+      JSON.stringify(s.rec.warnings),
+    );
   } finally {
     await s.source.stop();
     d.remove();
@@ -311,7 +345,10 @@ test('a file emptied to zero bytes is held like a vanished one: refilled in time
   try {
     writeFileSync(file, '');
     await waitFor('the emptied file reported', () => s.source.problem() !== undefined);
-    assert.ok(s.rec.warnings.some((w) => /a\.yaml is empty; keeping its 2 object\(s\) until a read in 0\.5 s confirms it/.test(w.message)), JSON.stringify(s.rec.warnings));
+    assert.ok(
+      s.rec.warnings.some((w) => /a\.yaml is empty; keeping its 2 object\(s\) until a read in 0\.5 s confirms it/.test(w.message)),
+      JSON.stringify(s.rec.warnings),
+    );
     writeFileSync(file, SVC('a') + '---\n' + SVC('b'));
     await new Promise((r) => setTimeout(r, 900));
     assert.deepEqual(s.rec.keys(), ['Service/default/a', 'Service/default/b'], 'refilled in time: nothing deleted');
@@ -320,7 +357,10 @@ test('a file emptied to zero bytes is held like a vanished one: refilled in time
 
     writeFileSync(file, '');
     await waitFor('deleted once confirmed', () => s.rec.keys().length === 0);
-    assert.ok(s.rec.warnings.some((w) => /a\.yaml still empty after 0\.5 s: deleting its 2 object\(s\)/.test(w.message)), JSON.stringify(s.rec.warnings));
+    assert.ok(
+      s.rec.warnings.some((w) => /a\.yaml still empty after 0\.5 s: deleting its 2 object\(s\)/.test(w.message)),
+      JSON.stringify(s.rec.warnings),
+    );
 
     writeFileSync(file, SVC('a'));
     await waitFor('a back', () => s.rec.keys().length === 1);

@@ -17,11 +17,13 @@ describe('endpoint selection', () => {
     },
     {
       name: 'serving+terminating fallback, marked terminating',
-      slices: [slice('s1', 'web', [
-        ep('10.1.0.1', { ready: false, serving: true, terminating: true }),
-        ep('10.1.0.2', { ready: false, serving: false, terminating: true }),
-        ep('10.1.0.3', { ready: false }),
-      ])],
+      slices: [
+        slice('s1', 'web', [
+          ep('10.1.0.1', { ready: false, serving: true, terminating: true }),
+          ep('10.1.0.2', { ready: false, serving: false, terminating: true }),
+          ep('10.1.0.3', { ready: false }),
+        ]),
+      ],
       reals: ['10.1.0.1/8080 terminating'],
     },
     {
@@ -34,7 +36,18 @@ describe('endpoint selection', () => {
     },
     {
       name: 'port matched by name and protocol',
-      slices: [slice('s1', 'web', [ep('10.1.0.1')], [{ name: 'metrics', port: 9090 }, { name: '', port: 8081, protocol: 'UDP' }, { name: '', port: 8080 }])],
+      slices: [
+        slice(
+          's1',
+          'web',
+          [ep('10.1.0.1')],
+          [
+            { name: 'metrics', port: 9090 },
+            { name: '', port: 8081, protocol: 'UDP' },
+            { name: '', port: 8080 },
+          ],
+        ),
+      ],
       reals: ['10.1.0.1/8080'],
     },
     { name: 'a slice without the matching port gives nothing', slices: [slice('s1', 'web', [ep('10.1.0.1')], [{ name: 'other', port: 1 }])], reals: [] },
@@ -42,7 +55,11 @@ describe('endpoint selection', () => {
     { name: 'FQDN slices are ignored', slices: [slice('s1', 'web', [ep('a.example')], undefined, { addressType: 'FQDN' })], reals: [] },
     { name: 'slices of another service are ignored', slices: [slice('s1', 'api', [ep('10.1.0.1')])], reals: [] },
     { name: 'slices of another namespace are ignored', slices: [slice('s1', 'web', [ep('10.1.0.1')], undefined, { namespace: 'other' })], reals: [] },
-    { name: 'headless-labelled slices are ignored', slices: [slice('s1', 'web', [ep('10.1.0.1')], undefined, { labels: { 'service.kubernetes.io/headless': '' } })], reals: [] },
+    {
+      name: 'headless-labelled slices are ignored',
+      slices: [slice('s1', 'web', [ep('10.1.0.1')], undefined, { labels: { 'service.kubernetes.io/headless': '' } })],
+      reals: [],
+    },
     { name: 'only the first address of an endpoint is used', slices: [slice('s1', 'web', [ep(['10.1.0.1', '10.1.0.9'])])], reals: ['10.1.0.1/8080'] },
   ];
   for (const t of table) {
@@ -124,14 +141,20 @@ describe('traffic policies', () => {
 
   it('externalTrafficPolicy Local on a ClusterIP service with externalIPs: its externalIP servers get the local endpoints, no SNAT', () => {
     // kube-proxy treats such a service as externally accessible (TestOnlyLocalExternalIPs).
-    const out = desired({ services: [service('web', { spec: { externalTrafficPolicy: 'Local' }, externalIPs: ['203.0.113.1'] })], slices: [slice('s', 'web', [local, remote])] });
+    const out = desired({
+      services: [service('web', { spec: { externalTrafficPolicy: 'Local' }, externalIPs: ['203.0.113.1'] })],
+      slices: [slice('s', 'web', [local, remote])],
+    });
     assert.deepEqual(reals(out.vs.get(EXT)), ['10.1.0.1/8080']);
     assert.equal(out.vs.get(EXT)?.externalLocal, true);
     assert.equal(out.vs.get(EXT)?.nodeLocalReals, true);
     assert.deepEqual(reals(out.vs.get(CIP)), ['10.1.0.1/8080', '10.1.0.2/8080']);
     assert.equal(out.vs.get(CIP)?.externalLocal, false);
     assert.ok(!out.warnings.some((w) => w.field === 'spec.externalTrafficPolicy'), 'no warning: the policy applies');
-    const fallback = desired({ services: [service('web', { spec: { externalTrafficPolicy: 'Local' }, externalIPs: ['203.0.113.1'] })], slices: [slice('s', 'web', [remote])] });
+    const fallback = desired({
+      services: [service('web', { spec: { externalTrafficPolicy: 'Local' }, externalIPs: ['203.0.113.1'] })],
+      slices: [slice('s', 'web', [remote])],
+    });
     assert.deepEqual(reals(fallback.vs.get(EXT)), ['10.1.0.2/8080']);
     assert.deepEqual(fallback.noLocal, { External: 1, Internal: 0 });
   });
@@ -148,12 +171,47 @@ describe('topology', () => {
   const zoned = (addr: string, zones: string[] | undefined) => ep(addr, { zones });
   // byTopology: the hints chose the real servers, so other nodes rightly have others.
   const table: { name: string; zone?: string; endpoints: ReturnType<typeof ep>[]; reals: string[]; byTopology: boolean }[] = [
-    { name: 'zone hints used when every endpoint has them', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080'], byTopology: true },
-    { name: 'ignored when one endpoint lacks hints', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', undefined)], reals: ['10.1.0.1/8080', '10.1.0.2/8080'], byTopology: false },
-    { name: 'ignored when no hint is for our zone', zone: 'z3', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080', '10.1.0.2/8080'], byTopology: false },
-    { name: 'ignored when the node has no zone label', endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])], reals: ['10.1.0.1/8080', '10.1.0.2/8080'], byTopology: false },
-    { name: 'not-ready endpoints do not disable hints', zone: 'z1', endpoints: [zoned('10.1.0.1', ['z1']), ep('10.1.0.2', { ready: false })], reals: ['10.1.0.1/8080'], byTopology: true },
-    { name: 'node hints first', zone: 'z1', endpoints: [ep('10.1.0.1', { zones: ['z1'], nodes: ['node-b'] }), ep('10.1.0.2', { zones: ['z1'], nodes: [NODE] })], reals: ['10.1.0.2/8080'], byTopology: true },
+    {
+      name: 'zone hints used when every endpoint has them',
+      zone: 'z1',
+      endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])],
+      reals: ['10.1.0.1/8080'],
+      byTopology: true,
+    },
+    {
+      name: 'ignored when one endpoint lacks hints',
+      zone: 'z1',
+      endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', undefined)],
+      reals: ['10.1.0.1/8080', '10.1.0.2/8080'],
+      byTopology: false,
+    },
+    {
+      name: 'ignored when no hint is for our zone',
+      zone: 'z3',
+      endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])],
+      reals: ['10.1.0.1/8080', '10.1.0.2/8080'],
+      byTopology: false,
+    },
+    {
+      name: 'ignored when the node has no zone label',
+      endpoints: [zoned('10.1.0.1', ['z1']), zoned('10.1.0.2', ['z2'])],
+      reals: ['10.1.0.1/8080', '10.1.0.2/8080'],
+      byTopology: false,
+    },
+    {
+      name: 'not-ready endpoints do not disable hints',
+      zone: 'z1',
+      endpoints: [zoned('10.1.0.1', ['z1']), ep('10.1.0.2', { ready: false })],
+      reals: ['10.1.0.1/8080'],
+      byTopology: true,
+    },
+    {
+      name: 'node hints first',
+      zone: 'z1',
+      endpoints: [ep('10.1.0.1', { zones: ['z1'], nodes: ['node-b'] }), ep('10.1.0.2', { zones: ['z1'], nodes: [NODE] })],
+      reals: ['10.1.0.2/8080'],
+      byTopology: true,
+    },
   ];
   for (const t of table) {
     it(t.name, () => {

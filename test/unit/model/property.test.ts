@@ -46,7 +46,10 @@ class World {
     const clusterIPs = v6 ? [`10.0.${index}.1`, `fd00::${index + 1}`] : [`10.0.${index}.1`];
     const ports = this.chance(0.5)
       ? [{ name: '', port: this.pick([80, 443]), protocol: this.pick(['TCP', 'UDP']), nodePort: 30000 + index }]
-      : [{ name: 'a', port: 80, nodePort: 30100 + index }, { name: 'b', port: this.pick([81, 0, 70000]), protocol: this.pick(['TCP', 'SCTP', 'ICMP']) }];
+      : [
+          { name: 'a', port: 80, nodePort: 30100 + index },
+          { name: 'b', port: this.pick([81, 0, 70000]), protocol: this.pick(['TCP', 'SCTP', 'ICMP']) },
+        ];
     const spec: Record<string, unknown> = {};
     if (this.chance(0.3)) spec.externalTrafficPolicy = 'Local';
     if (this.chance(0.3)) spec.internalTrafficPolicy = 'Local';
@@ -81,7 +84,14 @@ class World {
         zones: hinted ? [this.pick(['z1', 'z2'])] : undefined,
       });
     });
-    const ports = this.pick([[{ name: '', port: 8080 }], [{ name: 'a', port: 8080 }, { name: 'b', port: 8081, protocol: 'SCTP' }], [{ name: 'a', port: 0 }]]);
+    const ports = this.pick([
+      [{ name: '', port: 8080 }],
+      [
+        { name: 'a', port: 8080 },
+        { name: 'b', port: 8081, protocol: 'SCTP' },
+      ],
+      [{ name: 'a', port: 0 }],
+    ]);
     return slice(name, this.chance(0.1) ? undefined : this.pick(NAMES), endpoints, ports, { namespace: ns, addressType: v6 ? 'IPv6' : 'IPv4' });
   }
 
@@ -119,7 +129,13 @@ class World {
       this.node = node({ zone: this.pick(['z1', 'z2', undefined]), internalIPs: ['192.168.1.10'] });
       return { event: { kind: 'Node', type: 'upsert', object: this.node }, touched: [], nodeWide: true };
     }
-    const pool = [link('eth0', '192.168.1.10'), link('eth0', 'fd00:1::10'), link('eth1', '172.16.0.1', 3), link('kube-ipvs0', '10.0.0.1', 9), link('lo', '127.0.0.1', 1)];
+    const pool = [
+      link('eth0', '192.168.1.10'),
+      link('eth0', 'fd00:1::10'),
+      link('eth1', '172.16.0.1', 3),
+      link('kube-ipvs0', '10.0.0.1', 9),
+      link('lo', '127.0.0.1', 1),
+    ];
     this.links = pool.filter(() => this.chance(0.6));
     return { touched: [], nodeWide: true, links: this.links };
   }
@@ -152,14 +168,22 @@ function run(seed: number, steps: number, nodePortAddresses: string[]): void {
     }
     const change = model.takeChanges();
     const scratch = computeFromScratch({
-      config: cfg, services: [...world.services.values()], slices: [...world.slices.values()], node: world.node, nodeAddresses: world.links,
+      config: cfg,
+      services: [...world.services.values()],
+      slices: [...world.slices.values()],
+      node: world.node,
+      nodeAddresses: world.links,
     });
     const where = `seed ${seed} step ${i}`;
     assert.deepEqual(snapshot(change.state), snapshot(scratch.state), `${where}: incremental differs from scratch`);
     assert.deepEqual(model.noLocalEndpoints(), scratch.noLocalEndpoints, `${where}: noLocalEndpoints`);
     const after = new Map(change.state.virtualServers);
     const afterAddrs = new Set(change.state.addresses.keys());
-    assert.deepEqual([...change.changedVirtualServers].sort(), [...diffKeys(before, after, sameDesiredVirtualServer)].sort(), `${where}: changedVirtualServers`);
+    assert.deepEqual(
+      [...change.changedVirtualServers].sort(),
+      [...diffKeys(before, after, sameDesiredVirtualServer)].sort(),
+      `${where}: changedVirtualServers`,
+    );
     const addrDiff = [...beforeAddrs].filter((a) => !afterAddrs.has(a)).concat([...afterAddrs].filter((a) => !beforeAddrs.has(a)));
     assert.deepEqual([...change.changedAddresses].sort(), addrDiff.sort(), `${where}: changedAddresses`);
     if (!nodeWide) {

@@ -16,13 +16,23 @@ describe('seed example', () => {
     const vs = out.vs.get('TCP/10.0.1.175/80');
     assert.ok(vs);
     assert.deepEqual(vs.service, {
-      family: 'inet', protocol: 'TCP', address: '10.0.1.175', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32,
+      family: 'inet',
+      protocol: 'TCP',
+      address: '10.0.1.175',
+      port: 80,
+      scheduler: 'rr',
+      flags: 0,
+      timeout: 0,
+      netmask: 32,
     });
-    assert.deepEqual(vs.reals.map((r) => [r.address, r.port, r.forward, r.weight, r.upperThreshold, r.lowerThreshold]), [
-      ['10.244.1.7', 9376, 'masq', 1, 0, 0],
-      ['10.244.2.3', 9376, 'masq', 1, 0, 0],
-      ['10.244.3.6', 9376, 'masq', 1, 0, 0],
-    ]);
+    assert.deepEqual(
+      vs.reals.map((r) => [r.address, r.port, r.forward, r.weight, r.upperThreshold, r.lowerThreshold]),
+      [
+        ['10.244.1.7', 9376, 'masq', 1, 0, 0],
+        ['10.244.2.3', 9376, 'masq', 1, 0, 0],
+        ['10.244.3.6', 9376, 'masq', 1, 0, 0],
+      ],
+    );
     assert.deepEqual(vs.owner, { namespace: 'default', name: 'hostnames', portName: '', kind: 'ClusterIP' });
     assert.deepEqual(out.addresses, ['10.0.1.175']);
     assert.deepEqual(out.warnings, []);
@@ -30,8 +40,14 @@ describe('seed example', () => {
 });
 
 describe('service kinds', () => {
-  const links = [link('eth0', '192.168.1.10'), link('eth0', 'fd00::10'), link('lo', '127.0.0.1', 1), link('lo', '::1', 1),
-    link('kube-ipvs0', '10.0.0.1', 9), link('eth1', '10.0.0.1', 3)];
+  const links = [
+    link('eth0', '192.168.1.10'),
+    link('eth0', 'fd00::10'),
+    link('lo', '127.0.0.1', 1),
+    link('lo', '::1', 1),
+    link('kube-ipvs0', '10.0.0.1', 9),
+    link('eth1', '10.0.0.1', 3),
+  ];
   const table: { name: string; svc: ReturnType<typeof service>; keys: string[]; addresses: string[] }[] = [
     {
       name: 'dual-stack ClusterIP gives one virtual server per cluster IP',
@@ -41,7 +57,14 @@ describe('service kinds', () => {
     },
     {
       name: 'NodePort: one per node address and protocol, loopback and kube-ipvs0 addresses excluded, none bound',
-      svc: service('np', { type: 'NodePort', clusterIPs: ['10.0.0.6'], ports: [{ port: 53, protocol: 'UDP', nodePort: 30053 }, { port: 53, name: 'tcp', protocol: 'TCP', nodePort: 30053 }] }),
+      svc: service('np', {
+        type: 'NodePort',
+        clusterIPs: ['10.0.0.6'],
+        ports: [
+          { port: 53, protocol: 'UDP', nodePort: 30053 },
+          { port: 53, name: 'tcp', protocol: 'TCP', nodePort: 30053 },
+        ],
+      }),
       keys: ['TCP/10.0.0.6/53', 'TCP/192.168.1.10/30053', 'UDP/10.0.0.6/53', 'UDP/192.168.1.10/30053'],
       addresses: ['10.0.0.6'],
     },
@@ -54,7 +77,9 @@ describe('service kinds', () => {
     {
       name: 'LoadBalancer ingress IPs, except ipMode Proxy and hostname-only entries',
       svc: service('lb', {
-        type: 'LoadBalancer', clusterIPs: ['10.0.0.8'], ports: [{ port: 443, nodePort: 31443 }],
+        type: 'LoadBalancer',
+        clusterIPs: ['10.0.0.8'],
+        ports: [{ port: 443, nodePort: 31443 }],
         lbIngress: [{ ip: '198.51.100.8' }, { ip: '198.51.100.9', ipMode: 'Proxy' }, { hostname: 'lb.example' }, { ip: '198.51.100.10', ipMode: 'VIP' }],
       }),
       keys: ['TCP/10.0.0.8/443', 'TCP/192.168.1.10/31443', 'TCP/198.51.100.10/443', 'TCP/198.51.100.8/443'],
@@ -62,7 +87,13 @@ describe('service kinds', () => {
     },
     {
       name: 'SCTP and multi-port',
-      svc: service('multi', { clusterIPs: ['10.0.0.9'], ports: [{ name: 'a', port: 1, protocol: 'SCTP' }, { name: 'b', port: 2, protocol: 'TCP' }] }),
+      svc: service('multi', {
+        clusterIPs: ['10.0.0.9'],
+        ports: [
+          { name: 'a', port: 1, protocol: 'SCTP' },
+          { name: 'b', port: 2, protocol: 'TCP' },
+        ],
+      }),
       keys: ['SCTP/10.0.0.9/1', 'TCP/10.0.0.9/2'],
       addresses: ['10.0.0.9'],
     },
@@ -79,7 +110,7 @@ describe('service kinds', () => {
       addresses: [],
     },
     {
-      name: 'another proxy\'s service is skipped',
+      name: "another proxy's service is skipped",
       svc: service('other', { labels: { 'service.kubernetes.io/service-proxy-name': 'cilium' } }),
       keys: [],
       addresses: [],
@@ -99,9 +130,11 @@ describe('service kinds', () => {
     });
   }
 
-  it('loadBalancerSourceRanges: canonical CIDRs of the virtual server\'s family, on LoadBalancer virtual servers only', () => {
+  it("loadBalancerSourceRanges: canonical CIDRs of the virtual server's family, on LoadBalancer virtual servers only", () => {
     const lb = service('lb', {
-      type: 'LoadBalancer', clusterIPs: ['10.0.0.8', 'fd00::8'], ports: [{ port: 443, nodePort: 31443 }],
+      type: 'LoadBalancer',
+      clusterIPs: ['10.0.0.8', 'fd00::8'],
+      ports: [{ port: 443, nodePort: 31443 }],
       lbIngress: [{ ip: '198.51.100.8' }, { ip: '2001:db8::8' }],
       spec: { loadBalancerSourceRanges: [' 192.168.7.9/16', 'FD00:1::/48', '0.0.0.0/0'], externalTrafficPolicy: 'Local' },
     });
@@ -142,15 +175,40 @@ describe('service kinds', () => {
 });
 
 describe('session affinity', () => {
-  const table: { name: string; affinity?: string; timeout?: unknown; family?: 'v4' | 'v6'; expect: { timeout: number; netmask: number; persistent: boolean }; warn?: boolean }[] = [
+  const table: {
+    name: string;
+    affinity?: string;
+    timeout?: unknown;
+    family?: 'v4' | 'v6';
+    expect: { timeout: number; netmask: number; persistent: boolean };
+    warn?: boolean;
+  }[] = [
     { name: 'None', affinity: 'None', expect: { timeout: 0, netmask: 32, persistent: false } },
     { name: 'ClientIP default timeout', affinity: 'ClientIP', expect: { timeout: 10800, netmask: 32, persistent: true } },
     { name: 'ClientIP explicit timeout', affinity: 'ClientIP', timeout: 60, expect: { timeout: 60, netmask: 32, persistent: true } },
     { name: 'ClientIP IPv6 netmask 128', affinity: 'ClientIP', timeout: 60, family: 'v6', expect: { timeout: 60, netmask: 128, persistent: true } },
     { name: 'timeout 0 falls back to the default', affinity: 'ClientIP', timeout: 0, expect: { timeout: 10800, netmask: 32, persistent: true }, warn: true },
-    { name: 'negative timeout falls back to the default', affinity: 'ClientIP', timeout: -5, expect: { timeout: 10800, netmask: 32, persistent: true }, warn: true },
-    { name: 'fractional timeout falls back to the default', affinity: 'ClientIP', timeout: 1.5, expect: { timeout: 10800, netmask: 32, persistent: true }, warn: true },
-    { name: 'huge timeout is clamped to a day', affinity: 'ClientIP', timeout: 10_000_000, expect: { timeout: 86400, netmask: 32, persistent: true }, warn: true },
+    {
+      name: 'negative timeout falls back to the default',
+      affinity: 'ClientIP',
+      timeout: -5,
+      expect: { timeout: 10800, netmask: 32, persistent: true },
+      warn: true,
+    },
+    {
+      name: 'fractional timeout falls back to the default',
+      affinity: 'ClientIP',
+      timeout: 1.5,
+      expect: { timeout: 10800, netmask: 32, persistent: true },
+      warn: true,
+    },
+    {
+      name: 'huge timeout is clamped to a day',
+      affinity: 'ClientIP',
+      timeout: 10_000_000,
+      expect: { timeout: 86400, netmask: 32, persistent: true },
+      warn: true,
+    },
     { name: 'unknown affinity is None', affinity: 'Cookie', expect: { timeout: 0, netmask: 32, persistent: false }, warn: true },
   ];
   for (const t of table) {
@@ -177,10 +235,34 @@ describe('schedulers', () => {
     { name: 'mh always gets mh-port, as kube-proxy', global: ['mh', []], scheduler: 'mh', flags: SvcFlag.SCHED2 },
     { name: 'mh-fallback adds SCHED1', global: ['mh', ['mh-fallback']], scheduler: 'mh', flags: SvcFlag.SCHED1 | SvcFlag.SCHED2 },
     { name: 'annotation overrides', annotations: { 'ipvs-proxy.io/scheduler': 'lc' }, scheduler: 'lc', flags: 0 },
-    { name: 'annotation with flags', annotations: { 'ipvs-proxy.io/scheduler': 'sh', 'ipvs-proxy.io/scheduler-flags': 'sh-port, sh-fallback' }, scheduler: 'sh', flags: SvcFlag.SCHED1 | SvcFlag.SCHED2 },
-    { name: 'unknown scheduler: warning, global used', global: ['wrr', []], annotations: { 'ipvs-proxy.io/scheduler': 'magic' }, scheduler: 'wrr', flags: 0, warnField: 'metadata.annotations[ipvs-proxy.io/scheduler]' },
-    { name: 'unknown flag: warning, global used', annotations: { 'ipvs-proxy.io/scheduler': 'sh', 'ipvs-proxy.io/scheduler-flags': 'sh-turbo' }, scheduler: 'rr', flags: 0, warnField: 'metadata.annotations[ipvs-proxy.io/scheduler-flags]' },
-    { name: 'flag of another scheduler: warning, global used', annotations: { 'ipvs-proxy.io/scheduler': 'sh', 'ipvs-proxy.io/scheduler-flags': 'mh-port' }, scheduler: 'rr', flags: 0, warnField: 'metadata.annotations[ipvs-proxy.io/scheduler-flags]' },
+    {
+      name: 'annotation with flags',
+      annotations: { 'ipvs-proxy.io/scheduler': 'sh', 'ipvs-proxy.io/scheduler-flags': 'sh-port, sh-fallback' },
+      scheduler: 'sh',
+      flags: SvcFlag.SCHED1 | SvcFlag.SCHED2,
+    },
+    {
+      name: 'unknown scheduler: warning, global used',
+      global: ['wrr', []],
+      annotations: { 'ipvs-proxy.io/scheduler': 'magic' },
+      scheduler: 'wrr',
+      flags: 0,
+      warnField: 'metadata.annotations[ipvs-proxy.io/scheduler]',
+    },
+    {
+      name: 'unknown flag: warning, global used',
+      annotations: { 'ipvs-proxy.io/scheduler': 'sh', 'ipvs-proxy.io/scheduler-flags': 'sh-turbo' },
+      scheduler: 'rr',
+      flags: 0,
+      warnField: 'metadata.annotations[ipvs-proxy.io/scheduler-flags]',
+    },
+    {
+      name: 'flag of another scheduler: warning, global used',
+      annotations: { 'ipvs-proxy.io/scheduler': 'sh', 'ipvs-proxy.io/scheduler-flags': 'mh-port' },
+      scheduler: 'rr',
+      flags: 0,
+      warnField: 'metadata.annotations[ipvs-proxy.io/scheduler-flags]',
+    },
   ];
   for (const t of table) {
     it(t.name, () => {
@@ -197,16 +279,22 @@ describe('schedulers', () => {
   it('an invalid global scheduler, flag or nodePortAddresses entry is a typed configuration error', () => {
     assert.throws(() => new ServiceModel(config({ scheduler: 'magic' })), ModelConfigError);
     assert.throws(() => new ServiceModel(config({ scheduler: 'rr', schedulerFlags: ['sh-port'] })), ModelConfigError);
-    assert.throws(() => new ServiceModel(config({ nodePortAddresses: ['10.0.0.0/33'] })), (e: unknown) =>
-      e instanceof ModelConfigError && e.setting === 'nodePortAddresses' && e.value === '10.0.0.0/33');
+    assert.throws(
+      () => new ServiceModel(config({ nodePortAddresses: ['10.0.0.0/33'] })),
+      (e: unknown) => e instanceof ModelConfigError && e.setting === 'nodePortAddresses' && e.value === '10.0.0.0/33',
+    );
   });
 });
 
 describe('node addresses (kube-proxy GetNodeIPs / isValidForSet)', () => {
   const np = service('np', { type: 'NodePort', clusterIPs: ['10.0.0.6', 'fd00::6'], ports: [{ port: 80, nodePort: 30080 }] });
   const links = [
-    link('eth0', '192.168.1.10'), link('eth0', '2001:db8::10'), link('eth0', 'fe80::200:ff:fe01:1'),
-    link('veth1a2b', 'fe80::a8c1:abff:fe12:3456', 7), link('lo', '127.0.0.1', 1), link('lo', '::1', 1),
+    link('eth0', '192.168.1.10'),
+    link('eth0', '2001:db8::10'),
+    link('eth0', 'fe80::200:ff:fe01:1'),
+    link('veth1a2b', 'fe80::a8c1:abff:fe12:3456', 7),
+    link('lo', '127.0.0.1', 1),
+    link('lo', '::1', 1),
     link('eth1', '169.254.3.4', 3),
   ];
   const nodePorts = (out: ReturnType<typeof desired>) => [...out.vs.keys()].filter((k) => k.endsWith('/30080')).sort();
@@ -246,7 +334,10 @@ describe('node addresses (kube-proxy GetNodeIPs / isValidForSet)', () => {
     const ext = service('ext', { clusterIPs: ['10.0.0.7'], externalIPs: ['192.168.1.20'] });
     const other = service('other', { clusterIPs: ['10.0.0.9'], externalIPs: ['203.0.113.9'] });
     const model = new ServiceModel(config());
-    model.apply([{ kind: 'Service', type: 'upsert', object: ext }, { kind: 'Service', type: 'upsert', object: other }]);
+    model.apply([
+      { kind: 'Service', type: 'upsert', object: ext },
+      { kind: 'Service', type: 'upsert', object: other },
+    ]);
     model.setNodeAddresses([link('eth0', '192.168.1.10')]);
     assert.ok(model.takeChanges().state.addresses.has('192.168.1.20'));
     model.setNodeAddresses([link('eth0', '192.168.1.10'), link('eth0', '192.168.1.20')]);

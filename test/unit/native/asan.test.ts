@@ -28,12 +28,40 @@ test('the parsers survive captured, truncated and mutated input under ASan/UBSan
   const dir = await mkdtemp(path.join(tmpdir(), 'ipvs-asan-'));
   try {
     const bin = path.join(dir, 'fuzz');
-    await run('g++', ['-std=c++17', '-O1', '-g', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-o', bin, ...SOURCES, path.join(here, 'fuzz_main.cc')]);
+    await run('g++', [
+      '-std=c++17',
+      '-O1',
+      '-g',
+      '-fsanitize=address,undefined',
+      '-fno-sanitize-recover=all',
+      '-o',
+      bin,
+      ...SOURCES,
+      path.join(here, 'fuzz_main.cc'),
+    ]);
     const fx = JSON.parse(await readFile(path.join(repo, 'test', 'fixtures', 'native', 'ipvs-replies.json'), 'utf8')) as Fixture;
     const captured = [...fx.services, ...fx.reals.flat(), ...fx.info, ...fx.config, ...fx.addresses];
     const records = encodeOps([
-      { op: 'addService', service: { family: 'inet6', protocol: 'TCP', address: 'fd00::1', port: 80, scheduler: 'sh', flags: 0x19, timeout: 60, netmask: 64, peName: 'sip' } },
-      { op: 'addReal', service: { family: 'inet', fwmark: 3 }, real: { family: 'inet', address: '10.0.0.2', port: 1, forward: 'tunnel', weight: 1, upperThreshold: 2, lowerThreshold: 1, tunnelType: 1, tunnelPort: 6080, tunnelFlags: 1 } },
+      {
+        op: 'addService',
+        service: { family: 'inet6', protocol: 'TCP', address: 'fd00::1', port: 80, scheduler: 'sh', flags: 0x19, timeout: 60, netmask: 64, peName: 'sip' },
+      },
+      {
+        op: 'addReal',
+        service: { family: 'inet', fwmark: 3 },
+        real: {
+          family: 'inet',
+          address: '10.0.0.2',
+          port: 1,
+          forward: 'tunnel',
+          weight: 1,
+          upperThreshold: 2,
+          lowerThreshold: 1,
+          tunnelType: 1,
+          tunnelPort: 6080,
+          tunnelFlags: 1,
+        },
+      },
     ]);
     const requests = loadTestAddon().encodeOps(records);
     const linkRecords = encodeLinkOps([

@@ -24,7 +24,10 @@ test('captured kernel replies decode to the table ipvsadm loaded', () => {
   const lines = entries.map((e) => {
     const s = e.service;
     const id = s.fwmark !== undefined ? `FWM ${s.fwmark} ${s.family}` : `${s.protocol} ${s.address}:${s.port}`;
-    const rs = e.reals.map((r) => `${r.address}:${r.port} ${r.forward} w${r.weight} x${r.upperThreshold} y${r.lowerThreshold}${r.tunnelType !== undefined ? ` tun${r.tunnelType}:${r.tunnelPort}:${r.tunnelFlags}` : ''}`);
+    const rs = e.reals.map(
+      (r) =>
+        `${r.address}:${r.port} ${r.forward} w${r.weight} x${r.upperThreshold} y${r.lowerThreshold}${r.tunnelType !== undefined ? ` tun${r.tunnelType}:${r.tunnelPort}:${r.tunnelFlags}` : ''}`,
+    );
     return `${id} ${s.scheduler} f${s.flags & ~2} p${s.timeout} m${s.netmask}${s.peName ? ` pe ${s.peName}` : ''} | ${rs.sort().join(', ')}`;
   });
   assert.deepEqual(lines.sort(), [

@@ -39,11 +39,17 @@ test('address ops survive records -> netlink -> address dump records, canonical'
   const back = decodeAddresses(native.decodeAddressDump(wire));
   assert.deepEqual(
     back,
-    OPS.map((o) => ({ ifindex: o.ifindex, ifname: '', family: o.family, address: o.address.startsWith('FD00') ? 'fd00:10:96::1' : o.address, prefixLen: o.prefixLen })),
+    OPS.map((o) => ({
+      ifindex: o.ifindex,
+      ifname: '',
+      family: o.family,
+      address: o.address.startsWith('FD00') ? 'fd00:10:96::1' : o.address,
+      prefixLen: o.prefixLen,
+    })),
   );
 });
 
-test('route ops survive records -> netlink -> route dump records: the agent\'s own routes of the asked link', () => {
+test("route ops survive records -> netlink -> route dump records: the agent's own routes of the asked link", () => {
   const wire = native.encodeLinkOps(encodeLinkOps(OPS), 'route');
   assert.deepEqual(messageTypes(wire), [RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWROUTE, RTM_NEWROUTE, RTM_DELROUTE]);
   // Protocol 201 and metric 1024 make them ours; routes through other links are not link 7's.
@@ -52,7 +58,10 @@ test('route ops survive records -> netlink -> route dump records: the agent\'s o
     { ifindex: 7, family: 'inet6', address: 'fd00:10:96::1', prefixLen: 128, protocol: 201, ours: true },
     { ifindex: 7, family: 'inet6', address: '::', prefixLen: 64, protocol: 201, ours: true },
   ]);
-  assert.deepEqual(decodeLocalRoutes(native.decodeRouteDump(wire, 9)).map((r) => `${r.address}/${r.prefixLen}`), ['192.168.1.20/24']);
+  assert.deepEqual(
+    decodeLocalRoutes(native.decodeRouteDump(wire, 9)).map((r) => `${r.address}/${r.prefixLen}`),
+    ['192.168.1.20/24'],
+  );
 });
 
 test('captured address dump replies decode to the addresses capture-fixtures.sh set', () => {
@@ -108,7 +117,11 @@ test('a malformed field is a TypeError of the encoder; an address or prefix that
 test('every truncation of link op records, trailing bytes and unknown kinds are rejected by the addon', () => {
   const records = encodeLinkOps(OPS);
   for (let n = 0; n < records.length; n++) {
-    assert.throws(() => native.encodeLinkOps(records.subarray(0, n), 'address'), (e: unknown) => e instanceof TypeError && /truncated|exceeds/.test(e.message), `cut at ${n}`);
+    assert.throws(
+      () => native.encodeLinkOps(records.subarray(0, n), 'address'),
+      (e: unknown) => e instanceof TypeError && /truncated|exceeds/.test(e.message),
+      `cut at ${n}`,
+    );
   }
   assert.throws(() => native.encodeLinkOps(Buffer.concat([records, Buffer.from([1])]), 'address'), /trailing bytes/);
   const badKind = Buffer.from(records);
@@ -123,7 +136,10 @@ test('address and route dump records that are cut or trail bytes are rejected', 
   const wire = native.encodeLinkOps(encodeLinkOps(OPS), 'route');
   const routes = native.decodeRouteDump(wire, 7);
   const addresses = native.decodeAddressDump(native.encodeLinkOps(encodeLinkOps(OPS), 'address'));
-  for (const [buf, decode] of [[routes, decodeLocalRoutes], [addresses, decodeAddresses]] as const) {
+  for (const [buf, decode] of [
+    [routes, decodeLocalRoutes],
+    [addresses, decodeAddresses],
+  ] as const) {
     for (let n = 0; n < buf.length; n++) assert.throws(() => decode(buf.subarray(0, n)), RangeError, `cut at ${n}`);
     assert.throws(() => decode(Buffer.concat([buf, Buffer.from([0])])), /trailing bytes/);
   }

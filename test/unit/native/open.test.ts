@@ -17,10 +17,7 @@ test('opening IPVS on a kernel without it rejects with the ip_vs error', { skip:
     assert.equal(e.errno, 2);
     assert.equal(e.op, 'open');
     assert.equal(e.module, 'ip_vs');
-    assert.equal(
-      e.message,
-      'IPVS is not available in this kernel: generic netlink family IPVS not found; load the ip_vs module (modprobe ip_vs)',
-    );
+    assert.equal(e.message, 'IPVS is not available in this kernel: generic netlink family IPVS not found; load the ip_vs module (modprobe ip_vs)');
     return true;
   });
 });
@@ -58,11 +55,9 @@ test('address and route ops that do not parse fail alone with EINVAL and are nev
       // Latin1 text crosses as its bytes and comes back the same in the message.
       { op: 'delete', ifindex: lo, family: 'inet', address: 'caf\u00e9', prefixLen: 32 },
     ] as const;
-    const expected = [
-      "invalid IPv4 address '10.96.0.300'",
-      'prefix length 129 out of range for an IPv6 address',
-      "invalid IPv4 address 'caf\u00e9'",
-    ].map((message) => ({ ok: false, errno: 22, code: 'EINVAL', message }));
+    const expected = ["invalid IPv4 address '10.96.0.300'", 'prefix length 129 out of range for an IPv6 address', "invalid IPv4 address 'caf\u00e9'"].map(
+      (message) => ({ ok: false, errno: 22, code: 'EINVAL', message }),
+    );
     assert.deepEqual(await links.applyAddresses(ops), expected);
     assert.deepEqual(await links.applyRoutes(ops), expected);
     assert.deepEqual(await links.listAddresses(lo), before);

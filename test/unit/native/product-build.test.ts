@@ -6,11 +6,12 @@ import { test } from 'node:test';
 import { addonPath, loadNative } from '../../../src/native/binding.js';
 import { loadTestAddon } from '../../support/native-test-addon.js';
 
-test('the product addon exports the kernel handles and no test hook; the tests\' build has the hooks', () => {
+test("the product addon exports the kernel handles and no test hook; the tests' build has the hooks", () => {
   const product = loadNative() as unknown as Record<string, unknown>;
   assert.deepEqual(Object.keys(product).sort(), ['openIpvs', 'openLinks', 'openSets', 'releaseFreeMemory']);
   const testBuild = loadTestAddon() as unknown as Record<string, unknown>;
-  for (const hook of ['encodeOps', 'decodeOps', 'decodeDump', 'encodeLinkOps', 'decodeAddressDump', 'decodeRouteDump', 'encodeFailures']) assert.equal(typeof testBuild[hook], 'function', hook);
+  for (const hook of ['encodeOps', 'decodeOps', 'decodeDump', 'encodeLinkOps', 'decodeAddressDump', 'decodeRouteDump', 'encodeFailures'])
+    assert.equal(typeof testBuild[hook], 'function', hook);
 });
 
 test('the product addon contains no fault injection: IPVS_PROXY_FAULTS is not in its binary', async () => {

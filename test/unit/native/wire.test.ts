@@ -18,13 +18,33 @@ const SERVICES: VirtualServer[] = [
   { family: 'inet6', fwmark: 0xffffffff, scheduler: 'lc', flags: 1, timeout: 1, netmask: 128 },
 ];
 
-const TCP: VirtualServer & { protocol: 'TCP' } = { family: 'inet', protocol: 'TCP', address: '10.0.1.175', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 };
+const TCP: VirtualServer & { protocol: 'TCP' } = {
+  family: 'inet',
+  protocol: 'TCP',
+  address: '10.0.1.175',
+  port: 80,
+  scheduler: 'rr',
+  flags: 0,
+  timeout: 0,
+  netmask: 32,
+};
 
 const REALS: RealServer[] = [
   { family: 'inet', address: '10.244.1.7', port: 9376, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0 },
   { family: 'inet', address: '10.244.2.3', port: 0, forward: 'route', weight: 0, upperThreshold: 100, lowerThreshold: 10 },
   { family: 'inet', address: '127.0.0.1', port: 65535, forward: 'local', weight: 2147483647, upperThreshold: 4294967295, lowerThreshold: 0 },
-  { family: 'inet6', address: 'fd00:10:244::5', port: 8080, forward: 'tunnel', weight: 3, upperThreshold: 0, lowerThreshold: 0, tunnelType: 1, tunnelPort: 6080, tunnelFlags: 2 },
+  {
+    family: 'inet6',
+    address: 'fd00:10:244::5',
+    port: 8080,
+    forward: 'tunnel',
+    weight: 3,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    tunnelType: 1,
+    tunnelPort: 6080,
+    tunnelFlags: 2,
+  },
 ];
 
 function allOps(): IpvsOp[] {
@@ -48,7 +68,16 @@ test('every kind of operation survives records -> netlink -> records unchanged',
 });
 
 test('addresses are written in binary and read back canonical', () => {
-  const svc = { family: 'inet6', protocol: 'TCP', address: 'FD00:0010:0096:0000:0000:0000:0000:0001', port: 1, scheduler: 'rr', flags: 0, timeout: 0, netmask: 128 } as const;
+  const svc = {
+    family: 'inet6',
+    protocol: 'TCP',
+    address: 'FD00:0010:0096:0000:0000:0000:0000:0001',
+    port: 1,
+    scheduler: 'rr',
+    flags: 0,
+    timeout: 0,
+    netmask: 128,
+  } as const;
   const [op] = decodeOps(native.decodeOps(native.encodeOps(encodeOps([{ op: 'addService', service: svc }]))));
   assert.equal(op.service.address, 'fd00:10:96::1');
 });
@@ -80,7 +109,9 @@ test('the netmask goes as a big-endian mask for IPv4 and as a prefix length for 
 });
 
 test('real servers always carry their address family', () => {
-  const wire = native.encodeOps(encodeOps([{ op: 'deleteReal', service: { family: 'inet', fwmark: 1 }, real: { family: 'inet6', address: 'fd00::1', port: 80 } }]));
+  const wire = native.encodeOps(
+    encodeOps([{ op: 'deleteReal', service: { family: 'inet', fwmark: 1 }, real: { family: 'inet6', address: 'fd00::1', port: 80 } }]),
+  );
   // IPVS_DEST_ATTR_ADDR_FAMILY (11) with AF_INET6 (10), inside the dest nest (type 2).
   assert.ok(wire.includes(Buffer.from([6, 0, 11, 0, 10, 0])));
 });

@@ -103,7 +103,13 @@ test('listeners close when a service goes away or moves, and after close()', asy
       { namespace: 'a', name: 'two', port: p2, localEndpoints: 1 },
       { namespace: 'a', name: 'none', port: 0, localEndpoints: 1 },
     ]);
-    assert.deepEqual(hc.listening(), new Map([['a/one', p1], ['a/two', p2]]));
+    assert.deepEqual(
+      hc.listening(),
+      new Map([
+        ['a/one', p1],
+        ['a/two', p2],
+      ]),
+    );
     assert.equal(answered(await probe(p2)).status, 200);
 
     await hc.update([{ namespace: 'a', name: 'one', port: p3, localEndpoints: 1 }]);

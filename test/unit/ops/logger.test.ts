@@ -48,10 +48,7 @@ test('text lines are readable: timestamp, level, message, then fields in a fixed
   log.debug('details');
   await tick();
   assert.equal(lines.length, 2);
-  assert.match(
-    lines[0],
-    /^\S+Z error listen failed node=node-b service=shop\/cart op=healthcheck-listen errno=98 detail="two words" zeta=last$/,
-  );
+  assert.match(lines[0], /^\S+Z error listen failed node=node-b service=shop\/cart op=healthcheck-listen errno=98 detail="two words" zeta=last$/);
   assert.match(lines[1], /^\S+Z debug details node=node-b$/);
 });
 

@@ -1,12 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  NETWORK_PROGRAMMING_BUCKETS,
-  ProxyMetrics,
-  serviceTrafficStats,
-  startMetricsServer,
-  type ServiceTrafficStats,
-} from '../../../src/ops/metrics.js';
+import { NETWORK_PROGRAMMING_BUCKETS, ProxyMetrics, serviceTrafficStats, startMetricsServer, type ServiceTrafficStats } from '../../../src/ops/metrics.js';
 import type { IpvsStats, VirtualServerEntry } from '../../../src/vocabulary/ipvs.js';
 import type { DesiredState, DesiredVirtualServer } from '../../../src/model/types.js';
 import { serviceKey } from '../../../src/vocabulary/ipvs-keys.js';
@@ -96,14 +90,26 @@ function entry(address: string, port: number, stats: Partial<IpvsStats>, conns: 
   return {
     service: { family: 'inet', protocol: 'TCP', address, port, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32, stats: { ...zero, ...stats } },
     reals: conns.map(([a, i], n) => ({
-      family: 'inet', address: `10.244.0.${n + 1}`, port: 8080, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0,
-      activeConns: a, inactiveConns: i, persistConns: 0, stats: zero,
+      family: 'inet',
+      address: `10.244.0.${n + 1}`,
+      port: 8080,
+      forward: 'masq',
+      weight: 1,
+      upperThreshold: 0,
+      lowerThreshold: 0,
+      activeConns: a,
+      inactiveConns: i,
+      persistConns: 0,
+      stats: zero,
     })),
   };
 }
 
 test('IPVS per-service stats are attributed through the desired state; foreign services are left out', async () => {
-  const ours = entry('10.96.0.10', 53, { conns: 12n, inpkts: 100n, outpkts: 90n, inbytes: 5000n, outbytes: 7000n }, [[2, 1], [3, 0]]);
+  const ours = entry('10.96.0.10', 53, { conns: 12n, inpkts: 100n, outpkts: 90n, inbytes: 5000n, outbytes: 7000n }, [
+    [2, 1],
+    [3, 0],
+  ]);
   const foreign = entry('192.168.1.50', 80, { conns: 99n }, []);
   const dvs: DesiredVirtualServer = {
     service: { family: 'inet', protocol: 'TCP', address: '10.96.0.10', port: 53, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 },
@@ -116,8 +122,18 @@ test('IPVS per-service stats are attributed through the desired state; foreign s
   const stats = serviceTrafficStats([ours, foreign], desired);
   assert.equal(stats.length, 1);
   assert.deepEqual(stats[0], {
-    namespace: 'kube-system', service: 'kube-dns', port: '53', protocol: 'TCP', address: '10.96.0.10',
-    connections: 12, packetsIn: 100, packetsOut: 90, bytesIn: 5000, bytesOut: 7000, activeConnections: 5, inactiveConnections: 1,
+    namespace: 'kube-system',
+    service: 'kube-dns',
+    port: '53',
+    protocol: 'TCP',
+    address: '10.96.0.10',
+    connections: 12,
+    packetsIn: 100,
+    packetsOut: 90,
+    bytesIn: 5000,
+    bytesOut: 7000,
+    activeConnections: 5,
+    inactiveConnections: 1,
   });
 
   const m = new ProxyMetrics();
@@ -137,10 +153,22 @@ test('IPVS per-service stats are attributed through the desired state; foreign s
 
 test('with a traffic source, each scrape reads one fresh dump shared by all traffic metrics', async () => {
   let calls = 0;
-  const snapshot = (conns: number): ServiceTrafficStats[] => [{
-    namespace: 'default', service: 'web', port: '80', protocol: 'TCP', address: '10.96.0.20',
-    connections: conns, packetsIn: conns, packetsOut: 0, bytesIn: 0, bytesOut: 0, activeConnections: 0, inactiveConnections: 0,
-  }];
+  const snapshot = (conns: number): ServiceTrafficStats[] => [
+    {
+      namespace: 'default',
+      service: 'web',
+      port: '80',
+      protocol: 'TCP',
+      address: '10.96.0.20',
+      connections: conns,
+      packetsIn: conns,
+      packetsOut: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      activeConnections: 0,
+      inactiveConnections: 0,
+    },
+  ];
   const m = new ProxyMetrics({ trafficSource: async () => snapshot(++calls * 10) });
   const l = '{namespace="default",service="web",port="80",protocol="TCP",address="10.96.0.20"}';
   let text = await scrape(m);
@@ -154,7 +182,22 @@ test('with a traffic source, each scrape reads one fresh dump shared by all traf
 
 test('a removed service disappears from the traffic metrics', async () => {
   const m = new ProxyMetrics();
-  m.setTrafficStats([{ namespace: 'a', service: 'gone', port: '80', protocol: 'TCP', address: '10.96.0.30', connections: 1, packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0, activeConnections: 0, inactiveConnections: 0 }]);
+  m.setTrafficStats([
+    {
+      namespace: 'a',
+      service: 'gone',
+      port: '80',
+      protocol: 'TCP',
+      address: '10.96.0.30',
+      connections: 1,
+      packetsIn: 0,
+      packetsOut: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      activeConnections: 0,
+      inactiveConnections: 0,
+    },
+  ]);
   assert.match(await m.text(), /service="gone"/);
   m.setTrafficStats([]);
   assert.doesNotMatch(await m.text(), /service="gone"/);

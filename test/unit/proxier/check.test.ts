@@ -17,7 +17,10 @@ class GatedReader {
   private gate: Promise<void> | undefined;
   readonly ipvs: IpvsClient;
 
-  constructor(private readonly kernel: FakeIpvs, readonly links: FakeLinks) {
+  constructor(
+    private readonly kernel: FakeIpvs,
+    readonly links: FakeLinks,
+  ) {
     this.ipvs = Object.create(kernel, {
       dump: {
         value: async (options?: DumpOptions): Promise<VirtualServerEntry[]> => {
@@ -42,7 +45,16 @@ class GatedReader {
 
 function withReader(w: World): { proxier: Proxier; reader: GatedReader } {
   const reader = new GatedReader(w.ipvs, w.links);
-  const proxier = new Proxier({ ipvs: w.ipvs, links: w.links, reader, stateStore: w.store, conntrack: w.conntrack, sysctl: w.sysctl, clock: w.clock, settings: w.settings });
+  const proxier = new Proxier({
+    ipvs: w.ipvs,
+    links: w.links,
+    reader,
+    stateStore: w.store,
+    conntrack: w.conntrack,
+    sysctl: w.sysctl,
+    clock: w.clock,
+    settings: w.settings,
+  });
   return { proxier, reader };
 }
 
@@ -62,16 +74,32 @@ test('check: nothing changed by hand is no drift, reads on the reader handles, w
   assert.equal(c.kernelWrites, 0);
   assert.equal(w.writes(), base);
   assert.equal(reader.dumps, 1, 'the read went through the reader');
-  assert.equal(w.ipvs.dumps - dumpsBefore, 1, 'one dump of the (shared) fake table, the reader\'s');
+  assert.equal(w.ipvs.dumps - dumpsBefore, 1, "one dump of the (shared) fake table, the reader's");
   assert.deepEqual([c.virtualServers, c.realServers, c.addresses], [1, 3, 1]);
 });
 
 test('check: each kind of hand-made drift is found, and verify() repairs it', async () => {
   const cases: [string, (w: World) => Promise<void>, RegExp][] = [
-    ['real server deleted', (w) => w.ipvs.apply([{ op: 'deleteReal', service: vs('10.96.0.10', 80), real: real('10.244.1.2') }]).then(() => undefined), /TCP\/10\.96\.0\.10\/80 differs/],
-    ['weight changed', (w) => w.ipvs.apply([{ op: 'updateReal', service: vs('10.96.0.10', 80), real: real('10.244.1.3', 9376, 7) }]).then(() => undefined), /differs/],
-    ['scheduler changed', (w) => w.ipvs.apply([{ op: 'updateService', service: vs('10.96.0.10', 80, 'TCP', { scheduler: 'wlc' }) }]).then(() => undefined), /differs/],
-    ['virtual server deleted', (w) => w.ipvs.apply([{ op: 'deleteService', service: vs('10.96.0.10', 80) }]).then(() => undefined), /TCP\/10\.96\.0\.10\/80 is missing/],
+    [
+      'real server deleted',
+      (w) => w.ipvs.apply([{ op: 'deleteReal', service: vs('10.96.0.10', 80), real: real('10.244.1.2') }]).then(() => undefined),
+      /TCP\/10\.96\.0\.10\/80 differs/,
+    ],
+    [
+      'weight changed',
+      (w) => w.ipvs.apply([{ op: 'updateReal', service: vs('10.96.0.10', 80), real: real('10.244.1.3', 9376, 7) }]).then(() => undefined),
+      /differs/,
+    ],
+    [
+      'scheduler changed',
+      (w) => w.ipvs.apply([{ op: 'updateService', service: vs('10.96.0.10', 80, 'TCP', { scheduler: 'wlc' }) }]).then(() => undefined),
+      /differs/,
+    ],
+    [
+      'virtual server deleted',
+      (w) => w.ipvs.apply([{ op: 'deleteService', service: vs('10.96.0.10', 80) }]).then(() => undefined),
+      /TCP\/10\.96\.0\.10\/80 is missing/,
+    ],
     ['VIP removed', async (w) => w.links.removeAddress('10.96.0.10'), /address 10\.96\.0\.10 is missing/],
     ['kube-ipvs0 deleted', async (w) => void (await w.links.deleteLink('kube-ipvs0')), /kube-ipvs0 was/],
   ];
@@ -102,7 +130,10 @@ test('check: a foreign virtual server is drift once; once verify() has seen it, 
   await w.ipvs.apply([{ op: 'addService', service: vs('192.0.2.10', 443) }]);
   assert.match((await proxier.check()).drift ?? '', /TCP\/192\.0\.2\.10\/443 appeared/);
   const v = await proxier.verify(s);
-  assert.deepEqual(v.foreign.map((f) => f.key), ['TCP/192.0.2.10/443']);
+  assert.deepEqual(
+    v.foreign.map((f) => f.key),
+    ['TCP/192.0.2.10/443'],
+  );
   assert.equal((await proxier.check()).drift, undefined);
   await w.ipvs.apply([{ op: 'deleteService', service: vs('192.0.2.10', 443) }]);
   assert.match((await proxier.check()).drift ?? '', /foreign virtual server TCP\/192\.0\.2\.10\/443 is gone/);
@@ -136,7 +167,10 @@ test('check: what a sync changes while the read is in flight is not drift; an un
   const again = proxier.check();
   await turn();
   await w.ipvs.apply([{ op: 'deleteReal', service: vs('10.96.0.20', 53, 'UDP'), real: real('10.244.2.1', 53) }]);
-  const s4 = state([...s3.virtualServers.values()].map((v) => (v === third ? { ...third, reals: [...third.reals, real('10.244.3.2')] } : v)), [...s3.addresses.keys()]);
+  const s4 = state(
+    [...s3.virtualServers.values()].map((v) => (v === third ? { ...third, reals: [...third.reals, real('10.244.3.2')] } : v)),
+    [...s3.addresses.keys()],
+  );
   await proxier.sync(change(s3, s4));
   reader.open();
   // The gated dump was taken before the hand-made delete; a second check sees it.

@@ -82,7 +82,15 @@ test('a restart finds what an earlier agent programmed without a record: exact m
   await first.start(s);
   await first.sync(noChange(s));
   const fresh = new MemoryStateStore();
-  const second = new Proxier({ ipvs: w.ipvs, links: w.links, stateStore: fresh, conntrack: w.conntrack, sysctl: w.sysctl, clock: w.clock, settings: w.settings });
+  const second = new Proxier({
+    ipvs: w.ipvs,
+    links: w.links,
+    stateStore: fresh,
+    conntrack: w.conntrack,
+    sysctl: w.sysctl,
+    clock: w.clock,
+    settings: w.settings,
+  });
   const started = await second.start(s);
   assert.deepEqual(started.foreign, []);
   assert.deepEqual(second.owned(), { virtualServers: ['TCP/10.96.0.10/80'], addresses: ['10.96.0.10'] });
@@ -115,12 +123,20 @@ test('a pass that adds a virtual server writes iptables first; other passes prog
   const w = world();
   const seen: string[] = [];
   const p = new Proxier({
-    ipvs: w.ipvs, links: w.links, stateStore: w.store, conntrack: w.conntrack, sysctl: w.sysctl, clock: w.clock, settings: w.settings,
+    ipvs: w.ipvs,
+    links: w.links,
+    stateStore: w.store,
+    conntrack: w.conntrack,
+    sysctl: w.sysctl,
+    clock: w.clock,
+    settings: w.settings,
     iptables: {
       sync: async (st) => {
         // iptables-restore takes its time: several turns of the event loop.
         for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
-        seen.push(`iptables done for ${st.virtualServers.size}: kernel has ${(await w.ipvs.dump()).length} virtual servers, ${(await table(w.ipvs)).length} lines`);
+        seen.push(
+          `iptables done for ${st.virtualServers.size}: kernel has ${(await w.ipvs.dump()).length} virtual servers, ${(await table(w.ipvs)).length} lines`,
+        );
         return 1;
       },
     },
@@ -148,8 +164,16 @@ test('cleanup without a record removes nothing (iptables included) and says so; 
   let iptablesCleaned = 0;
   const other = new MemoryStateStore();
   const make = (): Proxier =>
-    new Proxier({ ipvs: w.ipvs, links: w.links, stateStore: other, conntrack: w.conntrack, sysctl: w.sysctl, clock: w.clock, settings: w.settings,
-      iptables: { sync: async () => 0, cleanup: async () => ((iptablesCleaned += 1), 1) } });
+    new Proxier({
+      ipvs: w.ipvs,
+      links: w.links,
+      stateStore: other,
+      conntrack: w.conntrack,
+      sysctl: w.sysctl,
+      clock: w.clock,
+      settings: w.settings,
+      iptables: { sync: async () => 0, cleanup: async () => ((iptablesCleaned += 1), 1) },
+    });
   const before = w.writes();
   const refused = await make().cleanup();
   assert.equal(refused.noRecord, 'no state record');

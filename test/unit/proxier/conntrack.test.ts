@@ -14,7 +14,17 @@ async function fakeTool(dir: string, exitCode: number, stderr: string): Promise<
 }
 
 test('conntrack arguments: reply source address and port, family and protocol', () => {
-  assert.deepEqual(conntrackDeleteArgs({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), ['-D', '-f', 'ipv4', '-p', 'udp', '--reply-src', '10.244.1.3', '--reply-port-src', '53']);
+  assert.deepEqual(conntrackDeleteArgs({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), [
+    '-D',
+    '-f',
+    'ipv4',
+    '-p',
+    'udp',
+    '--reply-src',
+    '10.244.1.3',
+    '--reply-port-src',
+    '53',
+  ]);
   assert.deepEqual(conntrackDeleteArgs({ protocol: 'SCTP', address: 'fd00::3', port: 9 }).slice(0, 5), ['-D', '-f', 'ipv6', '-p', 'sctp']);
 });
 
@@ -25,7 +35,10 @@ test('"0 flow entries have been deleted" is not an error; a real failure is a Co
     assert.equal(await none.flush({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), 1);
     assert.match(await readFile(join(dir, 'args'), 'utf8'), /-D -f ipv4 -p udp --reply-src 10.244.1.3 --reply-port-src 53/);
     const broken = new ConntrackTool([await fakeTool(dir, 1, 'conntrack v1.4.7 (conntrack-tools): Operation not permitted')]);
-    await assert.rejects(broken.flush({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), (e: unknown) => e instanceof ConntrackError && /Operation not permitted/.test(e.message));
+    await assert.rejects(
+      broken.flush({ protocol: 'UDP', address: '10.244.1.3', port: 53 }),
+      (e: unknown) => e instanceof ConntrackError && /Operation not permitted/.test(e.message),
+    );
     await assert.rejects(new ConntrackTool([join(dir, 'missing')]).flush({ protocol: 'UDP', address: '10.244.1.3', port: 53 }), ConntrackError);
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -21,7 +21,10 @@ test('FakeIpvs answers like the kernel: EEXIST, ESRCH, ENOENT, HASHED, per-op re
     { op: 'deleteService', service: { ...vs, port: 81 } },
     { op: 'addService', service: { ...vs, port: 82, scheduler: 'nope' } },
   ]);
-  assert.deepEqual(r.map((x) => (x.ok ? 'ok' : x.code)), ['ok', 'EEXIST', 'ok', 'EEXIST', 'ENOENT', 'ENOENT', 'ESRCH', 'ESRCH', 'ENOENT']);
+  assert.deepEqual(
+    r.map((x) => (x.ok ? 'ok' : x.code)),
+    ['ok', 'EEXIST', 'ok', 'EEXIST', 'ENOENT', 'ENOENT', 'ESRCH', 'ESRCH', 'ENOENT'],
+  );
   assert.equal(ipvs.writes, 9);
   const d = await ipvs.dump();
   assert.equal(d.length, 1);
@@ -37,14 +40,20 @@ test('FakeIpvs canonicalises IPv6 addresses and rejects a family mismatch', asyn
     { op: 'addService', service: v6 },
     { op: 'addService', service: { ...vs, address: 'fd00::1' } },
   ]);
-  assert.deepEqual(r.map((x) => x.ok), [true, false]);
+  assert.deepEqual(
+    r.map((x) => x.ok),
+    [true, false],
+  );
   assert.equal((await ipvs.dump())[0].service.address, 'fd00::a');
 });
 
 test('FakeIpvs fault injection and setTimeouts with 0 keeping a value', async () => {
   const ipvs = new FakeIpvs();
   ipvs.injectFault({ match: (op) => op.op === 'addService', code: 'ENOBUFS' });
-  const [a, b] = await ipvs.apply([{ op: 'addService', service: vs }, { op: 'addService', service: vs }]);
+  const [a, b] = await ipvs.apply([
+    { op: 'addService', service: vs },
+    { op: 'addService', service: vs },
+  ]);
   assert.equal(a.ok, false);
   assert.equal(b.ok, true);
   await ipvs.setTimeouts({ tcp: 0, tcpFin: 5, udp: 0 });
@@ -70,10 +79,16 @@ test('FakeLinks: dummy link, EEXIST and EADDRNOTAVAIL, ENODEV', async () => {
     { op: 'delete', ifindex, family: 'inet', address: '10.96.0.11', prefixLen: 32 },
     { op: 'add', ifindex: 99, family: 'inet', address: '10.96.0.12', prefixLen: 32 },
   ]);
-  assert.deepEqual(r.map((x) => (x.ok ? 'ok' : x.code)), ['ok', 'EEXIST', 'EADDRNOTAVAIL', 'ENODEV']);
+  assert.deepEqual(
+    r.map((x) => (x.ok ? 'ok' : x.code)),
+    ['ok', 'EEXIST', 'EADDRNOTAVAIL', 'ENODEV'],
+  );
   // Created down, like kube-proxy's kube-ipvs0: no IPv6 link-local address appears.
   assert.equal(links.isUp('kube-ipvs0'), false);
-  assert.deepEqual((await links.listAddresses(ifindex)).map((a) => a.address), ['10.96.0.10']);
+  assert.deepEqual(
+    (await links.listAddresses(ifindex)).map((a) => a.address),
+    ['10.96.0.10'],
+  );
   assert.equal(await links.deleteLink('kube-ipvs0'), true);
   assert.equal(await links.linkIndex('kube-ipvs0'), undefined);
   assert.equal((await links.listAddresses()).filter((a) => a.ifname === 'kube-ipvs0').length, 0);

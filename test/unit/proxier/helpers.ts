@@ -110,7 +110,10 @@ export function world(settings: Partial<ProxierSettings> = {}): World {
 
 /** The seed example: one ClusterIP service, three endpoints, one VIP. */
 export function seed(): DesiredState {
-  return state([desiredVs(vs('10.96.0.10', 80), [real('10.244.1.1', 9376, 1, 'web-1'), real('10.244.1.2', 9376, 1, 'web-2'), real('10.244.1.3', 9376, 1, 'web-3')])], ['10.96.0.10']);
+  return state(
+    [desiredVs(vs('10.96.0.10', 80), [real('10.244.1.1', 9376, 1, 'web-1'), real('10.244.1.2', 9376, 1, 'web-2'), real('10.244.1.3', 9376, 1, 'web-3')])],
+    ['10.96.0.10'],
+  );
 }
 
 /** ipvsadm-like text of the fake's table, for readable assertions. */

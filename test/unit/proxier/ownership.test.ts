@@ -27,10 +27,11 @@ test('foreign and excluded virtual servers survive start, sync, verify and clean
   const p = w.proxier();
   const s = seed();
   const started = await p.start(s);
-  assert.deepEqual(
-    started.foreign.map((f) => `${f.kind} ${f.key} ${f.reason}`).sort(),
-    ['address 10.96.5.5 excluded', 'virtual server TCP/10.96.5.5/80 excluded', 'virtual server TCP/192.168.1.100/80 foreign'],
-  );
+  assert.deepEqual(started.foreign.map((f) => `${f.kind} ${f.key} ${f.reason}`).sort(), [
+    'address 10.96.5.5 excluded',
+    'virtual server TCP/10.96.5.5/80 excluded',
+    'virtual server TCP/192.168.1.100/80 foreign',
+  ]);
   await p.sync(noChange(s));
   const v = await p.verify(s);
   assert.deepEqual(v.foreign, [], 'reported once');
@@ -40,7 +41,10 @@ test('foreign and excluded virtual servers survive start, sync, verify and clean
   assert.deepEqual(await table(w.ipvs), ['TCP/192.168.1.100/80 rr', '  -> 192.168.1.21:80 w1', 'TCP/10.96.5.5/80 rr', '  -> 10.244.9.9:80 w1']);
   // The link stays: it still holds an address that is not ours.
   const idx = await w.links.linkIndex('kube-ipvs0');
-  assert.deepEqual((await w.links.listAddresses(idx)).map((a) => a.address), ['10.96.5.5']);
+  assert.deepEqual(
+    (await w.links.listAddresses(idx)).map((a) => a.address),
+    ['10.96.5.5'],
+  );
 });
 
 test('a desired key held by a foreign virtual server is reported and left alone', async () => {
@@ -53,7 +57,10 @@ test('a desired key held by a foreign virtual server is reported and left alone'
   assert.equal(r.errors.length, 1);
   assert.match(r.errors[0].object, /TCP\/192\.168\.1\.100\/80/);
   assert.equal(r.kernelWrites, 0);
-  assert.deepEqual((await w.ipvs.dump()).find((e) => e.service.address === '192.168.1.100')?.reals.map((x) => x.address), ['192.168.1.21']);
+  assert.deepEqual(
+    (await w.ipvs.dump()).find((e) => e.service.address === '192.168.1.100')?.reals.map((x) => x.address),
+    ['192.168.1.21'],
+  );
 });
 
 test('desired state inside --exclude-cidrs is never programmed', async () => {
@@ -84,10 +91,7 @@ test('adoption: record, exact match, service CIDRs, node address + node port; th
   record.virtualServers['TCP/172.16.0.1/80'] = { reals: {} };
   record.addresses.push('172.16.0.1');
   await w.store.save(serializeRecord(record));
-  const s = state(
-    [desiredVs(exact, [real('10.244.1.1')]), desiredVs(inexact, [real('10.244.1.1'), real('10.244.1.2')])],
-    ['172.16.0.2'],
-  );
+  const s = state([desiredVs(exact, [real('10.244.1.1')]), desiredVs(inexact, [real('10.244.1.1'), real('10.244.1.2')])], ['172.16.0.2']);
   const p = w.proxier();
   const started = await p.start(s);
   assert.deepEqual(p.owned(), {
@@ -159,7 +163,10 @@ test('cleanup removes everything owned, the link, and nothing else', async () =>
   const c = await fresh.cleanup();
   assert.deepEqual(c.errors, []);
   assert.equal(c.kernelWrites, 3);
-  assert.deepEqual((await table(w.ipvs)).filter((l) => !l.startsWith('  ')), ['TCP/192.168.1.100/80 rr', 'TCP/10.96.5.5/80 rr']);
+  assert.deepEqual(
+    (await table(w.ipvs)).filter((l) => !l.startsWith('  ')),
+    ['TCP/192.168.1.100/80 rr', 'TCP/10.96.5.5/80 rr'],
+  );
   assert.equal(await w.links.linkIndex('kube-ipvs0'), undefined);
   assert.deepEqual(w.store.record?.virtualServers, {});
 });

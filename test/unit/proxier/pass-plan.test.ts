@@ -17,7 +17,15 @@ const dnsKey = serviceKey(dns);
 function appliedOf(entries: [VirtualServer, ReturnType<typeof real>[]][]): AppliedTable {
   const t: AppliedTable = new Map();
   for (const [service, reals] of entries) {
-    t.set(serviceKey(service), { service, reals: new Map(reals.map((r) => [realKey(r), { family: r.family, address: r.address, port: r.port, forward: r.forward, weight: r.weight, upperThreshold: 0, lowerThreshold: 0 }])) });
+    t.set(serviceKey(service), {
+      service,
+      reals: new Map(
+        reals.map((r) => [
+          realKey(r),
+          { family: r.family, address: r.address, port: r.port, forward: r.forward, weight: r.weight, upperThreshold: 0, lowerThreshold: 0 },
+        ]),
+      ),
+    });
   }
   return t;
 }
@@ -42,7 +50,8 @@ function inputs(s: DesiredState, over: Partial<PassInputs> = {}): PassInputs {
   };
 }
 
-const opsOf = (ops: readonly { op: { op: string }; vsKey: string; realKey?: string }[]): string[] => ops.map((p) => `${p.op.op} ${p.vsKey}${p.realKey ? ` ${p.realKey}` : ''}`);
+const opsOf = (ops: readonly { op: { op: string }; vsKey: string; realKey?: string }[]): string[] =>
+  ops.map((p) => `${p.op.op} ${p.vsKey}${p.realKey ? ` ${p.realKey}` : ''}`);
 
 test('a cold full pass claims every key it creates, binds every VIP, and runs iptables (everything) before IPVS', () => {
   const s = state([desiredVs(web, [real('10.244.0.1')]), desiredVs(dns, [real('10.244.0.2', 53)])], ['10.96.0.10', '10.96.0.53']);
@@ -50,7 +59,10 @@ test('a cold full pass claims every key it creates, binds every VIP, and runs ip
   assert.deepEqual(plan.claims, { virtualServers: [webKey, dnsKey], addresses: ['10.96.0.10', '10.96.0.53'] });
   assert.deepEqual(opsOf(plan.ipvs.addServices), [`addService ${webKey}`, `addService ${dnsKey}`]);
   assert.deepEqual(opsOf(plan.ipvs.addReals), [`addReal ${webKey} 10.244.0.1/9376`, `addReal ${dnsKey} 10.244.0.2/53`]);
-  assert.deepEqual(plan.addresses.add.map((a) => a.address), ['10.96.0.10', '10.96.0.53']);
+  assert.deepEqual(
+    plan.addresses.add.map((a) => a.address),
+    ['10.96.0.10', '10.96.0.53'],
+  );
   assert.deepEqual(plan.iptables, { sync: true, changed: undefined, first: true });
   assert.deepEqual(plan.staleDrains, []);
 });
@@ -101,7 +113,13 @@ test('foreign and excluded keys are blocked, never claimed, never written', () =
 
 test('due drains: deleted when still applied, skipped when wanted again, forgotten when already gone', () => {
   const svc = { family: 'inet', protocol: 'TCP', address: web.address, port: web.port } as DrainEntry['service'];
-  const drain = (address: string): DrainEntry => ({ vsKey: webKey, realKey: `${address}/9376`, service: svc, real: { family: 'inet', address, port: 9376 }, deadline: 0 });
+  const drain = (address: string): DrainEntry => ({
+    vsKey: webKey,
+    realKey: `${address}/9376`,
+    service: svc,
+    real: { family: 'inet', address, port: 9376 },
+    deadline: 0,
+  });
   const s = state([desiredVs(web, [real('10.244.0.1'), real('10.244.0.2')])], []);
   const applied = appliedOf([[web, [real('10.244.0.1'), real('10.244.0.2'), real('10.244.0.3')]]]);
   const ownership = new Ownership(new CidrSet([]));
@@ -127,12 +145,25 @@ test('planPass changes none of its inputs', () => {
   const appliedAddresses = addressesOf('10.96.0.10');
   const ownership = new Ownership(new CidrSet([]));
   ownership.claim({ virtualServers: [webKey], addresses: ['10.96.0.10'] });
-  const before = { applied: [...applied.keys()], reals: [...(applied.get(webKey)?.reals.keys() ?? [])], addrs: [...appliedAddresses.keys()], changes: ownership.virtualServers.changes + ownership.addresses.changes };
+  const before = {
+    applied: [...applied.keys()],
+    reals: [...(applied.get(webKey)?.reals.keys() ?? [])],
+    addrs: [...appliedAddresses.keys()],
+    changes: ownership.virtualServers.changes + ownership.addresses.changes,
+  };
   const plan = planPass(inputs(s, { applied, appliedAddresses, ownership }));
   assert.deepEqual(opsOf(plan.ipvs.deleteServices), [`deleteService ${webKey}`]);
-  assert.deepEqual(plan.addresses.remove.map((a) => a.address), ['10.96.0.10']);
+  assert.deepEqual(
+    plan.addresses.remove.map((a) => a.address),
+    ['10.96.0.10'],
+  );
   assert.deepEqual(plan.claims, { virtualServers: [dnsKey], addresses: ['10.96.0.53'] });
-  const after = { applied: [...applied.keys()], reals: [...(applied.get(webKey)?.reals.keys() ?? [])], addrs: [...appliedAddresses.keys()], changes: ownership.virtualServers.changes + ownership.addresses.changes };
+  const after = {
+    applied: [...applied.keys()],
+    reals: [...(applied.get(webKey)?.reals.keys() ?? [])],
+    addrs: [...appliedAddresses.keys()],
+    changes: ownership.virtualServers.changes + ownership.addresses.changes,
+  };
   assert.deepEqual(after, before);
   assert.deepEqual([...ownership.virtualServers], [webKey]);
 });

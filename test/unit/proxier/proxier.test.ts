@@ -101,7 +101,10 @@ test('deletion end to end removes the virtual server and its VIP', async () => {
   assert.deepEqual(r.errors, []);
   assert.equal(r.kernelWrites, 2);
   assert.equal(w.ipvs.size, 0);
-  assert.equal((await w.links.listAddresses()).some((a) => a.address === '10.96.0.10'), false);
+  assert.equal(
+    (await w.links.listAddresses()).some((a) => a.address === '10.96.0.10'),
+    false,
+  );
   assert.deepEqual(w.store.record?.virtualServers, {});
   assert.deepEqual(w.store.record?.addresses, []);
   assert.deepEqual([r.virtualServers, r.realServers, r.addresses], [0, 0, 0]);
@@ -174,7 +177,10 @@ test('a failed virtual server does not stop the rest of the sync', async () => {
   const w = world();
   const p = w.proxier();
   const s = state(
-    [desiredVs(vs('10.96.0.10', 80, 'TCP', { scheduler: 'bogus' }), [real('10.244.1.1')]), desiredVs(vs('10.96.0.11', 53, 'UDP'), [real('10.244.1.5', 53)], { name: 'dns', portName: 'dns' })],
+    [
+      desiredVs(vs('10.96.0.10', 80, 'TCP', { scheduler: 'bogus' }), [real('10.244.1.1')]),
+      desiredVs(vs('10.96.0.11', 53, 'UDP'), [real('10.244.1.5', 53)], { name: 'dns', portName: 'dns' }),
+    ],
     ['10.96.0.10', '10.96.0.11'],
   );
   await p.start(s);
@@ -263,7 +269,13 @@ test('programmedMs ends at the last write that changed the kernel: an iptables c
   const { Proxier } = await import('../../../src/proxier/proxier.js');
   let iptablesWrites = 0;
   const p = new Proxier({
-    ipvs: w.ipvs, links: w.links, stateStore: w.store, conntrack: w.conntrack, sysctl: w.sysctl, clock: w.clock, settings: w.settings,
+    ipvs: w.ipvs,
+    links: w.links,
+    stateStore: w.store,
+    conntrack: w.conntrack,
+    sysctl: w.sysctl,
+    clock: w.clock,
+    settings: w.settings,
     iptables: {
       // iptables-restore and ipset take their time; the fake clock moves 500 ms per sync.
       sync: async () => {
@@ -293,14 +305,29 @@ test('programmedMs ends at the last write that changed the kernel: an iptables c
 test('the real-server count each pass reports stays equal to the table through changes, deletes and a verification', async () => {
   const w = world();
   const p = w.proxier();
-  const svc = (i: number, reals: number) => desiredVs(vs(`10.96.0.${i}`, 80), Array.from({ length: reals }, (_, k) => real(`10.244.${i}.${k + 1}`)), { name: `svc-${i}` });
-  const at = (sizes: number[]) => state(sizes.map((n, i) => svc(i + 1, n)).filter((_, i) => sizes[i] >= 0), sizes.map((_, i) => `10.96.0.${i + 1}`).filter((_, i) => sizes[i] >= 0));
+  const svc = (i: number, reals: number) =>
+    desiredVs(
+      vs(`10.96.0.${i}`, 80),
+      Array.from({ length: reals }, (_, k) => real(`10.244.${i}.${k + 1}`)),
+      { name: `svc-${i}` },
+    );
+  const at = (sizes: number[]) =>
+    state(
+      sizes.map((n, i) => svc(i + 1, n)).filter((_, i) => sizes[i] >= 0),
+      sizes.map((_, i) => `10.96.0.${i + 1}`).filter((_, i) => sizes[i] >= 0),
+    );
   let prev = at([3, 2, 1]);
   await p.start(prev);
   const counted = async () => (await table(w.ipvs)).filter((l) => l.startsWith('  -> ')).length;
   let r = await p.sync(noChange(prev));
   assert.equal(r.realServers, await counted());
-  for (const sizes of [[4, 2, 1], [4, 0, 1], [4, 0, -1], [1, 5, -1], [1, 5, 2]]) {
+  for (const sizes of [
+    [4, 2, 1],
+    [4, 0, 1],
+    [4, 0, -1],
+    [1, 5, -1],
+    [1, 5, 2],
+  ]) {
     const next = at(sizes);
     r = await p.sync(change(prev, next));
     assert.deepEqual(r.errors, []);

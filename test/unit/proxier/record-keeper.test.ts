@@ -110,7 +110,10 @@ test('a names-only write runs behind the pass; a claim after it waits its turn a
   assert.equal(claimed, false, 'the claim waits for the write before it');
   store.release();
   assert.equal(await claim, true);
-  assert.deepEqual(store.saved.map((r) => Object.keys(r.virtualServers)), [[K], [K], [K, K2]]);
+  assert.deepEqual(
+    store.saved.map((r) => Object.keys(r.virtualServers)),
+    [[K], [K], [K, K2]],
+  );
   assert.equal(podOf(store.saved[1], K), 'default/web-b');
 
   // A failing names-only write: the next save says so (the pass logs it), and it is written again.
@@ -127,7 +130,10 @@ test('a names-only write runs behind the pass; a claim after it waits its turn a
 
 /** A store whose every write costs `costMs` of the fake clock's time (building and saving megabytes). */
 class CostlyStore extends MemoryStateStore {
-  constructor(private readonly clock: FakeClock, private readonly costMs: number) {
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly costMs: number,
+  ) {
     super();
   }
   override async save(text: string): Promise<void> {

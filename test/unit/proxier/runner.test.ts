@@ -5,7 +5,18 @@ import { PassDeadlineError, SyncRunner, type PassKind, type RunnerTasks } from '
 import type { SyncResult } from '../../../src/proxier/types.js';
 
 function result(extra: Partial<SyncResult> = {}): SyncResult {
-  return { virtualServers: 0, realServers: 0, addresses: 0, kernelWrites: 0, durationMs: 0, programmedMs: 0, errors: [], needsVerification: false, foreign: [], ...extra };
+  return {
+    virtualServers: 0,
+    realServers: 0,
+    addresses: 0,
+    kernelWrites: 0,
+    durationMs: 0,
+    programmedMs: 0,
+    errors: [],
+    needsVerification: false,
+    foreign: [],
+    ...extra,
+  };
 }
 
 /** Tasks that take `durationMs` of fake time each and record when they ran. */
@@ -68,7 +79,10 @@ test('min interval with burst 2: two syncs back to back, then one per interval',
     await clock.advance(2);
   }
   // burst of 2 at t=0 and t=2; the rest wait for a token
-  assert.deepEqual(tasks.log.map((l) => l.at), [0, 2]);
+  assert.deepEqual(
+    tasks.log.map((l) => l.at),
+    [0, 2],
+  );
   await clock.advance(1000);
   assert.equal(tasks.log.length, 3);
   assert.ok(tasks.log[2].at >= 1000 && tasks.log[2].at <= 1004, `third sync at ${tasks.log[2].at}`);
@@ -130,7 +144,14 @@ test('a pass past its deadline is reported at once; the next pass waits for it t
   const tasks = new Tasks(clock);
   const errors: Error[] = [];
   const results: PassKind[] = [];
-  const runner = new SyncRunner(tasks, { clock, minIntervalMs: 0, verifyIntervalMs: 30_000, deadlineMs: 5_000, onError: (_k, e) => errors.push(e), onResult: (k) => results.push(k) });
+  const runner = new SyncRunner(tasks, {
+    clock,
+    minIntervalMs: 0,
+    verifyIntervalMs: 30_000,
+    deadlineMs: 5_000,
+    onError: (_k, e) => errors.push(e),
+    onResult: (k) => results.push(k),
+  });
   runner.start();
   tasks.durationMs = 20_000;
   runner.request();
@@ -160,7 +181,7 @@ test('passes never overlap: deadlines, requests, verifications and drain checks 
   const runner = new SyncRunner(tasks, { clock, minIntervalMs: 0, verifyIntervalMs: 3_000, deadlineMs: 1_000 });
   runner.start();
   let seed = 7;
-  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < 300; i++) {
     tasks.durationMs = Math.floor(random() * 3_000);
     tasks.drainAt = random() < 0.2 ? clock.now() + 100 : undefined;
@@ -243,7 +264,13 @@ function setupWithCheck(checkMs: number, checkResults: (Partial<SyncResult> | Er
   });
   const errors: [PassKind, Error][] = [];
   const results: PassKind[] = [];
-  const runner = new SyncRunner(withCheck, { clock, minIntervalMs: 0, verifyIntervalMs: 30_000, onError: (k, e) => errors.push([k, e]), onResult: (k) => results.push(k) });
+  const runner = new SyncRunner(withCheck, {
+    clock,
+    minIntervalMs: 0,
+    verifyIntervalMs: 30_000,
+    onError: (k, e) => errors.push([k, e]),
+    onResult: (k) => results.push(k),
+  });
   runner.start();
   return { clock, tasks, runner, checks, errors, results };
 }
@@ -275,7 +302,11 @@ test('a check that finds drift, asks for verification, or fails brings one verif
     const { clock, tasks, runner, errors } = setupWithCheck(1_000, [outcome]);
     await clock.advance(31_500);
     assert.equal(tasks.kinds(), 'check,verify', JSON.stringify(outcome));
-    if (outcome instanceof Error) assert.deepEqual(errors.map(([k]) => k), ['check']);
+    if (outcome instanceof Error)
+      assert.deepEqual(
+        errors.map(([k]) => k),
+        ['check'],
+      );
     await clock.advance(1_000);
     assert.equal(tasks.kinds(), 'check,verify', 'one verify pass, then a period until the next check');
     await clock.advance(30_000);
@@ -288,7 +319,10 @@ test('with a check task, a pass that threw is followed by verify passes, backing
   const { clock, tasks, runner, errors } = setupWithCheck(1_000, []);
   let throwing = 2;
   const verify = tasks.verify;
-  tasks.sync = () => { tasks.log.push({ kind: 'sync', at: clock.now() }); return Promise.reject(new Error('claim failed')); };
+  tasks.sync = () => {
+    tasks.log.push({ kind: 'sync', at: clock.now() });
+    return Promise.reject(new Error('claim failed'));
+  };
   tasks.verify = () => (throwing-- > 0 ? (tasks.log.push({ kind: 'verify', at: clock.now() }), Promise.reject(new Error('claim failed'))) : verify());
   runner.request();
   await clock.advance(0);

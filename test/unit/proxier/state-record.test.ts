@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emptyRecord, FileStateStore, readStateRecord, recordEntryText, recordText, serializeRecord, STATE_FILE, type StateRecord } from '../../../src/proxier/state-record.js';
+import {
+  emptyRecord,
+  FileStateStore,
+  readStateRecord,
+  recordEntryText,
+  recordText,
+  serializeRecord,
+  STATE_FILE,
+  type StateRecord,
+} from '../../../src/proxier/state-record.js';
 import { seed } from './helpers.js';
 
 test('file store: missing, saved atomically, read back; corrupt is reported, not thrown', async () => {
@@ -66,8 +75,18 @@ test('recordEntryText: the same text as the entry built as an object and stringi
 
 test('record text: joined from entry texts, the same bytes as the object serialised, and parsed back equal', async () => {
   const web = webEntry();
-  const record: StateRecord = { version: 1, virtualServers: { 'UDP/10.96.0.10/53': { reals: {} }, 'TCP/10.96.0.10/80': web }, addresses: ['10.96.0.2', '10.96.0.10'] };
-  const text = recordText([['UDP/10.96.0.10/53', '{"reals":{}}'], ['TCP/10.96.0.10/80', JSON.stringify(web)]], ['10.96.0.2', '10.96.0.10']);
+  const record: StateRecord = {
+    version: 1,
+    virtualServers: { 'UDP/10.96.0.10/53': { reals: {} }, 'TCP/10.96.0.10/80': web },
+    addresses: ['10.96.0.2', '10.96.0.10'],
+  };
+  const text = recordText(
+    [
+      ['UDP/10.96.0.10/53', '{"reals":{}}'],
+      ['TCP/10.96.0.10/80', JSON.stringify(web)],
+    ],
+    ['10.96.0.2', '10.96.0.10'],
+  );
   assert.equal(text, serializeRecord(record));
   // Keys and addresses sorted, whatever order they came in: a rewrite of the same record is the same file.
   assert.deepEqual(Object.keys(JSON.parse(text).virtualServers), ['TCP/10.96.0.10/80', 'UDP/10.96.0.10/53']);

@@ -62,7 +62,12 @@ test('strict ARP off leaves arp_ignore and arp_announce alone; kernels >= 5.9 ke
     const proc = new ProcSysctl({ root });
     const s = new NodeSysctls(proc, { wanted: nodeSysctls({ strictArp: false, kernelRelease: '6.1.0' }) });
     assert.equal((await s.apply()).writes, 4);
-    assert.deepEqual(proc.written.map((w) => w.name).sort(), ['net.ipv4.ip_forward', 'net.ipv4.vs.conntrack', 'net.ipv4.vs.expire_nodest_conn', 'net.ipv4.vs.expire_quiescent_template']);
+    assert.deepEqual(proc.written.map((w) => w.name).sort(), [
+      'net.ipv4.ip_forward',
+      'net.ipv4.vs.conntrack',
+      'net.ipv4.vs.expire_nodest_conn',
+      'net.ipv4.vs.expire_quiescent_template',
+    ]);
     assert.equal((await readFile(join(root, 'net/ipv4/vs/conn_reuse_mode'), 'utf8')).trim(), '1');
   } finally {
     await rm(root, { recursive: true, force: true });
@@ -75,7 +80,11 @@ test('check-only mode reports wrong values and writes nothing', async () => {
     const s = new NodeSysctls(new ProcSysctl({ root }), { wanted: nodeSysctls({ strictArp: false, kernelRelease: '6.1.0' }), checkOnly: true });
     const r = await s.apply();
     assert.equal(r.writes, 0);
-    assert.deepEqual(r.errors.map((e) => e.object).sort(), ['sysctl net.ipv4.vs.conntrack', 'sysctl net.ipv4.vs.expire_nodest_conn', 'sysctl net.ipv4.vs.expire_quiescent_template']);
+    assert.deepEqual(r.errors.map((e) => e.object).sort(), [
+      'sysctl net.ipv4.vs.conntrack',
+      'sysctl net.ipv4.vs.expire_nodest_conn',
+      'sysctl net.ipv4.vs.expire_quiescent_template',
+    ]);
     assert.match(r.errors[0].message, /is 0, needs 1/);
     assert.equal((await readFile(join(root, 'net/ipv4/vs/conntrack'), 'utf8')).trim(), '0');
   } finally {

@@ -24,7 +24,10 @@ function proxierOf(w: World, mode: VipMode, extra: Partial<ProxierDeps> = {}): P
 async function routesOf(w: World): Promise<string[]> {
   const idx = await w.links.linkIndex('kube-ipvs0');
   if (idx === undefined) return [];
-  return (await w.links.listLocalRoutes(idx)).filter((r) => r.ours).map((r) => r.address).sort();
+  return (await w.links.listLocalRoutes(idx))
+    .filter((r) => r.ours)
+    .map((r) => r.address)
+    .sort();
 }
 
 const svc = (address: string) => desiredVs(vs(address, 80), [real('10.244.1.1')], { name: `s-${address}` });
@@ -96,7 +99,7 @@ describe('vip mode routes', () => {
     assert.equal((await p.check()).drift, undefined);
   });
 
-  it('someone else\'s address on kube-ipvs0 is left alone and keeps the link at cleanup', async () => {
+  it("someone else's address on kube-ipvs0 is left alone and keeps the link at cleanup", async () => {
     const w = world();
     const p = proxierOf(w, 'routes');
     const s = twoVips();
@@ -105,7 +108,10 @@ describe('vip mode routes', () => {
     // Every local route on the link is the agent's; the address added next is someone else's.
     const idx = (await w.links.linkIndex('kube-ipvs0')) as number;
     const routes = await w.links.listLocalRoutes(idx);
-    assert.equal(routes.every((r) => r.ours), true);
+    assert.equal(
+      routes.every((r) => r.ours),
+      true,
+    );
     w.links.seedAddress('kube-ipvs0', '192.168.50.5', 32);
     const c = await proxierOf(w, 'routes').cleanup();
     assert.deepEqual(c.errors, []);
@@ -196,6 +202,9 @@ describe('status view of the VIP forms', () => {
     w.links.seedRoute('kube-ipvs0', '10.96.0.11');
     w.links.seedAddress('kube-ipvs0', '10.96.0.11', 32);
     w.links.seedAddress('kube-ipvs0', '10.96.0.12', 32);
-    assert.deepEqual([...(await vipForms(w.links))].sort(), [['10.96.0.10', 'route'], ['10.96.0.11', 'route+address']]);
+    assert.deepEqual([...(await vipForms(w.links))].sort(), [
+      ['10.96.0.10', 'route'],
+      ['10.96.0.11', 'route+address'],
+    ]);
   });
 });

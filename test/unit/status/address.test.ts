@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  addressPortText,
-  addressText,
-  addressWords,
-  InvalidAddressError,
-  prefixToDottedMask,
-} from '../../../src/status/address.js';
+import { addressPortText, addressText, addressWords, InvalidAddressError, prefixToDottedMask } from '../../../src/status/address.js';
 
 test('IPv6 text follows glibc inet_ntop', () => {
   const cases: Array<[string, string]> = [

@@ -1,15 +1,18 @@
 // Small builders for status tests: kernel-shaped entries with sensible defaults.
-import type {
-  IpvsStats,
-  RealServerStatus,
-  VirtualServerEntry,
-  VirtualServerStatus,
-} from '../../../src/vocabulary/ipvs.js';
+import type { IpvsStats, RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../../../src/vocabulary/ipvs.js';
 
 export function stats(overrides: Partial<IpvsStats> = {}): IpvsStats {
   return {
-    conns: 0n, inpkts: 0n, outpkts: 0n, inbytes: 0n, outbytes: 0n,
-    cps: 0n, inpps: 0n, outpps: 0n, inbps: 0n, outbps: 0n,
+    conns: 0n,
+    inpkts: 0n,
+    outpkts: 0n,
+    inbytes: 0n,
+    outbytes: 0n,
+    cps: 0n,
+    inpps: 0n,
+    outpps: 0n,
+    inbps: 0n,
+    outbps: 0n,
     ...overrides,
   };
 }
@@ -20,16 +23,17 @@ export function tcp(address: string, port: number, more: ServiceInput = {}): Vir
   return proto('TCP', address, port, more);
 }
 
-export function proto(
-  protocol: 'TCP' | 'UDP' | 'SCTP',
-  address: string,
-  port: number,
-  more: ServiceInput = {},
-): VirtualServerStatus {
+export function proto(protocol: 'TCP' | 'UDP' | 'SCTP', address: string, port: number, more: ServiceInput = {}): VirtualServerStatus {
   const family = address.includes(':') ? 'inet6' : 'inet';
   return {
-    family, protocol, address, port,
-    scheduler: 'rr', flags: 0, timeout: 0, netmask: family === 'inet' ? 32 : 128,
+    family,
+    protocol,
+    address,
+    port,
+    scheduler: 'rr',
+    flags: 0,
+    timeout: 0,
+    netmask: family === 'inet' ? 32 : 128,
     stats: stats(),
     ...more,
   };
@@ -37,8 +41,12 @@ export function proto(
 
 export function fwmark(mark: number, family: 'inet' | 'inet6' = 'inet', more: ServiceInput = {}): VirtualServerStatus {
   return {
-    family, fwmark: mark,
-    scheduler: 'rr', flags: 0, timeout: 0, netmask: family === 'inet' ? 32 : 128,
+    family,
+    fwmark: mark,
+    scheduler: 'rr',
+    flags: 0,
+    timeout: 0,
+    netmask: family === 'inet' ? 32 : 128,
     stats: stats(),
     ...more,
   };
@@ -47,9 +55,15 @@ export function fwmark(mark: number, family: 'inet' | 'inet6' = 'inet', more: Se
 export function real(address: string, port: number, more: Partial<Omit<RealServerStatus, 'address' | 'port'>> = {}): RealServerStatus {
   return {
     family: address.includes(':') ? 'inet6' : 'inet',
-    address, port,
-    forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0,
-    activeConns: 0, inactiveConns: 0, persistConns: 0,
+    address,
+    port,
+    forward: 'masq',
+    weight: 1,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    activeConns: 0,
+    inactiveConns: 0,
+    persistConns: 0,
     stats: stats(),
     ...more,
   };

@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  formatConnections,
-  MalformedConnectionLineError,
-  parseConnectionLine,
-  parseConnections,
-} from '../../../src/status/connections.js';
+import { formatConnections, MalformedConnectionLineError, parseConnectionLine, parseConnections } from '../../../src/status/connections.js';
 
 const HEADER = 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData';
 
 test('IPv4 lines: hex addresses and ports, expiry in seconds', () => {
   const c = parseConnectionLine('TCP 0A000001 D431 0A600001 0050 0AF40005 1F90 ESTABLISHED     899');
   assert.deepEqual(c, {
-    protocol: 'TCP', client: '10.0.0.1:54321', virtual: '10.96.0.1:80', destination: '10.244.0.5:8080',
-    state: 'ESTABLISHED', expiresSeconds: 899,
+    protocol: 'TCP',
+    client: '10.0.0.1:54321',
+    virtual: '10.96.0.1:80',
+    destination: '10.244.0.5:8080',
+    state: 'ESTABLISHED',
+    expiresSeconds: 899,
   });
 });
 

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SvcFlag } from '../../../src/vocabulary/ipvs.js';
-import {
-  formatBanner,
-  formatList,
-  formatListTitle,
-  formatRealLine,
-  formatServiceLine,
-  realStatsAsIpvsadmReads,
-} from '../../../src/status/list-view.js';
+import { formatBanner, formatList, formatListTitle, formatRealLine, formatServiceLine, realStatsAsIpvsadmReads } from '../../../src/status/list-view.js';
 import { entry, fwmark, proto, real, stats, tcp } from './builders.js';
 
 const info = { version: '1.2.1', connTableSize: 4096 };
@@ -30,15 +23,19 @@ test('banner and titles', () => {
 test('service lines: flags by scheduler, persistence, masks, engine, one-packet', () => {
   const cases: Array<[ReturnType<typeof tcp>, string]> = [
     [tcp('10.96.0.10', 80), 'TCP  10.96.0.10:80 rr'],
-    [tcp('10.96.0.30', 443, { scheduler: 'sh', flags: SvcFlag.SCHED1 | SvcFlag.SCHED2 | SvcFlag.PERSISTENT, timeout: 600, netmask: 24 }),
-      'TCP  10.96.0.30:443 sh (sh-fallback,sh-port) persistent 600 mask 255.255.255.0'],
+    [
+      tcp('10.96.0.30', 443, { scheduler: 'sh', flags: SvcFlag.SCHED1 | SvcFlag.SCHED2 | SvcFlag.PERSISTENT, timeout: 600, netmask: 24 }),
+      'TCP  10.96.0.30:443 sh (sh-fallback,sh-port) persistent 600 mask 255.255.255.0',
+    ],
     [tcp('10.96.0.31', 80, { scheduler: 'mh', flags: SvcFlag.SCHED2 }), 'TCP  10.96.0.31:80 mh (mh-port)'],
     [tcp('10.96.0.32', 80, { scheduler: 'mh', flags: SvcFlag.SCHED1 }), 'TCP  10.96.0.32:80 mh (mh-fallback)'],
     // sh and mh have no name for the third flag: ipvsadm prints empty parentheses.
     [tcp('10.96.0.35', 80, { scheduler: 'sh', flags: SvcFlag.SCHED3 }), 'TCP  10.96.0.35:80 sh ()'],
     [tcp('10.96.0.34', 80, { scheduler: 'wlc', flags: SvcFlag.SCHED1 | SvcFlag.SCHED3 }), 'TCP  10.96.0.34:80 wlc (flag-1,flag-3)'],
-    [proto('UDP', '10.96.0.33', 5060, { flags: SvcFlag.PERSISTENT | SvcFlag.ONEPACKET, timeout: 60, peName: 'sip' }),
-      'UDP  10.96.0.33:5060 rr persistent 60 pe sip ops'],
+    [
+      proto('UDP', '10.96.0.33', 5060, { flags: SvcFlag.PERSISTENT | SvcFlag.ONEPACKET, timeout: 60, peName: 'sip' }),
+      'UDP  10.96.0.33:5060 rr persistent 60 pe sip ops',
+    ],
     // The engine is only shown on a persistent service; the kernel's HASHED bit is never shown.
     [proto('UDP', '10.96.0.33', 53, { flags: SvcFlag.HASHED | SvcFlag.ONEPACKET, peName: 'sip' }), 'UDP  10.96.0.33:53 rr ops'],
     [proto('SCTP', '10.96.0.100', 9999), 'SCTP 10.96.0.100:9999 rr'],
@@ -61,8 +58,14 @@ test('real server lines keep the trailing padding of the last column', () => {
     '  -> [fd00:10:244:1::31]:8080     Masq    3      12         4000000000',
   );
   assert.equal(formatRealLine(real('10.244.2.30', 443, { forward: 'route' }), list), '  -> 10.244.2.30:443              Route   1      0          0         ');
-  assert.equal(formatRealLine(real('10.244.2.31', 443, { forward: 'tunnel', weight: 2 }), list), '  -> 10.244.2.31:443              Tunnel  2      0          0         ');
-  assert.equal(formatRealLine(real('10.244.2.32', 443, { forward: 'local', weight: 100000 }), list), '  -> 10.244.2.32:443              Local   100000 0          0         ');
+  assert.equal(
+    formatRealLine(real('10.244.2.31', 443, { forward: 'tunnel', weight: 2 }), list),
+    '  -> 10.244.2.31:443              Tunnel  2      0          0         ',
+  );
+  assert.equal(
+    formatRealLine(real('10.244.2.32', 443, { forward: 'local', weight: 100000 }), list),
+    '  -> 10.244.2.32:443              Local   100000 0          0         ',
+  );
   // A long IPv6 name pushes the columns right instead of being cut.
   assert.equal(
     formatRealLine(real('fd00:1111:2222:3333:4444:5555:6666:7777', 65535), list),
@@ -116,30 +119,37 @@ test('real server counters keep their low 32 bits except the byte counts (libipv
 });
 
 test('the whole listing: banner, title, sorted services with sorted reals', () => {
-  const out = formatList(info, [
-    entry(tcp('10.96.0.10', 80), [real('10.244.0.6', 9376), real('10.244.0.2', 9376)]),
-    entry(fwmark(77), [real('10.244.1.77', 0, { forward: 'route' })]),
-    entry(tcp('192.168.50.10', 80)),
-  ], list);
-  assert.equal(out, [
-    'IP Virtual Server version 1.2.1 (size=4096)',
-    'Prot LocalAddress:Port Scheduler Flags',
-    '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
-    'TCP  192.168.50.10:80 rr',
-    'TCP  10.96.0.10:80 rr',
-    '  -> 10.244.0.2:9376              Masq    1      0          0         ',
-    '  -> 10.244.0.6:9376              Masq    1      0          0         ',
-    'FWM  77 rr',
-    '  -> 10.244.1.77:0                Route   1      0          0         ',
-    '',
-  ].join('\n'));
+  const out = formatList(
+    info,
+    [
+      entry(tcp('10.96.0.10', 80), [real('10.244.0.6', 9376), real('10.244.0.2', 9376)]),
+      entry(fwmark(77), [real('10.244.1.77', 0, { forward: 'route' })]),
+      entry(tcp('192.168.50.10', 80)),
+    ],
+    list,
+  );
+  assert.equal(
+    out,
+    [
+      'IP Virtual Server version 1.2.1 (size=4096)',
+      'Prot LocalAddress:Port Scheduler Flags',
+      '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+      'TCP  192.168.50.10:80 rr',
+      'TCP  10.96.0.10:80 rr',
+      '  -> 10.244.0.2:9376              Masq    1      0          0         ',
+      '  -> 10.244.0.6:9376              Masq    1      0          0         ',
+      'FWM  77 rr',
+      '  -> 10.244.1.77:0                Route   1      0          0         ',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('--nosort keeps the dump order of services and reals', () => {
-  const out = formatList(info, [
-    entry(tcp('10.96.0.10', 80), [real('10.244.0.6', 9376), real('10.244.0.2', 9376)]),
-    entry(tcp('10.0.0.1', 80)),
-  ], { ...list, sort: false });
+  const out = formatList(info, [entry(tcp('10.96.0.10', 80), [real('10.244.0.6', 9376), real('10.244.0.2', 9376)]), entry(tcp('10.0.0.1', 80))], {
+    ...list,
+    sort: false,
+  });
   assert.deepEqual(out.split('\n').slice(3, 7), [
     'TCP  10.96.0.10:80 rr',
     '  -> 10.244.0.6:9376              Masq    1      0          0         ',

@@ -36,13 +36,18 @@ test('--names: owner and kind per service, pod and node per real, foreign marked
 });
 
 test('--owned keeps only what the record has', () => {
-  assert.deepEqual(ownedEntries(kernel, record).map((e) => e.service.port), [443, 53, 30080]);
+  assert.deepEqual(
+    ownedEntries(kernel, record).map((e) => e.service.port),
+    [443, 53, 30080],
+  );
 });
 
 test('--json: versioned schema, counters as strings, owners and pods when a record is given', () => {
   const withStats = [entry(tcp('10.96.0.1', 443, { stats: stats({ inbytes: 2n ** 63n }) }), [real('10.0.0.5', 6443)])];
   const doc = JSON.parse(tableJson(info, withStats, record, true)) as {
-    schemaVersion: number; kind: string; ipvs: { version: string };
+    schemaVersion: number;
+    kind: string;
+    ipvs: { version: string };
     virtualServers: Array<Record<string, unknown> & { stats: Record<string, string>; realServers: Array<Record<string, unknown>> }>;
   };
   assert.equal(doc.schemaVersion, STATUS_JSON_SCHEMA_VERSION);
@@ -91,11 +96,14 @@ test('--names: a VIP made local by a route (not an address) says so; NodePorts a
     ['10.200.0.1', 'route'],
   ]);
   const out = formatNamedList(info, kernel, record, { view: 'list', exact: false, sort: true }, localBy).split('\n');
-  assert.deepEqual(out.slice(3).filter((l) => !l.startsWith('  ->')), [
-    'TCP  192.168.1.10:30080 rr  # shop/web:http NodePort',
-    'TCP  10.96.0.1:443 rr  # default/kubernetes:https ClusterIP, VIP local by route',
-    'TCP  10.200.0.1:80 rr  # not ours',
-    'UDP  [fd00:10:96::a]:53 rr persistent 300  # kube-system/kube-dns:53 ClusterIP, VIP local by route+address',
-    '',
-  ]);
+  assert.deepEqual(
+    out.slice(3).filter((l) => !l.startsWith('  ->')),
+    [
+      'TCP  192.168.1.10:30080 rr  # shop/web:http NodePort',
+      'TCP  10.96.0.1:443 rr  # default/kubernetes:https ClusterIP, VIP local by route',
+      'TCP  10.200.0.1:80 rr  # not ours',
+      'UDP  [fd00:10:96::a]:53 rr persistent 300  # kube-system/kube-dns:53 ClusterIP, VIP local by route+address',
+      '',
+    ],
+  );
 });

@@ -1,13 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  canonicalAddress,
-  canonicalMap,
-  canonicalServiceKey,
-  lookupReal,
-  ownerText,
-  ownershipFromDesired,
-} from '../../../src/status/ownership.js';
+import { canonicalAddress, canonicalMap, canonicalServiceKey, lookupReal, ownerText, ownershipFromDesired } from '../../../src/status/ownership.js';
 import { desiredState } from './ownership.js';
 
 test('the record of a desired state has every virtual server with its pods and nodes', () => {
@@ -20,14 +13,26 @@ test('the record of a desired state has every virtual server with its pods and n
 });
 
 test('keys are compared in canonical form', () => {
-  const map = canonicalMap(new Map([['UDP/fd00:10:96:0::a/53', 1], ['fd00:0::1/80', 2], ['FWM/inet/7', 3]]));
+  const map = canonicalMap(
+    new Map([
+      ['UDP/fd00:10:96:0::a/53', 1],
+      ['fd00:0::1/80', 2],
+      ['FWM/inet/7', 3],
+    ]),
+  );
   assert.equal(map.get(canonicalServiceKey({ family: 'inet6', protocol: 'UDP', address: 'fd00:10:96::a', port: 53 })), 1);
   assert.equal(map.get('fd00::1/80'), 2);
   assert.equal(map.get(canonicalServiceKey({ family: 'inet', fwmark: 7 })), 3);
 });
 
 test('a non-NAT real server on the service port matches by address, only when unambiguous', () => {
-  const reals = canonicalMap(new Map([['10.0.0.1/8080', 'a'], ['10.0.0.2/8080', 'b'], ['10.0.0.2/9090', 'c']]));
+  const reals = canonicalMap(
+    new Map([
+      ['10.0.0.1/8080', 'a'],
+      ['10.0.0.2/8080', 'b'],
+      ['10.0.0.2/9090', 'c'],
+    ]),
+  );
   assert.deepEqual(lookupReal(reals, { address: '10.0.0.1', port: 80, forward: 'route' }, 80), { key: '10.0.0.1/8080', value: 'a' });
   assert.equal(lookupReal(reals, { address: '10.0.0.1', port: 80, forward: 'masq' }, 80), undefined);
   assert.equal(lookupReal(reals, { address: '10.0.0.1', port: 81, forward: 'route' }, 80), undefined);

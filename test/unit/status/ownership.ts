@@ -6,8 +6,15 @@ import type { DesiredRealServer, DesiredState, DesiredVirtualServer } from '../.
 function desiredReal(address: string, port: number, pod: string, nodeName: string, more: Partial<DesiredRealServer> = {}): DesiredRealServer {
   return {
     family: address.includes(':') ? 'inet6' : 'inet',
-    address, port, forward: 'masq', weight: 1, upperThreshold: 0, lowerThreshold: 0,
-    pod: { namespace: 'default', name: pod }, nodeName, terminating: false,
+    address,
+    port,
+    forward: 'masq',
+    weight: 1,
+    upperThreshold: 0,
+    lowerThreshold: 0,
+    pod: { namespace: 'default', name: pod },
+    nodeName,
+    terminating: false,
     ...more,
   };
 }
@@ -23,8 +30,14 @@ export function desiredState(): DesiredState {
     },
     {
       service: {
-        family: 'inet6', protocol: 'UDP', address: 'fd00:10:96:0::a', port: 53, scheduler: 'rr',
-        flags: SvcFlag.PERSISTENT, timeout: 300, netmask: 128,
+        family: 'inet6',
+        protocol: 'UDP',
+        address: 'fd00:10:96:0::a',
+        port: 53,
+        scheduler: 'rr',
+        flags: SvcFlag.PERSISTENT,
+        timeout: 300,
+        netmask: 128,
       },
       reals: [desiredReal('fd00:10:244::5', 53, 'coredns-1', 'node-b'), desiredReal('fd00:10:244::6', 53, 'coredns-2', 'node-a')],
       owner: { namespace: 'kube-system', name: 'kube-dns', portName: '', kind: 'ClusterIP' },

@@ -5,13 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { FakeIpvs } from '../../support/fake-ipvs.js';
 import type { IpvsOp } from '../../../src/vocabulary/ipvs.js';
-import {
-  checkStatusOptions,
-  ConnectionTableUnreadableError,
-  listViewOf,
-  runStatus,
-  StatusUsageError,
-} from '../../../src/status/run-status.js';
+import { checkStatusOptions, ConnectionTableUnreadableError, listViewOf, runStatus, StatusUsageError } from '../../../src/status/run-status.js';
 import { ownershipFromDesired } from '../../../src/status/ownership.js';
 import { desiredState } from './ownership.js';
 
@@ -21,12 +15,22 @@ async function programmedFake(): Promise<FakeIpvs> {
   for (const vs of desiredState().virtualServers.values()) {
     ops.push({ op: 'addService', service: vs.service });
     for (const r of vs.reals) {
-      ops.push({ op: 'addReal', service: vs.service, real: { family: r.family, address: r.address, port: r.port, forward: r.forward, weight: r.weight, upperThreshold: 0, lowerThreshold: 0 } });
+      ops.push({
+        op: 'addReal',
+        service: vs.service,
+        real: { family: r.family, address: r.address, port: r.port, forward: r.forward, weight: r.weight, upperThreshold: 0, lowerThreshold: 0 },
+      });
     }
   }
-  ops.push({ op: 'addService', service: { family: 'inet', protocol: 'TCP', address: '10.200.0.1', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 } });
+  ops.push({
+    op: 'addService',
+    service: { family: 'inet', protocol: 'TCP', address: '10.200.0.1', port: 80, scheduler: 'rr', flags: 0, timeout: 0, netmask: 32 },
+  });
   const results = await ipvs.apply(ops);
-  assert.ok(results.every((r) => r.ok), JSON.stringify(results));
+  assert.ok(
+    results.every((r) => r.ok),
+    JSON.stringify(results),
+  );
   return ipvs;
 }
 
@@ -64,7 +68,9 @@ test('--diff exits 1 on drift and 0 when in sync', async () => {
   assert.equal(clean.exitCode, 0, clean.output);
   const withForeign = await runStatus({ diff: true, includeForeign: true }, { ipvs, desired, ownership });
   assert.equal(withForeign.exitCode, 1);
-  await ipvs.apply([{ op: 'updateService', service: { family: 'inet', protocol: 'TCP', address: '10.96.0.1', port: 443, scheduler: 'wlc', flags: 0, timeout: 0, netmask: 32 } }]);
+  await ipvs.apply([
+    { op: 'updateService', service: { family: 'inet', protocol: 'TCP', address: '10.96.0.1', port: 443, scheduler: 'wlc', flags: 0, timeout: 0, netmask: 32 } },
+  ]);
   const drift = await runStatus({ diff: true, json: true }, { ipvs, desired, ownership });
   assert.equal(drift.exitCode, 1);
   assert.equal((JSON.parse(drift.output) as { drift: boolean }).drift, true);
@@ -74,7 +80,10 @@ test('--connections reads the injected path', async () => {
   const ipvs = new FakeIpvs();
   const dir = await mkdtemp(path.join(tmpdir(), 'status-'));
   const file = path.join(dir, 'ip_vs_conn');
-  await writeFile(file, 'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nUDP 0A000001 1F40 0A600032 1B58 0A600032 1B59 NONE            120\n');
+  await writeFile(
+    file,
+    'Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\nUDP 0A000001 1F40 0A600032 1B58 0A600032 1B59 NONE            120\n',
+  );
   const r = await runStatus({ connections: true }, { ipvs, connProcPath: file });
   assert.equal(r.output.split('\n')[2], 'UDP 02:00  NONE        10.0.0.1:8000      10.96.0.50:7000    10.96.0.50:7001');
   await assert.rejects(runStatus({ connections: true }, { ipvs, connProcPath: path.join(dir, 'absent') }), ConnectionTableUnreadableError);
@@ -100,7 +109,7 @@ test('view precedence follows ipvsadm', () => {
   assert.equal(listViewOf({}), 'list');
 });
 
-test('--json: each virtual server says how its VIP is made local (vipLocalBy), read from the agent\'s routes on kube-ipvs0', async () => {
+test("--json: each virtual server says how its VIP is made local (vipLocalBy), read from the agent's routes on kube-ipvs0", async () => {
   const { FakeLinks } = await import('../../support/fake-links.js');
   const { vipForms } = await import('../../../src/cli/status-command.js');
   const ipvs = await programmedFake();
@@ -114,14 +123,20 @@ test('--json: each virtual server says how its VIP is made local (vipLocalBy), r
   ]);
   await links.applyAddresses([{ op: 'add', ifindex, family: 'inet6', address: 'fd00:10:96::a', prefixLen: 128 }]);
   const localBy = await vipForms(links);
-  const json = (opts: Parameters<typeof runStatus>[0]) => runStatus({ json: true, ...opts }, { ipvs, localBy, ownership: ownershipFromDesired(desiredState()) });
+  const json = (opts: Parameters<typeof runStatus>[0]) =>
+    runStatus({ json: true, ...opts }, { ipvs, localBy, ownership: ownershipFromDesired(desiredState()) });
   const doc = JSON.parse((await json({})).output) as { virtualServers: Array<{ address: string | null; vipLocalBy?: string | null; owned?: boolean }> };
   const by = Object.fromEntries(doc.virtualServers.map((v) => [v.address, v.vipLocalBy]));
   assert.deepEqual(by, { '192.168.1.10': null, '10.96.0.1': 'route', '10.200.0.1': null, 'fd00:10:96::a': 'route+address' });
   assert.equal(doc.virtualServers[0].owned, undefined, 'ownership members only with --names or --owned');
   // The same with --names, next to the owner; the text view says it too.
-  const named = JSON.parse((await json({ names: true })).output) as { virtualServers: Array<{ address: string | null; vipLocalBy: string | null; owned: boolean }> };
-  assert.deepEqual(named.virtualServers.find((v) => v.address === '10.96.0.1'), { ...named.virtualServers.find((v) => v.address === '10.96.0.1'), vipLocalBy: 'route', owned: true });
+  const named = JSON.parse((await json({ names: true })).output) as {
+    virtualServers: Array<{ address: string | null; vipLocalBy: string | null; owned: boolean }>;
+  };
+  assert.deepEqual(
+    named.virtualServers.find((v) => v.address === '10.96.0.1'),
+    { ...named.virtualServers.find((v) => v.address === '10.96.0.1'), vipLocalBy: 'route', owned: true },
+  );
   const text = await runStatus({ names: true }, { ipvs, localBy, ownership: ownershipFromDesired(desiredState()) });
   assert.match(text.output, /^TCP {2}10\.96\.0\.1:443 rr {2}# default\/kubernetes:https ClusterIP, VIP local by route$/m);
 });

@@ -44,9 +44,7 @@ test('services: fwmark, family, protocol, address, port, with the wrap quirks', 
 
 test('protocols sort by number and ports last', () => {
   const dumped = [proto('SCTP', '10.0.0.1', 1), proto('UDP', '10.0.0.1', 1), tcp('10.0.0.1', 9), tcp('10.0.0.1', 8)];
-  assert.deepEqual(names(sortServicesLikeIpvsadm(dumped, (s) => s)), [
-    'TCP  10.0.0.1:8', 'TCP  10.0.0.1:9', 'UDP  10.0.0.1:1', 'SCTP 10.0.0.1:1',
-  ]);
+  assert.deepEqual(names(sortServicesLikeIpvsadm(dumped, (s) => s)), ['TCP  10.0.0.1:8', 'TCP  10.0.0.1:9', 'UDP  10.0.0.1:1', 'SCTP 10.0.0.1:1']);
 });
 
 test('a non-transitive comparison: the result depends on the dump order, as in glibc msort', () => {
@@ -61,7 +59,10 @@ test('a non-transitive comparison: the result depends on the dump order, as in g
 test('merge sort is stable and splits at n/2', () => {
   const items = [3, 1, 2, 1, 3, 0].map((k, i) => ({ k, i }));
   const sorted = glibcMergeSort(items, (x, y) => x.k - y.k);
-  assert.deepEqual(sorted.map((x) => `${x.k}.${x.i}`), ['0.5', '1.1', '1.3', '2.2', '3.0', '3.4']);
+  assert.deepEqual(
+    sorted.map((x) => `${x.k}.${x.i}`),
+    ['0.5', '1.1', '1.3', '2.2', '3.0', '3.4'],
+  );
 });
 
 test('real servers: address with the wrap quirk, then port; IPv6 word by word', () => {
@@ -71,5 +72,8 @@ test('real servers: address with the wrap quirk, then port; IPv6 word by word', 
     ['192.168.1.1:80', '10.244.0.1:9000', '10.244.0.2:79', '10.244.0.2:80'],
   );
   const six = [real('fd00::2', 1), real('fd00::1:0', 1), real('fd00::1', 1)];
-  assert.deepEqual(sortRealsLikeIpvsadm(six).map((r) => r.address), ['fd00::1', 'fd00::2', 'fd00::1:0']);
+  assert.deepEqual(
+    sortRealsLikeIpvsadm(six).map((r) => r.address),
+    ['fd00::1', 'fd00::2', 'fd00::1:0'],
+  );
 });
