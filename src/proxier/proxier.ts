@@ -6,7 +6,6 @@ import { keyOf, realKey } from '../vocabulary/ipvs-keys.js';
 import type { DesiredChange, DesiredState } from '../model/types.js';
 import type { LinkAddress, LocalRoute } from '../vocabulary/addresses.js';
 import type { LinkClient } from '../netif/types.js';
-import { isStateInDoubt } from '../native/errors.js';
 import { adoptKernel, type KernelRead } from './adoption.js';
 import { codeOf, executePlan, type ExecuteOutcome, type NameOf } from './apply.js';
 import { diffAddresses, diffVirtualServers, emptyPlan, planStages, type AddressPlan, type AppliedTable, type IpvsPlan, type PlannedOp } from './diff.js';
@@ -16,8 +15,9 @@ import { adoptionContext, CidrSet, Ownership, recordedKeys, type AdoptionScope, 
 import { planDrainDeletes, planPass, type PassClaims, type PassPlan } from './pass-plan.js';
 import { RecordKeeper } from './record-keeper.js';
 import { ClaimError } from './state-record.js';
-import { type ChangedKeys, type ForeignObject, type IptablesSyncer, type ObjectError, type ProxierDeps, type SyncResult } from './types.js';
+import { type ChangedKeys, type IptablesSyncer, type ProxierDeps, type SyncResult } from './types.js';
 import { VipLink, type AddressOutcome } from './vips.js';
+import { absorb, guard, phaseTimer, tally, type PassTally } from './tally.js';
 import { DUMMY_LINK_NAME } from '../config/defaults.js';
 import { messageOf } from '../util/errors.js';
 
@@ -33,28 +33,6 @@ export class ProxierNotStartedError extends Error {
     super(`Proxier.${method}() called before start(): the kernel has not been read yet`);
     this.name = 'ProxierNotStartedError';
   }
-}
-
-interface PassTally {
-  writes: number;
-  errors: ObjectError[];
-  needsVerification: boolean;
-  foreign: ForeignObject[];
-  phasesMs?: Record<string, number>;
-}
-
-function tally(): PassTally {
-  return { writes: 0, errors: [], needsVerification: false, foreign: [] };
-}
-
-/** Records how long each phase of a pass took: `lap('diff')` closes the phase begun at the last lap. */
-function phaseTimer(clock: { now(): number }, into: Record<string, number>): (phase: string) => void {
-  let last = clock.now();
-  return (phase) => {
-    const now = clock.now();
-    into[phase] = (into[phase] ?? 0) + (now - last);
-    last = now;
-  };
 }
 
 export class Proxier {
@@ -262,24 +240,24 @@ export class Proxier {
     // Deleting a virtual server deletes its real servers with it.
     plan.deleteReals = [];
     const exec = await this.execute(plan, (k) => this.nameOf(k, undefined, undefined));
-    this.absorb(t, exec);
+    absorb(t, exec);
     this.ownership.release({ virtualServers: exec.succeeded.map((p) => p.vsKey) });
     const addrPlan = diffAddresses(empty.addresses, this.vips.applied, {
       mayTouch: (a) => this.ownership.mayTouchAddress(a),
       onOtherLinks: this.vips.onOtherLinks,
     });
     const unbound = await this.vips.unbind(addrPlan);
-    this.absorb(t, unbound);
+    absorb(t, unbound);
     this.ownership.release({ addresses: unbound.done });
     if (this.vips.ifindex !== undefined && this.vips.present.size === 0) {
-      await this.guard(t, `link ${this.vips.name}`, 'delete link', async () => {
+      await guard(t, `link ${this.vips.name}`, 'delete link', async () => {
         t.writes += await this.vips.deleteLink();
       });
     }
     const iptables = this.deps.iptables;
     if (iptables?.cleanup) {
       const cleanupIptables = iptables.cleanup.bind(iptables);
-      await this.guard(t, 'iptables rules', 'cleanup', async () => {
+      await guard(t, 'iptables rules', 'cleanup', async () => {
         t.writes += await cleanupIptables();
       });
     }
@@ -356,7 +334,7 @@ export class Proxier {
     // kernel write. The pass's closing save, forced on full passes, adds them.
     await this.claimPass(plan.claims, vsKeys === undefined ? undefined : state);
     if (plan.addresses.add.length > 0 && this.vips.ifindex === undefined) {
-      await this.guard(t, `link ${this.vips.name}`, 'create link', async () => {
+      await guard(t, `link ${this.vips.name}`, 'create link', async () => {
         t.writes += await this.vips.ensure();
       });
     }
@@ -415,9 +393,9 @@ export class Proxier {
     const [bound, exec] = await Promise.all([binding, ipvsBeside ?? ipvs()]);
     // Only once the virtual servers that used them are gone.
     const unbound = await timed('unbind addresses', () => this.vips.unbind(plan.addresses));
-    this.absorb(t, bound);
-    this.absorb(t, exec);
-    this.absorb(t, unbound);
+    absorb(t, bound);
+    absorb(t, exec);
+    absorb(t, unbound);
     await this.afterWrites(plan.ipvs, exec.succeeded, t);
     this.ownership.release({ addresses: unbound.done });
     this.retryServices = exec.failedKeys;
@@ -440,7 +418,7 @@ export class Proxier {
   /** One iptables sync; resolves to when it finished if it wrote anything. */
   private async syncIptables(iptables: IptablesSyncer, state: DesiredState, changed: ChangedKeys | undefined, t: PassTally): Promise<number | undefined> {
     let wrote = 0;
-    await this.guard(t, 'iptables rules', 'sync', async () => {
+    await guard(t, 'iptables rules', 'sync', async () => {
       wrote = await iptables.sync(state, changed);
     });
     t.writes += wrote;
@@ -481,7 +459,7 @@ export class Proxier {
     this.ownership.release({ virtualServers: deleted });
     await Promise.all(
       flushes.map((f) =>
-        this.guard(t, f.name, 'conntrack flush', async () => {
+        guard(t, f.name, 'conntrack flush', async () => {
           t.writes += await this.deps.conntrack.flush({ protocol: f.protocol, address: f.address, port: f.port });
         }),
       ),
@@ -526,14 +504,14 @@ export class Proxier {
   // ---- node settings, record, names, results ----
 
   private async applyNodeSettings(t: PassTally): Promise<void> {
-    await this.guard(t, 'node settings', 'sysctl', async () => {
+    await guard(t, 'node settings', 'sysctl', async () => {
       const r = await this.deps.sysctl.apply();
       t.writes += r.writes;
       t.errors.push(...r.errors);
     });
     const { tcpTimeout: tcp, tcpFinTimeout: tcpFin, udpTimeout: udp } = this.deps.settings;
     if (tcp === 0 && tcpFin === 0 && udp === 0) return;
-    await this.guard(t, 'IPVS timeouts', 'set timeouts', async () => {
+    await guard(t, 'IPVS timeouts', 'set timeouts', async () => {
       const now = await this.deps.ipvs.getTimeouts();
       const differs = (want: number, have: number): boolean => want !== 0 && want !== have;
       if (differs(tcp, now.tcp) || differs(tcpFin, now.tcpFin) || differs(udp, now.udp)) {
@@ -544,7 +522,7 @@ export class Proxier {
   }
 
   private async saveRecord(state: DesiredState | undefined, keys: Iterable<string> | undefined, force: boolean, t: PassTally): Promise<void> {
-    await this.guard(t, 'state record', 'save', async () => {
+    await guard(t, 'state record', 'save', async () => {
       await this.records.save(this.ownership.virtualServers, this.ownership.addresses, state, keys, this.deps.clock.now(), force);
       this.recordBehind = false;
     });
@@ -569,21 +547,6 @@ export class Proxier {
     if (rk === undefined) return vs;
     const pod = want?.reals.find((r) => realKey(r) === rk)?.pod;
     return `real server ${rk}${pod ? ` (pod ${pod.namespace}/${pod.name})` : ''} of ${vs}`;
-  }
-
-  private async guard(t: PassTally, object: string, operation: string, fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      t.errors.push({ object, operation, code: codeOf(err), message: messageOf(err) });
-      if (isStateInDoubt(err)) t.needsVerification = true;
-    }
-  }
-
-  private absorb(t: PassTally, o: { writes: number; errors: ObjectError[]; needsVerification: boolean }): void {
-    t.writes += o.writes;
-    t.errors.push(...o.errors);
-    t.needsVerification ||= o.needsVerification;
   }
 
   /** Run a plan, keeping the real-server count in step with what it changed. */
