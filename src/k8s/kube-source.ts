@@ -20,6 +20,7 @@ import { proxyLabelSelector } from './selectors.js';
 import { projectEndpointSlice, projectService } from './project.js';
 import type { ServiceSource, SourceEvent, SourceHandlers } from '../vocabulary/source.js';
 import { messageOf } from '../util/errors.js';
+import { SyncWaiters } from '../util/sync-waiters.js';
 
 export interface KubeSourceOptions {
   /** Path of a kubeconfig file; when absent, the in-cluster service account is used. */
@@ -100,7 +101,7 @@ export class KubeSource implements ServiceSource {
   private readonly services: Reflector<V1Service>;
   private readonly slices: Reflector<V1EndpointSlice>;
   private readonly node: Reflector<V1Node>;
-  private readonly waiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
+  private readonly waiters = new SyncWaiters();
   private stopped = false;
 
   constructor(
@@ -180,22 +181,7 @@ export class KubeSource implements ServiceSource {
   synced(timeoutMs: number): Promise<void> {
     if (this.isSynced()) return Promise.resolve();
     if (this.stopped) return Promise.reject(new SourceStoppedError());
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve();
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => waiter.reject(new SyncTimeoutError(timeoutMs, this.pending())), timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waiters.wait(timeoutMs, () => new SyncTimeoutError(timeoutMs, this.pending()));
   }
 
   resourceVersions(): { services: string; endpointSlices: string } {
@@ -212,7 +198,7 @@ export class KubeSource implements ServiceSource {
     this.services.stop();
     this.slices.stop();
     this.node.stop();
-    for (const w of [...this.waiters]) w.reject(new SourceStoppedError());
+    this.waiters.rejectAll(new SourceStoppedError());
   }
 
   private isSynced(): boolean {
@@ -231,7 +217,7 @@ export class KubeSource implements ServiceSource {
       onChanges: (changes: ReflectorChange<T>[]) => this.emit(changes.map(toEvent)),
       onSynced: () => {
         if (!this.isSynced()) return;
-        for (const w of [...this.waiters]) w.resolve();
+        this.waiters.resolveAll();
       },
       onWarning: (message: string, detail: Record<string, unknown>) => this.handlers?.onWarning(message, { kind, ...detail }),
       onListPage: (items: number) => {

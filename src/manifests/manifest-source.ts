@@ -17,6 +17,7 @@ import { ManifestSyntaxError, parseManifest } from './parse.js';
 import { isOtherKubernetesKind, suggestKind } from './kinds.js';
 import { checkShape } from './shape.js';
 import { messageOf } from '../util/errors.js';
+import { SyncWaiters } from '../util/sync-waiters.js';
 
 export interface ManifestSourceOptions {
   /** A manifest file, or a directory of them (not recursive; dotfiles skipped). */
@@ -81,7 +82,7 @@ export class ManifestSource implements ServiceSource {
   private rerun = false;
   private loaded = false;
   private stopped = false;
-  private readonly waiters = new Set<{ resolve: () => void; reject: (e: Error) => void }>();
+  private readonly waiters = new SyncWaiters();
 
   constructor(private readonly opts: ManifestSourceOptions) {}
 
@@ -96,22 +97,7 @@ export class ManifestSource implements ServiceSource {
   synced(timeoutMs: number): Promise<void> {
     if (this.loaded) return Promise.resolve();
     if (this.stopped) return Promise.reject(new SourceStoppedError());
-    return new Promise<void>((resolve, reject) => {
-      const waiter = {
-        resolve: () => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          resolve();
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          this.waiters.delete(waiter);
-          reject(e);
-        },
-      };
-      const timer = setTimeout(() => waiter.reject(new SyncTimeoutError(timeoutMs, ['manifests'])), timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return this.waiters.wait(timeoutMs, () => new SyncTimeoutError(timeoutMs, ['manifests']));
   }
 
   resourceVersions(): { services: string; endpointSlices: string } {
@@ -125,7 +111,7 @@ export class ManifestSource implements ServiceSource {
     clearTimeout(this.confirmTimer);
     this.watcher?.close();
     this.watcher = undefined;
-    for (const w of [...this.waiters]) w.reject(new SourceStoppedError());
+    this.waiters.rejectAll(new SourceStoppedError());
     await this.running;
   }
 
@@ -278,7 +264,7 @@ export class ManifestSource implements ServiceSource {
   private markLoaded(): void {
     if (this.loaded) return;
     this.loaded = true;
-    for (const w of [...this.waiters]) w.resolve();
+    this.waiters.resolveAll();
   }
 
   private async refreshFile(path: string): Promise<void> {
