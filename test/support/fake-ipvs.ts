@@ -58,19 +58,9 @@ export function failure(code: string, message: string): OpResult {
 
 const OK: OpResult = { ok: true };
 
+/** Counters of the fake's own, which its traffic methods add to (UNREAD_STATS is frozen). */
 function zeroStats(): IpvsStats {
-  return {
-    conns: 0n,
-    inpkts: 0n,
-    outpkts: 0n,
-    inbytes: 0n,
-    outbytes: 0n,
-    cps: 0n,
-    inpps: 0n,
-    outpps: 0n,
-    inbps: 0n,
-    outbps: 0n,
-  };
+  return { ...UNREAD_STATS };
 }
 
 /** Canonical text of an address of the given family, or undefined when it is not one. */

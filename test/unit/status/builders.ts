@@ -1,20 +1,8 @@
 // Small builders for status tests: kernel-shaped entries with sensible defaults.
-import type { IpvsStats, RealServerStatus, VirtualServerEntry, VirtualServerStatus } from '../../../src/vocabulary/ipvs.js';
+import { UNREAD_STATS, type IpvsStats, type RealServerStatus, type VirtualServerEntry, type VirtualServerStatus } from '../../../src/vocabulary/ipvs.js';
 
 export function stats(overrides: Partial<IpvsStats> = {}): IpvsStats {
-  return {
-    conns: 0n,
-    inpkts: 0n,
-    outpkts: 0n,
-    inbytes: 0n,
-    outbytes: 0n,
-    cps: 0n,
-    inpps: 0n,
-    outpps: 0n,
-    inbps: 0n,
-    outbps: 0n,
-    ...overrides,
-  };
+  return { ...UNREAD_STATS, ...overrides };
 }
 
 type ServiceInput = Partial<Omit<VirtualServerStatus, 'family' | 'protocol' | 'address' | 'port' | 'fwmark'>>;
